@@ -1,0 +1,30 @@
+"""First come, first served to the longest-idle agent."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .base import PolicyParams, register_policy
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
+    from sim.state import AgentView, ContactView, RoutingState
+
+
+@register_policy("fcfs")
+class FcfsPolicy:
+    """Longest-idle skilled agent takes an arriving contact; a freed agent takes the oldest contact it can serve."""
+
+    def __init__(self, params: PolicyParams, scenario: Scenario) -> None:
+        self.params = params
+
+    def select_agent(self, contact: ContactView, state: RoutingState) -> AgentView | None:
+        return state.longest_idle_agent(contact.type)
+
+    def select_contact(self, agent: AgentView, state: RoutingState) -> ContactView | None:
+        best: ContactView | None = None
+        for skill in agent.skills:
+            candidate = state.oldest_waiting(skill)
+            if candidate is not None and (best is None or candidate.arrival < best.arrival):
+                best = candidate
+        return best

@@ -1,0 +1,1 @@
+"""ccsim: a discrete-event contact-center simulator and routing-policy benchmark."""

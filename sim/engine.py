@@ -1,0 +1,575 @@
+"""The simulation engine: moves contacts through time; the routing policy decides.
+
+Design of the hot path (why it looks the way it does):
+
+* SimPy is the clock and the event heap, but per-contact events are plain
+  callbacks on ``Timeout`` events, not one ``Process`` per contact: a
+  generator-based process per contact plus a ``Resource`` costs about four
+  times as much per contact (measured here: 60k vs 245k contacts/s on the
+  benchmark model). Processes are used only for rare events (staffing changes,
+  warm-up, progress).
+* Abandonment is a ``Timeout`` scheduled only when a contact has to queue;
+  when it fires after the contact was answered it is ignored (lazy cancel),
+  which is cheaper than removing it from the heap.
+* Inter-arrival, patience, work and wrap-up values come from per-purpose
+  block-buffered streams (``sim.streams``) and are drawn at arrival for every
+  contact, used or not, so that every policy run on the same scenario and
+  seed sees the same contacts (common random numbers).
+* Metrics go to one accumulator cell per (contact type, interval of the day);
+  totals are sums computed at the end.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import simpy
+from simpy.events import NORMAL, Timeout
+
+from policies import RoutingPolicy, make_policy
+
+from .errors import PolicyError
+from .metrics import (
+    AGENT_METRICS,
+    ContactCell,
+    GroupCell,
+    merged_contacts,
+    merged_groups,
+    wait_bin,
+)
+from .scenario import DAY, Scenario
+from .state import ABANDONED, BLOCKED, IN_SERVICE, WAITING, Agent, Contact, RoutingState
+from .streams import RandomStreams, Stream, unit_exponential
+from .trace import TraceWriter
+
+INFINITY = math.inf
+
+
+@dataclass
+class ReplicationResult:
+    """Metrics of one replication of one policy, ready for tables and JSON."""
+
+    policy: str
+    replication: int
+    overall: dict[str, float]
+    by_type: dict[str, dict[str, float]] = field(default_factory=dict)
+    by_group: dict[str, dict[str, float]] = field(default_factory=dict)
+    by_interval: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+class _Timer(simpy.Event):
+    """A re-armable SimPy event for a thing that has at most one pending wake-up.
+
+    Each agent has one (its next finish) and each contact type one (its next
+    arrival). Re-arming costs a list and a heap push, about half of building a
+    new ``Timeout`` per event, which is the largest fixed cost per contact.
+    """
+
+    def __init__(self, env: simpy.Environment, callback: Callable[[Any], None], subject: Any):
+        super().__init__(env)
+        # Always a successful event, as a Timeout would be.
+        self._ok = True
+        self._value = None
+        self._callback = callback
+        self.subject = subject
+        """What the wake-up is about (agent, contact type or contact); read by the callback."""
+        self.callbacks = None  # not pending until armed
+
+    def arm(self, delay: float) -> None:
+        """Fire the callback ``delay`` seconds from now."""
+        self.callbacks = [self._callback]
+        self.env.schedule(self, NORMAL, delay)
+
+
+class _ArrivalClock:
+    """Next-arrival times of a Poisson process with piecewise-constant rate.
+
+    Uses the time change of a unit-rate process: the next arrival after ``t``
+    is where the integrated rate has grown by one Exp(1) draw. Exact for rates
+    that change per interval of the day and per day (busyness multiplier).
+    """
+
+    def __init__(self, rates: tuple[float, ...], interval: float, day_factor: Callable[[int], float]):
+        self._rates = rates
+        self._interval = interval
+        self._day_factor = day_factor
+
+    def next_after(self, t: float, exp1: float) -> float:
+        rates, interval = self._rates, self._interval
+        last = len(rates) - 1
+        while True:
+            day = int(t // DAY)
+            slot = min(int((t - day * DAY) // interval), last)
+            slot_end = day * DAY + (slot + 1) * interval
+            rate = rates[slot] * self._day_factor(day)
+            if rate > 0.0:
+                step = exp1 / rate
+                if t + step < slot_end:
+                    return t + step
+                exp1 -= rate * (slot_end - t)
+            t = slot_end
+
+
+class _TypeRuntime:
+    """Per-contact-type streams and arrival clock for one replication.
+
+    The four per-contact draws come from four independent streams but are
+    handed out together by one zipped iterator: one C-level ``next()`` per
+    contact instead of four Python calls.
+    """
+
+    __slots__ = ("name", "index", "_streams", "_draws", "clock", "rate", "pending", "cells", "timer")
+
+    def __init__(self, name: str, index: int, streams: RandomStreams, scenario: Scenario,
+                 day_factor: Callable[[int], float] | None) -> None:
+        spec = scenario.contact_types[name]
+        self.name = name
+        self.index = index
+        self.cells: list[ContactCell] = []
+        # Patience and wrap-up streams exist only when the scenario has them, so
+        # adding patience to a type leaves its arrivals and handle times unchanged.
+        self._streams = (
+            streams.stream(f"arrivals/{name}", unit_exponential),
+            streams.stream(f"patience/{name}", spec.patience.sample)
+            if spec.patience is not None else _constant_stream(INFINITY),
+            streams.stream(f"service/{name}", spec.handle_time.sample),
+            streams.stream(f"wrapup/{name}", spec.wrap_up.sample)
+            if spec.wrap_up is not None else _constant_stream(0.0),
+        )
+        self._draws: Iterator[tuple[float, float, float, float]] = iter(())
+        self.pending = self.next_draws()
+        """Draws of the next contact: (Exp(1) before its arrival, patience, work, wrap-up)."""
+        arrivals = spec.arrivals
+        # A constant rate with no busyness takes the fast path t + E/rate.
+        self.rate = arrivals.rate if (arrivals.rate is not None and day_factor is None) else None
+        rates = arrivals.rates or (arrivals.rate,) * scenario.run.intervals_per_day
+        self.clock = _ArrivalClock(tuple(float(r) for r in rates), scenario.run.interval,
+                                   day_factor or (lambda day: 1.0))
+
+    def next_draws(self) -> tuple[float, float, float, float]:
+        """(Exp(1) for the inter-arrival time before it, patience, work, wrap-up) of a contact."""
+        draws = next(self._draws, None)
+        if draws is None:
+            self._draws = zip(*(stream.next_block() for stream in self._streams))
+            draws = next(self._draws)
+        return draws
+
+    def next_arrival(self, now: float, exp1: float) -> float:
+        """Arrival time after ``now`` given the Exp(1) draw for it."""
+        return now + exp1 / self.rate if self.rate is not None else self.clock.next_after(now, exp1)
+
+
+def _constant_stream(value: float) -> Stream:
+    return Stream(None, lambda rng, size: np.full(size, value))  # type: ignore[arg-type]
+
+
+class Simulation:
+    """One replication of one scenario under one routing policy.
+
+    >>> result = Simulation(scenario, "fcfs", replication=0).run()   # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        policy: str | RoutingPolicy,
+        replication: int = 0,
+        *,
+        trace: TraceWriter | None = None,
+        progress: Callable[[float], None] | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.replication = replication
+        self.policy = make_policy(policy, scenario) if isinstance(policy, str) else policy
+        self.policy_name = policy if isinstance(policy, str) else type(policy).name
+        self.env = simpy.Environment()
+        run = scenario.run
+        self._streams = RandomStreams(run.seed, replication)
+        self._warmup = run.warmup
+        self._interval = run.interval
+        self._intervals = run.intervals_per_day
+        self._sl_threshold = scenario.service_level.threshold
+        self._short_abandon = scenario.service_level.short_abandon
+        self._capacity = scenario.waiting_room.capacity if scenario.waiting_room else None
+        self._max_arrivals = run.arrivals
+        self._horizon = run.duration if run.duration is not None else INFINITY
+        self._trace = trace
+        self._progress = progress
+
+        self._type_names = tuple(scenario.contact_types)
+        self._group_names = tuple(scenario.agents)
+        day_factor = self._day_factor_function()
+        self._types = [
+            _TypeRuntime(name, i, self._streams, scenario, day_factor)
+            for i, name in enumerate(self._type_names)
+        ]
+        skills = tuple(dict.fromkeys(s for g in scenario.agents.values() for s in g.skills))
+        self.state = RoutingState(self.env, self._type_names, skills)
+        self._contact_cells = [[ContactCell() for _ in range(self._intervals)]
+                               for _ in self._type_names]
+        for runtime, cells in zip(self._types, self._contact_cells):
+            runtime.cells = cells
+        self._group_cells = [[GroupCell() for _ in range(self._intervals)]
+                             for _ in self._group_names]
+        self._group_handled = [[0, 0.0] for _ in self._group_names]
+        self._agents: list[list[Agent]] = [[] for _ in self._group_names]
+        self._next_agent_id = 0
+        self._arrivals = 0
+        self._queue_length = 0
+        self._queue_area = 0.0
+        self._queue_changed = 0.0
+        self._end_time = 0.0
+        self._drained: simpy.Event | None = None
+        # Patience timers are pooled: one that fires is free for the next caller.
+        self._free_patience_timers: list[_Timer] = []
+        # The current interval of the day, kept by a boundary event every interval so
+        # that the hot path never computes it. ``_epoch`` changes at each boundary and
+        # at the end of warm-up: a busy period that began in the current epoch lies
+        # wholly inside one measured interval.
+        self._slot = 0
+        self._epoch = 0 if self._warmup == 0 else -1
+
+    # ----------------------------------------------------------------- set-up
+    def _day_factor_function(self) -> Callable[[int], float] | None:
+        busyness = self.scenario.busyness
+        if busyness is None:
+            return None
+        stream = self._streams.stream("busyness", busyness.sample)
+        factors: list[float] = []
+
+        def factor(day: int) -> float:
+            while len(factors) <= day:
+                factors.append(stream.next_value())
+            return factors[day]
+
+        return factor
+
+    def _start(self) -> None:
+        env = self.env
+        for index, group in enumerate(self.scenario.agents.values()):
+            steps = group.on_duty(self._interval, self._intervals)
+            if len(steps) == 1:
+                self._set_staff(index, steps[0][1])
+            else:
+                env.process(self._staffing(index, steps))
+        for runtime in self._types:
+            runtime.timer = _Timer(env, self._on_arrival, runtime)
+            runtime.timer.arm(runtime.next_arrival(0.0, runtime.pending[0]))
+        Timeout(env, self._interval).callbacks.append(self._on_interval_boundary)
+        if self._warmup > 0:
+            Timeout(env, self._warmup).callbacks.append(self._on_warmup_end)
+        if self._progress is not None and self._horizon < INFINITY:
+            env.process(self._report_progress(self._progress))
+        if self._max_arrivals is not None:
+            self._drained = env.event()
+
+    def _staffing(self, group_index: int, steps: list[tuple[float, int]]) -> Any:
+        env = self.env
+        day = 0
+        while True:
+            for time_of_day, count in steps:
+                wait = day * DAY + time_of_day - env.now
+                if wait > 0:
+                    yield env.timeout(wait)
+                self._set_staff(group_index, count)
+            day += 1
+
+    def _report_progress(self, report: Callable[[float], None]) -> Any:
+        step = self._horizon / 100
+        for percent in range(1, 101):
+            yield self.env.timeout(step)
+            report(percent / 100)
+
+    def _on_warmup_end(self, event: simpy.Event) -> None:
+        # Time-weighted figures start at the end of warm-up.
+        self._queue_area = 0.0
+        self._queue_changed = self.env.now
+        self._epoch = abs(self._epoch) + 1
+
+    def _on_interval_boundary(self, event: simpy.Event) -> None:
+        now = self.env.now
+        self._slot = round((now % DAY) / self._interval) % self._intervals
+        # Negative epochs mark warm-up: busy periods then take the exact clipped path.
+        self._epoch = self._epoch - 1 if self._epoch < 0 else self._epoch + 1
+        Timeout(self.env, self._interval).callbacks.append(self._on_interval_boundary)
+
+    # ---------------------------------------------------------------- staffing
+    def _set_staff(self, group_index: int, target: int) -> None:
+        now = self.env.now
+        agents = self._agents[group_index]
+        active = [a for a in agents if a.on_duty and not a.leaving]
+        if target > len(active):
+            missing = target - len(active)
+            for agent in agents:  # agents still finishing a contact stay on duty
+                if missing and agent.leaving:
+                    agent.leaving = False
+                    missing -= 1
+            for _ in range(missing):
+                agent = self._off_duty_agent(group_index)
+                agent.on_duty = True
+                agent.logged_in_at = now
+                self._agent_free(agent, now)
+        elif target < len(active):
+            surplus = len(active) - target
+            # Idle agents leave first, the most recently idle first; busy ones leave
+            # when they finish their contact.
+            for agent in sorted(active, key=lambda a: (not a.idle, -a.idle_since)):
+                if not surplus:
+                    break
+                if agent.idle:
+                    self._log_off(agent, now)
+                else:
+                    agent.leaving = True
+                surplus -= 1
+
+    def _off_duty_agent(self, group_index: int) -> Agent:
+        for agent in self._agents[group_index]:
+            if not agent.on_duty:
+                return agent
+        group = self.scenario.agents[self._group_names[group_index]]
+        agent = Agent(self._next_agent_id, self._group_names[group_index], group_index,
+                      group.skills, group.speed)
+        agent.timer = _Timer(self.env, self._on_finish, agent)
+        self._next_agent_id += 1
+        self._agents[group_index].append(agent)
+        return agent
+
+    def _log_off(self, agent: Agent, now: float) -> None:
+        agent.on_duty = False
+        agent.idle = False
+        agent.leaving = False
+        self._add_time(self._group_cells[agent.group_index], "logged_in", agent.logged_in_at, now)
+
+    # ---------------------------------------------------------------- hot path
+    def _on_arrival(self, event: _Timer) -> None:
+        if self._arrivals == self._max_arrivals:
+            return  # another type's arrival reached the count first
+        runtime: _TypeRuntime = event.subject
+        env = self.env
+        now = env.now
+        self._arrivals += 1
+        _, patience, work, wrap_up = runtime.pending
+        if self._arrivals != self._max_arrivals:
+            runtime.pending = draws = runtime.next_draws()
+            runtime.timer.arm(runtime.next_arrival(now, draws[0]) - now)
+        counted = now >= self._warmup
+        cell = runtime.cells[self._slot]
+        contact = Contact(self._arrivals, runtime.name, now, patience, work, wrap_up, cell,
+                          counted)
+        if counted:
+            cell.arrivals += 1
+        agent = self.policy.select_agent(contact, self.state)
+        if agent is not None:
+            if not (agent.idle and runtime.name in agent.skill_set):  # type: ignore[attr-defined]
+                raise PolicyError(f"{self.policy_name}.select_agent returned {agent!r}, which is "
+                                  f"not an idle agent with skill {runtime.name!r}")
+            self._start_service(agent, contact, now)  # type: ignore[arg-type]
+        elif self._capacity is not None and self._queue_length >= self._capacity:
+            contact.status = BLOCKED
+            if counted:
+                cell.blocked += 1
+            if self._trace is not None:
+                self._trace.contact(self, contact, "blocked", now)
+            self._check_drained()
+        else:
+            contact.status = WAITING
+            state = self.state
+            state._waiting[runtime.name].append(contact)
+            state._waiting_count[runtime.name] += 1
+            self._queue_area += self._queue_length * (now - self._queue_changed)
+            self._queue_changed = now
+            self._queue_length += 1
+            if counted:
+                cell.queued += 1
+            if patience < INFINITY:
+                timers = self._free_patience_timers
+                timer = timers.pop() if timers else _Timer(env, self._on_patience_end, None)
+                timer.subject = contact
+                timer.arm(patience)
+
+    def _start_service(self, agent: Agent, contact: Contact, now: float) -> None:
+        contact.status = IN_SERVICE
+        contact.answered_at = now
+        contact.agent = agent
+        agent.idle = False
+        agent.contact = contact
+        agent.busy_since = now
+        agent.busy_epoch = self._epoch
+        if contact.counted:
+            cell: ContactCell = contact.cell  # type: ignore[assignment]
+            wait = now - contact.arrival
+            cell.answered += 1
+            if wait <= self._sl_threshold:
+                cell.answered_in_sl += 1
+            if wait > 0.0:
+                cell.wait_answered_sum += wait
+                cell.histogram[wait_bin(wait)] += 1
+            else:
+                cell.histogram[0] += 1
+        if self._trace is not None:
+            self._trace.contact(self, contact, "answered", now)
+        agent.timer.arm(contact.work / agent.speed + contact.wrap_up)
+
+    def _on_finish(self, event: _Timer) -> None:
+        agent: Agent = event.subject
+        now = self.env.now
+        contact = agent.contact
+        assert contact is not None
+        agent.contact = None
+        handled = now - contact.answered_at
+        if contact.counted:
+            cell: ContactCell = contact.cell  # type: ignore[assignment]
+            cell.handled += 1
+            cell.handle_sum += handled
+        if now >= self._warmup:
+            totals = self._group_handled[agent.group_index]
+            totals[0] += 1
+            totals[1] += handled
+        if agent.busy_epoch == self._epoch:  # started in this interval, after warm-up
+            self._group_cells[agent.group_index][self._slot].busy += handled
+        else:
+            self._add_time(self._group_cells[agent.group_index], "busy", agent.busy_since, now)
+        if agent.leaving:
+            self._log_off(agent, now)
+            self._check_drained()
+        else:
+            self._agent_free(agent, now)
+
+    def _agent_free(self, agent: Agent, now: float) -> None:
+        contact = self.policy.select_contact(agent, self.state)
+        if contact is None:
+            agent.idle = True
+            agent.idle_since = now
+            agent.idle_serial += 1
+            idle = self.state._idle
+            entry = (agent, agent.idle_serial)
+            for skill in agent.skills:
+                idle[skill].append(entry)
+            if self._drained is not None:
+                self._check_drained()
+            return
+        if not (contact.status == WAITING and contact.type in agent.skill_set):  # type: ignore[attr-defined]
+            raise PolicyError(f"{self.policy_name}.select_contact returned {contact!r}, which is "
+                              f"not a waiting contact that {agent!r} can serve")
+        self.state._waiting_count[contact.type] -= 1
+        self._queue_area += self._queue_length * (now - self._queue_changed)
+        self._queue_changed = now
+        self._queue_length -= 1
+        self._start_service(agent, contact, now)  # type: ignore[arg-type]
+
+    def _on_patience_end(self, event: _Timer) -> None:
+        contact: Contact = event.subject
+        self._free_patience_timers.append(event)
+        if contact.status != WAITING:
+            return  # answered before the caller's patience ran out
+        now = self.env.now
+        contact.status = ABANDONED
+        self.state._waiting_count[contact.type] -= 1
+        self._queue_area += self._queue_length * (now - self._queue_changed)
+        self._queue_changed = now
+        self._queue_length -= 1
+        if contact.counted:
+            cell: ContactCell = contact.cell  # type: ignore[assignment]
+            waited = now - contact.arrival
+            cell.abandoned += 1
+            cell.wait_abandoned_sum += waited
+            if waited <= self._sl_threshold:
+                cell.abandoned_in_sl += 1
+            if waited <= self._short_abandon:
+                cell.short_abandoned += 1
+        if self._trace is not None:
+            self._trace.contact(self, contact, "abandoned", now)
+        self._check_drained()
+
+    def _check_drained(self) -> None:
+        # Only reached with a count of arrivals; cheap until the last one has arrived.
+        if (self._drained is not None and self._arrivals == self._max_arrivals
+                and self._queue_length == 0 and not self._drained.triggered
+                and not any(a.contact for agents in self._agents for a in agents)):
+            self._drained.succeed()
+
+    def _add_time(self, cells: list[GroupCell], attribute: str, start: float, end: float) -> None:
+        """Add the part of [start, end) inside the measured window to per-interval cells."""
+        start = max(start, self._warmup)
+        interval = self._interval
+        while start < end:
+            day_start = (start // DAY) * DAY
+            slot = min(int((start - day_start) // interval), self._intervals - 1)
+            slot_end = min(day_start + (slot + 1) * interval, end)
+            cell = cells[slot]
+            setattr(cell, attribute, getattr(cell, attribute) + (slot_end - start))
+            start = slot_end
+
+    # ------------------------------------------------------------------ run
+    def run(self) -> ReplicationResult:
+        """Simulate the replication and return its metrics."""
+        self._start()
+        if self._drained is not None:
+            self.env.run(until=self._drained)
+            end = self.env.now
+        else:
+            self.env.run(until=self._horizon)
+            end = self._horizon
+        self._end_time = end
+        self._finish_run(end)
+        return self._result(end)
+
+    def _finish_run(self, end: float) -> None:
+        for group_index, agents in enumerate(self._agents):
+            cells = self._group_cells[group_index]
+            for agent in agents:
+                if agent.contact is not None:
+                    self._add_time(cells, "busy", agent.busy_since, end)
+                if agent.on_duty:
+                    self._add_time(cells, "logged_in", agent.logged_in_at, end)
+        self._queue_area += self._queue_length * (end - max(self._queue_changed, self._warmup))
+        for queue in self.state._waiting.values():
+            for contact in queue:
+                if contact.status == WAITING and contact.counted:
+                    contact.cell.in_queue_at_end += 1  # type: ignore[attr-defined]
+                    if self._trace is not None:
+                        self._trace.contact(self, contact, "waiting_at_end", end)
+
+    def _interval_lengths(self, end: float) -> list[float]:
+        lengths = [GroupCell() for _ in range(self._intervals)]
+        self._add_time(lengths, "logged_in", self._warmup, end)
+        return [cell.logged_in for cell in lengths]
+
+    def _interval_label(self, index: int) -> str:
+        minutes = round(index * self._interval / 60)
+        return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+    def _result(self, end: float) -> ReplicationResult:
+        measured = max(end - self._warmup, 0.0)
+        type_totals = [merged_contacts(cells) for cells in self._contact_cells]
+        group_totals = [merged_groups(cells) for cells in self._group_cells]
+        all_contacts = merged_contacts(type_totals)
+        all_groups = merged_groups(group_totals)
+        overall = all_contacts.figures()
+        overall.update(all_groups.figures(measured))
+        overall["mean_queue_length"] = self._queue_area / measured if measured > 0 else math.nan
+        overall["measured_hours"] = measured / 3600.0
+        by_type = {name: total.figures() for name, total in zip(self._type_names, type_totals)}
+        by_group = {}
+        for index, name in enumerate(self._group_names):
+            figures = group_totals[index].figures(measured)
+            count, handle_sum = self._group_handled[index]
+            figures["handled"] = float(count)
+            figures["aht_s"] = handle_sum / count if count else math.nan
+            by_group[name] = figures
+        lengths = self._interval_lengths(end)
+        by_interval = {}
+        for index in range(self._intervals):
+            if lengths[index] <= 0:
+                continue
+            figures = merged_contacts(cells[index] for cells in self._contact_cells).figures()
+            figures.update(merged_groups(cells[index] for cells in self._group_cells)
+                           .figures(lengths[index]))
+            by_interval[self._interval_label(index)] = figures
+        assert set(AGENT_METRICS) <= set(overall)
+        return ReplicationResult(self.policy_name, self.replication, overall, by_type, by_group,
+                                 by_interval)

@@ -1,0 +1,174 @@
+"""Streaming metric accumulators and the metric definitions ccsim commits to.
+
+The engine updates one ``ContactCell`` per (contact type, interval of the day)
+and one ``GroupCell`` per (agent group, interval); memory depends on the
+number of types, groups and intervals, never on the number of contacts.
+Per-type, per-group, per-interval and overall figures are sums of cells,
+computed once at the end. Definitions (see docs/scenarios.md, "Metrics"):
+
+* offered = arrivals - blocked (blocked contacts never entered the queue);
+* service_level = answered within T / (answered + abandoned after T);
+* asa_s = mean wait of answered contacts; mean_wait_s = mean time in queue of
+  answered and abandoned contacts; wait percentiles are over answered contacts;
+* abandon_rate = abandoned / offered (short abandons included; reported apart);
+* p_wait = share of offered contacts that had to queue;
+* aht_s = talk + wrap-up per handled contact (contacts finished in the window);
+* occupancy = handling / (handling + available idle time);
+  utilisation = handling / logged-in time. They coincide until agents have
+  not-ready states, which the model does not have yet.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+LINEAR_BIN_WIDTH = 0.25
+"""Seconds per histogram bin below ``LINEAR_LIMIT``."""
+LINEAR_LIMIT = 60.0
+LOG_RATIO = 1.01
+"""Above ``LINEAR_LIMIT`` bins grow geometrically: percentiles within 1% relative."""
+_LINEAR_BINS = int(LINEAR_LIMIT / LINEAR_BIN_WIDTH)
+_LOG_BINS = int(math.log(1e7 / LINEAR_LIMIT) / math.log(LOG_RATIO)) + 1
+HISTOGRAM_BINS = _LINEAR_BINS + _LOG_BINS
+_INV_LOG_RATIO = 1.0 / math.log(LOG_RATIO)
+
+CONTACT_METRICS = (
+    "arrivals", "offered", "answered", "abandoned", "short_abandons", "blocked",
+    "in_queue_at_end", "service_level", "asa_s", "mean_wait_s", "wait_p50_s", "wait_p90_s",
+    "wait_p99_s", "abandon_rate", "p_wait", "handled", "aht_s",
+)
+AGENT_METRICS = ("occupancy", "utilisation", "agents_logged_in")
+SYSTEM_METRICS = ("mean_queue_length", "measured_hours")
+OVERALL_METRICS = CONTACT_METRICS + AGENT_METRICS + SYSTEM_METRICS
+
+
+def wait_bin(wait: float) -> int:
+    """Histogram bin of a wait in seconds."""
+    if wait < LINEAR_LIMIT:
+        return int(wait * (1.0 / LINEAR_BIN_WIDTH))
+    index = _LINEAR_BINS + int(math.log(wait / LINEAR_LIMIT) * _INV_LOG_RATIO)
+    return index if index < HISTOGRAM_BINS else HISTOGRAM_BINS - 1
+
+
+def _bin_edges(index: int) -> tuple[float, float]:
+    if index < _LINEAR_BINS:
+        return index * LINEAR_BIN_WIDTH, (index + 1) * LINEAR_BIN_WIDTH
+    k = index - _LINEAR_BINS
+    return LINEAR_LIMIT * LOG_RATIO**k, LINEAR_LIMIT * LOG_RATIO ** (k + 1)
+
+
+def histogram_quantile(counts: list[int], q: float) -> float:
+    """The ``q`` quantile, interpolated linearly inside its bin; NaN when empty."""
+    total = sum(counts)
+    if total == 0:
+        return math.nan
+    target = q * total
+    running = 0
+    for index, count in enumerate(counts):
+        if count and running + count >= target:
+            low, high = _bin_edges(index)
+            return low + (high - low) * (target - running) / count
+        running += count
+    return _bin_edges(len(counts) - 1)[1]
+
+
+class ContactCell:
+    """Counters for the contacts of one type that arrived in one interval of the day."""
+
+    __slots__ = (
+        "arrivals", "blocked", "answered", "answered_in_sl", "abandoned", "abandoned_in_sl",
+        "short_abandoned", "queued", "wait_answered_sum", "wait_abandoned_sum", "handled",
+        "handle_sum", "in_queue_at_end", "histogram",
+    )
+
+    def __init__(self) -> None:
+        self.arrivals = 0
+        self.blocked = 0
+        self.answered = 0
+        self.answered_in_sl = 0
+        self.abandoned = 0
+        self.abandoned_in_sl = 0
+        self.short_abandoned = 0
+        self.queued = 0
+        self.wait_answered_sum = 0.0
+        self.wait_abandoned_sum = 0.0
+        self.handled = 0
+        self.handle_sum = 0.0
+        self.in_queue_at_end = 0
+        self.histogram = [0] * HISTOGRAM_BINS
+
+    def add(self, other: ContactCell) -> None:
+        """Add ``other``'s counts into this cell."""
+        for name in self.__slots__[:-1]:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.histogram = [a + b for a, b in zip(self.histogram, other.histogram)]
+
+    def figures(self) -> dict[str, float]:
+        """Contact metrics of this cell; NaN where a ratio has no denominator."""
+        offered = self.arrivals - self.blocked
+        sl_base = self.answered + self.abandoned - self.abandoned_in_sl
+        finished = self.answered + self.abandoned
+        return {
+            "arrivals": float(self.arrivals),
+            "offered": float(offered),
+            "answered": float(self.answered),
+            "abandoned": float(self.abandoned),
+            "short_abandons": float(self.short_abandoned),
+            "blocked": float(self.blocked),
+            "in_queue_at_end": float(self.in_queue_at_end),
+            "service_level": _ratio(self.answered_in_sl, sl_base),
+            "asa_s": _ratio(self.wait_answered_sum, self.answered),
+            "mean_wait_s": _ratio(self.wait_answered_sum + self.wait_abandoned_sum, finished),
+            "wait_p50_s": histogram_quantile(self.histogram, 0.50),
+            "wait_p90_s": histogram_quantile(self.histogram, 0.90),
+            "wait_p99_s": histogram_quantile(self.histogram, 0.99),
+            "abandon_rate": _ratio(self.abandoned, offered),
+            "p_wait": _ratio(self.queued, offered),
+            "handled": float(self.handled),
+            "aht_s": _ratio(self.handle_sum, self.handled),
+        }
+
+
+class GroupCell:
+    """Agent time of one group in one interval of the day."""
+
+    __slots__ = ("busy", "logged_in")
+
+    def __init__(self) -> None:
+        self.busy = 0.0
+        self.logged_in = 0.0
+
+    def add(self, other: GroupCell) -> None:
+        """Add ``other``'s times into this cell."""
+        self.busy += other.busy
+        self.logged_in += other.logged_in
+
+    def figures(self, measured_time: float) -> dict[str, float]:
+        """Agent metrics: occupancy, utilisation, mean agents logged in."""
+        idle = self.logged_in - self.busy
+        return {
+            "occupancy": _ratio(self.busy, self.busy + idle),
+            "utilisation": _ratio(self.busy, self.logged_in),
+            "agents_logged_in": _ratio(self.logged_in, measured_time),
+        }
+
+
+def merged_contacts(cells: Iterable[ContactCell]) -> ContactCell:
+    """Sum of contact cells."""
+    total = ContactCell()
+    for cell in cells:
+        total.add(cell)
+    return total
+
+
+def merged_groups(cells: Iterable[GroupCell]) -> GroupCell:
+    """Sum of group cells."""
+    total = GroupCell()
+    for cell in cells:
+        total.add(cell)
+    return total
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator > 0 else math.nan

@@ -1,0 +1,165 @@
+"""Contacts, agents and the read-only state a routing policy sees.
+
+Policies receive ``ContactView``/``AgentView`` protocols whose members are
+read-only properties: type checkers reject a policy that assigns to them.
+The concrete records are plain ``__slots__`` classes because they sit on the
+per-contact hot path.
+
+Indexes keep decisions cheap: per skill, idle agents in the order they became
+idle (agents free up in time order, so a deque appended at the right stays
+sorted and the longest-idle agent is at the left); per contact type, waiting
+contacts in arrival order. Entries that stop being valid (a multi-skilled
+agent taken through another skill, a contact that abandoned) are dropped
+lazily when they reach the front, so every update is O(1).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from typing import Protocol
+
+WAITING, IN_SERVICE, ABANDONED, BLOCKED, NEW = range(5)
+
+
+class ContactView(Protocol):
+    """What a policy may read about a contact."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def arrival(self) -> float: ...
+    @property
+    def work(self) -> float: ...
+
+
+class AgentView(Protocol):
+    """What a policy may read about an agent."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def group(self) -> str: ...
+    @property
+    def skills(self) -> tuple[str, ...]: ...
+    @property
+    def speed(self) -> float: ...
+    @property
+    def idle_since(self) -> float: ...
+
+
+class Contact:
+    """One contact moving through the center (engine-owned, mutable)."""
+
+    __slots__ = (
+        "id", "type", "arrival", "patience", "work", "wrap_up", "status",
+        "cell", "counted", "answered_at", "agent",
+    )
+
+    def __init__(
+        self, id: int, type: str, arrival: float, patience: float,
+        work: float, wrap_up: float, cell: object, counted: bool,
+    ) -> None:
+        self.id = id
+        self.type = type
+        self.arrival = arrival
+        self.patience = patience
+        self.work = work
+        self.wrap_up = wrap_up
+        self.status = NEW
+        self.cell = cell
+        self.counted = counted
+        self.answered_at = -1.0
+        self.agent: Agent | None = None
+
+    def __repr__(self) -> str:
+        return f"Contact({self.id}, {self.type!r}, arrival={self.arrival:.1f})"
+
+
+class Agent:
+    """One agent (engine-owned, mutable)."""
+
+    __slots__ = (
+        "id", "group", "group_index", "skills", "skill_set", "speed", "idle", "idle_since", "idle_serial",
+        "on_duty", "leaving", "busy_since", "busy_epoch", "logged_in_at", "contact", "timer",
+    )
+
+    def __init__(self, id: int, group: str, group_index: int, skills: tuple[str, ...], speed: float):
+        self.id = id
+        self.group = group
+        self.group_index = group_index
+        self.skills = skills
+        self.skill_set = frozenset(skills)
+        self.speed = speed
+        self.idle = False
+        self.idle_since = 0.0
+        self.idle_serial = 0
+        self.on_duty = False
+        self.leaving = False
+        self.busy_since = 0.0
+        self.busy_epoch = 0
+        self.logged_in_at = 0.0
+        self.contact: Contact | None = None
+        self.timer: object = None
+
+    def __repr__(self) -> str:
+        return f"Agent({self.id}, {self.group!r})"
+
+
+class RoutingState:
+    """Read-only window on the center for policies, backed by the engine's indexes."""
+
+    __slots__ = ("_env", "_idle", "_waiting", "_waiting_count", "contact_types", "skills")
+
+    def __init__(self, env: object, contact_types: tuple[str, ...], skills: tuple[str, ...]) -> None:
+        self._env = env
+        self._idle: dict[str, deque[tuple[Agent, int]]] = {s: deque() for s in skills}
+        self._waiting: dict[str, deque[Contact]] = {t: deque() for t in contact_types}
+        self._waiting_count: dict[str, int] = {t: 0 for t in contact_types}
+        self.contact_types = contact_types
+        """Names of all contact types."""
+        self.skills = skills
+        """Names of all skills held by some agent."""
+
+    @property
+    def now(self) -> float:
+        """Simulated time in seconds."""
+        return self._env.now  # type: ignore[attr-defined, no-any-return]
+
+    def longest_idle_agent(self, skill: str) -> AgentView | None:
+        """The idle agent with ``skill`` that has been idle longest, if any."""
+        queue = self._idle[skill]
+        while queue:
+            agent, serial = queue[0]
+            if agent.idle and agent.idle_serial == serial:
+                return agent
+            queue.popleft()
+        return None
+
+    def idle_agents(self, skill: str) -> Iterator[AgentView]:
+        """Idle agents with ``skill``, longest idle first."""
+        for agent, serial in list(self._idle[skill]):
+            if agent.idle and agent.idle_serial == serial:
+                yield agent
+
+    def oldest_waiting(self, contact_type: str) -> ContactView | None:
+        """The waiting contact of ``contact_type`` that arrived first, if any."""
+        queue = self._waiting[contact_type]
+        while queue:
+            contact = queue[0]
+            if contact.status == WAITING:
+                return contact
+            queue.popleft()
+        return None
+
+    def waiting(self, contact_type: str) -> Iterator[ContactView]:
+        """Waiting contacts of ``contact_type`` in arrival order."""
+        for contact in list(self._waiting[contact_type]):
+            if contact.status == WAITING:
+                yield contact
+
+    def waiting_count(self, contact_type: str) -> int:
+        """How many contacts of ``contact_type`` wait now."""
+        return self._waiting_count[contact_type]

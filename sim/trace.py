@@ -1,0 +1,52 @@
+"""Optional per-contact trace: one CSV row per contact outcome.
+
+Only written when asked for (``--trace PATH``); it is the one output whose size
+grows with the number of contacts.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .engine import Simulation
+    from .state import Contact
+
+TRACE_COLUMNS = (
+    "policy", "replication", "contact_id", "type", "arrival_s", "outcome", "event_s", "wait_s",
+    "agent_id", "agent_group", "handle_s", "wrap_up_s", "in_warmup",
+)
+
+
+class TraceWriter:
+    """Writes contact rows to a CSV file; usable as a context manager."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._file: IO[str] = self.path.open("w", newline="")
+        self._writer = csv.writer(self._file)
+        self._writer.writerow(TRACE_COLUMNS)
+
+    def contact(self, sim: Simulation, contact: Contact, outcome: str, time: float) -> None:
+        """Record ``contact``'s ``outcome`` (answered, abandoned, blocked, waiting_at_end) at ``time``."""
+        agent = contact.agent if outcome == "answered" else None
+        handle = contact.work / agent.speed if agent is not None else None
+        self._writer.writerow((
+            sim.policy_name, sim.replication, contact.id, contact.type, f"{contact.arrival:.3f}",
+            outcome, f"{time:.3f}", f"{time - contact.arrival:.3f}",
+            agent.id if agent else "", agent.group if agent else "",
+            f"{handle:.3f}" if handle is not None else "",
+            f"{contact.wrap_up:.3f}" if agent else "", int(not contact.counted),
+        ))
+
+    def close(self) -> None:
+        """Flush and close the file."""
+        self._file.close()
+
+    def __enter__(self) -> TraceWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
