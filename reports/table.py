@@ -1,0 +1,53 @@
+"""Plain-text tables of results: one column per policy, mean ± 95% CI half-width."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+# (metric, label, format) in the order planners read them.
+TABLE_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("offered", "Offered", "{:,.0f}"),
+    ("answered", "Answered", "{:,.0f}"),
+    ("abandoned", "Abandoned", "{:,.0f}"),
+    ("short_abandons", "  of which short", "{:,.0f}"),
+    ("blocked", "Blocked", "{:,.0f}"),
+    ("service_level", "Service level", "{:.1%}"),
+    ("asa_s", "ASA (s)", "{:.1f}"),
+    ("mean_wait_s", "Mean wait, all (s)", "{:.1f}"),
+    ("wait_p90_s", "Wait p90, answered (s)", "{:.1f}"),
+    ("abandon_rate", "Abandonment rate", "{:.2%}"),
+    ("p_wait", "P(wait)", "{:.1%}"),
+    ("aht_s", "AHT (s)", "{:.1f}"),
+    ("occupancy", "Occupancy", "{:.1%}"),
+    ("utilisation", "Utilisation", "{:.1%}"),
+    ("mean_queue_length", "Mean queue length", "{:.2f}"),
+)
+
+
+def _cell(estimate: Any, fmt: str) -> str:
+    if estimate is None or math.isnan(estimate.mean):
+        return "-"
+    text = fmt.format(estimate.mean)
+    if not math.isnan(estimate.half_width):
+        half = fmt.format(estimate.half_width).lstrip()
+        text += f" ± {half}"
+    return text
+
+
+def format_comparison(
+    summary: dict[str, dict[str, Any]], title: str = "", rows: Sequence[tuple[str, str, str]] = TABLE_ROWS,
+) -> str:
+    """Render ``{policy: {metric: Estimate}}`` as an aligned text table."""
+    policies = list(summary)
+    header = ["Metric", *policies]
+    body = [[label, *(_cell(summary[p].get(metric), fmt) for p in policies)]
+            for metric, label, fmt in rows]
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+    lines = [title] if title else []
+    lines.append("  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths))))
+    lines.append("  ".join("-" * w for w in widths))
+    for row in body:
+        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+    return "\n".join(lines)

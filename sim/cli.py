@@ -1,0 +1,187 @@
+"""The ``ccsim`` command line.
+
+    ccsim run SCENARIO.yaml [--seed N] [--replications R] [--policy NAME]... [--json PATH]
+              [--trace PATH] [--jobs N] [--by type|group|interval] [--debug]
+    ccsim erlang --rate 1176/h --aht 300s --agents 100 [--patience 180s] [--threshold 20s]
+    ccsim schema [--output PATH]
+    ccsim validate SCENARIO.yaml
+    ccsim policies
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import FieldError, PolicyError, ScenarioError
+from .units import format_duration, parse_duration, parse_rate
+
+
+class UsageError(Exception):
+    """A command-line argument that cannot be used; message says what is allowed."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ccsim`` console script; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except (ScenarioError, UsageError, FieldError, PolicyError, ValueError) as exc:
+        if getattr(args, "debug", False):
+            raise
+        print(f"ccsim: error: {exc}" if not isinstance(exc, ScenarioError) else str(exc),
+              file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ccsim: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ccsim", description="Contact-center simulator and routing-policy benchmark.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="simulate a scenario and print a table")
+    run.add_argument("scenario", help="scenario YAML file")
+    run.add_argument("--seed", type=int, help="root seed (overrides run.seed)")
+    run.add_argument("--replications", type=int, help="replications (overrides run.replications)")
+    run.add_argument("--policy", action="append", metavar="NAME",
+                     help="routing policy; repeat to compare several on the same contacts")
+    run.add_argument("--json", metavar="PATH", help="write results as JSON ('-' for stdout)")
+    run.add_argument("--trace", metavar="PATH", help="write one CSV row per contact")
+    run.add_argument("--jobs", type=int, default=1, help="parallel processes for replications")
+    run.add_argument("--by", choices=["type", "group", "interval"], action="append", default=[],
+                     help="also print a breakdown table (repeatable)")
+    run.add_argument("--debug", action="store_true", help="show tracebacks")
+    run.set_defaults(handler=_cmd_run)
+
+    erlang = commands.add_parser("erlang", help="exact Erlang C / Erlang A figures")
+    erlang.add_argument("--rate", required=True, help="arrival rate, e.g. 1176/h")
+    erlang.add_argument("--aht", required=True, help="mean handle time, e.g. 300s")
+    erlang.add_argument("--agents", type=int, required=True, help="number of agents")
+    erlang.add_argument("--patience", help="mean patience, e.g. 180s (Erlang A); omit for Erlang C")
+    erlang.add_argument("--threshold", default="20s", help="service-level threshold T (default 20s)")
+    erlang.add_argument("--target", type=float, default=0.8,
+                        help="SL target for the staffing line (default 0.8)")
+    erlang.add_argument("--debug", action="store_true", help="show tracebacks")
+    erlang.set_defaults(handler=_cmd_erlang)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of scenario files")
+    schema.add_argument("--output", metavar="PATH", help="write to a file instead of stdout")
+    schema.set_defaults(handler=_cmd_schema)
+
+    validate = commands.add_parser("validate", help="check a scenario file without running it")
+    validate.add_argument("scenario")
+    validate.add_argument("--debug", action="store_true", help="show tracebacks")
+    validate.set_defaults(handler=_cmd_validate)
+
+    policies = commands.add_parser("policies", help="list registered routing policies")
+    policies.set_defaults(handler=_cmd_policies)
+    return parser
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from policies import UnknownPolicyError, policy_spec
+    from reports.table import format_comparison
+
+    from .runner import run
+    from .scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    if args.replications is not None and args.replications < 1:
+        raise UsageError("--replications must be >= 1")
+    if args.jobs < 1:
+        raise UsageError("--jobs must be >= 1")
+    for name in args.policy or []:
+        try:
+            policy_spec(name)
+        except UnknownPolicyError as exc:
+            raise UsageError(f"--policy: {exc}") from None
+    results = run(scenario, args.policy, replications=args.replications, seed=args.seed,
+                  trace=args.trace, jobs=args.jobs)
+    reps = results.replications
+    title = (f"{scenario.name}: {reps} replication{'s' if reps > 1 else ''}, seed {results.seed}"
+             f", SL threshold {format_duration(scenario.service_level.threshold)}"
+             + (" (± = 95% CI half-width)" if reps > 1 else ""))
+    print(format_comparison(results.summary(), title))
+    for scope in args.by:
+        breakdown = results.summary(f"by_{scope}")
+        for policy, per_key in breakdown.items():
+            print()
+            print(format_comparison(per_key, f"{policy} by {scope}"))
+    if args.json:
+        text = json.dumps(results.to_json(), indent=2, allow_nan=False)
+        if args.json == "-":
+            print(text)
+        else:
+            Path(args.json).write_text(text + "\n")
+    return 0
+
+
+def _cmd_erlang(args: argparse.Namespace) -> int:
+    from .analytics import queue_figures, required_agents
+
+    rate = parse_rate(args.rate)
+    aht = parse_duration(args.aht)
+    threshold = parse_duration(args.threshold)
+    patience = parse_duration(args.patience) if args.patience else None
+    if args.agents < 1:
+        raise UsageError("--agents must be >= 1")
+    if not 0 < args.target < 1:
+        raise UsageError("--target must be between 0 and 1, e.g. 0.8")
+    figures = queue_figures(rate, aht, args.agents, threshold, patience)
+    model = f"Erlang A (M/M/c+M, mean patience {format_duration(patience)})" if patience \
+        else "Erlang C (M/M/c, no abandonment)"
+    needed = required_agents(rate, aht, args.target, threshold, patience)
+    rows = [
+        ("Model", model),
+        ("Offered load", f"{figures.load_erlangs:.2f} Erlangs on {args.agents} agents"),
+        ("P(wait)", f"{figures.p_wait:.4f}"),
+        ("P(abandon)", f"{figures.p_abandon:.4f}"),
+        ("ASA (answered)", f"{figures.asa_s:.2f} s"),
+        ("Mean wait (all)", f"{figures.mean_wait_s:.2f} s"),
+        (f"SL({format_duration(threshold)})", f"{figures.service_level:.4f}"),
+        ("Occupancy", f"{figures.occupancy:.4f}"),
+        ("Mean queue length", f"{figures.mean_queue_length:.3f}"),
+        (f"Agents for SL >= {args.target:.0%}", str(needed)),
+    ]
+    width = max(len(k) for k, _ in rows)
+    print("\n".join(f"{k.ljust(width)}  {v}" for k, v in rows))
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from .scenario import scenario_json_schema
+
+    text = scenario_json_schema()
+    if args.output:
+        Path(args.output).write_text(text + "\n")
+    else:
+        print(text)
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    print(f"{args.scenario}: ok ({scenario.name}: {len(scenario.contact_types)} contact types, "
+          f"{len(scenario.agents)} agent groups, policy {scenario.routing.policy})")
+    return 0
+
+
+def _cmd_policies(args: argparse.Namespace) -> int:
+    from policies import registered_policies
+
+    for name, spec in sorted(registered_policies().items()):
+        print(f"{name:<12} {spec.summary}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,234 @@
+"""Replications, policy comparisons on common random numbers, and their summaries.
+
+This is the public Python API next to ``load_scenario``::
+
+    from sim import load_scenario, run
+    results = run(load_scenario("scenarios/quickstart.yaml"), policies=["fcfs", "priority"])
+    results.summary()["fcfs"]["service_level"]      # Estimate(mean=..., low=..., high=...)
+    rows = results.records()                       # plain dicts, ready for pandas.DataFrame
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scipy import stats
+
+from policies import policy_spec
+
+from .engine import ReplicationResult, Simulation
+from .scenario import Scenario
+from .trace import TraceWriter
+
+SCOPES = ("overall", "by_type", "by_group", "by_interval")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Mean over replications with a 95% Student-t confidence interval (NaN when undefined)."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+
+    @property
+    def half_width(self) -> float:
+        """Half the width of the 95% interval."""
+        return (self.high - self.low) / 2
+
+    def as_json(self) -> dict[str, Any]:
+        """``{"mean": x, "ci95": [lo, hi]}`` with JSON ``null`` for NaN."""
+        return {"mean": _json_number(self.mean), "ci95": [_json_number(self.low),
+                                                          _json_number(self.high)]}
+
+
+def estimate(values: Iterable[float]) -> Estimate:
+    """Mean and 95% t-interval of per-replication values, ignoring NaN ones."""
+    finite = [v for v in values if not math.isnan(v)]
+    if not finite:
+        return Estimate(math.nan, math.nan, math.nan, 0)
+    mean = statistics.fmean(finite)
+    if len(finite) < 2:
+        return Estimate(mean, math.nan, math.nan, len(finite))
+    half = float(stats.t.ppf(0.975, len(finite) - 1)) * statistics.stdev(finite) / math.sqrt(
+        len(finite))
+    return Estimate(mean, mean - half, mean + half, len(finite))
+
+
+@dataclass
+class RunResults:
+    """Every replication of every policy of one scenario run, and their summaries."""
+
+    scenario: Scenario
+    seed: int
+    replications: int
+    runs: dict[str, list[ReplicationResult]]
+
+    @property
+    def policies(self) -> list[str]:
+        """Policy names in the order they were run."""
+        return list(self.runs)
+
+    def summary(self, scope: str = "overall") -> dict[str, Any]:
+        """Estimates per policy: ``{policy: {metric: Estimate}}`` for ``overall``,
+        ``{policy: {key: {metric: Estimate}}}`` for ``by_type``, ``by_group``, ``by_interval``."""
+        if scope not in SCOPES:
+            raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
+        out: dict[str, Any] = {}
+        for policy, reps in self.runs.items():
+            if scope == "overall":
+                out[policy] = _estimates([r.overall for r in reps])
+            else:
+                keys = dict.fromkeys(k for r in reps for k in getattr(r, scope))
+                out[policy] = {
+                    key: _estimates([getattr(r, scope)[key] for r in reps
+                                     if key in getattr(r, scope)])
+                    for key in keys
+                }
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON document of ``ccsim run --json``."""
+
+        def encode(tree: Any) -> Any:
+            if isinstance(tree, Estimate):
+                return tree.as_json()
+            return {k: encode(v) for k, v in tree.items()}
+
+        document: dict[str, Any] = {
+            "scenario": self.scenario.name,
+            "seed": self.seed,
+            "replications": self.replications,
+            "results": encode(self.summary("overall")),
+        }
+        for scope in SCOPES[1:]:
+            document[scope] = encode(self.summary(scope))
+        return document
+
+    def records(self) -> list[dict[str, Any]]:
+        """One row per policy, replication, scope, key and metric (long format)."""
+        rows: list[dict[str, Any]] = []
+        for policy, reps in self.runs.items():
+            for rep in reps:
+                groups: list[tuple[str, str, dict[str, float]]] = [("overall", "", rep.overall)]
+                for scope in SCOPES[1:]:
+                    groups += [(scope.removeprefix("by_"), key, figures)
+                               for key, figures in getattr(rep, scope).items()]
+                for scope, key, figures in groups:
+                    rows += [{"policy": policy, "replication": rep.replication, "scope": scope,
+                              "key": key, "metric": metric, "value": value}
+                             for metric, value in figures.items()]
+        return rows
+
+
+def _estimates(figures: Sequence[dict[str, float]]) -> dict[str, Estimate]:
+    metrics = dict.fromkeys(m for f in figures for m in f)
+    return {m: estimate(f.get(m, math.nan) for f in figures) for m in metrics}
+
+
+def _json_number(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def _run_one(task: tuple[Scenario, str, int]) -> ReplicationResult:
+    scenario, policy, replication = task
+    return Simulation(scenario, policy, replication).run()
+
+
+def run(
+    scenario: Scenario,
+    policies: Sequence[str] | None = None,
+    *,
+    replications: int | None = None,
+    seed: int | None = None,
+    trace: str | Path | None = None,
+    jobs: int = 1,
+    progress: bool | None = None,
+) -> RunResults:
+    """Run ``scenario`` under each policy (default: the scenario's own) on the same contacts.
+
+    Replication ``r`` of every policy uses the same random streams, so the
+    policies face identical arrivals, patience and work (common random
+    numbers). ``jobs > 1`` runs replications in parallel processes; ``trace``
+    writes a per-contact CSV (sequential runs only). ``progress`` shows a bar
+    on a terminal (default: only when stderr is one).
+    """
+    scenario = scenario.with_overrides(seed=seed, replications=replications)
+    names = list(dict.fromkeys(policies or [scenario.routing.policy]))
+    for name in names:
+        spec = policy_spec(name)
+        spec.parse_params(scenario.routing.params_for(name), scenario)
+    count = scenario.run.replications
+    tasks = [(scenario, name, r) for name in names for r in range(count)]
+    if trace is not None and jobs > 1:
+        raise ValueError("a per-contact trace needs jobs=1")
+    show = sys.stderr.isatty() if progress is None else progress
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool, _Progress(len(tasks), show) as bar:
+            results = []
+            for result in pool.map(_run_one, tasks):
+                results.append(result)
+                bar.advance(1.0)
+    else:
+        results = []
+        writer = TraceWriter(trace) if trace is not None else None
+        try:
+            with _Progress(len(tasks), show) as bar:
+                for task_scenario, name, replication in tasks:
+                    sim = Simulation(task_scenario, name, replication, trace=writer,
+                                     progress=bar.within_task())
+                    results.append(sim.run())
+                    bar.advance_to_task_end()
+        finally:
+            if writer is not None:
+                writer.close()
+    runs: dict[str, list[ReplicationResult]] = {name: [] for name in names}
+    for result in results:
+        runs[result.policy].append(result)
+    return RunResults(scenario, scenario.run.seed, count, runs)
+
+
+class _Progress:
+    """A tqdm bar over (policy, replication) units, shown after two seconds on a terminal."""
+
+    def __init__(self, units: int, show: bool) -> None:
+        self._bar: Any = None
+        self._done = 0.0
+        if show:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=units, unit="run", delay=2.0, file=sys.stderr,
+                             bar_format="{l_bar}{bar}| {n:.1f}/{total} runs [{elapsed}<{remaining}]")
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+    def advance(self, amount: float) -> None:
+        if self._bar is not None:
+            self._bar.update(amount)
+            self._done += amount
+
+    def within_task(self) -> Callable[[float], None] | None:
+        if self._bar is None:
+            return None
+        start = self._done
+
+        def report(fraction: float) -> None:
+            self.advance(start + fraction - self._done)
+
+        return report
+
+    def advance_to_task_end(self) -> None:
+        self.advance(math.floor(self._done + 1e-9) + 1 - self._done if self._done % 1 else 1.0)
