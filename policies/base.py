@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+from typing import (
+    TYPE_CHECKING, Annotated, Any, ClassVar, Protocol, TypeVar, Union, get_args, get_origin,
+)
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from sim.errors import FieldError
+from sim.errors import FieldError, explain
 
 if TYPE_CHECKING:
     from sim.scenario import Scenario
@@ -80,11 +83,19 @@ class PolicySpec:
             params = self.params_model.model_validate(raw)
         except ValidationError as exc:
             error = exc.errors(include_url=False)[0]
-            message = error["msg"].removeprefix("Value error, ")
-            if error["type"] == "extra_forbidden":
-                allowed = ", ".join(self.params_model.model_fields) or "(none)"
-                message = f"unknown parameter of policy {self.name!r}; allowed: {allowed}"
-            raise PolicyConfigError(where + tuple(error["loc"]), message) from None
+            loc = tuple(p for p in error["loc"] if not str(p).startswith(("function-", "[key]")))
+            context_error = (error.get("ctx") or {}).get("error")
+            if isinstance(context_error, FieldError):
+                loc, message = loc + tuple(context_error.path), context_error.message
+            elif error["type"] == "extra_forbidden":
+                owner = _model_at(self.params_model, loc[:-1])
+                allowed = ", ".join(owner.model_fields) if owner is not None else ""
+                message = (f"unknown parameter {loc[-1]!r} of policy {self.name!r}; "
+                           f"allowed here: {allowed or '(none)'}")
+            else:
+                found, value = _raw_value(raw, loc)
+                message = explain(error, value) if found else explain(error)
+            raise PolicyConfigError(where + loc, message) from None
         check = getattr(params, "check_against", None)
         if check is not None:
             try:
@@ -97,6 +108,53 @@ class PolicySpec:
         """A fresh policy instance for one run of ``scenario``."""
         params = self.parse_params(scenario.routing.params_for(self.name), scenario)
         return self.factory(params, scenario)
+
+
+def _raw_value(raw: Any, loc: tuple[str | int, ...]) -> tuple[bool, Any]:
+    """The value a user wrote at ``loc`` (pydantic may report it already converted)."""
+    node = raw
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return False, None
+    return True, node
+
+
+def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The parameter model that holds the value at ``loc`` (through dicts, lists, optionals)."""
+    tp: Any = model
+    for part in loc:
+        tp = _unwrap(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            field = tp.model_fields.get(str(part))
+            if field is None:
+                return None
+            tp = field.annotation
+        elif get_origin(tp) is dict:
+            tp = get_args(tp)[1]
+        elif get_origin(tp) in (list, tuple):
+            tp = get_args(tp)[0]
+        else:
+            return None
+    tp = _unwrap(tp)
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _unwrap(tp: Any) -> Any:
+    """Strip ``Annotated`` and ``Optional`` around a type."""
+    while True:
+        if get_origin(tp) is Annotated:
+            tp = get_args(tp)[0]
+        elif get_origin(tp) in (Union, types.UnionType):
+            members = [m for m in get_args(tp) if m is not type(None)]
+            if len(members) != 1:
+                return tp
+            tp = members[0]
+        else:
+            return tp
 
 
 _REGISTRY: dict[str, PolicySpec] = {}

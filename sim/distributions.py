@@ -15,12 +15,15 @@ from typing import Annotated, Literal, Union
 import numpy as np
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from .fields import Duration, StrictModel
-from .units import SECONDS_PER_UNIT
+from .errors import FieldError
+from .fields import Duration, Int, Number, OptionalNumber, StrictModel
+from .units import SECONDS_PER_UNIT, format_duration
+
+_UNITS = ("ms", "s", "sec", "min", "h", "d")
 
 
 class _Dist(StrictModel):
-    weight: float | None = Field(
+    weight: OptionalNumber = Field(
         default=None, gt=0, description="Share of this component; only inside a mixture."
     )
 
@@ -72,7 +75,9 @@ class Uniform(_Dist):
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
         if self.high < self.low:
-            raise ValueError("uniform needs low <= high")
+            raise FieldError(("high",), (
+                f"high {format_duration(self.high)} is below low {format_duration(self.low)}; "
+                "allowed: high >= low"))
         return self
 
     @property
@@ -88,7 +93,7 @@ class Erlang(_Dist):
 
     dist: Literal["erlang"]
     mean_s: Duration = Field(alias="mean", gt=0)
-    k: int = Field(ge=1)
+    k: Int = Field(ge=1)
 
     @property
     def mean(self) -> float:
@@ -103,7 +108,7 @@ class Gamma(_Dist):
 
     dist: Literal["gamma"]
     mean_s: Duration = Field(alias="mean", gt=0)
-    cv: float = Field(gt=0)
+    cv: Number = Field(gt=0)
 
     @property
     def mean(self) -> float:
@@ -119,7 +124,7 @@ class Lognormal(_Dist):
 
     dist: Literal["lognormal"]
     mean_s: Duration = Field(alias="mean", gt=0)
-    cv: float = Field(gt=0)
+    cv: Number = Field(gt=0)
 
     @property
     def mean(self) -> float:
@@ -135,7 +140,7 @@ class Weibull(_Dist):
 
     dist: Literal["weibull"]
     mean_s: Duration = Field(alias="mean", gt=0)
-    shape: float = Field(gt=0)
+    shape: Number = Field(gt=0)
 
     @property
     def mean(self) -> float:
@@ -157,47 +162,68 @@ class Empirical(_Dist):
     dist: Literal["empirical"]
     samples: tuple[Duration, ...] | None = Field(default=None, min_length=1)
     file: str | None = None
-    unit: Literal["ms", "s", "min", "h", "d"] | None = None
+    unit: Literal["ms", "s", "sec", "min", "h", "d"] | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _read_file(cls, data: object, info: ValidationInfo) -> object:
         if not isinstance(data, dict) or data.get("file") is None:
             return data
+        units = ", ".join(u for u in _UNITS if u != "sec")
         if data.get("samples") is not None:
-            raise ValueError("give either samples or file, not both")
+            raise FieldError(("file",), "samples and file are given together; allowed: one of them")
         unit = data.get("unit")
-        if unit not in SECONDS_PER_UNIT:
-            raise ValueError("a samples file needs unit: one of ms, s, min, h, d")
+        if unit is None:
+            raise FieldError(("unit",), (
+                f"missing required key 'unit' (what the file's numbers measure); "
+                f"allowed: {units}"))
+        if unit not in _UNITS:
+            raise FieldError(("unit",), f"unknown unit {unit!r}; allowed: {units}")
+        if not isinstance(data["file"], str):
+            raise FieldError(("file",), (
+                f"{data['file']!r} is not a file name; allowed: a path, relative to the "
+                "scenario's folder, e.g. data/handle_times.txt"))
         base = Path((info.context or {}).get("base_dir", "."))
-        path = Path(str(data["file"]))
+        path = Path(data["file"])
         path = path if path.is_absolute() else base / path
         try:
-            lines = path.read_text().splitlines()
-        except OSError as exc:
-            raise ValueError(f"cannot read samples file {str(path)!r}: {exc.strerror}") from None
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            raise FieldError(("file",), (
+                f"samples file {str(path)!r} not found; allowed: a path relative to the "
+                "scenario's folder, or an absolute path")) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not a UTF-8 text file"
+            raise FieldError(("file",), (
+                f"cannot read samples file {str(path)!r}: {reason}; "
+                "allowed: a text file with one number per line")) from None
         values = []
         for number, line in enumerate(lines, start=1):
             text = line.split("#", 1)[0].strip()
             if not text:
                 continue
             try:
-                values.append(float(text))
+                value = float(text)
             except ValueError:
-                raise ValueError(f"{path}:{number}: not a number: {text!r}") from None
+                value = math.nan
+            if not math.isfinite(value) or value < 0:
+                raise FieldError(("file",), (
+                    f"{path}:{number}: {text!r} is not a number >= 0; allowed: one number "
+                    f"({unit}) per line, blank lines and # comments")) from None
+            values.append(value)
         if not values:
-            raise ValueError(f"samples file {str(path)!r} holds no numbers")
-        if min(values) < 0:
-            raise ValueError(f"samples file {str(path)!r} holds a negative value")
+            raise FieldError(("file",), (
+                f"samples file {str(path)!r} holds no numbers; allowed: one number "
+                f"({unit}) per line, blank lines and # comments"))
         scale = SECONDS_PER_UNIT[unit]
         return {**data, "samples": [f"{v * scale!r}s" for v in values]}
 
     @model_validator(mode="after")
     def _has_samples(self) -> Empirical:
         if self.samples is None:
-            raise ValueError("empirical needs samples (a list of durations) or file (with unit)")
-        if min(self.samples) < 0:
-            raise ValueError("empirical samples must be >= 0")
+            raise FieldError((), (
+                "neither samples nor file is given; allowed: samples (a list of durations, "
+                "e.g. [30s, 2min]) or file (one number per line) with unit"))
         return self
 
     @property
@@ -218,11 +244,16 @@ class Mixture(_Dist):
     @field_validator("components")
     @classmethod
     def _weights_sum_to_one(cls, components: tuple[_Dist, ...]) -> tuple[_Dist, ...]:
-        if any(c.weight is None for c in components):
-            raise ValueError("every mixture component needs a weight")
+        for index, component in enumerate(components):
+            if component.weight is None:
+                raise FieldError((index,), (
+                    "component has no weight; allowed: every component has a weight > 0, "
+                    "e.g. weight: 0.9, and the weights sum to 1"))
         total = sum(c.weight or 0.0 for c in components)
         if abs(total - 1.0) > 1e-9:
-            raise ValueError(f"mixture weights must sum to 1, they sum to {total:g}")
+            weights = " + ".join(f"{c.weight:g}" for c in components)
+            raise FieldError((), (
+                f"weights sum to {total:g} ({weights}); allowed: weights that sum to 1"))
         return components
 
     @property
@@ -261,7 +292,7 @@ class Busyness(StrictModel):
     """
 
     dist: Literal["gamma", "lognormal"]
-    cv: float = Field(gt=0, description="Coefficient of variation of the day multiplier.")
+    cv: Number = Field(gt=0, description="Coefficient of variation of the day multiplier.")
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Draw ``size`` day multipliers with mean 1."""

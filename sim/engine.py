@@ -24,13 +24,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
 from simpy.events import NORMAL, Timeout
-
-from policies import RoutingPolicy, make_policy
 
 from .errors import PolicyError
 from .metrics import (
@@ -45,6 +43,9 @@ from .scenario import DAY, Scenario
 from .state import ABANDONED, BLOCKED, IN_SERVICE, WAITING, Agent, Contact, RoutingState
 from .streams import RandomStreams, Stream, unit_exponential
 from .trace import TraceWriter
+
+if TYPE_CHECKING:
+    from policies import RoutingPolicy
 
 INFINITY = math.inf
 
@@ -122,7 +123,7 @@ class _TypeRuntime:
     contact instead of four Python calls.
     """
 
-    __slots__ = ("name", "index", "_streams", "_draws", "clock", "rate", "pending", "cells", "timer")
+    __slots__ = ("name", "index", "_streams", "draws", "clock", "rate", "pending", "cells", "timer")
 
     def __init__(self, name: str, index: int, streams: RandomStreams, scenario: Scenario,
                  day_factor: Callable[[int], float] | None) -> None:
@@ -140,8 +141,9 @@ class _TypeRuntime:
             streams.stream(f"wrapup/{name}", spec.wrap_up.sample)
             if spec.wrap_up is not None else _constant_stream(0.0),
         )
-        self._draws: Iterator[tuple[float, float, float, float]] = iter(())
-        self.pending = self.next_draws()
+        self.draws: Iterator[tuple[float, float, float, float]] = iter(())
+        """Per-contact draws of the current blocks; ``refill`` when exhausted."""
+        self.pending = self.refill()
         """Draws of the next contact: (Exp(1) before its arrival, patience, work, wrap-up)."""
         arrivals = spec.arrivals
         # A constant rate with no busyness takes the fast path t + E/rate.
@@ -150,17 +152,16 @@ class _TypeRuntime:
         self.clock = _ArrivalClock(tuple(float(r) for r in rates), scenario.run.interval,
                                    day_factor or (lambda day: 1.0))
 
-    def next_draws(self) -> tuple[float, float, float, float]:
-        """(Exp(1) for the inter-arrival time before it, patience, work, wrap-up) of a contact."""
-        draws = next(self._draws, None)
-        if draws is None:
-            self._draws = zip(*(stream.next_block() for stream in self._streams))
-            draws = next(self._draws)
-        return draws
+    def refill(self) -> tuple[float, float, float, float]:
+        """Draw the next blocks and return the first contact's draws: (Exp(1) for the
+        inter-arrival time before it, patience, work, wrap-up)."""
+        self.draws = zip(*(stream.next_block() for stream in self._streams))
+        return next(self.draws)
 
-    def next_arrival(self, now: float, exp1: float) -> float:
-        """Arrival time after ``now`` given the Exp(1) draw for it."""
-        return now + exp1 / self.rate if self.rate is not None else self.clock.next_after(now, exp1)
+    def first_arrival(self) -> float:
+        """Time of the first arrival."""
+        exp1 = self.pending[0]
+        return exp1 / self.rate if self.rate is not None else self.clock.next_after(0.0, exp1)
 
 
 def _constant_stream(value: float) -> Stream:
@@ -184,7 +185,12 @@ class Simulation:
     ) -> None:
         self.scenario = scenario
         self.replication = replication
+        from policies import make_policy  # late: policies import sim for their types
+
         self.policy = make_policy(policy, scenario) if isinstance(policy, str) else policy
+        # Bound once: attribute lookups per contact add up on the hot path.
+        self._select_agent = self.policy.select_agent
+        self._select_contact = self.policy.select_contact
         self.policy_name = policy if isinstance(policy, str) else type(policy).name
         self.env = simpy.Environment()
         run = scenario.run
@@ -215,7 +221,6 @@ class Simulation:
             runtime.cells = cells
         self._group_cells = [[GroupCell() for _ in range(self._intervals)]
                              for _ in self._group_names]
-        self._group_handled = [[0, 0.0] for _ in self._group_names]
         self._agents: list[list[Agent]] = [[] for _ in self._group_names]
         self._next_agent_id = 0
         self._arrivals = 0
@@ -231,6 +236,7 @@ class Simulation:
         # at the end of warm-up: a busy period that began in the current epoch lies
         # wholly inside one measured interval.
         self._slot = 0
+        self._warmup_sink = GroupCell()  # agent figures of contacts finished in warm-up
         self._epoch = 0 if self._warmup == 0 else -1
 
     # ----------------------------------------------------------------- set-up
@@ -258,7 +264,7 @@ class Simulation:
                 env.process(self._staffing(index, steps))
         for runtime in self._types:
             runtime.timer = _Timer(env, self._on_arrival, runtime)
-            runtime.timer.arm(runtime.next_arrival(0.0, runtime.pending[0]))
+            runtime.timer.arm(runtime.first_arrival())
         Timeout(env, self._interval).callbacks.append(self._on_interval_boundary)
         if self._warmup > 0:
             Timeout(env, self._warmup).callbacks.append(self._on_warmup_end)
@@ -349,20 +355,21 @@ class Simulation:
         if self._arrivals == self._max_arrivals:
             return  # another type's arrival reached the count first
         runtime: _TypeRuntime = event.subject
-        env = self.env
-        now = env.now
+        now = self.env.now
         self._arrivals += 1
         _, patience, work, wrap_up = runtime.pending
         if self._arrivals != self._max_arrivals:
-            runtime.pending = draws = runtime.next_draws()
-            runtime.timer.arm(runtime.next_arrival(now, draws[0]) - now)
+            runtime.pending = draws = next(runtime.draws, None) or runtime.refill()
+            rate = runtime.rate
+            runtime.timer.arm(draws[0] / rate if rate is not None
+                              else runtime.clock.next_after(now, draws[0]) - now)
         counted = now >= self._warmup
         cell = runtime.cells[self._slot]
         contact = Contact(self._arrivals, runtime.name, now, patience, work, wrap_up, cell,
                           counted)
         if counted:
             cell.arrivals += 1
-        agent = self.policy.select_agent(contact, self.state)
+        agent = self._select_agent(contact, self.state)
         if agent is not None:
             if not (agent.idle and runtime.name in agent.skill_set):  # type: ignore[attr-defined]
                 raise PolicyError(f"{self.policy_name}.select_agent returned {agent!r}, which is "
@@ -387,7 +394,7 @@ class Simulation:
                 cell.queued += 1
             if patience < INFINITY:
                 timers = self._free_patience_timers
-                timer = timers.pop() if timers else _Timer(env, self._on_patience_end, None)
+                timer = timers.pop() if timers else _Timer(self.env, self._on_patience_end, None)
                 timer.subject = contact
                 timer.arm(patience)
 
@@ -425,14 +432,15 @@ class Simulation:
             cell: ContactCell = contact.cell  # type: ignore[assignment]
             cell.handled += 1
             cell.handle_sum += handled
-        if now >= self._warmup:
-            totals = self._group_handled[agent.group_index]
-            totals[0] += 1
-            totals[1] += handled
-        if agent.busy_epoch == self._epoch:  # started in this interval, after warm-up
-            self._group_cells[agent.group_index][self._slot].busy += handled
+        group_cells = self._group_cells[agent.group_index]
+        if agent.busy_epoch == self._epoch > 0:  # started in this interval, after warm-up
+            group_cell = group_cells[self._slot]
+            group_cell.busy += handled
         else:
-            self._add_time(self._group_cells[agent.group_index], "busy", agent.busy_since, now)
+            self._add_time(group_cells, "busy", agent.busy_since, now)
+            group_cell = group_cells[self._slot] if now >= self._warmup else self._warmup_sink
+        group_cell.handled += 1
+        group_cell.handle_sum += handled
         if agent.leaving:
             self._log_off(agent, now)
             self._check_drained()
@@ -440,7 +448,7 @@ class Simulation:
             self._agent_free(agent, now)
 
     def _agent_free(self, agent: Agent, now: float) -> None:
-        contact = self.policy.select_contact(agent, self.state)
+        contact = self._select_contact(agent, self.state)
         if contact is None:
             agent.idle = True
             agent.idle_since = now
@@ -449,7 +457,7 @@ class Simulation:
             entry = (agent, agent.idle_serial)
             for skill in agent.skills:
                 idle[skill].append(entry)
-            if self._drained is not None:
+            if self._arrivals == self._max_arrivals:
                 self._check_drained()
             return
         if not (contact.status == WAITING and contact.type in agent.skill_set):  # type: ignore[attr-defined]
@@ -529,10 +537,12 @@ class Simulation:
         self._queue_area += self._queue_length * (end - max(self._queue_changed, self._warmup))
         for queue in self.state._waiting.values():
             for contact in queue:
-                if contact.status == WAITING and contact.counted:
+                if contact.status != WAITING:
+                    continue
+                if contact.counted:
                     contact.cell.in_queue_at_end += 1  # type: ignore[attr-defined]
-                    if self._trace is not None:
-                        self._trace.contact(self, contact, "waiting_at_end", end)
+                if self._trace is not None:
+                    self._trace.contact(self, contact, "waiting_at_end", end)
 
     def _interval_lengths(self, end: float) -> list[float]:
         lengths = [GroupCell() for _ in range(self._intervals)]
@@ -550,26 +560,23 @@ class Simulation:
         all_contacts = merged_contacts(type_totals)
         all_groups = merged_groups(group_totals)
         overall = all_contacts.figures()
-        overall.update(all_groups.figures(measured))
+        agent_figures = all_groups.figures(measured)
+        overall.update((m, agent_figures[m]) for m in AGENT_METRICS)
         overall["mean_queue_length"] = self._queue_area / measured if measured > 0 else math.nan
         overall["measured_hours"] = measured / 3600.0
         by_type = {name: total.figures() for name, total in zip(self._type_names, type_totals)}
         by_group = {}
         for index, name in enumerate(self._group_names):
-            figures = group_totals[index].figures(measured)
-            count, handle_sum = self._group_handled[index]
-            figures["handled"] = float(count)
-            figures["aht_s"] = handle_sum / count if count else math.nan
-            by_group[name] = figures
+            by_group[name] = group_totals[index].figures(measured)
         lengths = self._interval_lengths(end)
         by_interval = {}
         for index in range(self._intervals):
             if lengths[index] <= 0:
                 continue
             figures = merged_contacts(cells[index] for cells in self._contact_cells).figures()
-            figures.update(merged_groups(cells[index] for cells in self._group_cells)
-                           .figures(lengths[index]))
+            agent_figures = merged_groups(cells[index] for cells in self._group_cells).figures(
+                lengths[index])
+            figures.update((m, agent_figures[m]) for m in AGENT_METRICS)
             by_interval[self._interval_label(index)] = figures
-        assert set(AGENT_METRICS) <= set(overall)
         return ReplicationResult(self.policy_name, self.replication, overall, by_type, by_group,
                                  by_interval)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 
 class FieldError(ValueError):
     """A problem that belongs to one field path of a scenario (``('routing', 'policy')``)."""
@@ -15,8 +18,8 @@ class FieldError(ValueError):
 class ScenarioError(Exception):
     """A scenario file or dict that cannot run, with every problem found.
 
-    Each problem reads ``LINE: field.path: what is wrong; what is allowed``;
-    ``str()`` prefixes each with the source file.
+    Each problem reads ``LINE: field.path: what is wrong; allowed: ...``, one
+    per mistake; ``str()`` prefixes each with the source file.
     """
 
     def __init__(self, source: str, problems: list[str]) -> None:
@@ -27,3 +30,91 @@ class ScenarioError(Exception):
 
 class PolicyError(RuntimeError):
     """A routing policy returned a decision the engine cannot apply."""
+
+
+_LIST_TYPES = ("tuple_type", "list_type", "set_type", "frozen_set_type", "iterable_type")
+_MAPPING_TYPES = ("dict_type", "model_type", "model_attributes_type", "dataclass_type")
+
+
+def show_value(value: object) -> str:
+    """A user's YAML value as quoted in messages (``'many'``, ``1.5``, ``an empty value``)."""
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        return str(value).lower()
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _bound(value: object, bound: object) -> str:
+    """Show a numeric bound in the unit the user wrote ``value`` in (``0s``, ``24h``, ``0/h``)."""
+    from .units import format_duration, parse_duration, parse_rate
+
+    if isinstance(value, str) and isinstance(bound, (int, float)):
+        try:
+            parse_duration(value)
+            return format_duration(float(bound))
+        except ValueError:
+            pass
+        try:
+            parse_rate(value)
+            return f"{float(bound) * 3600:g}/h"
+        except ValueError:
+            pass
+    return f"{bound:g}" if isinstance(bound, float) else str(bound)
+
+
+def explain(error: Mapping[str, Any], value: object = ...) -> str:
+    """Turn one pydantic error into ``what is wrong; allowed: ...``.
+
+    ``value`` is the user's input as written (pydantic's ``input`` may already
+    be converted, e.g. ``'0/h'`` into ``0.0``); it defaults to ``input``.
+    """
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if value is ...:
+        value = error.get("input")
+    shown = show_value(value)
+    loc = tuple(error.get("loc") or ())
+    key = loc[-1] if loc else ""
+    context_error = ctx.get("error")
+    if isinstance(context_error, FieldError):
+        return context_error.message
+    if kind == "missing":
+        return f"missing required key {key!r}"
+    if kind == "extra_forbidden":
+        return f"unknown key {key!r}"
+    if kind in ("int_parsing", "int_type", "int_from_float", "int_parsing_size"):
+        return f"{shown} is not a whole number; allowed: a whole number, e.g. 3"
+    if kind in ("float_parsing", "float_type", "finite_number"):
+        return f"{shown} is not a number; allowed: a number, e.g. 1.5"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"{shown} is not a yes/no value; allowed: true or false"
+    if kind == "string_type":
+        return f"{shown} is not text; allowed: text, e.g. a name (quote numbers: '42')"
+    if kind in _LIST_TYPES:
+        return f"{shown} is not a list; allowed: a list, e.g. [a, b] or one '- item' per line"
+    if kind in _MAPPING_TYPES:
+        return f"{shown} is not a mapping; allowed: a mapping of 'key: value' lines"
+    if kind == "greater_than":
+        return f"{shown} is too small; allowed: greater than {_bound(value, ctx.get('gt'))}"
+    if kind == "greater_than_equal":
+        return f"{shown} is too small; allowed: {_bound(value, ctx.get('ge'))} or more"
+    if kind == "less_than":
+        return f"{shown} is too large; allowed: less than {_bound(value, ctx.get('lt'))}"
+    if kind == "less_than_equal":
+        return f"{shown} is too large; allowed: {_bound(value, ctx.get('le'))} or less"
+    if kind == "string_too_short":
+        return "the text is empty; allowed: a non-empty text"
+    if kind == "too_short":
+        return (f"has {ctx.get('actual_length', 0)} items; "
+                f"allowed: at least {ctx.get('min_length')}")
+    if kind == "too_long":
+        return (f"has {ctx.get('actual_length')} items; "
+                f"allowed: at most {ctx.get('max_length')}")
+    if kind == "literal_error":
+        expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
+        return f"{shown} is not allowed; allowed: {expected}"
+    if kind in ("value_error", "assertion_error"):
+        return str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return str(error["msg"])

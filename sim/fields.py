@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
@@ -26,6 +28,38 @@ Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(_DUR
 
 Rate = Annotated[float, BeforeValidator(parse_rate), WithJsonSchema(_RATE_SCHEMA)]
 """A rate written with a unit in YAML, held per second."""
+
+
+def _plain_number(kind: str, example: str) -> Callable[[object], object]:
+    def check(value: object) -> object:
+        # YAML reads yes/no/true/false/on/off as booleans, and pydantic would
+        # quietly turn them into 1 and 0: reject them, and .inf / .nan, instead.
+        if isinstance(value, bool):
+            raise ValueError(f"{str(value).lower()} is a yes/no value, not {kind}; "
+                             f"allowed: {kind}, e.g. {example}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{value} is not a finite number; allowed: {kind}, e.g. {example}")
+        return value
+
+    return check
+
+
+_PLAIN_INT = BeforeValidator(_plain_number("a whole number", "3"))
+_PLAIN_NUMBER = BeforeValidator(_plain_number("a number", "1.5"))
+
+Int = Annotated[int, _PLAIN_INT]
+"""A whole number; YAML booleans (yes, no, true, ...) are rejected, not read as 1 or 0."""
+
+Number = Annotated[float, _PLAIN_NUMBER]
+"""A finite number without unit; YAML booleans are rejected, not read as 1 or 0."""
+
+# ``Int | None`` would work too, but then pydantic writes the field's bounds into
+# the JSON Schema as ``ge``/``gt`` instead of ``minimum``/``exclusiveMinimum``.
+OptionalInt = Annotated[int | None, _PLAIN_INT]
+"""``Int`` or absent."""
+
+OptionalNumber = Annotated[float | None, _PLAIN_NUMBER]
+"""``Number`` or absent."""
 
 
 class StrictModel(BaseModel):

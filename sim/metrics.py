@@ -133,24 +133,31 @@ class ContactCell:
 class GroupCell:
     """Agent time of one group in one interval of the day."""
 
-    __slots__ = ("busy", "logged_in")
+    __slots__ = ("busy", "logged_in", "handled", "handle_sum")
 
     def __init__(self) -> None:
         self.busy = 0.0
         self.logged_in = 0.0
+        self.handled = 0
+        self.handle_sum = 0.0
 
     def add(self, other: GroupCell) -> None:
-        """Add ``other``'s times into this cell."""
+        """Add ``other``'s times and counts into this cell."""
         self.busy += other.busy
         self.logged_in += other.logged_in
+        self.handled += other.handled
+        self.handle_sum += other.handle_sum
 
     def figures(self, measured_time: float) -> dict[str, float]:
-        """Agent metrics: occupancy, utilisation, mean agents logged in."""
+        """Agent metrics: occupancy, utilisation, mean agents logged in, contacts
+        finished in the window and their mean handling time."""
         idle = self.logged_in - self.busy
         return {
             "occupancy": _ratio(self.busy, self.busy + idle),
             "utilisation": _ratio(self.busy, self.logged_in),
             "agents_logged_in": _ratio(self.logged_in, measured_time),
+            "handled": float(self.handled),
+            "aht_s": _ratio(self.handle_sum, self.handled),
         }
 
 

@@ -21,8 +21,6 @@ from typing import Any
 
 from scipy import stats
 
-from policies import policy_spec
-
 from .engine import ReplicationResult, Simulation
 from .scenario import Scenario
 from .trace import TraceWriter
@@ -161,6 +159,8 @@ def run(
     writes a per-contact CSV (sequential runs only). ``progress`` shows a bar
     on a terminal (default: only when stderr is one).
     """
+    from policies import policy_spec  # late: policies import sim for their types
+
     scenario = scenario.with_overrides(seed=seed, replications=replications)
     names = list(dict.fromkeys(policies or [scenario.routing.policy]))
     for name in names:

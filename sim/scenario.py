@@ -1,21 +1,25 @@
 """Scenario files: YAML in, typed frozen objects out, with errors a person can act on.
 
 A scenario is validated in full before anything runs. Every problem is
-reported as ``FILE:LINE: field.path: what is wrong (what is allowed)``.
+reported as ``FILE:LINE: field.path: what is wrong; allowed: ...``, one
+line per mistake.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
+import types
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from .distributions import Busyness, Distribution, _Dist
-from .errors import FieldError, ScenarioError
-from .fields import Duration, Rate, StrictModel
+from .distributions import DISTRIBUTION_NAMES, Busyness, Distribution, _Dist
+from .errors import FieldError, ScenarioError, explain, show_value
+from .fields import Duration, Int, Number, OptionalInt, Rate, StrictModel
+from .units import format_duration
 
 DAY = 86400.0
 
@@ -26,13 +30,13 @@ class RunSettings(StrictModel):
     duration: Duration | None = Field(
         default=None, gt=0, description="Simulated time per replication, warm-up included."
     )
-    arrivals: int | None = Field(
+    arrivals: OptionalInt = Field(
         default=None, ge=1,
         description="Stop after this many arrivals (instead of duration) and let the system empty.",
     )
     warmup: Duration = Field(default=0.0, ge=0, description="Initial period left out of metrics.")
-    replications: int = Field(default=1, ge=1, description="Independent replications.")
-    seed: int = Field(default=0, ge=0, description="Root seed of every random stream.")
+    replications: Int = Field(default=1, ge=1, description="Independent replications.")
+    seed: Int = Field(default=0, ge=0, description="Root seed of every random stream.")
     interval: Duration = Field(
         default=1800.0, gt=0,
         description="Length of one interval of the day: the unit of rate and staffing "
@@ -41,13 +45,25 @@ class RunSettings(StrictModel):
 
     @model_validator(mode="after")
     def _one_length(self) -> RunSettings:
-        if (self.duration is None) == (self.arrivals is None):
-            raise ValueError("give exactly one of duration (e.g. 8h) or arrivals (a count)")
+        one_of = "allowed: exactly one of duration (simulated time, e.g. 8h) or arrivals (a count)"
+        if self.duration is None and self.arrivals is None:
+            raise FieldError((), f"neither duration nor arrivals is given; {one_of}")
+        if self.duration is not None and self.arrivals is not None:
+            raise FieldError(("arrivals",), f"duration and arrivals are both given; {one_of}")
         if self.duration is not None and self.warmup >= self.duration:
-            raise ValueError("warmup must be shorter than duration")
+            raise FieldError(("warmup",), (
+                f"warmup {format_duration(self.warmup)} is not shorter than duration "
+                f"{format_duration(self.duration)}; allowed: less than "
+                f"{format_duration(self.duration)}"))
+        if self.interval < 1.0:
+            raise FieldError(("interval",), (
+                f"{format_duration(self.interval)} is too short; allowed: 1s or more that "
+                "divides 24h, e.g. 15min, 30min or 1h"))
         periods = DAY / self.interval
         if abs(periods - round(periods)) > 1e-9:
-            raise ValueError("interval must divide 24h evenly, e.g. 15min, 30min or 1h")
+            raise FieldError(("interval",), (
+                f"{format_duration(self.interval)} does not divide 24h evenly; "
+                "allowed: e.g. 15min, 30min or 1h"))
         return self
 
     @property
@@ -67,10 +83,13 @@ class Arrivals(StrictModel):
 
     @model_validator(mode="after")
     def _one_form(self) -> Arrivals:
-        if (self.rate is None) == (self.rates is None):
-            raise ValueError("give exactly one of rate (e.g. 120/h) or rates (one per interval)")
-        if self.rates is not None and (min(self.rates) < 0 or max(self.rates) <= 0):
-            raise ValueError("rates must be >= 0 and not all zero")
+        one_of = "allowed: exactly one of rate (e.g. 120/h) or rates (one per interval of the day)"
+        if self.rate is None and self.rates is None:
+            raise FieldError((), f"neither rate nor rates is given; {one_of}")
+        if self.rate is not None and self.rates is not None:
+            raise FieldError(("rates",), f"rate and rates are both given; {one_of}")
+        if self.rates is not None and max(self.rates) <= 0:
+            raise FieldError(("rates",), "all rates are 0; allowed: rates >= 0, at least one > 0")
         return self
 
 
@@ -91,7 +110,9 @@ class ContactType(StrictModel):
         for name in ("handle_time", "patience", "wrap_up"):
             dist: _Dist | None = getattr(self, name)
             if dist is not None and dist.weight is not None:
-                raise ValueError(f"{name}: weight is only allowed inside a mixture's components")
+                raise FieldError((name, "weight"), (
+                    "weight is only allowed on the components of a mixture; allowed here: "
+                    + _keys_text(type(dist), weight=False)))
         return self
 
 
@@ -100,12 +121,14 @@ class Shift(StrictModel):
 
     start: Duration = Field(ge=0, lt=DAY)
     end: Duration = Field(ge=0, le=DAY)
-    count: int = Field(ge=1)
+    count: Int = Field(ge=1)
 
     @model_validator(mode="after")
     def _not_empty(self) -> Shift:
         if self.start == self.end:
-            raise ValueError("a shift needs start != end")
+            raise FieldError(("end",), (
+                "end equals start, so the shift is empty; allowed: an end different from "
+                "start (a shift may wrap past midnight, e.g. start: 22h, end: 6h)"))
         return self
 
 
@@ -113,24 +136,30 @@ class AgentGroup(StrictModel):
     """A team of interchangeable agents with the same skills."""
 
     skills: tuple[str, ...] = Field(min_length=1, description="Contact types this group serves.")
-    count: int | None = Field(default=None, ge=0, description="Agents on duty all day.")
-    staffing: tuple[int, ...] | None = Field(
+    count: OptionalInt = Field(default=None, ge=0, description="Agents on duty all day.")
+    staffing: tuple[Int, ...] | None = Field(
         default=None, min_length=1, description="Agents on duty per interval of the day."
     )
     shifts: tuple[Shift, ...] | None = Field(
         default=None, min_length=1, description="Shifts; agents on duty add up."
     )
-    speed: float = Field(
+    speed: Number = Field(
         default=1.0, gt=0, description="Work rate: handle time is the contact's work / speed."
     )
 
     @model_validator(mode="after")
     def _one_staffing(self) -> AgentGroup:
         given = [n for n in ("count", "staffing", "shifts") if getattr(self, n) is not None]
-        if len(given) != 1:
-            raise ValueError("give exactly one of count, staffing (per interval) or shifts")
-        if self.staffing is not None and min(self.staffing) < 0:
-            raise ValueError("staffing counts must be >= 0")
+        one_of = ("allowed: exactly one of count (e.g. 10), staffing (one count per interval "
+                  "of the day) or shifts")
+        if not given:
+            raise FieldError((), f"none of count, staffing or shifts is given; {one_of}")
+        if len(given) > 1:
+            both = " and ".join(given)
+            raise FieldError((given[-1],), f"{both} are given together; {one_of}")
+        for index, count in enumerate(self.staffing or ()):
+            if count < 0:
+                raise FieldError(("staffing", index), f"{count} is negative; allowed: 0 or more")
         return self
 
     def on_duty(self, interval: float, intervals_per_day: int) -> list[tuple[float, int]]:
@@ -156,7 +185,7 @@ class AgentGroup(StrictModel):
 class WaitingRoom(StrictModel):
     """Finite queue: an arrival that finds ``capacity`` contacts waiting is blocked."""
 
-    capacity: int = Field(ge=0)
+    capacity: Int = Field(ge=0)
 
 
 class ServiceLevel(StrictModel):
@@ -200,40 +229,60 @@ class Scenario(StrictModel):
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         periods = self.run.intervals_per_day
+        interval = format_duration(self.run.interval)
         for type_name, ctype in self.contact_types.items():
             rates = ctype.arrivals.rates
             if rates is not None and len(rates) != periods:
                 raise FieldError(
                     ("contact_types", type_name, "arrivals", "rates"),
-                    f"needs {periods} rates, one per {self.run.interval:g}s interval "
-                    f"(run.interval); got {len(rates)}",
+                    f"has {len(rates)} rates; allowed: exactly {periods}, one per {interval} "
+                    "interval of the day (run.interval)",
                 )
-        known = sorted(self.contact_types)
+        known = ", ".join(sorted(self.contact_types))
         for group_name, group in self.agents.items():
             if group.staffing is not None and len(group.staffing) != periods:
                 raise FieldError(
                     ("agents", group_name, "staffing"),
-                    f"needs {periods} counts, one per interval (run.interval); "
-                    f"got {len(group.staffing)}",
+                    f"has {len(group.staffing)} counts; allowed: exactly {periods}, one per "
+                    f"{interval} interval of the day (run.interval)",
                 )
             for index, skill in enumerate(group.skills):
                 if skill not in self.contact_types:
                     raise FieldError(
                         ("agents", group_name, "skills", index),
-                        f"unknown contact type {skill!r}; known: {', '.join(known)}",
+                        f"unknown contact type {skill!r}; known: {known}",
                     )
         served = {skill for group in self.agents.values() for skill in group.skills}
         for type_name in self.contact_types:
             if type_name not in served:
                 raise FieldError(
                     ("contact_types", type_name),
-                    "no agent group has this skill; add it to some agents.GROUP.skills",
+                    f"no agent group can serve {type_name!r} (no group has it in skills); "
+                    f"allowed: add {type_name} to the skills of a group under agents "
+                    f"({', '.join(self.agents)})",
+                )
+            groups = [name for name, group in self.agents.items() if type_name in group.skills]
+            staffed = any(
+                count > 0
+                for name in groups
+                for _, count in self.agents[name].on_duty(self.run.interval, periods)
+            )
+            if not staffed:
+                raise FieldError(
+                    ("contact_types", type_name),
+                    f"no agent is ever on duty to serve {type_name!r}: the groups with it in "
+                    f"skills ({', '.join(groups)}) have 0 agents all day; allowed: at least one "
+                    "agent on duty at some time of day",
                 )
         from policies import policy_spec  # late import: policies depend on sim
 
         policy_spec(self.routing.policy, where=("routing", "policy"))
-        for extra in self.routing.model_extra or {}:
+        for extra, raw in (self.routing.model_extra or {}).items():
             spec = policy_spec(extra, where=("routing", extra))
+            if raw is not None and not isinstance(raw, dict):
+                raise FieldError(("routing", extra), (
+                    f"{show_value(raw)} is not a mapping; allowed: the parameters of policy "
+                    f"{extra!r} as 'name: value' lines"))
             spec.parse_params(self.routing.params_for(extra), self, where=("routing", extra))
         return self
 
@@ -250,13 +299,24 @@ class Scenario(StrictModel):
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario YAML file; raise ``ScenarioError`` on any problem."""
     path = Path(path)
+    where = "" if path.is_absolute() else f" (looked in {Path.cwd()})"
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ScenarioError(str(path), [" file not found"]) from None
+        raise ScenarioError(str(path), [f" file not found{where}"]) from None
+    except IsADirectoryError:
+        raise ScenarioError(str(path), [" is a folder; allowed: a scenario YAML file"]) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(str(path), [
+            f" not a text file (byte {exc.start} is not UTF-8); allowed: a scenario YAML file"
+        ]) from None
     except OSError as exc:
         raise ScenarioError(str(path), [f" cannot read: {exc.strerror}"]) from None
     return parse_scenario(text, source=str(path), base_dir=path.parent)
+
+
+_TOP_HINT = ("allowed: a mapping with keys name, run, contact_types, agents, routing "
+             "(see scenarios/quickstart.yaml)")
 
 
 def parse_scenario(text: str, source: str = "<string>", base_dir: str | Path = ".") -> Scenario:
@@ -265,13 +325,53 @@ def parse_scenario(text: str, source: str = "<string>", base_dir: str | Path = "
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{mark.line + 1}:" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(source, [f"{where} YAML syntax error: {problem}"]) from None
+        raise ScenarioError(source, [_yaml_problem(exc)]) from None
+    duplicates = _duplicate_keys(root, ())
+    if duplicates:
+        raise ScenarioError(source, duplicates)
     if not isinstance(data, dict):
-        raise ScenarioError(source, ["1: a scenario must be a mapping of keys (name, run, ...)"])
+        line = root.start_mark.line + 1 if root is not None else 1
+        what = ("the file is empty" if data is None else
+                f"the top level is {'a list' if isinstance(data, list) else show_value(data)}, "
+                "not a mapping")
+        raise ScenarioError(source, [f"{line}: (top level): {what}; {_TOP_HINT}"])
     return scenario_from_dict(data, source=source, base_dir=base_dir, _yaml_root=root)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    context_mark = getattr(exc, "context_mark", None)
+    if context and context_mark is not None and (
+            mark is None or context_mark.line != mark.line):
+        problem += f" ({context} that starts on line {context_mark.line + 1})"
+    elif context:
+        problem += f" ({context})"
+    hint = "; allowed: YAML with consistent indentation; quote values that contain ': ' or '#'"
+    if mark is None:
+        return f" YAML syntax error: {problem}{hint}"
+    return f"{mark.line + 1}: YAML syntax error: {problem}{hint}"
+
+
+def _duplicate_keys(node: Any, path: tuple[str | int, ...]) -> list[str]:
+    """One problem per key given twice in a mapping (YAML would silently keep the last)."""
+    problems: list[str] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key, value in node.value:
+            name = str(key.value)
+            line = key.start_mark.line + 1
+            if name in seen and name != "<<":
+                field = ".".join(str(p) for p in (*path, name))
+                problems.append(f"{line}: {field}: key given twice (first on line {seen[name]}); "
+                                "allowed: each key once")
+            seen.setdefault(name, line)
+            problems += _duplicate_keys(value, (*path, name))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            problems += _duplicate_keys(item, (*path, index))
+    return problems
 
 
 def scenario_from_dict(
@@ -281,100 +381,267 @@ def scenario_from_dict(
     try:
         return Scenario.model_validate(data, context={"base_dir": str(base_dir)})
     except ValidationError as exc:
-        raise ScenarioError(source, _describe(exc, _yaml_root)) from None
+        raise ScenarioError(source, _describe(exc, _yaml_root, data)) from None
 
 
-def _describe(exc: ValidationError, root: Any) -> list[str]:
-    problems = []
-    for error in exc.errors(include_url=False):
-        path: tuple[str | int, ...] = tuple(error["loc"])
-        message = error["msg"]
+def _describe(exc: ValidationError, root: Any, data: Any = None) -> list[str]:
+    """One ``LINE: field.path: message`` line per mistake."""
+    errors = [e for e in exc.errors(include_url=False) if not _is_consequence(e)]
+    # Key problems of one mapping, grouped: a misspelt key (``mena: 3min``) is one
+    # mistake, not "unknown key 'mena'" plus "missing required key 'mean'"; an empty
+    # ``vip: {}`` or a block pasted in the wrong place is one mistake, not one per key.
+    keys: dict[tuple[str | int, ...], dict[str, list[str]]] = {}
+    for error in errors:
+        if error["type"] in ("missing", "extra_forbidden"):
+            path = _clean_path(tuple(error["loc"]), data)
+            group = keys.setdefault(path[:-1], {"missing": [], "extra_forbidden": []})
+            group[error["type"]].append(str(path[-1]))
+    problems: list[str] = []
+    grouped: set[tuple[str | int, ...]] = set()
+    for error in errors:
+        path = _clean_path(tuple(error["loc"]), data)
         context_error = (error.get("ctx") or {}).get("error")
+        group = keys.get(path[:-1]) if error["type"] in ("missing", "extra_forbidden") else None
         if isinstance(context_error, FieldError):
-            path, message = path + context_error.path, context_error.message
-        elif message.startswith("Value error, "):
-            message = message.removeprefix("Value error, ")
-        elif error["type"] == "extra_forbidden":
-            message = f"unknown key; allowed here: {_allowed_keys(exc, path)}"
-        elif error["type"] == "union_tag_invalid":
-            message = f"unknown distribution {error['input'].get('dist')!r}; allowed: " + ", ".join(
-                _dist_names())
-        elif error["type"] == "union_tag_not_found":
-            message = "missing key 'dist' (the distribution's name: " + ", ".join(_dist_names()) + ")"
-        path = _clean_path(path)
+            path, message = path + tuple(context_error.path), context_error.message
+        elif error["loc"] and error["loc"][-1] == "[key]":
+            message = (f"the name {show_value(error.get('input'))} is not text; allowed: a name "
+                       "such as general (put numbers in quotes: '1')")
+        elif group is not None and len(group["extra_forbidden"]) + len(group["missing"]) > 1:
+            if path[:-1] in grouped:
+                continue  # the group is reported once, with its first error
+            grouped.add(path[:-1])
+            path, message = _key_problems(path[:-1], group, data)
+        else:
+            message = _message(error, path, data)
+            if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+                path += ("dist",)
         line = _line_of(root, path)
         field = ".".join(str(p) for p in path) or "(top level)"
-        problems.append(f"{line}: {field}: {message}" if line else f" {field}: {message}")
+        problem = f"{line}: {field}: {message}" if line else f" {field}: {message}"
+        if problem not in problems:
+            problems.append(problem)
     return problems
 
 
-def _dist_names() -> list[str]:
-    from .distributions import DISTRIBUTION_NAMES
+def _key_problems(
+    parent: tuple[str | int, ...], group: dict[str, list[str]], data: Any,
+) -> tuple[tuple[str | int, ...], str]:
+    """One message for the unknown and missing keys of the mapping at ``parent``."""
 
-    return list(DISTRIBUTION_NAMES)
+    def names(items: list[str]) -> str:
+        quoted = [repr(k) for k in items]
+        return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+    unknown, missing = group["extra_forbidden"], group["missing"]
+    owner = _type_at(parent, data)
+    parts = []
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], missing, n=1) if len(unknown) == 1 else []
+        guess = f" (did you mean {close[0]!r}?)" if close else ""
+        parts.append(f"unknown key{'s' if len(unknown) > 1 else ''} {names(unknown)}{guess}")
+    if missing:
+        parts.append(f"missing required key{'s' if len(missing) > 1 else ''} {names(missing)}")
+    message = "; ".join(parts)
+    if _is_model(owner):
+        if unknown:
+            message += f"; allowed here: {_keys_text(owner)}"
+        else:
+            required = [_key(n, f) for n, f in owner.model_fields.items() if f.is_required()]
+            message += f"; required here: {', '.join(required)}"
+    return (parent + (unknown[0],) if unknown else parent), message
 
 
-def _clean_path(path: tuple[str | int, ...]) -> tuple[str | int, ...]:
-    """Drop pydantic's internal union/tag segments so the path matches the YAML."""
-    from .distributions import DISTRIBUTION_NAMES
+def _is_consequence(error: Any) -> bool:
+    """Pydantic's "too short after validation" that only repeats an item's own error."""
+    given = error.get("input")
+    actual = (error.get("ctx") or {}).get("actual_length")
+    return (error["type"] == "too_short" and isinstance(given, (list, tuple, dict))
+            and actual is not None and actual < len(given))
 
-    cleaned: list[str | int] = []
-    for index, part in enumerate(path):
-        previous = path[index - 1] if index else None
-        is_tag = part in DISTRIBUTION_NAMES and previous in (
-            "handle_time", "patience", "wrap_up") or (
-            part in DISTRIBUTION_NAMES and isinstance(previous, int))
-        if is_tag or (isinstance(part, str) and part.startswith(("function-", "tagged-union["))):
+
+def _message(error: Any, path: tuple[str | int, ...], data: Any) -> str:
+    kind = error["type"]
+    found, value = _value_at(data, path)
+    if kind in ("extra_forbidden", "missing"):
+        key = str(path[-1]) if path else ""
+        owner = _type_at(path[:-1], data)
+        if not _is_model(owner):
+            return explain(error)
+        if kind == "missing":
+            required = [_key(n, f) for n, f in owner.model_fields.items() if f.is_required()]
+            return f"missing required key {key!r}; required here: {', '.join(required)}"
+        keys = [_key(n, f) for n, f in owner.model_fields.items()]
+        close = difflib.get_close_matches(key, keys, n=1)
+        guess = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown key {key!r}{guess}; allowed here: {_keys_text(owner)}"
+    if kind == "union_tag_invalid":
+        tag = value.get("dist") if found and isinstance(value, dict) else error["ctx"]["tag"]
+        close = difflib.get_close_matches(str(tag), DISTRIBUTION_NAMES, n=1)
+        guess = f" (did you mean {close[0]!r}?)" if close else ""
+        return (f"unknown distribution {show_value(tag)}{guess}; "
+                f"allowed: {', '.join(DISTRIBUTION_NAMES)}")
+    if kind == "union_tag_not_found":
+        return ("missing required key 'dist' (which distribution); allowed: "
+                + ", ".join(DISTRIBUTION_NAMES))
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        target = _type_at(path, data)
+        shown = show_value(value if found else error.get("input"))
+        if _is_dist_union(target):
+            return (f"{shown} is not a distribution; allowed: a mapping such as "
+                    f"{{dist: exponential, mean: 300s}} with dist one of: "
+                    + ", ".join(DISTRIBUTION_NAMES))
+        if _is_model(target):
+            return f"{shown} is not a mapping; allowed: a mapping with keys {_keys_text(target)}"
+    return explain(error, value) if found else explain(error)
+
+
+def _key(name: str, field: Any) -> str:
+    return str(field.alias or name)
+
+
+def _keys_text(model: type[BaseModel], weight: bool = True) -> str:
+    """The keys a model accepts, for messages (a distribution's ``weight`` last, qualified)."""
+    keys = [_key(n, f) for n, f in model.model_fields.items()]
+    if issubclass(model, _Dist):
+        keys = [k for k in keys if k != "weight"]
+        keys += ["weight (only inside a mixture)"] if weight else []
+    return ", ".join(keys)
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def _is_dist_union(tp: Any) -> bool:
+    return _is_union(tp) and any(_is_model(m) and issubclass(m, _Dist) for m in get_args(tp))
+
+
+def _is_union(tp: Any) -> bool:
+    return get_origin(tp) in (Union, types.UnionType)
+
+
+def _dist_tag(model: Any) -> tuple[Any, ...]:
+    field = model.model_fields.get("dist") if _is_model(model) else None
+    if field is None or get_origin(field.annotation) is not Literal:
+        return ()
+    return get_args(field.annotation)
+
+
+def _concrete(tp: Any, node: Any) -> Any:
+    """Strip ``Annotated``/``Optional``; pick a union member by the ``dist`` key of ``node``."""
+    while True:
+        if get_origin(tp) is Annotated:
+            tp = get_args(tp)[0]
             continue
+        if _is_union(tp):
+            members = [m for m in get_args(tp) if m is not type(None)]
+            if len(members) == 1:
+                tp = members[0]
+                continue
+            tag = node.get("dist") if isinstance(node, dict) else None
+            picked = [m for m in members if tag is not None and tag in _dist_tag(m)]
+            if picked:
+                tp = picked[0]
+                continue
+        return tp
+
+
+def _type_at(path: tuple[str | int, ...], data: Any) -> Any:
+    """The declared type of the value at ``path`` (a model class, a union, ...), or ``None``."""
+    tp: Any = Scenario
+    node = data
+    for part in path:
+        tp = _concrete(tp, node)
+        if _is_model(tp):
+            field = next((f for n, f in tp.model_fields.items() if _key(n, f) == part), None)
+            if field is None:
+                return None
+            tp = field.annotation
+        elif get_origin(tp) is dict:
+            tp = get_args(tp)[1]
+        elif get_origin(tp) is tuple:
+            tp = get_args(tp)[0]
+        else:
+            return None
+        node = _child(node, part)
+    return _concrete(tp, node)
+
+
+def _child(node: Any, part: str | int) -> Any:
+    if isinstance(node, dict):
+        return node.get(part)
+    if isinstance(node, (list, tuple)) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return None
+
+
+def _value_at(data: Any, path: tuple[str | int, ...]) -> tuple[bool, Any]:
+    """The user's raw value at ``path`` and whether it exists."""
+    node = data
+    for part in path:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, (list, tuple)) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return False, None
+    return True, node
+
+
+_INTERNAL = (
+    "function-", "tagged-union[", "union[", "nullable[", "lax-or-strict[", "json-or-python[",
+    "chain[", "default[", "model[", "definition-ref", "[key]",
+)
+
+
+def _clean_path(path: tuple[str | int, ...], data: Any = None) -> tuple[str | int, ...]:
+    """Drop pydantic's internal segments so the path matches the YAML.
+
+    Pydantic puts the tag of a discriminated union (``exponential``) and the
+    names of wrapped validators (``function-after[...]``) into an error's
+    location; neither is a key the user wrote. A tag is recognised as a
+    segment equal to the ``dist`` of the mapping it is in that is not itself
+    a key there; without the data, any distribution name right after a
+    distribution field or a list index is taken for a tag.
+    """
+    cleaned: list[str | int] = []
+    node = data
+    for index, part in enumerate(path):
+        if isinstance(part, str) and part.startswith(_INTERNAL):
+            continue
+        if data is not None:
+            if (isinstance(node, dict) and part not in node and part in DISTRIBUTION_NAMES
+                    and node.get("dist") == part):
+                continue
+        else:
+            previous = path[index - 1] if index else None
+            if part in DISTRIBUTION_NAMES and (
+                    previous in ("handle_time", "patience", "wrap_up")
+                    or isinstance(previous, int)):
+                continue
         cleaned.append(part)
+        node = _child(node, part)
     return tuple(cleaned)
 
 
-def _allowed_keys(exc: ValidationError, path: tuple[str | int, ...]) -> str:
-    schema = Scenario.model_json_schema(by_alias=True)
-    node: Any = schema
-    defs = schema.get("$defs", {})
-    for part in _clean_path(path)[:-1]:
-        node = _resolve(node, defs)
-        if isinstance(part, int):
-            node = node.get("items", {})
-        elif "properties" in node and part in node["properties"]:
-            node = node["properties"][part]
-        elif "additionalProperties" in node and isinstance(node["additionalProperties"], dict):
-            node = node["additionalProperties"]
-        else:
-            return "see docs/scenarios.md"
-    node = _resolve(node, defs)
-    names = list(node.get("properties", {}))
-    return ", ".join(names) if names else "see docs/scenarios.md"
-
-
-def _resolve(node: Any, defs: dict[str, Any]) -> Any:
-    while True:
-        if "$ref" in node:
-            node = defs[node["$ref"].rsplit("/", 1)[-1]]
-        elif "anyOf" in node:
-            options = [o for o in node["anyOf"] if o.get("type") != "null"]
-            node = options[0] if len(options) == 1 else {"properties": {
-                k: v for o in options for k, v in _resolve(o, defs).get("properties", {}).items()}}
-        else:
-            return node
-
-
 def _line_of(root: Any, path: tuple[str | int, ...]) -> int | None:
-    """Line (1-based) of the deepest YAML node along ``path`` that exists."""
-    node, line = root, None
+    """Line (1-based) of the deepest YAML node along ``path`` that exists.
+
+    A mapping entry is located by its key, a list item by its first line.
+    """
+    node = root
     if node is None:
         return None
     line = node.start_mark.line + 1
     for part in path:
         if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if k.value == str(part)), None)
-            key = next((k for k, v in node.value if k.value == str(part)), None)
-            if match is None:
+            entry = next(((k, v) for k, v in node.value if str(k.value) == str(part)), None)
+            if entry is None:
                 return line
-            node, line = match, (key.start_mark.line + 1 if key is not None else line)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node, line = entry[1], entry[0].start_mark.line + 1
+        elif (isinstance(node, yaml.SequenceNode) and isinstance(part, int)
+              and 0 <= part < len(node.value)):
             node = node.value[part]
             line = node.start_mark.line + 1
         else:
@@ -389,9 +656,36 @@ def scenario_json_schema() -> str:
     schema["title"] = "ccsim scenario"
     from policies import registered_policies
 
-    routing = schema["$defs"]["Routing"]
+    definitions = schema["$defs"]
+    routing = definitions["Routing"]
     routing["properties"]["policy"]["enum"] = sorted(registered_policies())
     for name, spec in sorted(registered_policies().items()):
-        routing["properties"][name] = spec.params_model.model_json_schema(by_alias=True)
+        params = spec.params_model.model_json_schema(by_alias=True)
+        # Nested models' definitions must live at the root, where "$ref"s resolve.
+        definitions.update(params.pop("$defs", {}))
+        routing["properties"][name] = params
     routing["additionalProperties"] = False
-    return json.dumps(schema, indent=2)
+    return json.dumps(_unit_fields_as_strings(schema), indent=2)
+
+
+def _unit_fields_as_strings(node: Any) -> Any:
+    """Make unit-bearing fields plain strings in the schema.
+
+    pydantic copies numeric bounds (``gt``) and numeric defaults (seconds) onto
+    fields whose YAML form is a string such as ``"300s"``; editors would flag
+    those. Bounds are checked by ccsim itself; defaults are shown with a unit.
+    """
+    if isinstance(node, list):
+        return [_unit_fields_as_strings(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _unit_fields_as_strings(value) for key, value in node.items()}
+    if node.get("type") == "string" and "pattern" in node:
+        for bound in ("gt", "ge", "lt", "le", "exclusiveMinimum", "minimum", "maximum",
+                      "exclusiveMaximum"):
+            node.pop(bound, None)
+    for value in node.get("properties", {}).values():
+        default, pattern = value.get("default"), value.get("pattern", "")
+        if pattern and isinstance(default, (int, float)) and not isinstance(default, bool):
+            value["default"] = f"{default:g}/s" if "/" in pattern else f"{default:g}s"
+    return node

@@ -7,6 +7,7 @@ bare number is ambiguous and silently guessing a unit is the worst kind of bug.
 
 from __future__ import annotations
 
+import math
 import re
 
 SECONDS_PER_UNIT: dict[str, float] = {
@@ -19,40 +20,75 @@ SECONDS_PER_UNIT: dict[str, float] = {
 }
 
 _NUMBER = r"[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?"
-_DURATION_RE = re.compile(rf"^\s*({_NUMBER})\s*(ms|sec|s|min|h|d)\s*$")
-_RATE_RE = re.compile(rf"^\s*({_NUMBER})\s*/\s*(ms|sec|s|min|h|d)\s*$")
-_UNITS_HELP = "s, min, h, d (or ms)"
+_UNIT = "|".join(sorted(SECONDS_PER_UNIT, key=len, reverse=True))
+_DURATION_RE = re.compile(rf"^\s*({_NUMBER})\s*({_UNIT})\s*$")
+_RATE_RE = re.compile(rf"^\s*({_NUMBER})\s*/\s*({_UNIT})\s*$")
+# Loose shape used only to explain a rejected value: sign, number, rest.
+_LOOSE_RE = re.compile(rf"^\s*([-+]?)\s*({_NUMBER})\s*(/?)\s*(.*?)\s*$")
+_UNITS_HELP = "ms, s, min, h, d"
 
 DURATION_HELP = f"a duration with a unit, e.g. 300s, 5min, 1.5h (units: {_UNITS_HELP})"
-RATE_HELP = f"a rate with a unit, e.g. 1176/h or 19.6/min (units: {_UNITS_HELP})"
+RATE_HELP = "a rate with a unit, e.g. 1176/h or 19.6/min (units: /ms, /s, /min, /h, /d)"
+
+
+def _problem(text: object, kind: str) -> str:
+    """Say what is wrong with ``text`` as a duration or rate (``kind``)."""
+    if text is None:
+        return f"an empty value is not a {kind}"
+    if isinstance(text, bool):
+        return f"{str(text).lower()} is a yes/no value, not a {kind}"
+    if isinstance(text, (int, float)):
+        return f"{text!r} has no unit"
+    if not isinstance(text, str):
+        return f"{text!r} is not a {kind}"
+    loose = _LOOSE_RE.match(text)
+    if loose is None:
+        return f"{text!r} is not a {kind}"
+    sign, _, slash, unit = loose.groups()
+    if sign == "-":
+        return f"{text!r} is negative"
+    if not unit:
+        return f"{text!r} has no unit"
+    if kind == "rate" and not slash:
+        return f"{text!r} is not a rate (write events per unit of time with '/')"
+    if kind == "duration" and slash:
+        return f"{text!r} is a rate, not a duration"
+    if unit not in SECONDS_PER_UNIT:
+        return f"{text!r} has an unknown unit {unit!r}"
+    return f"{text!r} is not a {kind}"
+
+
+def _parse(
+    text: object, pattern: re.Pattern[str], kind: str, help_text: str,
+) -> tuple[float, float]:
+    match = pattern.match(text) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError(f"{_problem(text, kind)}; allowed: {help_text}")
+    number = float(match.group(1))
+    if not math.isfinite(number):
+        raise ValueError(f"{text!r} is too large; allowed: {help_text}")
+    return number, SECONDS_PER_UNIT[match.group(2)]
 
 
 def parse_duration(text: object) -> float:
     """Parse ``'300s'``, ``'5min'``, ``'1.5h'`` into seconds.
 
-    Raises ``ValueError`` naming what is allowed when the text is not a
-    non-negative number followed by a known unit.
+    Raises ``ValueError`` saying what is wrong and what is allowed when the
+    text is not a non-negative number followed by a known unit. Bare numbers
+    and booleans are rejected: a duration always says its unit.
     """
-    if isinstance(text, bool) or not isinstance(text, str):
-        raise ValueError(f"expected {DURATION_HELP}; got {text!r}")
-    match = _DURATION_RE.match(text)
-    if not match:
-        raise ValueError(f"expected {DURATION_HELP}; got {text!r}")
-    return float(match.group(1)) * SECONDS_PER_UNIT[match.group(2)]
+    number, scale = _parse(text, _DURATION_RE, "duration", DURATION_HELP)
+    return number * scale
 
 
 def parse_rate(text: object) -> float:
-    """Parse ``'1176/h'`` or ``'19.6/min'`` into events per second."""
-    if isinstance(text, bool) or not isinstance(text, str):
-        raise ValueError(f"expected {RATE_HELP}; got {text!r}")
-    match = _RATE_RE.match(text)
-    if not match:
-        raise ValueError(f"expected {RATE_HELP}; got {text!r}")
-    return float(match.group(1)) / SECONDS_PER_UNIT[match.group(2)]
+    """Parse ``'1176/h'`` or ``'19.6/min'`` into events per second (rejections as for durations)."""
+    number, scale = _parse(text, _RATE_RE, "rate", RATE_HELP)
+    return number / scale
 
 
 def format_duration(seconds: float) -> str:
-    """Render seconds compactly for tables and messages (``'90s'``, ``'2.5min'``, ``'3h'``)."""
+    """Render seconds compactly for tables and messages (``'20s'``, ``'1.5min'``, ``'3h'``)."""
     if seconds >= 3600 and seconds % 360 == 0:
         return f"{seconds / 3600:g}h"
     if seconds >= 60 and seconds % 6 == 0:
