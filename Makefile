@@ -16,13 +16,14 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 quickstart: $(STAMP)
-	$(BIN)/ccsim run scenarios/quickstart.yaml --policy fcfs --policy priority
+	$(BIN)/ccsim run scenarios/quickstart.yaml --policy fcfs --policy priority --by type
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_throughput.py
+	$(BIN)/python -m pytest tests/benchmarks --benchmark-enable --benchmark-columns=mean,ops -q
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .benchmarks

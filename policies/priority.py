@@ -58,8 +58,11 @@ class PriorityPolicy:
 
     def __init__(self, params: PriorityParams, scenario: Scenario) -> None:
         default = PriorityClass()
+        # Plain tuples (priority, head start, aging per second): read per decision.
         self._rank = {
-            name: params.classes.get(name, default) for name in scenario.contact_types
+            name: (rank.priority, rank.head_start, rank.aging)
+            for name in scenario.contact_types
+            for rank in [params.classes.get(name, default)]
         }
 
     def select_agent(self, contact: ContactView, state: RoutingState) -> AgentView | None:
@@ -68,14 +71,15 @@ class PriorityPolicy:
     def select_contact(self, agent: AgentView, state: RoutingState) -> ContactView | None:
         now = state.now
         best: ContactView | None = None
-        best_key = (0.0, 0.0)
+        best_score = best_arrival = 0.0
         for skill in agent.skills:
             candidate = state.oldest_waiting(skill)
             if candidate is None:
                 continue
-            rank = self._rank[skill]
-            effective_arrival = candidate.arrival - rank.head_start
-            key = (-(rank.priority + rank.aging * (now - effective_arrival)), effective_arrival)
-            if best is None or key < best_key:
-                best, best_key = candidate, key
+            priority, head_start, aging = self._rank[skill]
+            effective_arrival = candidate.arrival - head_start
+            score = priority + aging * (now - effective_arrival)
+            if best is None or score > best_score or (
+                    score == best_score and effective_arrival < best_arrival):
+                best, best_score, best_arrival = candidate, score, effective_arrival
         return best
