@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from sim.fields import Duration, Rate
+from sim.fields import Duration, Number, Rate
 
 from .base import PolicyConfigError, PolicyParams, register_policy
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 class PriorityClass(PolicyParams):
     """How one contact type ranks in the queue."""
 
-    priority: float = Field(default=0.0, description="Higher is served first.")
+    priority: Number = Field(default=0.0, description="Higher is served first.")
     head_start: Duration = Field(
         default=0.0, ge=0,
         description="Treated as if it arrived this much earlier (e.g. VIP jumps 90s ahead).",

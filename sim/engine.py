@@ -550,8 +550,9 @@ class Simulation:
         return [cell.logged_in for cell in lengths]
 
     def _interval_label(self, index: int) -> str:
-        minutes = round(index * self._interval / 60)
-        return f"{minutes // 60:02d}:{minutes % 60:02d}"
+        seconds = round(index * self._interval)
+        label = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}"
+        return label if self._interval % 60 == 0 else f"{label}:{seconds % 60:02d}"
 
     def _result(self, end: float) -> ReplicationResult:
         measured = max(end - self._warmup, 0.0)

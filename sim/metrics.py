@@ -30,7 +30,8 @@ LOG_RATIO = 1.01
 """Above ``LINEAR_LIMIT`` bins grow geometrically: percentiles within 1% relative."""
 _LINEAR_BINS = int(LINEAR_LIMIT / LINEAR_BIN_WIDTH)
 _LOG_BINS = int(math.log(1e7 / LINEAR_LIMIT) / math.log(LOG_RATIO)) + 1
-HISTOGRAM_BINS = _LINEAR_BINS + _LOG_BINS
+HISTOGRAM_BINS = 1 + _LINEAR_BINS + _LOG_BINS
+"""Bin 0 holds waits of exactly zero (answered at once), so low percentiles read 0."""
 _INV_LOG_RATIO = 1.0 / math.log(LOG_RATIO)
 
 CONTACT_METRICS = (
@@ -44,17 +45,19 @@ OVERALL_METRICS = CONTACT_METRICS + AGENT_METRICS + SYSTEM_METRICS
 
 
 def wait_bin(wait: float) -> int:
-    """Histogram bin of a wait in seconds."""
+    """Histogram bin of a positive wait in seconds (bin 0 is for waits of exactly zero)."""
     if wait < LINEAR_LIMIT:
-        return int(wait * (1.0 / LINEAR_BIN_WIDTH))
-    index = _LINEAR_BINS + int(math.log(wait / LINEAR_LIMIT) * _INV_LOG_RATIO)
+        return 1 + int(wait * (1.0 / LINEAR_BIN_WIDTH))
+    index = 1 + _LINEAR_BINS + int(math.log(wait / LINEAR_LIMIT) * _INV_LOG_RATIO)
     return index if index < HISTOGRAM_BINS else HISTOGRAM_BINS - 1
 
 
 def _bin_edges(index: int) -> tuple[float, float]:
-    if index < _LINEAR_BINS:
-        return index * LINEAR_BIN_WIDTH, (index + 1) * LINEAR_BIN_WIDTH
-    k = index - _LINEAR_BINS
+    if index == 0:
+        return 0.0, 0.0
+    if index <= _LINEAR_BINS:
+        return (index - 1) * LINEAR_BIN_WIDTH, index * LINEAR_BIN_WIDTH
+    k = index - 1 - _LINEAR_BINS
     return LINEAR_LIMIT * LOG_RATIO**k, LINEAR_LIMIT * LOG_RATIO ** (k + 1)
 
 
