@@ -3,12 +3,13 @@
 Design of the hot path (why it looks the way it does):
 
 * SimPy is the clock and the event heap, but per-contact events are plain
-  callbacks on ``Timeout`` events, not one ``Process`` per contact: a
-  generator-based process per contact plus a ``Resource`` costs about four
-  times as much per contact (measured here: 60k vs 245k contacts/s on the
-  benchmark model). Processes are used only for rare events (staffing changes,
-  warm-up, progress).
-* Abandonment is a ``Timeout`` scheduled only when a contact has to queue;
+  callbacks, not one ``Process`` per contact: a generator-based process per
+  contact plus a ``Resource`` costs about four times as much per contact
+  (measured here: 60k vs 245k contacts/s on the benchmark model). The
+  callbacks sit on re-armed events (``_Timer``): one per agent for its next
+  finish, one per contact type for its next arrival. Processes are used only
+  for rare events (staffing changes, progress).
+* Abandonment is a pooled ``_Timer`` armed only when a contact has to queue;
   when it fires after the contact was answered it is ignored (lazy cancel),
   which is cheaper than removing it from the heap.
 * Inter-arrival, patience, work and wrap-up values come from per-purpose
@@ -227,7 +228,6 @@ class Simulation:
         self._queue_length = 0
         self._queue_area = 0.0
         self._queue_changed = 0.0
-        self._end_time = 0.0
         self._drained: simpy.Event | None = None
         # Patience timers are pooled: one that fires is free for the next caller.
         self._free_patience_timers: list[_Timer] = []
@@ -522,7 +522,6 @@ class Simulation:
         else:
             self.env.run(until=self._horizon)
             end = self._horizon
-        self._end_time = end
         self._finish_run(end)
         return self._result(end)
 
