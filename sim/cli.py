@@ -82,6 +82,10 @@ def _parser() -> argparse.ArgumentParser:
 
     policies = commands.add_parser("policies", help="list registered routing policies")
     policies.set_defaults(handler=_cmd_policies)
+
+    from .sweep import register as register_sweep
+
+    register_sweep(commands)
     return parser
 
 
