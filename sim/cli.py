@@ -83,6 +83,10 @@ def _parser() -> argparse.ArgumentParser:
     policies = commands.add_parser("policies", help="list registered routing policies")
     policies.set_defaults(handler=_cmd_policies)
 
+    from reports.compare_cli import register as register_compare
+
+    register_compare(commands)
+
     from .sweep import register as register_sweep
 
     register_sweep(commands)

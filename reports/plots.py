@@ -1,0 +1,334 @@
+"""Figures of a policy comparison, as matplotlib ``Figure`` objects saved to SVG and PNG.
+
+Every function takes plain summaries (``{label: {metric: Estimate}}`` and the
+like, as ``RunResults.summary`` returns them), so figures can be drawn from
+hand-made numbers in tests. Colours are the Okabe–Ito palette, which stays
+distinguishable with the common colour-vision deficiencies; each label also
+gets its own marker and line style, so figures survive greyscale printing.
+
+Figures are built with ``matplotlib.figure.Figure`` and saved through the Agg
+(PNG) and SVG canvases: no pyplot, no display and no global backend switch,
+so importing this module in a notebook leaves its backend alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MultipleLocator, PercentFormatter
+
+from sim.metrics import HISTOGRAM_BINS, _bin_edges, histogram_quantile
+from sim.runner import Estimate
+
+from .compare import Comparison, metric_info
+
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#000000",
+             "#F0E442")
+"""Okabe & Ito's colour-blind-safe palette, most contrasting on white first."""
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+LINESTYLES = ("-", "--", "-.", ":")
+FORMATS = ("svg", "png")
+WIDTH_IN = 9.0
+PNG_DPI = 150
+
+_RC = {
+    "font.size": 10, "axes.titlesize": 11, "axes.titleweight": "bold", "figure.titlesize": 13,
+    "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False,
+    "legend.frameon": False,
+    # Stable SVG ids, so a report of the same results is byte-for-byte the same.
+    "svg.hashsalt": "ccsim",
+}
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def style(index: int) -> dict[str, Any]:
+    """Colour, marker and line style of the ``index``-th label."""
+    return {"color": OKABE_ITO[index % len(OKABE_ITO)], "marker": MARKERS[index % len(MARKERS)],
+            "linestyle": LINESTYLES[index % len(LINESTYLES)]}
+
+
+def _styled(plot: Callable[P, R]) -> Callable[P, R]:
+    """Run a plotting function under the module's style: rcParams are read when artists
+    are created, so the whole body must run inside the context."""
+
+    @functools.wraps(plot)
+    def styled(*args: P.args, **kwargs: P.kwargs) -> R:
+        with matplotlib.rc_context(_RC):
+            return plot(*args, **kwargs)
+
+    return styled
+
+
+def _figure(height_in: float, title: str) -> Figure:
+    figure = Figure(figsize=(WIDTH_IN, height_in), layout="constrained")
+    figure.suptitle(title)
+    return figure
+
+
+def _axes_grid(figure: Figure, panels: int, columns: int, **kwargs: Any) -> list[Axes]:
+    grid = figure.subplots(math.ceil(panels / columns), columns, squeeze=False, **kwargs)
+    axes = [ax for row in grid for ax in row]
+    for extra in axes[panels:]:
+        extra.set_visible(False)
+    return axes[:panels]
+
+
+def _value_axis(ax: Axes, metric: str, axis: str = "y") -> None:
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    if metric_info(metric).is_share:
+        target.set_major_formatter(PercentFormatter(1.0, decimals=None))
+
+
+def render(figure: Figure, fmt: str) -> bytes:
+    """The figure as SVG or PNG bytes (no timestamps, so identical input gives identical bytes)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown figure format {fmt!r}; allowed: {', '.join(FORMATS)}")
+    buffer = io.BytesIO()
+    # A Figure made without pyplot saves through the format's own canvas: Agg for PNG.
+    metadata = {"Date": None} if fmt == "svg" else {"Software": None}
+    with matplotlib.rc_context(_RC):
+        figure.savefig(buffer, format=fmt, dpi=PNG_DPI, metadata=metadata)
+    return buffer.getvalue()
+
+
+def save_figure(figure: Figure, directory: str | Path, stem: str,
+                formats: Sequence[str] = FORMATS) -> dict[str, Path]:
+    """Write ``DIR/STEM.svg`` and ``DIR/STEM.png``; returns the paths by format."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for fmt in formats:
+        path = directory / f"{stem}.{fmt}"
+        path.write_bytes(render(figure, fmt))
+        paths[fmt] = path
+    return paths
+
+
+# ------------------------------------------------------------------ metric comparison
+@_styled
+def plot_metric_comparison(comparison: Comparison, columns: int = 3) -> Figure:
+    """One panel per metric of ``comparison``: each label's mean with its 95% CI bar.
+
+    A label whose paired difference to the baseline is significant carries the
+    verdict (``better``/``worse``) next to its name.
+    """
+    rows = comparison.rows
+    if not rows:
+        raise ValueError("the comparison has no metrics to plot")
+    labels = comparison.labels
+    panel_rows = math.ceil(len(rows) / columns)
+    figure = _figure(0.8 + panel_rows * (0.9 + 0.35 * len(labels)),
+                     f"{comparison.title}: mean and 95% CI per policy")
+    for ax, row in zip(_axes_grid(figure, len(rows), columns), rows):
+        for index, label in enumerate(labels):
+            value = row.estimates[label]
+            low, high = value.mean - value.low, value.high - value.mean
+            kwargs = style(index)
+            ax.errorbar([value.mean], [index],
+                        xerr=None if math.isnan(low) else [[low], [high]],
+                        color=kwargs["color"], marker=kwargs["marker"], markersize=7, capsize=4,
+                        linestyle="none")
+        names = [label if index == 0 else
+                 f"{label} ({row.verdict(label)})" if row.verdict(label) else label
+                 for index, label in enumerate(labels)]
+        ax.set_yticks(range(len(labels)), names)
+        ax.set_ylim(len(labels) - 0.5, -0.5)
+        ax.margins(x=0.15)
+        ax.set_title(row.info.label)
+        _value_axis(ax, row.info.name, "x")
+    return figure
+
+
+# ------------------------------------------------------------------------ by interval
+def interval_hours(key: str) -> float:
+    """Start of an interval of the day, in hours, from its ``HH:MM`` or ``HH:MM:SS`` key."""
+    parts = [int(p) for p in key.split(":")]
+    return parts[0] + parts[1] / 60 + (parts[2] / 3600 if len(parts) > 2 else 0.0)
+
+
+@_styled
+def plot_by_interval(by_interval: Mapping[str, Mapping[str, Mapping[str, Estimate]]],
+                     metrics: Sequence[str], title: str) -> Figure:
+    """One panel per metric over the intervals of the day: a line per label, its 95% CI
+    as a shaded band. ``by_interval`` is ``{label: {"HH:MM": {metric: Estimate}}}``."""
+    if not by_interval or not any(by_interval.values()):
+        raise ValueError("no per-interval results to plot")
+    figure = _figure(1.0 + 2.3 * len(metrics), title)
+    axes = _axes_grid(figure, len(metrics), 1, sharex=True)
+    for ax, metric in zip(axes, metrics):
+        for index, (label, per_key) in enumerate(by_interval.items()):
+            keys = sorted(per_key, key=interval_hours)
+            hours = [interval_hours(k) for k in keys]
+            values = [per_key[k].get(metric, Estimate(math.nan, math.nan, math.nan, 0))
+                      for k in keys]
+            kwargs = style(index)
+            ax.plot(hours, [v.mean for v in values], label=label, markersize=4, **kwargs)
+            ax.fill_between(hours, [v.low for v in values], [v.high for v in values],
+                            color=kwargs["color"], alpha=0.15, linewidth=0)
+        ax.set_title(metric_info(metric).label)
+        _value_axis(ax, metric)
+    axes[0].legend(loc="best")
+    last = axes[-1]
+    last.set_xlabel("Interval of the day (start time; intervals of all simulated days pooled)")
+    last.xaxis.set_major_locator(MultipleLocator(1 if _span(by_interval) <= 12 else 2))
+    last.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{int(x) % 24:02d}:00"))
+    return figure
+
+
+def _span(by_interval: Mapping[str, Mapping[str, Any]]) -> float:
+    hours = [interval_hours(k) for per_key in by_interval.values() for k in per_key]
+    return max(hours) - min(hours)
+
+
+# --------------------------------------------------------------------- wait-time CDF
+def wait_cdf(counts: Sequence[int]) -> tuple[list[float], list[float]]:
+    """Points of the cumulative distribution of waits from a wait histogram.
+
+    ``counts`` has one count per bin of ``sim.metrics`` (``HISTOGRAM_BINS``
+    bins, bin 0 for waits of exactly zero). The CDF is linear inside each bin,
+    as ``histogram_quantile`` assumes, so the curve passes through
+    ``(upper edge of bin i, share of waits in bins 0..i)``. Trailing empty bins
+    are dropped.
+    """
+    if len(counts) != HISTOGRAM_BINS:
+        raise ValueError(f"a wait histogram has {HISTOGRAM_BINS} bins, got {len(counts)}")
+    total = sum(counts)
+    if total == 0:
+        raise ValueError("the wait histogram is empty")
+    last = max(i for i, c in enumerate(counts) if c)
+    waits, shares, running = [], [], 0
+    for index in range(last + 1):
+        running += counts[index]
+        waits.append(_bin_edges(index)[1])
+        shares.append(running / total)
+    return waits, shares
+
+
+@_styled
+def plot_wait_cdf(histograms: Mapping[str, Sequence[int]], threshold_s: float) -> Figure:
+    """Share of answered contacts answered within x seconds, one curve per label.
+
+    ``histograms`` maps a label to its wait histogram of answered contacts
+    (``sim.metrics`` layout, summed over replications). The x axis stops at the
+    largest 99.5th percentile so the body of the distribution stays readable.
+    """
+    figure = _figure(4.2, "Wait-time distribution of answered contacts")
+    ax = _axes_grid(figure, 1, 1)[0]
+    right = max(histogram_quantile(list(c), 0.995) for c in histograms.values())
+    for index, (label, counts) in enumerate(histograms.items()):
+        waits, shares = wait_cdf(counts)
+        kwargs = style(index)
+        ax.plot([0.0, *waits], [0.0, *shares], label=label, color=kwargs["color"],
+                linestyle=kwargs["linestyle"])
+    ax.axvline(threshold_s, color="0.4", linewidth=1)
+    ax.annotate(f"SL threshold {threshold_s:g} s", (threshold_s, 0.02), xytext=(4, 0),
+                textcoords="offset points", color="0.3")
+    ax.set_xlim(0, max(right * 1.05, threshold_s * 1.2))
+    ax.set_ylim(0, 1.01)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
+    ax.set_xlabel("Wait in queue (s)")
+    ax.set_ylabel("Answered within (cumulative share)")
+    ax.legend(loc="lower right")
+    return figure
+
+
+WAIT_PERCENTILES = (("wait_p50_s", "p50"), ("wait_p90_s", "p90"), ("wait_p99_s", "p99"))
+
+
+@_styled
+def plot_wait_percentiles(summary: Mapping[str, Mapping[str, Estimate]],
+                          threshold_s: float) -> Figure:
+    """The 50th, 90th and 99th percentiles of the wait of answered contacts per label, each
+    with its 95% CI across replications: three points of the wait CDF, for results that
+    carry percentiles but no wait histogram."""
+    figure = _figure(3.6, "Wait percentiles of answered contacts")
+    ax = _axes_grid(figure, 1, 1)[0]
+    count = len(summary)
+    for index, (label, figures) in enumerate(summary.items()):
+        kwargs = style(index)
+        for position, (metric, _) in enumerate(WAIT_PERCENTILES):
+            value = figures.get(metric)
+            if value is None or math.isnan(value.mean):
+                continue
+            low, high = value.mean - value.low, value.high - value.mean
+            # Labels side by side within a percentile's row, so whiskers do not overlap.
+            offset = (index - (count - 1) / 2) * 0.5 / max(count, 2)
+            ax.errorbar([value.mean], [position + offset],
+                        xerr=None if math.isnan(low) else [[low], [high]],
+                        color=kwargs["color"], marker=kwargs["marker"], linestyle="none",
+                        capsize=3, label=label if position == 0 else None)
+    ax.axvline(threshold_s, color="0.4", linewidth=1)
+    ax.annotate(f"SL threshold {threshold_s:g} s", (threshold_s, len(WAIT_PERCENTILES) - 0.6),
+                xytext=(4, 0), textcoords="offset points", color="0.3")
+    ax.set_yticks(range(len(WAIT_PERCENTILES)), [name for _, name in WAIT_PERCENTILES])
+    ax.set_ylim(-0.5, len(WAIT_PERCENTILES) - 0.5)
+    ax.margins(x=0.03)
+    ax.set_xlabel("Wait in queue (s)")
+    ax.set_ylabel("Percentile")
+    ax.legend(loc="lower right")
+    return figure
+
+
+# ------------------------------------------------------------- identity verification
+VERIFICATION_PANELS = (
+    ("Verification time per contact (s)", ("verify_ivr_s", "verify_agent_s"), True),
+    ("Verification cost per contact", ("verify_cost",), False),
+    ("Fraud and false rejects (contacts)", ("fraud_caught", "fraud_let_through",
+                                            "genuine_refused"), False),
+)
+"""(title, metrics, stacked): the panels of ``plot_verification`` drawn when present."""
+
+
+@_styled
+def plot_verification(summary: Mapping[str, Mapping[str, Estimate]]) -> Figure | None:
+    """Identity verification cost breakdown per label, or ``None`` when the results have
+    no verification metrics (the scenario has no ``identity:`` block).
+
+    Panels: IVR and agent seconds per contact stacked; money per contact; fraud
+    caught, fraud let through and genuine customers refused side by side. Bars
+    are means; black whiskers are 95% CIs (of each part, for stacked bars).
+    """
+    present = {m for figures in summary.values() for m in figures}
+    panels = [(title, [m for m in metrics if m in present], stacked)
+              for title, metrics, stacked in VERIFICATION_PANELS
+              if any(m in present for m in metrics)]
+    if not panels:
+        return None
+    labels = list(summary)
+    figure = _figure(1.2 + 0.55 * len(labels) * len(panels),
+                     "Identity verification: time, cost and outcomes")
+    axes = _axes_grid(figure, len(panels), 1)
+    hatches = ("", "//", "..")
+    for ax, (title, metrics, stacked) in zip(axes, panels):
+        height = 0.7 if stacked else 0.7 / len(metrics)
+        left = [0.0] * len(labels)
+        for part, metric in enumerate(metrics):
+            values = [summary[label].get(metric, Estimate(math.nan, math.nan, math.nan, 0))
+                      for label in labels]
+            means = [0.0 if math.isnan(v.mean) else v.mean for v in values]
+            positions = [i if stacked else i + (part - (len(metrics) - 1) / 2) * height
+                         for i in range(len(labels))]
+            errors = [[0.0 if math.isnan(v.low) else v.mean - v.low for v in values],
+                      [0.0 if math.isnan(v.high) else v.high - v.mean for v in values]]
+            ax.barh(positions, means, height=height, left=left if stacked else None,
+                    color=OKABE_ITO[part], hatch=hatches[part % len(hatches)],
+                    edgecolor="white", label=metric_info(metric).label)
+            ends = [a + b for a, b in zip(left, means)] if stacked else means
+            ax.errorbar(ends, positions, xerr=errors, fmt="none", ecolor="black", capsize=3)
+            if stacked:
+                left = ends
+        ax.set_yticks(range(len(labels)), labels)
+        ax.set_ylim(len(labels) - 0.5, -0.5)
+        ax.set_title(title)
+        if len(metrics) > 1:
+            ax.legend(loc="lower right", fontsize=8)
+    return figure

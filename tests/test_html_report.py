@@ -1,0 +1,271 @@
+"""The HTML report of ``ccsim compare --report``: self-contained, and rendered in a real
+headless Chromium (Debian's ``chromium``) with every table and figure visible and no
+console errors.
+
+Chromium is driven over the DevTools protocol on ``--remote-debugging-pipe``
+(NUL-separated JSON on file descriptors 3 and 4), so the test needs no
+WebDriver, no open port and no extra Python package. Without Chromium the
+browser tests skip locally; with ``CI`` set they fail instead. The screenshot
+is saved to ``tests/artifacts/report.png``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import select
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sim.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+SCREENSHOT = ARTIFACTS / "report.png"
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--remote-debugging-pipe",
+)
+TIMEOUT_S = 60.0
+
+
+class DevTools:
+    """A headless Chromium and a DevTools-protocol connection to it over pipes."""
+
+    def __init__(self, binary: str) -> None:
+        self._profile = tempfile.mkdtemp(prefix="ccsim-chromium-")
+        self._log = open(Path(self._profile) / "stderr.log", "w+b")  # noqa: SIM115
+        # Chromium reads commands on fd 3 and writes replies on fd 4; the shell moves the
+        # two pipes Python gives it as stdin and stdout there.
+        self._process = subprocess.Popen(
+            ["sh", "-c", 'exec "$@" 3<&0 4>&1 0</dev/null 1>/dev/null', "chromium", binary,
+             *CHROMIUM_FLAGS, f"--user-data-dir={self._profile}", "about:blank"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log)
+        self._buffer = b""
+        self._next_id = 0
+        self.events: list[dict[str, Any]] = []
+
+    def call(self, method: str, params: dict[str, Any] | None = None,
+             session: str | None = None) -> dict[str, Any]:
+        """Send one command and return its result; events that arrive meanwhile are kept."""
+        self._next_id += 1
+        message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
+        if session is not None:
+            message["sessionId"] = session
+        assert self._process.stdin is not None
+        self._process.stdin.write(json.dumps(message).encode() + b"\0")
+        self._process.stdin.flush()
+        while True:
+            reply = self._receive()
+            if reply.get("id") == self._next_id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return dict(reply["result"])
+            self.events.append(reply)
+
+    def wait_for(self, method: str) -> dict[str, Any]:
+        """The first event named ``method``, waiting for it if it has not arrived yet."""
+        while True:
+            for event in self.events:
+                if event.get("method") == method:
+                    return event
+            self.events.append(self._receive())
+
+    def _receive(self) -> dict[str, Any]:
+        assert self._process.stdout is not None
+        deadline = time.monotonic() + TIMEOUT_S
+        while b"\0" not in self._buffer:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([self._process.stdout], [], [], max(left, 0))
+            chunk = os.read(self._process.stdout.fileno(), 1 << 20) if ready else b""
+            if not chunk:
+                self._log.seek(0)
+                tail = self._log.read().decode(errors="replace")[-2000:]
+                reason = "timed out" if not ready else "closed the pipe"
+                raise RuntimeError(f"Chromium {reason}; its stderr ends with:\n{tail}")
+            self._buffer += chunk
+        message, self._buffer = self._buffer.split(b"\0", 1)
+        return dict(json.loads(message))
+
+    def close(self) -> None:
+        """Stop this Chromium and remove its profile."""
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._log.close()
+        shutil.rmtree(self._profile, ignore_errors=True)
+
+
+def _chromium_binary() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    reason = "Chromium is not installed (Debian: apt-get install -y chromium)"
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI must run the browser test (.ci/run installs it)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[DevTools]:
+    devtools = DevTools(_chromium_binary())
+    try:
+        devtools.call("Browser.getVersion")
+        yield devtools
+    finally:
+        devtools.close()
+
+
+ELEMENT_SIZES = """JSON.stringify(Array.from(document.querySelectorAll('table, figure, img')).map(e => {
+  const box = e.getBoundingClientRect();
+  return {tag: e.tagName.toLowerCase(), id: e.id || (e.closest('figure') || {}).id || '',
+          width: box.width, height: box.height,
+          loaded: e.tagName !== 'IMG' || (e.complete && e.naturalWidth > 0)};
+}))"""
+
+
+def load_page(devtools: DevTools, path: Path, screenshot: Path | None = None
+              ) -> dict[str, Any]:
+    """Open ``path`` in a new tab; return its element sizes, console errors and the
+    requests it made to anything but ``file:`` and ``data:`` URLs."""
+    target = devtools.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+    session = devtools.call("Target.attachToTarget",
+                            {"targetId": target, "flatten": True})["sessionId"]
+    first_event = len(devtools.events)
+    for domain in ("Runtime", "Log", "Network", "Page"):
+        devtools.call(f"{domain}.enable", session=session)
+    devtools.call("Emulation.setDeviceMetricsOverride",
+                  {"width": 1200, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+                  session=session)
+    devtools.call("Emulation.setScrollbarsHidden", {"hidden": True}, session=session)
+    devtools.events = devtools.events[:first_event]
+    devtools.call("Page.navigate", {"url": path.resolve().as_uri()}, session=session)
+    devtools.wait_for("Page.loadEventFired")
+    sizes = json.loads(devtools.call("Runtime.evaluate", {
+        "expression": ELEMENT_SIZES, "returnByValue": True}, session=session)["result"]["value"])
+    if screenshot is not None:
+        content = devtools.call("Page.getLayoutMetrics", session=session)["cssContentSize"]
+        shot = devtools.call("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": content["width"], "height": content["height"],
+                     "scale": 1}}, session=session)
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        screenshot.write_bytes(base64.b64decode(shot["data"]))
+    errors, requests = [], []
+    for event in devtools.events:
+        params = event.get("params", {})
+        if event.get("method") == "Runtime.consoleAPICalled" and params["type"] in (
+                "error", "assert"):
+            errors.append(" ".join(str(a.get("value", a.get("description", "")))
+                                   for a in params["args"]))
+        elif event.get("method") == "Runtime.exceptionThrown":
+            errors.append(params["exceptionDetails"].get("text", "exception"))
+        elif event.get("method") == "Log.entryAdded" and params["entry"]["level"] == "error":
+            errors.append(params["entry"]["text"])
+        elif event.get("method") == "Network.requestWillBeSent":
+            url = params["request"]["url"]
+            if not url.startswith(("file:", "data:")):
+                requests.append(url)
+    devtools.events.clear()
+    devtools.call("Target.closeTarget", {"targetId": target})
+    return {"sizes": sizes, "errors": errors, "requests": requests}
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report of the issue's command, on three replications to keep the test short."""
+    directory = tmp_path_factory.mktemp("report")
+    code = main(["compare", str(QUICKSTART), "--policy", "fcfs", "--policy", "priority",
+                 "--replications", "3", "--report", str(directory), "--output",
+                 str(directory / "table.txt")])
+    assert code == 0
+    return directory / "index.html"
+
+
+# --------------------------------------------------------------------- without a browser
+def test_report_is_one_self_contained_file(report: Path) -> None:
+    page = report.read_text(encoding="utf-8")
+    # Nothing to fetch: every image is a data URI, no stylesheet, script or remote link.
+    sources = re.findall(r'\b(?:src|href)="([^"]*)"', page)
+    assert sources and all(s.startswith("data:") for s in sources), sources
+    assert "<script" not in page and "<link" not in page
+    assert not re.search(r"https?://", page.replace("http://www.w3.org/2000/svg", ""))
+    for heading in ("Findings", "Scenario", "Comparison", "Figures", "Metric definitions"):
+        assert f"<h2>{heading}</h2>" in page
+    # The SL variant and the paired-CI method are stated.
+    assert "SL(20s) = answered within 20s / (answered + abandoned after 20s)" in page
+    assert "paired differences" in page
+    # Overall table plus one per contact type, and the figures, also as files.
+    assert page.count("<table>") == 3 + 1 + 2
+    assert "Contact type vip" in page and "Contact type general" in page
+    stems = re.findall(r'<figure id="fig-([a-z_]+)"', page)
+    assert stems == ["metrics", "wait_percentiles", "service_by_interval", "load_by_interval"]
+    for stem in stems:
+        for ext in ("svg", "png"):
+            assert (report.parent / "figures" / f"{stem}.{ext}").stat().st_size > 1000
+
+
+def test_report_downloads_hold_the_comparison(report: Path) -> None:
+    page = report.read_text(encoding="utf-8")
+    link = re.search(r'download="comparison.json" href="data:application/json;base64,([^"]+)"',
+                     page)
+    assert link is not None
+    document = json.loads(base64.b64decode(link.group(1)))
+    assert document["labels"] == ["fcfs", "priority"]
+    assert document["replications"] == 3
+    assert set(document["by_type"]) == {"general", "vip"}
+    # The priority policy puts VIPs first: their ASA falls in every replication.
+    vip = document["by_type"]["vip"]["differences"]["priority"]["asa_s"]
+    assert vip["ci95"][1] < 0 and vip["verdict"] == "better"
+
+
+# ------------------------------------------------------------------------ in Chromium
+def test_report_renders_in_headless_chromium(browser: DevTools, report: Path) -> None:
+    page = load_page(browser, report, screenshot=SCREENSHOT)
+    print(f"screenshot: {SCREENSHOT}")
+    assert page["errors"] == []
+    assert page["requests"] == []
+    sizes = page["sizes"]
+    tables = [s for s in sizes if s["tag"] == "table"]
+    images = [s for s in sizes if s["tag"] == "img"]
+    assert len(tables) == 6 and len(images) == 4
+    for element in sizes:
+        assert element["width"] > 0 and element["height"] > 0, element
+        assert element["loaded"], element
+    # Figures are drawn at a readable size in a 1200 px window, not as thumbnails.
+    assert all(image["width"] >= 800 and image["height"] >= 250 for image in images), images
+    assert SCREENSHOT.stat().st_size > 50_000
+
+
+def test_browser_check_catches_errors_and_broken_figures(browser: DevTools,
+                                                         tmp_path: Path) -> None:
+    # The checks above must be able to fail: a page with a console error, a thrown
+    # exception, a missing image and a remote request is reported on every count.
+    page = tmp_path / "broken.html"
+    page.write_text(
+        "<!DOCTYPE html><html><body><table></table>"
+        "<figure><img src='missing.svg' alt='x'></figure>"
+        "<img src='http://127.0.0.1:9/none.png' alt='y'>"
+        "<script>console.error('boom'); undefinedFunction();</script></body></html>")
+    result = load_page(browser, page)
+    assert any("boom" in e for e in result["errors"])
+    assert any("undefinedFunction" in e or "Uncaught" in e for e in result["errors"])
+    assert result["requests"] == ["http://127.0.0.1:9/none.png"]
+    table = next(s for s in result["sizes"] if s["tag"] == "table")
+    assert table["height"] == 0
+    assert not all(s["loaded"] for s in result["sizes"] if s["tag"] == "img")
