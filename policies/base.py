@@ -63,12 +63,13 @@ class PolicyConfigError(FieldError):
     """Invalid policy parameters, tied to the field path where they were given."""
 
 
-PolicyFactory = Callable[[Any, "Scenario"], RoutingPolicy]
+PolicyFactory = Callable[[Any, "Scenario"], Any]
 
 
 @dataclass(frozen=True)
 class PolicySpec:
-    """A registered policy: its name, parameter model and constructor."""
+    """A registered plug-in (routing policy or verification strategy): its name,
+    parameter model and constructor."""
 
     name: str
     params_model: type[PolicyParams]
@@ -104,10 +105,9 @@ class PolicySpec:
                 raise PolicyConfigError(where + exc.path, exc.message) from None
         return params
 
-    def build(self, scenario: Scenario) -> RoutingPolicy:
-        """A fresh policy instance for one run of ``scenario``."""
-        params = self.parse_params(scenario.routing.params_for(self.name), scenario)
-        return self.factory(params, scenario)
+    def build(self, raw: dict[str, Any], scenario: Scenario) -> Any:
+        """A fresh plug-in instance for one run of ``scenario``, from its raw parameters."""
+        return self.factory(self.parse_params(raw, scenario), scenario)
 
 
 def _raw_value(raw: Any, loc: tuple[str | int, ...]) -> tuple[bool, Any]:
@@ -157,58 +157,75 @@ def _unwrap(tp: Any) -> Any:
             return tp
 
 
-_REGISTRY: dict[str, PolicySpec] = {}
-_discovered = False
-
 P = TypeVar("P")
 
 
-def register_policy(name: str, params: type[PolicyParams] = PolicyParams) -> Callable[[P], P]:
-    """Class decorator: make a policy available under ``name`` in scenario files and the CLI.
+class Registry:
+    """Names to plug-in specs for one kind of plug-in, discovered lazily.
 
-    The class is constructed as ``cls(params, scenario)`` with validated ``params``.
+    Every module of ``package`` is imported once on first use, and every entry
+    point of ``entry_group``, so a plug-in registers itself by being there.
     """
 
-    def decorate(cls: P) -> P:
-        if name in _REGISTRY and _REGISTRY[name].factory is not cls:
-            raise ValueError(f"policy name {name!r} is already registered")
-        doc = (getattr(cls, "__doc__", None) or "").strip().splitlines()
-        _REGISTRY[name] = PolicySpec(name, params, cls, doc[0] if doc else "")  # type: ignore[arg-type]
-        setattr(cls, "name", name)
-        return cls
+    def __init__(self, kind: str, package: str, entry_group: str) -> None:
+        self.kind = kind
+        self._package = package
+        self._entry_group = entry_group
+        self._specs: dict[str, PolicySpec] = {}
+        self._discovered = False
 
-    return decorate
+    def register(self, name: str, params: type[PolicyParams] = PolicyParams) -> Callable[[P], P]:
+        """Class decorator: make a plug-in available under ``name``.
+
+        The class is constructed as ``cls(params, scenario)`` with validated ``params``.
+        """
+
+        def decorate(cls: P) -> P:
+            if name in self._specs and self._specs[name].factory is not cls:
+                raise ValueError(f"{self.kind} name {name!r} is already registered")
+            doc = (getattr(cls, "__doc__", None) or "").strip().splitlines()
+            self._specs[name] = PolicySpec(name, params, cls, doc[0] if doc else "")  # type: ignore[arg-type]
+            setattr(cls, "name", name)
+            return cls
+
+        return decorate
+
+    def specs(self) -> dict[str, PolicySpec]:
+        """Every known plug-in by name."""
+        if not self._discovered:
+            self._discovered = True
+            package = importlib.import_module(self._package)
+            for module in pkgutil.iter_modules(package.__path__):
+                if module.name != "base":
+                    importlib.import_module(f"{self._package}.{module.name}")
+            for entry in entry_points(group=self._entry_group):
+                entry.load()
+        return dict(self._specs)
+
+    def spec(self, name: str, where: tuple[str | int, ...] = ()) -> PolicySpec:
+        """The plug-in ``name``; unknown names raise an error listing the known ones."""
+        known = self.specs()
+        if name not in known:
+            message = f"unknown {self.kind} {name!r}; known: {', '.join(sorted(known))}"
+            raise PolicyConfigError(where, message) if where else UnknownPolicyError(message)
+        return known[name]
 
 
-def _discover() -> None:
-    """Import every module of this package and every ``ccsim.policies`` entry point once."""
-    global _discovered
-    if _discovered:
-        return
-    _discovered = True
-    package = importlib.import_module("policies")
-    for module in pkgutil.iter_modules(package.__path__):
-        if module.name != "base":
-            importlib.import_module(f"policies.{module.name}")
-    for entry in entry_points(group="ccsim.policies"):
-        entry.load()
+ROUTING_POLICIES = Registry("routing policy", "policies", "ccsim.policies")
+register_policy = ROUTING_POLICIES.register
+"""Class decorator: ``@register_policy("name")`` makes a routing policy available by name."""
 
 
 def registered_policies() -> dict[str, PolicySpec]:
-    """Every known policy by name."""
-    _discover()
-    return dict(_REGISTRY)
+    """Every known routing policy by name."""
+    return ROUTING_POLICIES.specs()
 
 
 def policy_spec(name: str, where: tuple[str | int, ...] = ()) -> PolicySpec:
     """The registered policy ``name``; unknown names raise an error listing the known ones."""
-    known = registered_policies()
-    if name not in known:
-        message = f"unknown routing policy {name!r}; known: {', '.join(sorted(known))}"
-        raise PolicyConfigError(where, message) if where else UnknownPolicyError(message)
-    return known[name]
+    return ROUTING_POLICIES.spec(name, where)
 
 
 def make_policy(name: str, scenario: Scenario) -> RoutingPolicy:
     """Build policy ``name`` with the parameters ``scenario`` gives for it."""
-    return policy_spec(name).build(scenario)
+    return policy_spec(name).build(scenario.routing.params_for(name), scenario)  # type: ignore[no-any-return]

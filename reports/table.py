@@ -26,6 +26,27 @@ TABLE_ROWS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+# Identity and verification rows, shown when the scenario has an identity block.
+IDENTITY_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("self_service_rate", "Finished in IVR (self-service)", "{:.1%}"),
+    ("passive_identified", "Passively identified", "{:.1%}"),
+    ("asked_rate", "Asked to verify actively", "{:.1%}"),
+    ("verify_ivr_s", "Verification in IVR (s/contact)", "{:.1f}"),
+    ("verify_agent_s", "Verification with agent (s/handled)", "{:.1f}"),
+    ("aht_without_verify_s", "AHT without verification (s)", "{:.1f}"),
+    ("verify_cost", "Verification cost ($/contact)", "{:.3f}"),
+    ("genuine_refused", "Genuine customers refused", "{:,.1f}"),
+    ("genuine_refused_rate", "  share of genuine verified", "{:.2%}"),
+    ("fraud_attempts", "Fraud attempts", "{:,.1f}"),
+    ("fraud_caught", "  caught", "{:,.1f}"),
+    ("fraud_let_through", "  let through", "{:,.1f}"),
+    ("fraud_loss", "Fraud loss ($)", "{:,.0f}"),
+    ("fraud_loss_per_contact", "Fraud loss ($/contact)", "{:.3f}"),
+    ("flags_raised", "Contacts flagged", "{:,.0f}"),
+    ("flag_precision", "  flag precision (fraud/flagged)", "{:.2%}"),
+)
+
+
 def _cell(estimate: Any, fmt: str) -> str:
     if estimate is None or math.isnan(estimate.mean):
         return "-"

@@ -31,11 +31,14 @@ import numpy as np
 import simpy
 from simpy.events import NORMAL, Timeout
 
+from .customers import FRAUD, GENUINE, PROSPECT
 from .errors import PolicyError
+from .identity import Caller, IdentityModel
 from .metrics import (
     AGENT_METRICS,
     ContactCell,
     GroupCell,
+    IdentityCell,
     merged_contacts,
     merged_groups,
     wait_bin,
@@ -58,6 +61,8 @@ class ReplicationResult:
     policy: str
     replication: int
     overall: dict[str, float]
+    verification: str | None = None
+    """Verification strategy, when the scenario has an identity block."""
     by_type: dict[str, dict[str, float]] = field(default_factory=dict)
     by_group: dict[str, dict[str, float]] = field(default_factory=dict)
     by_interval: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -183,6 +188,7 @@ class Simulation:
         *,
         trace: TraceWriter | None = None,
         progress: Callable[[float], None] | None = None,
+        verification: str | None = None,
     ) -> None:
         self.scenario = scenario
         self.replication = replication
@@ -216,7 +222,14 @@ class Simulation:
         ]
         skills = tuple(dict.fromkeys(s for g in scenario.agents.values() for s in g.skills))
         self.state = RoutingState(self.env, self._type_names, skills)
-        self._contact_cells = [[ContactCell() for _ in range(self._intervals)]
+        self._identity = self._identity_model(verification)
+        self.verification = verification or (
+            scenario.identity.verification.strategies[0] if scenario.identity else None)
+        self._channels = {name: t.channel for name, t in scenario.contact_types.items()}
+        self._in_ivr: set[Contact] = set()
+        self._free_ivr_timers: list[_Timer] = []
+        identity_cells = scenario.identity is not None
+        self._contact_cells = [[ContactCell(identity_cells) for _ in range(self._intervals)]
                                for _ in self._type_names]
         for runtime, cells in zip(self._types, self._contact_cells):
             runtime.cells = cells
@@ -240,6 +253,32 @@ class Simulation:
         self._epoch = 0 if self._warmup == 0 else -1
 
     # ----------------------------------------------------------------- set-up
+    def _identity_model(self, verification: str | None) -> IdentityModel | None:
+        scenario = self.scenario
+        if scenario.customers is None:
+            return None
+        strategy = None
+        if scenario.identity is not None:
+            from policies.verification import make_strategy
+
+            strategy = make_strategy(
+                verification or scenario.identity.verification.strategies[0], scenario)
+        elif verification is not None:
+            raise ValueError(f"verification strategy {verification!r} given, but scenario "
+                             f"{scenario.name!r} has no identity block")
+        # Customers' preferred hours follow the traffic: weight of each hour of the day.
+        per_interval = np.zeros(self._intervals)
+        for ctype in scenario.contact_types.values():
+            arrivals = ctype.arrivals
+            per_interval += np.asarray(arrivals.rates if arrivals.rates is not None
+                                       else [arrivals.rate] * self._intervals, dtype=float)
+        starts = np.arange(self._intervals) * self._interval
+        hours = np.bincount((starts // 3600).astype(int) % 24, weights=per_interval, minlength=24)
+        self._cost_per_second = (scenario.identity.agent_cost_per_hour / 3600.0
+                                 if scenario.identity is not None else 0.0)
+        return IdentityModel(scenario.customers, scenario.identity, strategy, self._streams,
+                             self._type_names, hours)
+
     def _day_factor_function(self) -> Callable[[int], float] | None:
         busyness = self.scenario.busyness
         if busyness is None:
@@ -369,29 +408,39 @@ class Simulation:
                           counted)
         if counted:
             cell.arrivals += 1
+        if self._identity is not None:
+            self._resolve_identity(contact, now)
+        else:
+            self._route(contact, now)
+
+    def _route(self, contact: Contact, now: float) -> None:
+        """Offer a contact to the policy: to an agent now, or into the queue."""
+        cell = contact.cell
+        counted = contact.counted
         agent = self._select_agent(contact, self.state)
         if agent is not None:
-            if not (agent.idle and runtime.name in agent.skill_set):  # type: ignore[attr-defined]
+            if not (agent.idle and contact.type in agent.skill_set):  # type: ignore[attr-defined]
                 raise PolicyError(f"{self.policy_name}.select_agent returned {agent!r}, which is "
-                                  f"not an idle agent with skill {runtime.name!r}")
+                                  f"not an idle agent with skill {contact.type!r}")
             self._start_service(agent, contact, now)  # type: ignore[arg-type]
         elif self._capacity is not None and self._queue_length >= self._capacity:
             contact.status = BLOCKED
             if counted:
-                cell.blocked += 1
+                cell.blocked += 1  # type: ignore[attr-defined]
             if self._trace is not None:
                 self._trace.contact(self, contact, "blocked", now)
             self._check_drained()
         else:
             contact.status = WAITING
             state = self.state
-            state._waiting[runtime.name].append(contact)
-            state._waiting_count[runtime.name] += 1
+            state._waiting[contact.type].append(contact)
+            state._waiting_count[contact.type] += 1
             self._queue_area += self._queue_length * (now - self._queue_changed)
             self._queue_changed = now
             self._queue_length += 1
             if counted:
-                cell.queued += 1
+                cell.queued += 1  # type: ignore[attr-defined]
+            patience = contact.patience
             if patience < INFINITY:
                 timers = self._free_patience_timers
                 timer = timers.pop() if timers else _Timer(self.env, self._on_patience_end, None)
@@ -419,7 +468,7 @@ class Simulation:
                 cell.histogram[0] += 1
         if self._trace is not None:
             self._trace.contact(self, contact, "answered", now)
-        agent.timer.arm(contact.work / agent.speed + contact.wrap_up)
+        agent.timer.arm(contact.work / agent.speed + contact.wrap_up + contact.agent_extra)
 
     def _on_finish(self, event: _Timer) -> None:
         agent: Agent = event.subject
@@ -432,6 +481,13 @@ class Simulation:
             cell: ContactCell = contact.cell  # type: ignore[assignment]
             cell.handled += 1
             cell.handle_sum += handled
+            caller = contact.identity
+            if caller is not None and cell.identity is not None:
+                identity = cell.identity
+                identity.agent_verify_sum += caller.agent_verify_s
+                identity.cost_sum += (caller.agent_verify_s * self._cost_per_second
+                                      + caller.agent_fee)
+                _conclude(identity, caller)
         group_cells = self._group_cells[agent.group_index]
         if agent.busy_epoch == self._epoch > 0:  # started in this interval, after warm-up
             group_cell = group_cells[self._slot]
@@ -493,10 +549,70 @@ class Simulation:
             self._trace.contact(self, contact, "abandoned", now)
         self._check_drained()
 
+    def _resolve_identity(self, contact: Contact, now: float) -> None:
+        """Passive resolution, IVR and verification; then queue, or end in the IVR."""
+        assert self._identity is not None
+        caller = self._identity.resolve(contact.type, self._channels[contact.type], now)
+        contact.identity = caller
+        contact.customer = caller.customer
+        identity = contact.cell.identity  # type: ignore[attr-defined]
+        if identity is None:  # customers without an identity block: no IVR, no checks
+            self._route(contact, now)
+            return
+        if caller.verified is False and not caller.refused_in_ivr:
+            contact.work = 0.0  # refused by the agent: verification, then wrap-up only
+        contact.agent_extra = caller.agent_verify_s
+        if contact.counted:
+            kind = caller.kind
+            if kind == GENUINE:
+                identity.genuine += 1
+            elif kind == PROSPECT:
+                identity.prospects += 1
+            else:
+                identity.fraud_attempts += 1
+            identity.passive_identified += caller.identified
+            if caller.flags:
+                identity.flagged += 1
+                identity.flagged_fraud += kind == FRAUD
+            identity.ivr_verify_sum += caller.ivr_verify_s
+            identity.cost_sum += caller.ivr_fee
+        delay = caller.ivr_s + caller.ivr_verify_s
+        if delay <= 0.0 and not (caller.self_service or caller.refused_in_ivr):
+            self._route(contact, now)
+            return
+        timers = self._free_ivr_timers
+        timer = timers.pop() if timers else _Timer(self.env, self._on_ivr_end, None)
+        timer.subject = contact
+        timer.arm(delay)
+        self._in_ivr.add(contact)
+
+    def _on_ivr_end(self, event: _Timer) -> None:
+        contact: Contact = event.subject
+        self._free_ivr_timers.append(event)
+        self._in_ivr.discard(contact)
+        now = self.env.now
+        caller = contact.identity
+        assert caller is not None
+        if not (caller.self_service or caller.refused_in_ivr):
+            contact.arrival = now  # waits are measured from queue entry
+            self._route(contact, now)
+            return
+        if contact.counted:
+            identity = contact.cell.identity  # type: ignore[attr-defined]
+            if caller.self_service:
+                identity.self_served += 1
+            else:
+                identity.refused_in_ivr += 1
+                _conclude(identity, caller)
+        if self._trace is not None:
+            outcome = "self_service" if caller.self_service else "refused_in_ivr"
+            self._trace.contact(self, contact, outcome, now)
+        self._check_drained()
+
     def _check_drained(self) -> None:
         # Only reached with a count of arrivals; cheap until the last one has arrived.
         if (self._drained is not None and self._arrivals == self._max_arrivals
-                and self._queue_length == 0 and not self._drained.triggered
+                and self._queue_length == 0 and not self._in_ivr and not self._drained.triggered
                 and not any(a.contact for agents in self._agents for a in agents)):
             self._drained.succeed()
 
@@ -534,6 +650,9 @@ class Simulation:
                 if agent.on_duty:
                     self._add_time(cells, "logged_in", agent.logged_in_at, end)
         self._queue_area += self._queue_length * (end - max(self._queue_changed, self._warmup))
+        for contact in self._in_ivr:
+            if contact.counted:
+                contact.cell.identity.in_ivr_at_end += 1  # type: ignore[attr-defined]
         for queue in self.state._waiting.values():
             for contact in queue:
                 if contact.status != WAITING:
@@ -578,5 +697,21 @@ class Simulation:
                 lengths[index])
             figures.update((m, agent_figures[m]) for m in AGENT_METRICS)
             by_interval[self._interval_label(index)] = figures
-        return ReplicationResult(self.policy_name, self.replication, overall, by_type, by_group,
-                                 by_interval)
+        return ReplicationResult(self.policy_name, self.replication, overall, self.verification,
+                                 by_type, by_group, by_interval)
+
+
+def _conclude(identity: IdentityCell, caller: Caller) -> None:
+    """Count how a contact's verification ended (it reached an agent, or was refused in the IVR)."""
+    if caller.verified is None:
+        return  # prospect or self-service: nothing was verified
+    identity.concluded += 1
+    identity.asked += bool(caller.methods)
+    if caller.kind == GENUINE:
+        identity.genuine_concluded += 1
+        identity.genuine_refused += not caller.verified
+    elif caller.verified:
+        identity.fraud_let_through += 1
+        identity.fraud_loss += caller.loss
+    else:
+        identity.fraud_caught += 1

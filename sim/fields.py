@@ -6,8 +6,9 @@ import math
 from collections.abc import Callable
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from .errors import FieldError
 from .units import DURATION_HELP, RATE_HELP, parse_duration, parse_rate
 
 _DURATION_SCHEMA = {
@@ -60,6 +61,26 @@ OptionalInt = Annotated[int | None, _PLAIN_INT]
 
 OptionalNumber = Annotated[float | None, _PLAIN_NUMBER]
 """``Number`` or absent."""
+
+Probability = Annotated[float, _PLAIN_NUMBER, Field(ge=0, le=1)]
+"""A probability or share: a number from 0 to 1."""
+
+
+def _sum_to_one(shares: dict[object, float]) -> dict[object, float]:
+    if not shares:
+        raise FieldError((), "no shares given; allowed: a mapping of names to shares that sum to 1")
+    total = sum(shares.values())
+    if abs(total - 1.0) > 1e-6:
+        listed = " + ".join(f"{v:g}" for v in shares.values())
+        raise FieldError((), f"shares sum to {total:g} ({listed}); allowed: shares that sum to 1")
+    return shares
+
+
+Shares = Annotated[dict[str, Probability], AfterValidator(_sum_to_one)]
+"""Named shares, e.g. ``{standard: 0.9, vip: 0.1}``: each from 0 to 1, summing to 1."""
+
+CountShares = Annotated[dict[Int, Probability], AfterValidator(_sum_to_one)]
+"""Shares by a count of 1 or more, e.g. ``{1: 0.7, 2: 0.3}`` phones per customer."""
 
 
 class StrictModel(BaseModel):

@@ -13,6 +13,9 @@ computed once at the end. Definitions (see docs/scenarios.md, "Metrics"):
 * abandon_rate = abandoned / offered (short abandons included; reported apart);
 * p_wait = share of offered contacts that had to queue;
 * aht_s = talk + wrap-up per handled contact (contacts finished in the window);
+* with an identity block, offered also leaves out contacts that ended in the
+  IVR (self-service, refused there) or were still in it at the end; waits are
+  measured from the end of the IVR, when the contact enters the queue;
 * occupancy = handling / (handling + available idle time);
   utilisation = handling / logged-in time. They coincide until agents have
   not-ready states, which the model does not have yet.
@@ -82,10 +85,10 @@ class ContactCell:
     __slots__ = (
         "arrivals", "blocked", "answered", "answered_in_sl", "abandoned", "abandoned_in_sl",
         "short_abandoned", "queued", "wait_answered_sum", "wait_abandoned_sum", "handled",
-        "handle_sum", "in_queue_at_end", "histogram",
+        "handle_sum", "in_queue_at_end", "histogram", "identity",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, identity: bool = False) -> None:
         self.arrivals = 0
         self.blocked = 0
         self.answered = 0
@@ -100,16 +103,24 @@ class ContactCell:
         self.handle_sum = 0.0
         self.in_queue_at_end = 0
         self.histogram = [0] * HISTOGRAM_BINS
+        self.identity = IdentityCell() if identity else None
+        """Identity and verification counters, when the scenario has an identity block."""
 
     def add(self, other: ContactCell) -> None:
         """Add ``other``'s counts into this cell."""
-        for name in self.__slots__[:-1]:
+        for name in self.__slots__[:-2]:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.histogram = [a + b for a, b in zip(self.histogram, other.histogram)]
+        if other.identity is not None:
+            if self.identity is None:
+                self.identity = IdentityCell()
+            self.identity.add(other.identity)
 
     def figures(self) -> dict[str, float]:
         """Contact metrics of this cell; NaN where a ratio has no denominator."""
-        offered = self.arrivals - self.blocked
+        identity = self.identity
+        offered = self.arrivals - self.blocked - (
+            identity.ivr_exits + identity.in_ivr_at_end if identity is not None else 0)
         sl_base = self.answered + self.abandoned - self.abandoned_in_sl
         finished = self.answered + self.abandoned
         return {
@@ -130,6 +141,66 @@ class ContactCell:
             "p_wait": _ratio(self.queued, offered),
             "handled": float(self.handled),
             "aht_s": _ratio(self.handle_sum, self.handled),
+        } | (identity.figures(self.arrivals, self.handled, self.handle_sum)
+             if identity is not None else {})
+
+
+IDENTITY_COUNTERS = (
+    "genuine", "prospects", "fraud_attempts", "passive_identified", "flagged", "flagged_fraud",
+    "self_served", "refused_in_ivr", "in_ivr_at_end", "ivr_verify_sum", "agent_verify_sum",
+    "cost_sum", "concluded", "asked", "genuine_concluded", "genuine_refused", "fraud_caught",
+    "fraud_let_through", "fraud_loss",
+)
+
+
+class IdentityCell:
+    """Identity and verification counters of the contacts of one cell.
+
+    Arrival-time counts (kinds, passive identification, flags, IVR time) are
+    taken when the contact arrives; outcomes when its journey ends (in the
+    IVR, or when the agent finishes). Money is summed as it is spent.
+    """
+
+    __slots__ = IDENTITY_COUNTERS
+
+    def __init__(self) -> None:
+        for name in IDENTITY_COUNTERS:
+            setattr(self, name, 0)
+
+    @property
+    def ivr_exits(self) -> int:
+        """Contacts that ended in the IVR and never queued."""
+        return self.self_served + self.refused_in_ivr  # type: ignore[no-any-return]
+
+    def add(self, other: IdentityCell) -> None:
+        """Add ``other``'s counts into this cell."""
+        for name in IDENTITY_COUNTERS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def figures(self, arrivals: int, handled: int, handle_sum: float) -> dict[str, float]:
+        """Identity metrics; see docs/identity.md for the definitions."""
+        return {
+            "genuine": float(self.genuine),
+            "prospects": float(self.prospects),
+            "passive_identified": _ratio(self.passive_identified, arrivals),
+            "self_service": float(self.self_served),
+            "self_service_rate": _ratio(self.self_served, arrivals),
+            "refused_in_ivr": float(self.refused_in_ivr),
+            "in_ivr_at_end": float(self.in_ivr_at_end),
+            "verify_ivr_s": _ratio(self.ivr_verify_sum, arrivals),
+            "verify_agent_s": _ratio(self.agent_verify_sum, handled),
+            "aht_without_verify_s": _ratio(handle_sum - self.agent_verify_sum, handled),
+            "verify_cost": _ratio(self.cost_sum, arrivals),
+            "asked_rate": _ratio(self.asked, self.concluded),
+            "genuine_refused": float(self.genuine_refused),
+            "genuine_refused_rate": _ratio(self.genuine_refused, self.genuine_concluded),
+            "fraud_attempts": float(self.fraud_attempts),
+            "fraud_caught": float(self.fraud_caught),
+            "fraud_let_through": float(self.fraud_let_through),
+            "fraud_loss": float(self.fraud_loss),
+            "fraud_loss_per_contact": _ratio(self.fraud_loss, arrivals),
+            "flags_raised": float(self.flagged),
+            "flag_precision": _ratio(self.flagged_fraud, self.flagged),
         }
 
 

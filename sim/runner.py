@@ -136,9 +136,9 @@ def _json_number(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
-def _run_one(task: tuple[Scenario, str, int]) -> ReplicationResult:
-    scenario, policy, replication = task
-    return Simulation(scenario, policy, replication).run()
+def _run_one(task: tuple[Scenario, str, str | None, int]) -> ReplicationResult:
+    scenario, policy, verification, replication = task
+    return Simulation(scenario, policy, replication, verification=verification).run()
 
 
 def run(
@@ -150,14 +150,18 @@ def run(
     trace: str | Path | None = None,
     jobs: int = 1,
     progress: bool | None = None,
+    verifications: Sequence[str] | None = None,
 ) -> RunResults:
     """Run ``scenario`` under each policy (default: the scenario's own) on the same contacts.
 
     Replication ``r`` of every policy uses the same random streams, so the
     policies face identical arrivals, patience and work (common random
-    numbers). ``jobs > 1`` runs replications in parallel processes; ``trace``
-    writes a per-contact CSV (sequential runs only). ``progress`` shows a bar
-    on a terminal (default: only when stderr is one).
+    numbers). With an identity block, each policy also runs under each
+    verification strategy in ``verifications`` (default: the scenario's
+    list); results are then labelled ``policy/strategy``. ``jobs > 1`` runs
+    replications in parallel processes; ``trace`` writes a per-contact CSV
+    (sequential runs only). ``progress`` shows a bar on a terminal (default:
+    only when stderr is one).
     """
     from policies import policy_spec  # late: policies import sim for their types
 
@@ -166,8 +170,10 @@ def run(
     for name in names:
         spec = policy_spec(name)
         spec.parse_params(scenario.routing.params_for(name), scenario)
+    strategies = _strategies(scenario, verifications)
     count = scenario.run.replications
-    tasks = [(scenario, name, r) for name in names for r in range(count)]
+    tasks = [(scenario, name, strategy, r)
+             for name in names for strategy in strategies for r in range(count)]
     if trace is not None and jobs > 1:
         raise ValueError("a per-contact trace needs jobs=1")
     show = sys.stderr.isatty() if progress is None else progress
@@ -182,18 +188,35 @@ def run(
         writer = TraceWriter(trace) if trace is not None else None
         try:
             with _Progress(len(tasks), show) as bar:
-                for task_scenario, name, replication in tasks:
+                for task_scenario, name, strategy, replication in tasks:
                     sim = Simulation(task_scenario, name, replication, trace=writer,
-                                     progress=bar.within_task())
+                                     progress=bar.within_task(), verification=strategy)
                     results.append(sim.run())
                     bar.advance_to_task_end()
         finally:
             if writer is not None:
                 writer.close()
-    runs: dict[str, list[ReplicationResult]] = {name: [] for name in names}
+    runs: dict[str, list[ReplicationResult]] = {}
     for result in results:
-        runs[result.policy].append(result)
+        label = result.policy if len(strategies) == 1 else f"{result.policy}/{result.verification}"
+        runs.setdefault(label, []).append(result)
     return RunResults(scenario, scenario.run.seed, count, runs)
+
+
+def _strategies(scenario: Scenario, verifications: Sequence[str] | None) -> list[str | None]:
+    """Verification strategies to run, checked against the scenario."""
+    if scenario.identity is None:
+        if verifications:
+            raise ValueError(f"--verification needs a scenario with an identity block; "
+                             f"{scenario.name!r} has none")
+        return [None]
+    from policies.verification import strategy_spec
+
+    names = list(dict.fromkeys(verifications or scenario.identity.verification.strategies))
+    for name in names:
+        strategy_spec(name).parse_params(scenario.identity.verification.params_for(name),
+                                         scenario)
+    return list(names)
 
 
 class _Progress:

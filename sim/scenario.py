@@ -16,9 +16,11 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from .customers import Customers
 from .distributions import DISTRIBUTION_NAMES, Busyness, Distribution, _Dist
 from .errors import FieldError, ScenarioError, explain, show_value
 from .fields import Duration, Int, Number, OptionalInt, Rate, StrictModel
+from .identity import Identity
 from .units import format_duration
 
 DAY = 86400.0
@@ -104,6 +106,10 @@ class ContactType(StrictModel):
     wrap_up: Distribution | None = Field(
         default=None, description="After-contact work that keeps the agent busy; absent: none."
     )
+    channel: str = Field(
+        default="voice", min_length=1,
+        description="Channel of these contacts (voice, app, web, ...): customers are picked by "
+        "their channel habits, and a channel a customer does not use raises a flag.")
 
     @model_validator(mode="after")
     def _no_top_level_weight(self) -> ContactType:
@@ -225,6 +231,8 @@ class Scenario(StrictModel):
     service_level: ServiceLevel = ServiceLevel()
     waiting_room: WaitingRoom | None = None
     busyness: Busyness | None = None
+    customers: Customers | None = None
+    identity: Identity | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -274,17 +282,36 @@ class Scenario(StrictModel):
                     f"skills ({', '.join(groups)}) have 0 agents all day; allowed: at least one "
                     "agent on duty at some time of day",
                 )
+        self._check_identity()
         from policies import policy_spec  # late import: policies depend on sim
 
-        policy_spec(self.routing.policy, where=("routing", "policy"))
-        for extra, raw in (self.routing.model_extra or {}).items():
-            spec = policy_spec(extra, where=("routing", extra))
-            if raw is not None and not isinstance(raw, dict):
-                raise FieldError(("routing", extra), (
-                    f"{show_value(raw)} is not a mapping; allowed: the parameters of policy "
-                    f"{extra!r} as 'name: value' lines"))
-            spec.parse_params(self.routing.params_for(extra), self, where=("routing", extra))
+        _check_plugins(self, policy_spec, "policy", ("routing",), (self.routing.policy,),
+                       self.routing)
         return self
+
+    def _check_identity(self) -> None:
+        if self.identity is None:
+            return
+        if self.customers is None:
+            raise FieldError(("identity",), (
+                "identity needs a customers block (who calls); allowed: add customers with "
+                "population, tiers, languages and value, or remove identity"))
+        known = ", ".join(self.identity.intents)
+        for block in ("prospects", "fraud"):
+            callers = getattr(self.customers, block)
+            for intent in callers.intents if callers is not None else ():
+                if intent not in self.identity.intents:
+                    raise FieldError(("customers", block, "intents", intent), (
+                        f"unknown intent {intent!r}; allowed: an intent under "
+                        f"identity.intents ({known})"))
+        from policies.verification import strategy_spec
+
+        verification = self.identity.verification
+        where = ("identity", "verification")
+        for index, name in enumerate(verification.strategies):
+            strategy_spec(name, where=where + (("strategy",) if isinstance(
+                verification.strategy, str) else ("strategy", index)))
+        _check_plugins(self, strategy_spec, "strategy", where, (), verification)
 
     def with_overrides(
         self, *, seed: int | None = None, replications: int | None = None,
@@ -294,6 +321,20 @@ class Scenario(StrictModel):
             k: v for k, v in (("seed", seed), ("replications", replications)) if v is not None
         })
         return self.model_copy(update={"run": run})
+
+
+def _check_plugins(scenario: Scenario, lookup: Any, kind: str, where: tuple[str | int, ...],
+                   names: tuple[str, ...], block: Any) -> None:
+    """Check named plug-ins exist and every per-plug-in parameter block under ``block``."""
+    for name in names:
+        lookup(name, where=where + (kind,))
+    for extra, raw in (block.model_extra or {}).items():
+        spec = lookup(extra, where=where + (extra,))
+        if raw is not None and not isinstance(raw, dict):
+            raise FieldError(where + (extra,), (
+                f"{show_value(raw)} is not a mapping; allowed: the parameters of {kind} "
+                f"{extra!r} as 'name: value' lines"))
+        spec.parse_params(block.params_for(extra), scenario, where=where + (extra,))
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -659,13 +700,22 @@ def scenario_json_schema() -> str:
     definitions = schema["$defs"]
     routing = definitions["Routing"]
     routing["properties"]["policy"]["enum"] = sorted(registered_policies())
-    for name, spec in sorted(registered_policies().items()):
+    _add_plugin_params(definitions, routing, registered_policies())
+    from policies.verification import VERIFICATION_STRATEGIES
+
+    _add_plugin_params(definitions, definitions["Verification"], VERIFICATION_STRATEGIES.specs())
+    return json.dumps(_unit_fields_as_strings(schema), indent=2)
+
+
+def _add_plugin_params(definitions: dict[str, Any], block: dict[str, Any],
+                       specs: dict[str, Any]) -> None:
+    """Describe each plug-in's parameters as a property of ``block`` (routing, verification)."""
+    for name, spec in sorted(specs.items()):
         params = spec.params_model.model_json_schema(by_alias=True)
         # Nested models' definitions must live at the root, where "$ref"s resolve.
         definitions.update(params.pop("$defs", {}))
-        routing["properties"][name] = params
-    routing["additionalProperties"] = False
-    return json.dumps(_unit_fields_as_strings(schema), indent=2)
+        block["properties"][name] = params
+    block["additionalProperties"] = False
 
 
 def _unit_fields_as_strings(node: Any) -> Any:

@@ -17,7 +17,11 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .customers import Customer
+    from .identity import Caller
 
 WAITING, IN_SERVICE, ABANDONED, BLOCKED, NEW = range(5)
 
@@ -33,6 +37,13 @@ class ContactView(Protocol):
     def arrival(self) -> float: ...
     @property
     def work(self) -> float: ...
+    @property
+    def customer(self) -> Customer | None:
+        """The resolved (claimed) customer's profile; None for unknown callers or
+        scenarios without customers."""
+    @property
+    def identity(self) -> Caller | None:
+        """Passive identification, confidence, flags, intent and risk; None without identity."""
 
 
 class AgentView(Protocol):
@@ -55,7 +66,7 @@ class Contact:
 
     __slots__ = (
         "id", "type", "arrival", "patience", "work", "wrap_up", "status",
-        "cell", "counted", "answered_at", "agent",
+        "cell", "counted", "answered_at", "agent", "customer", "identity", "agent_extra",
     )
 
     def __init__(
@@ -73,6 +84,10 @@ class Contact:
         self.counted = counted
         self.answered_at = -1.0
         self.agent: Agent | None = None
+        self.customer: Customer | None = None
+        self.identity: Caller | None = None
+        self.agent_extra = 0.0
+        """Agent seconds on top of work and wrap-up (identity verification with the agent)."""
 
     def __repr__(self) -> str:
         return f"Contact({self.id}, {self.type!r}, arrival={self.arrival:.1f})"

@@ -160,7 +160,7 @@ def test_registry_holds_the_shipped_policies() -> None:
 @pytest.mark.parametrize("name", ALL_POLICIES)
 def test_policy_builds_on_quickstart(name: str) -> None:
     scenario = _scenario()
-    policy = policy_spec(name).build(scenario)
+    policy = policy_spec(name).build(scenario.routing.params_for(name), scenario)
     assert type(policy).name == name
     assert callable(policy.select_agent) and callable(policy.select_contact)
     assert make_policy(name, scenario) is not policy  # a fresh instance per run

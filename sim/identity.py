@@ -1,0 +1,438 @@
+"""Identity resolution and risk-based verification, run when a contact starts.
+
+The pipeline for one contact (domain brief S5):
+
+1. *Who is calling* — a genuine customer, a prospect or a fraudster claiming
+   to be a customer (``sim.customers``).
+2. *Passive signals* while the phone rings: is the number on file and linked
+   to one customer (ANI match), do device and carrier match; flags for a
+   number new for this customer, an hour outside the customer's habit, a
+   channel the customer does not use. A confidence score sums them.
+3. *IVR / virtual agent* collects the intent (reason for the call), taking
+   caller time but no agent time; some intents finish there (self-service).
+4. *Risk-based step-up*: a verification strategy (a plug-in, see
+   ``policies.verification``) decides from intent risk, confidence and flags
+   which methods to run; each method runs in the IVR (caller time) or with
+   the agent (added to handle time). The contact ends verified, or refused —
+   in the IVR, or by the agent.
+
+All draws for a contact are made when it arrives, from per-purpose streams,
+whether or not a method ends up being used: contact k has the same caller,
+signals and method outcomes under every routing policy and every strategy
+(common random numbers), so strategies are compared on the same callers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field, model_validator
+
+from .customers import FRAUD, GENUINE, PROSPECT, Customer, Customers, Population
+from .distributions import Distribution
+from .errors import FieldError
+from .fields import Int, Number, Probability, StrictModel, _sum_to_one
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .streams import RandomStreams, Stream
+
+RiskLevel = Literal["low", "medium", "high"]
+Where = Literal["ivr", "agent"]
+
+
+# ------------------------------------------------------------------ scenario
+class Intent(StrictModel):
+    """A reason for contact and what it risks."""
+
+    share: Probability = Field(description="Share of customers' contacts with this intent.")
+    risk: RiskLevel = Field(description="Risk level: low (balance), medium, high (wire transfer).")
+    self_service: Probability = Field(
+        default=0.0, description="Share of these contacts that finish in the IVR.")
+    fraud_loss: Number | None = Field(
+        default=None, ge=0, description="Money lost when fraud is let through on this intent "
+        "(default: identity.loss_per_fraud).")
+
+
+class _Method(StrictModel):
+    """A verification method: its time, its error rates and where it runs."""
+
+    time: Distribution = Field(description="Time the method takes.")
+    fee: Number = Field(default=0.0, ge=0, description="Money per use (SMS, licence, ...).")
+
+    @property
+    def genuine_fail(self) -> float:
+        """Chance that a genuine customer fails."""
+        raise NotImplementedError
+
+    @property
+    def fraud_pass(self) -> float:
+        """Chance that a fraudster passes."""
+        raise NotImplementedError
+
+    def sample_time(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Draw ``size`` durations in seconds."""
+        return self.time.sample(rng, size)
+
+
+class KnowledgeQuestions(_Method):
+    """Questions only the customer should know (name, address, birthday, PIN, ...)."""
+
+    time: Distribution = Field(description="Time per question.")
+    questions: Int = Field(default=3, ge=1, description="Questions asked.")
+    genuine_fail_rate: Probability = Field(alias="genuine_fail")
+    fraud_pass_rate: Probability = Field(alias="fraud_pass")
+    where: Where = "agent"
+
+    @property
+    def genuine_fail(self) -> float:
+        return self.genuine_fail_rate
+
+    @property
+    def fraud_pass(self) -> float:
+        return self.fraud_pass_rate
+
+    def sample_time(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return sum((self.time.sample(rng, size) for _ in range(self.questions)))  # type: ignore[return-value]
+
+
+class OneTimePasscode(_Method):
+    """A code sent to the phone or app on file and read back."""
+
+    delivery_failure: Probability = Field(description="Share of genuine codes that never arrive.")
+    fraud_pass_rate: Probability = Field(
+        alias="fraud_pass", description="Fraudsters who obtain the code (SIM swap, phishing).")
+    where: Where = "ivr"
+
+    @property
+    def genuine_fail(self) -> float:
+        return self.delivery_failure
+
+    @property
+    def fraud_pass(self) -> float:
+        return self.fraud_pass_rate
+
+
+class VoiceBiometrics(_Method):
+    """Passive voice print check during the first seconds of speech."""
+
+    enrolled: Probability = Field(description="Share of customers with a voice print.")
+    false_reject: Probability
+    false_accept: Probability
+    where: Where = "agent"
+
+    @property
+    def genuine_fail(self) -> float:
+        return self.false_reject
+
+    @property
+    def fraud_pass(self) -> float:
+        return self.false_accept
+
+
+class ManualCheck(_Method):
+    """An agent's own checks (call-back to the number on file, documents, ...)."""
+
+    genuine_fail_rate: Probability = Field(alias="genuine_fail")
+    fraud_pass_rate: Probability = Field(alias="fraud_pass")
+    where: Literal["agent"] = "agent"
+
+    @property
+    def genuine_fail(self) -> float:
+        return self.genuine_fail_rate
+
+    @property
+    def fraud_pass(self) -> float:
+        return self.fraud_pass_rate
+
+
+METHOD_NAMES = ("knowledge_questions", "otp", "voice_biometrics", "manual_check")
+
+
+class Methods(StrictModel):
+    """The verification methods this center can use; a strategy may use only these."""
+
+    knowledge_questions: KnowledgeQuestions | None = None
+    otp: OneTimePasscode | None = None
+    voice_biometrics: VoiceBiometrics | None = None
+    manual_check: ManualCheck | None = None
+
+    def configured(self) -> dict[str, _Method]:
+        """Configured methods by name."""
+        return {name: m for name in METHOD_NAMES if (m := getattr(self, name)) is not None}
+
+
+class Score(StrictModel):
+    """How passive signals add up to a confidence score in [0, 1]."""
+
+    ani: Number = Field(default=0.5, ge=0, description="Number on file, linked to one customer.")
+    device: Number = Field(default=0.3, ge=0, description="Device on file.")
+    carrier: Number = Field(default=0.2, ge=0, description="Carrier matches the number on file.")
+    flag_penalty: Number = Field(default=0.25, ge=0, description="Subtracted per flag raised.")
+    passive_threshold: Probability = Field(
+        default=0.8, description="Passively identified: number linked to one customer and "
+        "confidence at least this.")
+
+
+class Verification(StrictModel):
+    """Which verification strategy runs, plus parameters for any registered strategy.
+
+    Like ``routing``: ``strategy`` names the default (or a list compared side by
+    side); every other key is a strategy name holding its parameters.
+    """
+
+    model_config = {**StrictModel.model_config, "extra": "allow"}
+    strategy: str | tuple[str, ...] = Field(
+        description="Registered strategy name, or a list of names to compare.")
+
+    @property
+    def strategies(self) -> tuple[str, ...]:
+        """The strategy names, in order."""
+        return (self.strategy,) if isinstance(self.strategy, str) else self.strategy
+
+    def params_for(self, name: str) -> dict[str, object]:
+        """Raw parameters given for strategy ``name`` (empty when none)."""
+        return dict((self.model_extra or {}).get(name) or {})
+
+
+class Identity(StrictModel):
+    """Identity resolution, IVR and verification settings."""
+
+    ivr_time: Distribution = Field(description="Caller time in the IVR to state the intent.")
+    intents: dict[str, Intent] = Field(min_length=1)
+    methods: Methods
+    score: Score = Score()
+    verification: Verification
+    agent_cost_per_hour: Number = Field(ge=0, description="Money per agent hour.")
+    loss_per_fraud: Number = Field(ge=0, description="Money lost per fraud let through.")
+
+    @model_validator(mode="after")
+    def _shares(self) -> Identity:
+        try:
+            _sum_to_one({name: intent.share for name, intent in self.intents.items()})
+        except FieldError as exc:
+            raise FieldError(("intents",), exc.message.replace("shares sum", "intent shares sum")
+                             ) from None
+        return self
+
+
+# ------------------------------------------------------------------ runtime
+VERIFIED, REFUSED = True, False
+
+
+class Caller:
+    """What the center knows about one contact's caller after the IVR.
+
+    Routing policies read ``customer``, ``identified``, ``confidence``,
+    ``flags``, ``intent`` and ``risk``; the ground truth (``kind``) and the
+    verification outcome are for metrics only.
+    """
+
+    __slots__ = ("kind", "customer", "identified", "confidence", "flags", "intent", "risk",
+                 "self_service", "ivr_s", "ivr_verify_s", "agent_verify_s", "verified",
+                 "refused_in_ivr", "methods", "ivr_fee", "agent_fee", "loss")
+
+    def __init__(self) -> None:
+        self.kind = GENUINE
+        self.customer: Customer | None = None
+        self.identified = False
+        self.confidence = 0.0
+        self.flags: tuple[str, ...] = ()
+        self.intent = ""
+        self.risk: RiskLevel = "low"
+        self.self_service = False
+        self.ivr_s = 0.0
+        self.ivr_verify_s = 0.0
+        self.agent_verify_s = 0.0
+        self.verified: bool | None = None
+        """None: nothing to verify (prospect, self-service)."""
+        self.refused_in_ivr = False
+        self.methods: tuple[str, ...] = ()
+        self.ivr_fee = 0.0
+        self.agent_fee = 0.0
+        self.loss = 0.0
+
+    def __repr__(self) -> str:
+        return (f"Caller({self.customer!r}, identified={self.identified}, "
+                f"confidence={self.confidence:.2f}, flags={self.flags}, intent={self.intent!r})")
+
+
+class Checks:
+    """Runs verification methods for one contact on its pre-drawn outcomes and times.
+
+    A strategy calls ``run(method)``; the result and the time are fixed for the
+    contact whatever the strategy, so strategies differ only in what they ask.
+    Once a method runs with the agent, later methods also take agent time (the
+    agent stays on the line).
+    """
+
+    __slots__ = ("_methods", "_caller", "_uniforms", "_times", "_with_agent", "_ran")
+
+    def __init__(self, methods: dict[str, _Method], caller: Caller,
+                 uniforms: dict[str, float], times: dict[str, float]) -> None:
+        self._methods = methods
+        self._caller = caller
+        self._uniforms = uniforms
+        self._times = times
+        self._with_agent = False
+        self._ran: list[str] = []
+
+    def available(self, method: str) -> bool:
+        """Whether ``method`` can run for this caller (configured; voice print enrolled)."""
+        if method not in self._methods or method in self._ran:
+            return False
+        customer = self._caller.customer
+        return method != "voice_biometrics" or (customer is not None and customer.voice_enrolled)
+
+    def run(self, method: str) -> bool:
+        """Run ``method`` once and return whether the caller passed it."""
+        if not self.available(method):
+            raise ValueError(f"verification method {method!r} cannot run for this caller; "
+                             "check Checks.available first")
+        spec = self._methods[method]
+        caller = self._caller
+        self._with_agent = self._with_agent or spec.where == "agent"
+        seconds = self._times[method]
+        if self._with_agent:
+            caller.agent_verify_s += seconds
+            caller.agent_fee += spec.fee
+        else:
+            caller.ivr_verify_s += seconds
+            caller.ivr_fee += spec.fee
+        self._ran.append(method)
+        u = self._uniforms[method]
+        return u < spec.fraud_pass if caller.kind == FRAUD else u >= spec.genuine_fail
+
+    @property
+    def with_agent(self) -> bool:
+        """Whether some method has run with the agent."""
+        return self._with_agent
+
+    @property
+    def ran(self) -> tuple[str, ...]:
+        """Methods run so far, in order."""
+        return tuple(self._ran)
+
+
+_SIGNAL_COLUMNS = 9  # kind, habit, pick, number, shared, device, carrier, intent, self-service
+
+
+class IdentityModel:
+    """Resolves and verifies every contact of one replication (one strategy)."""
+
+    def __init__(self, customers: Customers, identity: Identity | None, strategy: object | None,
+                 streams: RandomStreams, type_names: tuple[str, ...],
+                 hour_weights: np.ndarray) -> None:
+        self.customers = customers
+        self.identity = identity
+        self._strategy = strategy
+        methods = identity.methods.configured() if identity is not None else {}
+        voice = identity.methods.voice_biometrics if identity is not None else None
+        self.population = Population(customers, streams.generator("population"), hour_weights,
+                                     voice.enrolled if voice is not None else 0.0)
+        self._methods = methods
+        # Fixed order so that a method's column does not depend on which others exist.
+        self._method_columns = {name: _SIGNAL_COLUMNS + i for i, name in enumerate(METHOD_NAMES)}
+        width = _SIGNAL_COLUMNS + len(METHOD_NAMES)
+        self._rows = {t: streams.stream(f"identity/{t}", _uniform_rows(width)) for t in type_names}
+        self._ivr_times: dict[str, Stream] = {}
+        self._method_times: dict[str, dict[str, Stream]] = {}
+        if identity is not None:
+            for t in type_names:
+                self._ivr_times[t] = streams.stream(f"ivr/{t}", identity.ivr_time.sample)
+                self._method_times[t] = {name: streams.stream(f"verify/{name}/{t}", m.sample_time)
+                                         for name, m in methods.items()}
+            self._intents = _Chooser({n: i.share for n, i in identity.intents.items()})
+        fraud, prospects = customers.fraud, customers.prospects
+        self._fraud_share = fraud.share if fraud is not None else 0.0
+        self._prospect_share = prospects.share if prospects is not None else 0.0
+        self._fraud_intents = _Chooser(fraud.intents) if fraud is not None else None
+        self._prospect_intents = _Chooser(prospects.intents) if prospects is not None else None
+
+    def resolve(self, contact_type: str, channel: str, now: float) -> Caller:
+        """Who calls, what the center sees, and how verification ends for one contact."""
+        u = self._rows[contact_type].next_value()
+        caller = Caller()
+        times = ({name: s.next_value() for name, s in self._method_times[contact_type].items()}
+                 if self.identity is not None else {})
+        ivr_s = self._ivr_times[contact_type].next_value() if self.identity is not None else 0.0
+        population, spec = self.population, self.customers
+        if u[0] < self._fraud_share:
+            caller.kind = FRAUD
+            index = population.pick_victim(u[2])
+            fraud = spec.fraud
+            assert fraud is not None and self._fraud_intents is not None
+            on_file = u[3] < fraud.spoof
+            carrier = on_file and u[6] < fraud.spoofed_carrier_match
+            device = on_file and u[5] < fraud.device_match
+            caller.intent = self._fraud_intents.pick(u[7])
+        elif u[0] < self._fraud_share + self._prospect_share:
+            caller.kind = PROSPECT
+            assert self._prospect_intents is not None
+            caller.intent = self._prospect_intents.pick(u[7])
+            index = -1
+        else:
+            index = population.pick(channel, now, u[1], u[2])
+            on_file = u[3] < spec.known_number
+            carrier = on_file
+            device = on_file and u[5] < spec.device_match
+            caller.intent = self._intents.pick(u[7]) if self.identity is not None else ""
+        if index >= 0:
+            unique_number = on_file and u[4] >= spec.shared_number
+            in_hours, own_channel = population.in_habit(index, channel, now)
+            flags = tuple(name for name, raised in (
+                ("new_number", not on_file), ("unusual_hour", not in_hours),
+                ("unusual_channel", not own_channel)) if raised)
+            caller.customer = Customer(population, index)
+            population.record_contact(index, now)
+            caller.flags = flags
+            if self.identity is not None:
+                score = self.identity.score
+                caller.confidence = min(1.0, max(0.0, (
+                    score.ani * unique_number + score.device * device + score.carrier * carrier
+                    - score.flag_penalty * len(flags))))
+                caller.identified = unique_number and caller.confidence >= score.passive_threshold
+        if self.identity is None:
+            return caller
+        intent = self.identity.intents[caller.intent]
+        caller.risk = intent.risk
+        caller.ivr_s = ivr_s
+        caller.self_service = caller.kind != FRAUD and u[8] < intent.self_service
+        if caller.customer is not None and not caller.self_service:
+            uniforms = {name: u[column] for name, column in self._method_columns.items()}
+            checks = Checks(self._methods, caller, uniforms, times)
+            caller.verified = bool(self._strategy.verify(caller, checks))  # type: ignore[attr-defined]
+            caller.refused_in_ivr = not caller.verified and not checks.with_agent
+            caller.methods = checks.ran
+            if caller.kind == FRAUD:
+                caller.loss = intent.fraud_loss if intent.fraud_loss is not None \
+                    else self.identity.loss_per_fraud
+        return caller
+
+
+class _Chooser:
+    """Picks a name by share from one uniform."""
+
+    __slots__ = ("_names", "_cumulative")
+
+    def __init__(self, shares: dict[str, float]) -> None:
+        self._names = tuple(shares)
+        total = 0.0
+        self._cumulative = []
+        for share in shares.values():
+            total += share
+            self._cumulative.append(total)
+
+    def pick(self, u: float) -> str:
+        for name, edge in zip(self._names, self._cumulative):
+            if u < edge:
+                return name
+        return self._names[-1]
+
+
+def _uniform_rows(width: int):  # type: ignore[no-untyped-def]
+    def draw(rng: np.random.Generator, size: int) -> np.ndarray:
+        return rng.random((size, width))
+
+    return draw
