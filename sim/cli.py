@@ -87,9 +87,11 @@ def _parser() -> argparse.ArgumentParser:
 
     register_compare(commands)
 
+    from .staffing import register as register_staff
     from .sweep import register as register_sweep
 
     register_sweep(commands)
+    register_staff(commands)
     return parser
 
 

@@ -1,0 +1,492 @@
+"""Staffing optimiser: the fewest agents that meet service targets under a routing policy.
+
+    ccsim staff SCENARIO.yaml --target "service_level>=0.8" --target "abandon_rate<=0.05"
+
+Method
+------
+1. **Erlang start.** For each scope (the whole run, or each interval of the
+   day when the scenario has per-interval ``rates`` or ``staffing``), the
+   traffic of all contact types is pooled into one M/M/c(+M) queue: total
+   rate, rate-weighted mean handle time (plus wrap-up) and mean patience
+   (Erlang C when some type never abandons). The smallest count meeting every
+   target with an exact formula (``sim.analytics``) is shared among the sized
+   groups in proportion to their current counts; agents of fixed groups
+   (``shifts``) on duty are subtracted.
+2. **Refinement by simulation.** Each staffing level is simulated with the
+   scenario's replications (common random numbers: every level sees the same
+   contacts). A scope that misses a target gets one more agent, in the sized
+   group with the highest utilisation; while every scope meets every target,
+   each group in turn gives up one agent in every scope where it may, and a
+   scope that then misses gets its agent back and is settled.
+
+Acceptance (CI-aware)
+---------------------
+A target counts as **met** only when the whole 95% confidence interval over
+replications lies on its good side (``low >= 0.8`` for ``service_level>=0.8``).
+When the interval straddles the target the level is treated as not meeting it:
+a plan must meet the target, not meet it half of the time. Such close calls
+are listed in the output; more replications (``--replications``) resolve them.
+A scope with no offered contacts meets every target.
+
+For a single-skill scenario with exponential handle times and patience the
+answer is the exact Erlang C/A staffing whenever the replications separate the
+neighbouring counts (see ``tests/test_staffing.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .analytics import queue_figures, required_agents
+from .runner import Estimate, RunResults, run
+from .scenario import DAY, AgentGroup, Scenario, load_scenario
+from .units import format_duration
+
+# Metrics that improve with more agents, and the side a staffing target bounds.
+TARGET_METRICS: dict[str, str] = {
+    "service_level": ">=", "abandon_rate": "<=", "asa_s": "<=", "mean_wait_s": "<=",
+    "wait_p50_s": "<=", "wait_p90_s": "<=", "wait_p99_s": "<=", "p_wait": "<=",
+    "occupancy": "<=", "utilisation": "<=",
+}
+_SHARES = ("service_level", "abandon_rate", "p_wait", "occupancy", "utilisation")
+# The exact-formula counterpart of each metric, for the Erlang start (wait
+# percentiles have none; simulation alone handles them).
+_ANALYTIC = {"service_level": "service_level", "abandon_rate": "p_abandon", "asa_s": "asa_s",
+             "mean_wait_s": "mean_wait_s", "p_wait": "p_wait", "occupancy": "occupancy",
+             "utilisation": "occupancy"}
+MET, MISSED, CLOSE = "met", "missed", "close"
+MAX_LEVELS = 80
+"""Staffing levels simulated at most before giving up."""
+_TARGET = re.compile(r"^\s*([A-Za-z_0-9]+)\s*(>=|<=|=>|=<|>|<|==|=)\s*(\S+?)\s*$")
+
+
+class StaffingError(ValueError):
+    """Targets that cannot be reached or a scenario the optimiser cannot size."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A bound on one metric, e.g. ``service_level >= 0.8``."""
+
+    metric: str
+    op: str
+    value: float
+
+    def __str__(self) -> str:
+        return f"{self.metric}{self.op}{self.value:g}"
+
+    def judge(self, estimate: Estimate) -> str:
+        """``met`` / ``missed`` when the 95% CI is wholly on one side, else ``close``."""
+        if estimate.n == 0 or math.isnan(estimate.mean):
+            return MET  # no contacts in this scope: nothing to serve
+        low, high = estimate.low, estimate.high
+        if math.isnan(low):  # one replication: no interval, the mean decides
+            low = high = estimate.mean
+        good, bad = (low >= self.value, high < self.value) if self.op == ">=" else (
+            high <= self.value, low > self.value)
+        return MET if good else MISSED if bad else CLOSE
+
+    def holds(self, value: float) -> bool:
+        """Whether an exact value meets the target."""
+        return value >= self.value if self.op == ">=" else value <= self.value
+
+
+def parse_target(text: str) -> Target:
+    """``"service_level>=0.8"``, ``"abandon_rate <= 5%"``, ``"asa_s<=30"`` -> ``Target``.
+
+    Raises ``ValueError`` naming what is allowed for an unknown metric, a
+    malformed expression or a bound on the wrong side.
+    """
+    allowed = ", ".join(f"{m}{op}VALUE" for m, op in TARGET_METRICS.items())
+    match = _TARGET.match(text)
+    if match is None:
+        raise ValueError(f"target {text!r} is not METRIC>=VALUE or METRIC<=VALUE; allowed: "
+                         f"e.g. service_level>=0.8, abandon_rate<=0.05")
+    metric, op, raw = match.groups()
+    if metric not in TARGET_METRICS:
+        raise ValueError(f"target {text!r}: unknown metric {metric!r}; allowed: {allowed}")
+    op = {"=>": ">=", "=<": "<="}.get(op, op)
+    want = TARGET_METRICS[metric]
+    if op != want:
+        trend = "rises" if want == ">=" else "falls"
+        raise ValueError(f"target {text!r}: {metric} {trend} with more agents, so a staffing "
+                         f"target bounds it with {want}; allowed: {metric}{want}VALUE")
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise ValueError(f"target {text!r}: {raw!r} is not a number; allowed: a number such "
+                         "as 0.8 or 80%") from None
+    if metric in _SHARES and not 0 < value < 1:
+        raise ValueError(f"target {text!r}: {metric} is a share; allowed: a value strictly "
+                         "between 0 and 1 (or 0% and 100%)")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"target {text!r}: allowed: a bound greater than 0")
+    return Target(metric, op, value)
+
+
+@dataclass(frozen=True)
+class Staffing:
+    """The optimiser's answer and how it got there."""
+
+    scenario: Scenario
+    """The input scenario with the optimised counts."""
+    policy: str
+    targets: tuple[Target, ...]
+    groups: tuple[str, ...]
+    """Groups sized by the optimiser (the others are kept as given)."""
+    scopes: tuple[str, ...]
+    """``("all",)`` for one count per group, else interval labels ``HH:MM``."""
+    schedule: dict[str, tuple[int, ...]]
+    """Agents per sized group, one per scope."""
+    erlang: dict[str, tuple[int, ...]]
+    """The Erlang estimate (where the search starts unless ``start`` was given)."""
+    achieved: dict[str, dict[str, Estimate]]
+    """Per scope, each target metric's estimate at the answer."""
+    close_calls: tuple[tuple[str, str], ...]
+    """(group, scope) where one agent fewer gave a CI that straddled a target."""
+    levels: int
+    """Staffing levels simulated."""
+
+
+def optimise_staffing(
+    scenario: Scenario,
+    targets: Sequence[Target],
+    policy: str | None = None,
+    *,
+    replications: int | None = None,
+    seed: int | None = None,
+    jobs: int = 1,
+    start: dict[str, Sequence[int]] | None = None,
+) -> Staffing:
+    """Smallest agent counts meeting every target under ``policy`` (see the module doc).
+
+    ``start`` replaces the Erlang estimate: one count per scope for each sized
+    group (``[n]`` when staffing is constant).
+    """
+    if not targets:
+        raise StaffingError("no target given; allowed: e.g. --target 'service_level>=0.8'")
+    scenario = scenario.with_overrides(seed=seed, replications=replications)
+    if scenario.run.replications < 2:
+        raise StaffingError("CI-aware acceptance needs at least 2 replications; allowed: "
+                            "--replications 2 or more (or run.replications in the scenario)")
+    policy = policy or scenario.routing.policy
+    groups = tuple(name for name, g in scenario.agents.items() if g.shifts is None)
+    if not groups:
+        raise StaffingError(f"{scenario.name}: every agent group works shifts, which the "
+                            "optimiser keeps as given; allowed: a group with count or staffing")
+    for type_name in scenario.contact_types:
+        servers = [n for n, g in scenario.agents.items() if type_name in g.skills]
+        if not set(servers) & set(groups):
+            raise StaffingError(
+                f"{scenario.name}: contact type {type_name!r} is served only by groups with "
+                f"shifts ({', '.join(servers)}), which the optimiser keeps as given, so no "
+                "count it chooses can change that type's figures; allowed: give one of those "
+                "groups count or staffing (one count per interval)")
+    per_interval = (any(t.arrivals.rates is not None for t in scenario.contact_types.values())
+                    or any(scenario.agents[g].staffing is not None for g in groups))
+    periods = scenario.run.intervals_per_day if per_interval else 1
+    erlang = _erlang_start(scenario, groups, targets, periods)
+    initial = erlang if start is None else _checked_start(start, groups, periods)
+    search = _Search(scenario, policy, targets, groups, periods, jobs)
+    schedule = search.run(initial)
+    best = search.evaluate(schedule)
+    scopes = tuple(search.scope_name(s) for s in range(periods))
+    achieved = {label: {t.metric: figures[t.metric] for t in targets}
+                for label, figures in zip(scopes, search.scope_figures(best))}
+    return Staffing(search.scenario_for(schedule), policy, tuple(targets), groups, scopes,
+                    {g: tuple(c) for g, c in schedule.items()},
+                    {g: tuple(c) for g, c in erlang.items()}, achieved,
+                    tuple((g, search.scope_name(s)) for g, s, count in sorted(search.close_calls)
+                          if schedule[g][s] == count + 1),
+                    len(search.cache))
+
+
+def _checked_start(start: dict[str, Sequence[int]], groups: tuple[str, ...],
+                   periods: int) -> dict[str, list[int]]:
+    if set(start) != set(groups) or any(len(c) != periods for c in start.values()):
+        raise StaffingError(f"start must give {periods} count(s) for each of {', '.join(groups)}")
+    return {g: [int(n) for n in start[g]] for g in groups}
+
+
+def _erlang_start(scenario: Scenario, groups: tuple[str, ...], targets: Sequence[Target],
+                  periods: int) -> dict[str, list[int]]:
+    """Pooled Erlang C/A estimate per scope, shared among ``groups`` (see module doc)."""
+    interval = scenario.run.interval if periods > 1 else DAY
+    schedule: dict[str, list[int]] = {g: [] for g in groups}
+    for slot in range(periods):
+        rate = aht_sum = patience_sum = 0.0
+        never_abandon = False
+        for ctype in scenario.contact_types.values():
+            arrivals = ctype.arrivals
+            type_rate = arrivals.rates[slot] if arrivals.rates is not None else arrivals.rate
+            if not type_rate:
+                continue
+            rate += type_rate
+            aht_sum += type_rate * (ctype.handle_time.mean
+                                    + (ctype.wrap_up.mean if ctype.wrap_up else 0.0))
+            if ctype.patience is None:
+                never_abandon = True
+            else:
+                patience_sum += type_rate * ctype.patience.mean
+        needed = 0
+        if rate > 0:
+            patience = None if never_abandon else patience_sum / rate
+            needed = _erlang_agents(rate, aht_sum / rate, patience,
+                                    scenario.service_level.threshold, targets)
+        fixed = sum(_mean_on_duty(g, scenario, slot * interval, interval)
+                    for name, g in scenario.agents.items() if name not in groups)
+        sized = max(needed - math.floor(fixed), 0)
+        weights = [_count_at(scenario.agents[g], slot) for g in groups]
+        total = sum(weights)
+        shares = [w / total for w in weights] if total else [1 / len(groups)] * len(groups)
+        for name, share in zip(groups, shares):
+            schedule[name].append(math.ceil(sized * share))
+    return schedule
+
+
+def _erlang_agents(rate: float, aht: float, patience: float | None, threshold: float,
+                   targets: Sequence[Target]) -> int:
+    """Smallest M/M/c(+M) server count meeting every target that has an exact formula."""
+    load = rate * aht
+    floor = math.floor(load) + 1 if patience is None else 1  # Erlang C needs c > load
+    for target in targets:
+        if target.metric == "service_level":
+            floor = max(floor, required_agents(rate, aht, target.value, threshold, patience))
+    exact = [t for t in targets if t.metric in _ANALYTIC and t.metric != "service_level"]
+    servers = floor
+    while exact:
+        figures = queue_figures(rate, aht, servers, threshold, patience)
+        if all(t.holds(getattr(figures, _ANALYTIC[t.metric])) for t in exact):
+            break
+        servers += 1
+    return servers
+
+
+def _mean_on_duty(group: AgentGroup, scenario: Scenario, begin: float, length: float) -> float:
+    """Time-average number of ``group``'s agents on duty over ``[begin, begin + length)``."""
+    steps = group.on_duty(scenario.run.interval, scenario.run.intervals_per_day)
+    total = 0.0
+    for index, (time, count) in enumerate(steps):
+        end = steps[index + 1][0] if index + 1 < len(steps) else DAY
+        total += count * max(0.0, min(end, begin + length) - max(time, begin))
+    return total / length
+
+
+def _count_at(group: AgentGroup, slot: int) -> int:
+    return group.count if group.count is not None else group.staffing[slot]  # type: ignore[index]
+
+
+class _Search:
+    """Simulation-driven search over (group, scope) counts, with a cache of levels."""
+
+    def __init__(self, scenario: Scenario, policy: str, targets: Sequence[Target],
+                 groups: tuple[str, ...], periods: int, jobs: int) -> None:
+        self.scenario = scenario
+        self.policy = policy
+        self.targets = tuple(targets)
+        self.groups = groups
+        self.periods = periods
+        self.jobs = jobs
+        self.cache: dict[tuple[tuple[int, ...], ...], RunResults] = {}
+        self.close_calls: set[tuple[str, int, int]] = set()
+        """(group, scope, count) where ``count`` agents gave a CI straddling a target."""
+
+    # ---------------------------------------------------------------- evaluation
+    def scenario_for(self, schedule: dict[str, list[int]]) -> Scenario:
+        """The scenario with ``schedule`` in place of the sized groups' counts."""
+        agents = dict(self.scenario.agents)
+        for name, counts in schedule.items():
+            update: dict[str, Any] = (
+                {"count": counts[0], "staffing": None} if self.periods == 1
+                else {"count": None, "staffing": tuple(counts)})
+            agents[name] = agents[name].model_copy(update=update)
+        return self.scenario.model_copy(update={"agents": agents})
+
+    def evaluate(self, schedule: dict[str, list[int]]) -> RunResults:
+        key = tuple(tuple(schedule[g]) for g in self.groups)
+        if key not in self.cache:
+            if len(self.cache) >= MAX_LEVELS:
+                raise StaffingError(
+                    f"no staffing settled after {MAX_LEVELS} simulated levels; the targets "
+                    f"({', '.join(map(str, self.targets))}) may be out of reach under "
+                    f"{self.policy}; allowed: looser targets or more replications")
+            self.cache[key] = run(self.scenario_for(schedule), [self.policy], jobs=self.jobs,
+                                  progress=False)
+        return self.cache[key]
+
+    def scope_figures(self, results: RunResults) -> list[dict[str, Estimate]]:
+        """Estimates of every scope in order (missing intervals: no measured time)."""
+        if self.periods == 1:
+            return [results.summary("overall")[self.policy]]
+        by_label = results.summary("by_interval")[self.policy]
+        empty = Estimate(math.nan, math.nan, math.nan, 0)
+        figures = [{t.metric: empty for t in self.targets} for _ in range(self.periods)]
+        for label, estimates in by_label.items():
+            figures[self._slot(label)] = estimates
+        return figures
+
+    def scope_name(self, slot: int) -> str:
+        if self.periods == 1:
+            return "all"
+        seconds = round(slot * self.scenario.run.interval)
+        label = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}"
+        return label if seconds % 60 == 0 else f"{label}:{seconds % 60:02d}"
+
+    def _slot(self, label: str) -> int:
+        parts = [int(p) for p in label.split(":")] + [0]
+        return round((parts[0] * 3600 + parts[1] * 60 + parts[2]) / self.scenario.run.interval)
+
+    def verdicts(self, results: RunResults) -> list[str]:
+        """Per scope: ``met`` if every target is met, else ``missed`` or ``close``."""
+        out = []
+        for figures in self.scope_figures(results):
+            judged = [t.judge(figures[t.metric]) for t in self.targets if t.metric in figures]
+            out.append(MISSED if MISSED in judged else CLOSE if CLOSE in judged else MET)
+        return out
+
+    # ------------------------------------------------------------------- search
+    def run(self, schedule: dict[str, list[int]]) -> dict[str, list[int]]:
+        schedule = {g: list(c) for g, c in schedule.items()}
+        settled: set[tuple[str, int]] = set()
+        turn = 0
+        while True:
+            results = self.evaluate(schedule)
+            verdicts = self.verdicts(results)
+            failing = [s for s, v in enumerate(verdicts) if v != MET]
+            if failing:
+                group = self._busiest(results)
+                for slot in failing:
+                    if verdicts[slot] == CLOSE:
+                        self.close_calls.add((group, slot, schedule[group][slot]))
+                    schedule[group][slot] += 1
+                    settled.add((group, slot))
+                continue
+            # Every scope meets every target: try one agent fewer, group by group.
+            for offset in range(len(self.groups)):
+                group = self.groups[(turn + offset) % len(self.groups)]
+                slots = [s for s in range(self.periods)
+                         if schedule[group][s] > 0 and (group, s) not in settled]
+                if slots:
+                    break
+            else:
+                return schedule
+            turn += 1
+            trial = {g: list(c) for g, c in schedule.items()}
+            for slot in slots:
+                trial[group][slot] -= 1
+            verdicts = self.verdicts(self.evaluate(trial))
+            for slot in slots:
+                if verdicts[slot] != MET:
+                    trial[group][slot] += 1
+                    settled.add((group, slot))
+                    if verdicts[slot] == CLOSE:
+                        self.close_calls.add((group, slot, trial[group][slot] - 1))
+            schedule = trial
+
+    def _busiest(self, results: RunResults) -> str:
+        """The sized group with the highest utilisation: where an agent helps most."""
+        by_group = results.summary("by_group")[self.policy]
+
+        def utilisation(group: str) -> float:
+            value = by_group[group]["utilisation"].mean if group in by_group else math.nan
+            return -1.0 if math.isnan(value) else value
+
+        return max(self.groups, key=utilisation)
+
+
+# --------------------------------------------------------------------------- output
+def format_staffing(result: Staffing) -> str:
+    """The schedule with the achieved value of each target metric (mean [95% CI])."""
+    scenario = result.scenario
+    lines = [(f"{scenario.name}: staffing under {result.policy} for "
+             f"{', '.join(map(str, result.targets))}"),
+             (f"(a target counts as met when its whole 95% CI over {scenario.run.replications} "
+             f"replications is on the good side; {result.levels} staffing levels simulated; "
+             f"SL threshold {format_duration(scenario.service_level.threshold)})"),
+             "Erlang estimate: " + ", ".join(
+                 f"{g} {_counts_text(result.erlang[g])}" for g in result.groups)]
+    fixed = [g for g in scenario.agents if g not in result.groups]
+    if fixed:
+        lines.append(f"Kept as given (shifts): {', '.join(fixed)}")
+    metrics = list(dict.fromkeys(t.metric for t in result.targets))
+    header = ["Interval" if len(result.scopes) > 1 else "", *result.groups, *metrics]
+    rows = []
+    for index, scope in enumerate(result.scopes):
+        counts = [result.schedule[g][index] for g in result.groups]
+        figures = result.achieved[scope]
+        if len(result.scopes) > 1 and not any(counts) and all(
+                math.isnan(figures[m].mean) for m in metrics):
+            continue  # closed interval: no agents, no contacts
+        rows.append([scope if len(result.scopes) > 1 else "Agents", *map(str, counts),
+                     *(_estimate_text(figures[m]) for m in metrics)])
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines.append("")
+    for row in [header, ["-" * w for w in widths], *rows]:
+        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                               for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+    if len(result.scopes) > 1:
+        lines.append("Total agent-intervals: " + ", ".join(
+            f"{g} {sum(result.schedule[g])}" for g in result.groups))
+    if result.close_calls:
+        where = ", ".join(f"{g} at {s}" if len(result.scopes) > 1 else g
+                          for g, s in result.close_calls)
+        lines.append(f"Close calls (one agent fewer gave a 95% CI straddling a target): {where}; "
+                     "more replications may lower these counts")
+    return "\n".join(lines)
+
+
+def _counts_text(counts: Sequence[int]) -> str:
+    return str(counts[0]) if len(counts) == 1 else f"{sum(counts)} agent-intervals"
+
+
+def _estimate_text(estimate: Estimate) -> str:
+    if math.isnan(estimate.mean):
+        return "-"
+    return f"{estimate.mean:.4g} [{estimate.low:.4g}, {estimate.high:.4g}]"
+
+
+# ------------------------------------------------------------------------------ CLI
+def register(commands: Any) -> None:
+    """Add ``ccsim staff`` to the ``ccsim`` sub-command parser."""
+    staff = commands.add_parser(
+        "staff", help="fewest agents meeting service targets (Erlang start, simulation refine)")
+    staff.add_argument("scenario", help="scenario YAML file")
+    staff.add_argument("--target", action="append", required=True, metavar="EXPR",
+                       help="e.g. 'service_level>=0.8' or 'abandon_rate<=5%%' (repeatable; "
+                       f"metrics: {', '.join(TARGET_METRICS)})")
+    staff.add_argument("--policy", metavar="NAME", help="routing policy (default: routing.policy)")
+    staff.add_argument("--replications", type=int, help="replications per staffing level")
+    staff.add_argument("--seed", type=int, help="root seed (overrides run.seed)")
+    staff.add_argument("--jobs", type=int, default=1, help="parallel processes for replications")
+    staff.add_argument("--debug", action="store_true", help="show tracebacks")
+    staff.set_defaults(handler=_cmd_staff)
+
+
+def _cmd_staff(args: argparse.Namespace) -> int:
+    from policies import UnknownPolicyError, policy_spec
+
+    from .cli import UsageError
+
+    try:
+        targets = [parse_target(text) for text in args.target]
+    except ValueError as exc:
+        raise UsageError(f"--target: {exc}") from None
+    if args.jobs < 1:
+        raise UsageError("--jobs must be >= 1")
+    if args.replications is not None and args.replications < 2:
+        raise UsageError("--replications must be >= 2 (the acceptance rule needs a CI)")
+    if args.policy:
+        try:
+            policy_spec(args.policy)
+        except UnknownPolicyError as exc:
+            raise UsageError(f"--policy: {exc}") from None
+    scenario = load_scenario(args.scenario)
+    result = optimise_staffing(scenario, targets, args.policy, replications=args.replications,
+                               seed=args.seed, jobs=args.jobs)
+    print(format_staffing(result))
+    return 0
