@@ -18,6 +18,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -230,22 +231,36 @@ def format_estimate(value: Estimate, info: MetricInfo) -> str:
     return text
 
 
-def _signed(value: float, info: MetricInfo) -> str:
+def _signed(value: float, info: MetricInfo, extra_digits: int = 0) -> str:
+    precision = re.search(r"\.(\d+)", info.fmt)
+    digits = (int(precision.group(1)) if precision else 0) + extra_digits
     if info.is_share:
-        digits = info.fmt.split(".")[1].split("%")[0]
         return f"{value * 100:+.{digits}f}"
-    return info.fmt.replace("{:", "{:+", 1).format(value)
+    return re.sub(r"\.\d+", f".{digits}", info.fmt.replace("{:", "{:+", 1)).format(value)
+
+
+def _is_zero(text: str) -> bool:
+    return not text.strip("+-0.,")
 
 
 def format_difference(value: Estimate, info: MetricInfo) -> str:
-    """``+1.2 [+0.3, +2.1]``; shares in percentage points (``+0.9 pp [...]``)."""
+    """``+1.2 [+0.3, +2.1]``; shares in percentage points (``+0.9 pp [...]``).
+
+    A significant interval whose bound would read as zero gets more digits
+    (``+0.02`` rather than ``+0.0``), so the text never shows an interval that
+    excludes 0 as one that touches it.
+    """
     if math.isnan(value.mean):
         return "-"
     unit = " pp" if info.is_share else ""
-    text = _signed(value.mean, info) + unit
     if math.isnan(value.low):
-        return text + " (no CI)"
-    return f"{text} [{_signed(value.low, info)}, {_signed(value.high, info)}]"
+        return _signed(value.mean, info) + unit + " (no CI)"
+    extra = 0
+    while is_significant(value) and extra < 3 and any(
+            _is_zero(_signed(bound, info, extra)) for bound in (value.low, value.high)):
+        extra += 1
+    low, high = (_signed(bound, info, extra) for bound in (value.low, value.high))
+    return f"{_signed(value.mean, info, extra)}{unit} [{low}, {high}]"
 
 
 def legend(comparison: Comparison) -> str:
@@ -277,21 +292,22 @@ def _table(comparison: Comparison) -> tuple[list[str], list[list[tuple[str, bool
     return header, body
 
 
+def _aligned(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Rows as lines: first column left-aligned, the others right-aligned; a rule under
+    the first row."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                       for i, (c, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
+    return [lines[0], "  ".join("-" * w for w in widths), *lines[1:]]
+
+
 def to_text(comparisons: Sequence[Comparison]) -> str:
     """Aligned plain-text tables, one per comparison, with a legend at the end."""
     blocks = []
     for comparison in comparisons:
         header, body = _table(comparison)
-        lines = [[text for text, _ in row] for row in body]
-        widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]
-
-        def line(cells: Sequence[str]) -> str:
-            return "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                             for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-        blocks.append("\n".join([comparison.title, line(header),
-                                 "  ".join("-" * w for w in widths),
-                                 *(line(row) for row in lines)]))
+        lines = _aligned([header, *([text for text, _ in row] for row in body)])
+        blocks.append("\n".join([comparison.title, *lines]))
     if comparisons:
         blocks.append(legend(comparisons[0]))
     return "\n\n".join(blocks)

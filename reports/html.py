@@ -31,7 +31,6 @@ from .compare import (
     format_estimate,
     is_significant,
     legend,
-    metric_info,
 )
 
 FIGURE_METRICS = ("service_level", "asa_s", "abandon_rate", "mean_wait_s", "wait_p90_s",
@@ -155,7 +154,8 @@ def report_figures(results: RunResults, comparison: Comparison) -> list[ReportFi
         figures.append(ReportFigure(
             "service_by_interval", "Service level and abandonment by interval of the day",
             "Each point is an interval of the day (its start time), contacts attributed to "
-            "the interval in which they arrived; shaded bands are 95% CIs.",
+            "the interval in which they arrived; shaded bands are 95% CIs (drawn within "
+            "0-100%).",
             plots.plot_by_interval(by_interval, ["service_level", "abandon_rate"],
                                    "Service level and abandonment by interval of the day")))
         figures.append(ReportFigure(

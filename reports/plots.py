@@ -159,7 +159,8 @@ def interval_hours(key: str) -> float:
 def plot_by_interval(by_interval: Mapping[str, Mapping[str, Mapping[str, Estimate]]],
                      metrics: Sequence[str], title: str) -> Figure:
     """One panel per metric over the intervals of the day: a line per label, its 95% CI
-    as a shaded band. ``by_interval`` is ``{label: {"HH:MM": {metric: Estimate}}}``."""
+    as a shaded band (cut at 0, and at 100% for shares). ``by_interval`` is
+    ``{label: {"HH:MM": {metric: Estimate}}}``."""
     if not by_interval or not any(by_interval.values()):
         raise ValueError("no per-interval results to plot")
     figure = _figure(1.0 + 2.3 * len(metrics), title)
@@ -172,7 +173,11 @@ def plot_by_interval(by_interval: Mapping[str, Mapping[str, Mapping[str, Estimat
                       for k in keys]
             kwargs = style(index)
             ax.plot(hours, [v.mean for v in values], label=label, markersize=4, **kwargs)
-            ax.fill_between(hours, [v.low for v in values], [v.high for v in values],
+            # Every metric here is >= 0 and shares are <= 1: a band past those bounds (few
+            # replications) would only stretch the axis.
+            top = 1.0 if metric_info(metric).is_share else math.inf
+            ax.fill_between(hours, [max(v.low, 0.0) for v in values],
+                            [min(v.high, top) for v in values],
                             color=kwargs["color"], alpha=0.15, linewidth=0)
         ax.set_title(metric_info(metric).label)
         _value_axis(ax, metric)

@@ -21,12 +21,17 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from reports.html import wait_histograms, write_report
+from sim import ReplicationResult, RunResults, run, scenario_from_dict
 from sim.cli import main
+from sim.metrics import HISTOGRAM_BINS, wait_bin
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
@@ -232,6 +237,51 @@ def test_report_downloads_hold_the_comparison(report: Path) -> None:
     # The priority policy puts VIPs first: their ASA falls in every replication.
     vip = document["by_type"]["vip"]["differences"]["priority"]["asa_s"]
     assert vip["ci95"][1] < 0 and vip["verdict"] == "better"
+
+
+def _short_results(replications: int) -> RunResults:
+    data = yaml.safe_load(QUICKSTART.read_text())
+    data["run"].update({"duration": "2h", "warmup": "0s"})
+    return run(scenario_from_dict(data), ["fcfs", "priority"], replications=replications,
+               progress=False)
+
+
+@dataclass
+class _WithHistogram(ReplicationResult):
+    """A result as the engine will give it once it exports the overall wait histogram."""
+
+    wait_histogram: list[int] = field(default_factory=list)
+
+
+def test_report_draws_the_wait_cdf_from_exported_histograms(tmp_path: Path) -> None:
+    results = _short_results(2)
+    waits = {"fcfs": [0.0] * 6 + [12.0] * 3 + [40.0], "priority": [0.0] * 5 + [25.0] * 5}
+    for label, reps in results.runs.items():
+        counts = [0] * HISTOGRAM_BINS
+        for wait in waits[label]:
+            counts[0 if wait == 0 else wait_bin(wait)] += 1
+        reps[:] = [_WithHistogram(**{f.name: getattr(r, f.name) for f in fields(r)},
+                                  wait_histogram=counts) for r in reps]
+    assert wait_histograms(results) == {
+        label: [2 * c for c in reps[0].wait_histogram]  # type: ignore[attr-defined]
+        for label, reps in results.runs.items()}
+    page = write_report(results, tmp_path / "report").read_text(encoding="utf-8")
+    assert 'id="fig-wait_cdf"' in page and "fig-wait_percentiles" not in page
+
+
+def test_report_of_one_replication_says_intervals_are_undefined(tmp_path: Path) -> None:
+    results = _short_results(1)
+    assert wait_histograms(results) is None  # the engine exports no histogram yet
+    page = write_report(results, tmp_path / "report").read_text(encoding="utf-8")
+    assert "confidence intervals are undefined" in page
+    assert "(no CI)" in page and page.count("<img ") == 4
+
+
+def test_report_directory_must_not_be_a_file(tmp_path: Path) -> None:
+    target = tmp_path / "report"
+    target.write_text("")
+    with pytest.raises(ValueError, match="is a file; allowed: a folder"):
+        write_report(_short_results(1), target)
 
 
 # ------------------------------------------------------------------------ in Chromium
