@@ -35,6 +35,11 @@ from sim.state import ABANDONED, IN_SERVICE, WAITING, Agent, Contact, RoutingSta
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = yaml.safe_load((ROOT / "scenarios" / "quickstart.yaml").read_text())
+# Customers and parameters for the policies that route on identity, so that every
+# registered policy can be built and run on the same contract scenario.
+QUICKSTART["customers"] = {"population": 2000, "tiers": {"standard": 0.9, "vip": 0.1},
+                           "languages": {"en": 1.0}, "value": {"mean": 5000}}
+QUICKSTART["routing"]["fraud_desk"] = {"desk": "vip_desk"}
 ALL_POLICIES = sorted(registered_policies())
 TYPES = ("general", "vip")
 
