@@ -491,7 +491,7 @@ def _write_atomic(path: Path, text: str) -> None:
     temporary: Path | None = None
     try:
         with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=".tmp-",
-                                         suffix=".json", delete=False) as handle:
+                                         suffix=".part", delete=False) as handle:
             temporary = Path(handle.name)
             handle.write(text)
             handle.flush()
