@@ -50,7 +50,7 @@ def _info(name: str, label: str, fmt: str, better: int) -> tuple[str, MetricInfo
     return name, MetricInfo(name, label, fmt, better)
 
 
-COUNT, SECONDS, SHARE = "{:,.0f}", "{:.1f}", "{:.1%}"
+COUNT, SMALL_COUNT, SECONDS, SHARE = "{:,.0f}", "{:,.1f}", "{:.1f}", "{:.1%}"
 
 METRICS: dict[str, MetricInfo] = dict([
     _info("offered", "Offered", COUNT, 0),
@@ -68,20 +68,24 @@ METRICS: dict[str, MetricInfo] = dict([
     _info("occupancy", "Occupancy", SHARE, 0),
     _info("utilisation", "Utilisation", SHARE, 0),
     _info("mean_queue_length", "Mean queue length", "{:.2f}", -1),
-    # Identity verification (present when the scenario has an ``identity:`` block).
+    # Identity and verification (present when the scenario has an ``identity:`` block);
+    # definitions in sim/metrics.py ``IdentityCell.figures``.
+    _info("self_service_rate", "Finished in IVR (self-service)", SHARE, 1),
     _info("passive_identified", "Passively identified", SHARE, 1),
+    _info("asked_rate", "Asked to verify actively", SHARE, -1),
     _info("verify_ivr_s", "Verification in IVR (s/contact)", SECONDS, -1),
-    _info("verify_agent_s", "Verification by agent (s/contact)", SECONDS, -1),
-    _info("verify_cost", "Verification cost per contact", "{:,.3f}", -1),
-    _info("aht_without_verify_s", "AHT without verification (s)", SECONDS, -1),
-    _info("fraud_attempts", "Fraud attempts", COUNT, 0),
-    _info("fraud_caught", "Fraud caught", COUNT, 1),
-    _info("fraud_let_through", "Fraud let through", COUNT, -1),
-    _info("fraud_loss", "Fraud loss", "{:,.2f}", -1),
-    _info("genuine_refused", "Genuine customers refused", COUNT, -1),
-    _info("flags_raised", "Flags raised", COUNT, 0),
-    _info("flag_precision", "Flag precision", SHARE, 1),
-    _info("self_service", "Self service", "{:,.4g}", 0),
+    _info("verify_agent_s", "Verification with agent (s/handled)", SECONDS, -1),
+    _info("aht_without_verify_s", "AHT without verification (s)", SECONDS, 0),
+    _info("verify_cost", "Verification cost ($/contact)", "{:,.3f}", -1),
+    _info("genuine_refused", "Genuine customers refused", SMALL_COUNT, -1),
+    _info("genuine_refused_rate", "Genuine refused (share of verified)", "{:.2%}", -1),
+    _info("fraud_attempts", "Fraud attempts", SMALL_COUNT, 0),
+    _info("fraud_caught", "Fraud caught", SMALL_COUNT, 1),
+    _info("fraud_let_through", "Fraud let through", SMALL_COUNT, -1),
+    _info("fraud_loss", "Fraud loss ($)", COUNT, -1),
+    _info("fraud_loss_per_contact", "Fraud loss ($/contact)", "{:,.3f}", -1),
+    _info("flags_raised", "Contacts flagged", COUNT, 0),
+    _info("flag_precision", "Flag precision (fraud/flagged)", "{:.2%}", 1),
     # Shown only when asked for with --metric.
     _info("arrivals", "Arrivals", COUNT, 0),
     _info("handled", "Handled", COUNT, 0),
@@ -90,11 +94,17 @@ METRICS: dict[str, MetricInfo] = dict([
     _info("wait_p99_s", "Wait p99, answered (s)", SECONDS, -1),
     _info("agents_logged_in", "Agents logged in (mean)", "{:.1f}", 0),
     _info("measured_hours", "Measured hours", "{:.2f}", 0),
+    _info("genuine", "Genuine customers", COUNT, 0),
+    _info("prospects", "Prospects", COUNT, 0),
+    _info("self_service", "Finished in IVR (contacts)", COUNT, 0),
+    _info("refused_in_ivr", "Refused in IVR", SMALL_COUNT, 0),
+    _info("in_ivr_at_end", "In IVR at end", SMALL_COUNT, 0),
 ])
 """Every metric ccsim reports, in the order planners read them."""
 
 _ON_REQUEST = frozenset({"arrivals", "handled", "in_queue_at_end", "wait_p50_s", "wait_p99_s",
-                         "agents_logged_in", "measured_hours"})
+                         "agents_logged_in", "measured_hours", "genuine", "prospects",
+                         "self_service", "refused_in_ivr", "in_ivr_at_end"})
 
 
 def metric_info(name: str) -> MetricInfo:

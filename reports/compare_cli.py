@@ -1,7 +1,8 @@
 """``ccsim compare``: paired policy comparison with tables, plots and an HTML report.
 
-    ccsim compare SCENARIO.yaml --policy A --policy B [--policy C]... [--replications R]
-                  [--seed N] [--jobs N] [--metric NAME]... [--by type|group|interval]
+    ccsim compare SCENARIO.yaml --policy A --policy B [--policy C]... [--verification S]...
+                  [--replications R] [--seed N] [--jobs N] [--metric NAME]...
+                  [--by type|group|interval]
                   [--format table|markdown|csv|json] [--output PATH] [--report DIR]
 
 Registered in ``sim/cli.py`` through ``register``; errors raised here reach
@@ -26,8 +27,13 @@ def register(commands: Any) -> None:
                     "report each metric per policy with a 95%% CI and its difference to "
                     "the first policy with a paired 95%% CI.")
     parser.add_argument("scenario", help="scenario YAML file")
-    parser.add_argument("--policy", action="append", metavar="NAME", required=True,
-                        help="routing policy; give two or more, the first is the baseline")
+    parser.add_argument("--policy", action="append", metavar="NAME",
+                        help="routing policy (repeatable; default: the scenario's); the first "
+                             "policy (under the first verification strategy) is the baseline")
+    parser.add_argument("--verification", action="append", metavar="NAME",
+                        help="identity verification strategy (repeatable; default: the "
+                             "scenario's identity.verification.strategy); results are then "
+                             "labelled POLICY/STRATEGY")
     parser.add_argument("--replications", type=int,
                         help="replications (overrides run.replications; 10+ for tight CIs)")
     parser.add_argument("--seed", type=int, help="root seed (overrides run.seed)")
@@ -54,14 +60,11 @@ def run_compare(args: argparse.Namespace) -> int:
 
     from .compare import breakdown_keys, check_metrics, compare
 
-    labels: list[str] = args.policy
-    if len(labels) < 2:
-        raise UsageError("--policy: compare needs at least two policies, e.g. "
-                         "--policy fcfs --policy priority")
-    repeated = sorted({label for label in labels if labels.count(label) > 1})
-    if repeated:
-        raise UsageError(f"--policy: {', '.join(repeated)} given more than once; "
-                         "allowed: each policy once")
+    for flag, names in (("--policy", args.policy), ("--verification", args.verification)):
+        repeated = sorted({name for name in names or [] if names.count(name) > 1})
+        if repeated:
+            raise UsageError(f"{flag}: {', '.join(repeated)} given more than once; "
+                             "allowed: each name once")
     if args.replications is not None and args.replications < 1:
         raise UsageError("--replications must be >= 1")
     if args.jobs < 1:
@@ -77,8 +80,15 @@ def run_compare(args: argparse.Namespace) -> int:
         raise UsageError(f"--output {args.output}: is a folder; allowed: a file path")
 
     scenario = load_scenario(args.scenario)
-    results = run(scenario, labels, replications=args.replications, seed=args.seed,
-                  jobs=args.jobs)
+    policies = args.policy or [scenario.routing.policy]
+    strategies = args.verification or (
+        scenario.identity.verification.strategies if scenario.identity is not None else [None])
+    if len(policies) * len(strategies) < 2:
+        raise UsageError("nothing to compare: give two or more --policy (or, for a scenario "
+                         "with an identity block, --verification), e.g. --policy fcfs "
+                         "--policy priority")
+    results = run(scenario, policies, replications=args.replications, seed=args.seed,
+                  jobs=args.jobs, verifications=args.verification)
     comparisons = [compare(results, metrics)]
     for scope in args.by:
         comparisons += [compare(results, metrics, scope=f"by_{scope}", key=key)
@@ -93,7 +103,8 @@ def run_compare(args: argparse.Namespace) -> int:
 
         # The command that reproduces these numbers, with the seed and replications used.
         command = " ".join(["ccsim compare", args.scenario,
-                            *(f"--policy {label}" for label in labels),
+                            *(f"--policy {name}" for name in policies),
+                            *(f"--verification {name}" for name in args.verification or []),
                             f"--replications {results.replications}", f"--seed {results.seed}"])
         index = write_report(results, args.report, metrics=metrics, command=command)
         print(f"report: {index}", file=sys.stderr)

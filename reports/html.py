@@ -34,13 +34,14 @@ from .compare import (
 )
 
 FIGURE_METRICS = ("service_level", "asa_s", "abandon_rate", "mean_wait_s", "wait_p90_s",
-                  "occupancy", "aht_s", "mean_queue_length", "passive_identified",
-                  "verify_cost", "fraud_let_through")
+                  "occupancy", "aht_s", "mean_queue_length", "verify_cost",
+                  "genuine_refused_rate", "fraud_loss_per_contact")
 """Metrics of the comparison figure (those the results have), unless the caller picks."""
 
 DEFINITIONS: dict[str, str] = {
     "offered": "Contacts that entered the queue or were served at once: arrivals after "
-               "warm-up minus blocked ones.",
+               "warm-up minus blocked ones (and, with an identity block, minus those that "
+               "ended in the IVR or were still in it at the end).",
     "answered": "Offered contacts whose service started (including those still in service "
                 "at the end).",
     "abandoned": "Contacts that left the queue when their patience ran out "
@@ -73,21 +74,33 @@ DEFINITIONS: dict[str, str] = {
     "in_queue_at_end": "Contacts still waiting when the run stopped.",
     "agents_logged_in": "Average number of agents on duty.",
     "measured_hours": "Length of the measured window (duration minus warm-up).",
-    "passive_identified": "Share of contacts identified passively (number, device, carrier or "
-                          "voice) before the answer.",
-    "verify_ivr_s": "Seconds per contact spent verifying identity in the IVR.",
-    "verify_agent_s": "Agent seconds per contact spent verifying identity.",
-    "verify_cost": "Money per contact spent on verification (agent time at the scenario's "
-                   "agent cost per hour, plus per-check costs).",
+    "self_service_rate": "Share of arrivals that finished in the IVR (self-service).",
+    "passive_identified": "Share of arrivals identified passively (number, device and "
+                          "carrier) before the answer.",
+    "asked_rate": "Share of contacts whose verification concluded that were asked to verify "
+                  "actively (questions, passcode, voice print).",
+    "verify_ivr_s": "Seconds spent verifying identity in the IVR, per arrival.",
+    "verify_agent_s": "Agent seconds spent verifying identity, per handled contact (part "
+                      "of AHT).",
     "aht_without_verify_s": "AHT with the agent's verification time taken out.",
+    "verify_cost": "Money spent on verification (agent time at the scenario's agent cost "
+                   "per hour and the methods' own costs), per arrival.",
+    "genuine_refused": "Genuine customers who failed verification (false rejects).",
+    "genuine_refused_rate": "Genuine customers refused / genuine customers whose "
+                            "verification concluded.",
     "fraud_attempts": "Contacts made by fraudsters.",
     "fraud_caught": "Fraud attempts refused by verification.",
     "fraud_let_through": "Fraud attempts that passed verification.",
     "fraud_loss": "Money lost to fraud that passed verification.",
-    "genuine_refused": "Genuine customers who failed verification (false rejects).",
-    "flags_raised": "Contacts flagged for extra verification (new number, unusual behaviour).",
+    "fraud_loss_per_contact": "Fraud loss per arrival.",
+    "flags_raised": "Contacts flagged for extra verification (a number new for the "
+                    "customer, behaviour unlike the customer's pattern).",
     "flag_precision": "Share of flagged contacts that were fraud attempts.",
-    "self_service": "Contacts completed in self-service without an agent.",
+    "genuine": "Contacts from known genuine customers.",
+    "prospects": "Contacts from callers who are not customers yet.",
+    "self_service": "Contacts that finished in the IVR.",
+    "refused_in_ivr": "Contacts refused in the IVR by verification.",
+    "in_ivr_at_end": "Contacts still in the IVR when the run stopped.",
 }
 """What each metric means (shared/domain.md §3 and sim/metrics.py), shown in the report."""
 
@@ -169,8 +182,10 @@ def report_figures(results: RunResults, comparison: Comparison) -> list[ReportFi
     if verification is not None:
         figures.append(ReportFigure(
             "verification", "Identity verification cost breakdown",
-            "Verification time per contact (IVR and agent), its cost, and the fraud and "
-            "false-reject counts, per policy; whiskers are 95% CIs.",
+            "Verification time in the IVR (per contact) and with the agent (per handled "
+            "contact); money per contact spent on verification and lost to fraud, stacked; "
+            "fraud caught, fraud let through and genuine customers refused per replication. "
+            "Whiskers are 95% CIs.",
             verification))
     return figures
 

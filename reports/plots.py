@@ -285,12 +285,16 @@ def plot_wait_percentiles(summary: Mapping[str, Mapping[str, Estimate]],
 
 # ------------------------------------------------------------- identity verification
 VERIFICATION_PANELS = (
-    ("Verification time per contact (s)", ("verify_ivr_s", "verify_agent_s"), True),
-    ("Verification cost per contact", ("verify_cost",), False),
-    ("Fraud and false rejects (contacts)", ("fraud_caught", "fraud_let_through",
-                                            "genuine_refused"), False),
+    ("Verification time (s): in the IVR per contact, with the agent per handled contact",
+     ("verify_ivr_s", "verify_agent_s"), False),
+    ("Cost per contact ($): verification and fraud loss", ("verify_cost",
+                                                         "fraud_loss_per_contact"), True),
+    ("Fraud attempts per replication: caught and let through", ("fraud_caught",
+                                                                "fraud_let_through"), True),
+    ("Genuine customers refused per replication", ("genuine_refused",), False),
 )
-"""(title, metrics, stacked): the panels of ``plot_verification`` drawn when present."""
+"""(title, metrics, stacked): the panels of ``plot_verification`` drawn when present. IVR and
+agent seconds have different denominators, so they stand side by side, not stacked."""
 
 
 @_styled
@@ -298,8 +302,9 @@ def plot_verification(summary: Mapping[str, Mapping[str, Estimate]]) -> Figure |
     """Identity verification cost breakdown per label, or ``None`` when the results have
     no verification metrics (the scenario has no ``identity:`` block).
 
-    Panels: IVR and agent seconds per contact stacked; money per contact; fraud
-    caught, fraud let through and genuine customers refused side by side. Bars
+    Panels: IVR and agent verification seconds; verification cost and fraud loss
+    per contact, stacked into the money identity costs per contact; fraud caught
+    and let through, stacked into the attempts; genuine customers refused. Bars
     are means; black whiskers are 95% CIs (of each part, for stacked bars).
     """
     present = {m for figures in summary.values() for m in figures}
@@ -335,5 +340,5 @@ def plot_verification(summary: Mapping[str, Mapping[str, Estimate]]) -> Figure |
         ax.set_ylim(len(labels) - 0.5, -0.5)
         ax.set_title(title)
         if len(metrics) > 1:
-            ax.legend(loc="lower right", fontsize=8)
+            ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     return figure

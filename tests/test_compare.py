@@ -245,7 +245,7 @@ def test_compare_command_writes_each_format(capsys: pytest.CaptureFixture[str],
 
 
 @pytest.mark.parametrize(("extra", "message"), [
-    (["--policy", "fcfs"], "compare needs at least two policies"),
+    (["--policy", "fcfs"], "nothing to compare: give two or more --policy"),
     (["--policy", "fcfs", "--policy", "fcfs"], "fcfs given more than once"),
     (["--policy", "fcfs", "--policy", "nope"], "unknown routing policy 'nope'; known: "),
     (["--policy", "fcfs", "--policy", "priority", "--metric", "sla"],

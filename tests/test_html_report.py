@@ -5,13 +5,15 @@ console errors.
 Chromium is driven over the DevTools protocol on ``--remote-debugging-pipe``
 (NUL-separated JSON on file descriptors 3 and 4), so the test needs no
 WebDriver, no open port and no extra Python package. Without Chromium the
-browser tests skip locally; with ``CI`` set they fail instead. The screenshot
-is saved to ``tests/artifacts/report.png``.
+browser tests skip locally; with ``CI`` set they fail instead. Screenshots
+are saved to ``tests/artifacts/report.png`` (the quickstart comparison) and
+``tests/artifacts/identity-report.png`` (verification strategies).
 """
 
 from __future__ import annotations
 
 import base64
+import html
 import json
 import os
 import re
@@ -35,8 +37,8 @@ from sim.metrics import HISTOGRAM_BINS, wait_bin
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
+IDENTITY_BANK = ROOT / "scenarios" / "identity_bank.yaml"
 ARTIFACTS = ROOT / "tests" / "artifacts"
-SCREENSHOT = ARTIFACTS / "report.png"
 CHROMIUM_FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -202,6 +204,17 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory / "index.html"
 
 
+@pytest.fixture(scope="module")
+def identity_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report of three verification strategies on a shortened identity-bank day."""
+    data = yaml.safe_load(IDENTITY_BANK.read_text())
+    data["run"]["duration"] = "10h"  # 08:00-10:00 of traffic
+    data["customers"]["population"] = 20000
+    scenario = scenario_from_dict(data, base_dir=IDENTITY_BANK.parent)
+    results = run(scenario, replications=2, progress=False)
+    return write_report(results, tmp_path_factory.mktemp("identity"))
+
+
 # --------------------------------------------------------------------- without a browser
 def test_report_is_one_self_contained_file(report: Path) -> None:
     page = report.read_text(encoding="utf-8")
@@ -237,6 +250,17 @@ def test_report_downloads_hold_the_comparison(report: Path) -> None:
     # The priority policy puts VIPs first: their ASA falls in every replication.
     vip = document["by_type"]["vip"]["differences"]["priority"]["asa_s"]
     assert vip["ci95"][1] < 0 and vip["verdict"] == "better"
+
+
+def test_identity_report_compares_verification_strategies(identity_report: Path) -> None:
+    page = identity_report.read_text(encoding="utf-8")
+    assert "fcfs/kba_all vs fcfs/passive_stepup vs fcfs/biometric" in page
+    assert 'id="fig-verification"' in page
+    assert (identity_report.parent / "figures" / "verification.svg").exists()
+    for label in ("Verification cost ($/contact)", "Genuine refused (share of verified)",
+                  "Fraud loss ($/contact)"):
+        assert f"<dt>{html.escape(label)} <code>" in page  # defined, not only shown
+    assert "no definition on file" not in page
 
 
 def _short_results(replications: int) -> RunResults:
@@ -285,21 +309,26 @@ def test_report_directory_must_not_be_a_file(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------ in Chromium
-def test_report_renders_in_headless_chromium(browser: DevTools, report: Path) -> None:
-    page = load_page(browser, report, screenshot=SCREENSHOT)
-    print(f"screenshot: {SCREENSHOT}")
+@pytest.mark.parametrize(("which", "tables", "figures"), [("report", 6, 4),
+                                                          ("identity_report", 4, 5)])
+def test_report_renders_in_headless_chromium(browser: DevTools, which: str, tables: int,
+                                             figures: int, request: pytest.FixtureRequest
+                                             ) -> None:
+    screenshot = ARTIFACTS / f"{which.replace('_', '-')}.png"
+    page = load_page(browser, request.getfixturevalue(which), screenshot=screenshot)
+    print(f"screenshot: {screenshot}")
     assert page["errors"] == []
     assert page["requests"] == []
     sizes = page["sizes"]
-    tables = [s for s in sizes if s["tag"] == "table"]
+    assert len([s for s in sizes if s["tag"] == "table"]) == tables
     images = [s for s in sizes if s["tag"] == "img"]
-    assert len(tables) == 6 and len(images) == 4
+    assert len(images) == figures
     for element in sizes:
         assert element["width"] > 0 and element["height"] > 0, element
         assert element["loaded"], element
     # Figures are drawn at a readable size in a 1200 px window, not as thumbnails.
     assert all(image["width"] >= 800 and image["height"] >= 250 for image in images), images
-    assert SCREENSHOT.stat().st_size > 50_000
+    assert screenshot.stat().st_size > 50_000
 
 
 def test_browser_check_catches_errors_and_broken_figures(browser: DevTools,

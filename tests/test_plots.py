@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_hex
-from matplotlib.patches import Rectangle
 
 from reports.compare import METRICS, Comparison, MetricRow
 from reports.plots import (
@@ -168,15 +167,18 @@ def test_verification_breakdown_only_when_present() -> None:
     }
     figure = plot_verification(summary)
     assert figure is not None
-    time_ax, cost_ax, fraud_ax = figure.axes
-    assert time_ax.get_title() == "Verification time per contact (s)"
-    bars = [p for p in time_ax.patches if isinstance(p, Rectangle)]
-    # Stacked: IVR from 0, agent seconds starting where IVR ends.
-    spans = sorted((round(b.get_x(), 6), round(b.get_x() + b.get_width(), 6)) for b in bars)
-    assert spans == [(0.0, 5.0), (0.0, 20.0), (5.0, 15.0), (20.0, 60.0)]
+    time_ax, cost_ax, fraud_ax, refused_ax = figure.axes
+    assert time_ax.get_title().startswith("Verification time (s)")
     assert [t.get_text() for t in time_ax.get_yticklabels()] == list(summary)
+    # IVR and agent seconds side by side (different denominators), not stacked.
+    assert sorted(b.get_width() for b in time_ax.patches) == [5.0, 10.0, 20.0, 40.0]
+    assert all(b.get_x() == 0 for b in time_ax.patches)
+    # Fraud caught and let through stack into the attempts.
+    spans = sorted((round(b.get_x(), 6), round(b.get_x() + b.get_width(), 6))
+                   for b in fraud_ax.patches)
+    assert spans == [(0.0, 3.0), (0.0, 4.0), (3.0, 5.0), (4.0, 5.0)]
     assert sorted(b.get_width() for b in cost_ax.patches) == pytest.approx([0.12, 0.33])
-    assert len(fraud_ax.patches) == 6  # three outcomes side by side per label
+    assert sorted(b.get_width() for b in refused_ax.patches) == [8.0, 30.0]
 
 
 # ------------------------------------------------------------------------ output
