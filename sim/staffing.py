@@ -62,7 +62,7 @@ _ANALYTIC = {"service_level": "service_level", "abandon_rate": "p_abandon", "asa
 MET, MISSED, CLOSE = "met", "missed", "close"
 MAX_LEVELS = 80
 """Staffing levels simulated at most before giving up."""
-_TARGET = re.compile(r"^\s*([A-Za-z_0-9]+)\s*(>=|<=|=>|=<|>|<|==|=)\s*(\S+?)\s*$")
+_TARGET = re.compile(r"^\s*([A-Za-z_0-9]+)\s*(>=|<=|=>|=<|>|<|==|=)\s*([^\s<>=]\S*)\s*$")
 
 
 class StaffingError(ValueError):
