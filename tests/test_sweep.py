@@ -274,8 +274,8 @@ def _error(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, *flags
      "sweep.grid.agents.teem.count: no key 'teem' under agents; known: team"),
     ("sweep:\n  grid:\n    agents..count: [5]\n", "is not a dotted path"),
     ("sweep:\n  grid:\n    run.seed: [1, 2]\n", "seeds and replications are not grid parameters"),
-    ("sweep:\n  grid:\n    agents.team: [{count: 5, skills: [calls, vip]}]\n"
-     "    agents.team.count: [5]\n", "overlaps 'agents.team.count'"),
+    (("sweep:\n  grid:\n    agents.team: [{count: 5, skills: [calls, vip]}]\n"
+     "    agents.team.count: [5]\n"), "overlaps 'agents.team.count'"),
     ("sweep:\n  grid:\n    agents.team.count: [7, -1]\n",
      "sweep.yaml [grid point agents.team.count=-1]:13: agents.team.count: -1 is too small"),
     ("sweep:\n  grid:\n    agents.team.count: [7]\n  policies: [fcfs, nosuch]\n",
