@@ -330,6 +330,12 @@ class _Search:
             figures[self._slot(label)] = estimates
         return figures
 
+    def measured_slots(self, results: RunResults) -> list[int]:
+        """Scopes with measured time in the run."""
+        if self.periods == 1:
+            return [0]
+        return [self._slot(label) for label in results.summary("by_interval")[self.policy]]
+
     def scope_name(self, slot: int) -> str:
         if self.periods == 1:
             return "all"
@@ -352,7 +358,10 @@ class _Search:
     # ------------------------------------------------------------------- search
     def run(self, schedule: dict[str, list[int]]) -> dict[str, list[int]]:
         schedule = {g: list(c) for g, c in schedule.items()}
-        settled: set[tuple[str, int]] = set()
+        # Intervals outside the measured window (warm-up, after the end) have no
+        # figures to judge: their counts stay as they start.
+        measured = set(self.measured_slots(self.evaluate(schedule)))
+        settled = {(g, s) for g in self.groups for s in range(self.periods) if s not in measured}
         turn = 0
         while True:
             results = self.evaluate(schedule)

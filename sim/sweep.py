@@ -146,7 +146,7 @@ class GridPoint:
     @property
     def title(self) -> str:
         """``agents.team.count=90, routing.policy=priority``."""
-        return ", ".join(f"{path}={_show(value)}" for path, value in self.overrides)
+        return _title(self.overrides)
 
 
 @dataclass(frozen=True)
@@ -234,7 +234,7 @@ def load_sweep(
         point_data = _fresh_copy(data)
         for dotted, value in overrides:
             _set_path(point_data, dotted, _fresh_copy(value))
-        where = f"{source} [grid point {', '.join(f'{p}={_show(v)}' for p, v in overrides)}]"
+        where = f"{source} [grid point {_title(overrides)}]"
         scenario = scenario_from_dict(point_data, source=where, base_dir=path.parent,
                                       _yaml_root=root).with_overrides(seed=seed)
         _check_labels(labels or (scenario.routing.policy,), scenario, where)
@@ -396,6 +396,10 @@ def _problem(root: Any, path: tuple[str | int, ...], message: str) -> str:
     line = _line_of(root, path)
     field = ".".join(str(p) for p in path)
     return f"{line}: {field}: {message}" if line else f" {field}: {message}"
+
+
+def _title(overrides: Sequence[tuple[str, Any]]) -> str:
+    return ", ".join(f"{path}={_show(value)}" for path, value in overrides)
 
 
 def _show(value: Any) -> str:
