@@ -244,7 +244,30 @@ def test_compare_command_writes_each_format(capsys: pytest.CaptureFixture[str],
     assert code == 0 and out.startswith("## quickstart")
 
 
+def test_compare_labels_policy_and_verification_strategy(capsys: pytest.CaptureFixture[str],
+                                                         tmp_path: Path) -> None:
+    data = yaml.safe_load((ROOT / "scenarios" / "identity_bank.yaml").read_text())
+    data["run"]["duration"] = "9h"  # one hour of traffic
+    data["customers"]["population"] = 5000
+    scenario = tmp_path / "identity.yaml"
+    scenario.write_text(yaml.safe_dump(data))
+    code, out, err = _cli(capsys, "compare", str(scenario), "--verification", "kba_all",
+                          "--verification", "passive_stepup", "--replications", "2",
+                          "--metric", "verify_agent_s", "--format", "json")
+    assert code == 0, err
+    document = json.loads(out)
+    assert document["labels"] == ["fcfs/kba_all", "fcfs/passive_stepup"]
+    # Passive identification spares most callers the agent's questions.
+    assert document["differences"]["fcfs/passive_stepup"]["verify_agent_s"]["mean"] < -10
+    code, _, err = _cli(capsys, "compare", str(scenario), "--verification", "kba_all")
+    assert code == 2 and "nothing to compare" in err
+
+
 @pytest.mark.parametrize(("extra", "message"), [
+    (["--policy", "fcfs", "--policy", "priority", "--verification", "kba_all"],
+     "--verification needs a scenario with an identity block"),
+    (["--policy", "fcfs", "--policy", "priority", "--verification", "kba_all",
+      "--verification", "kba_all"], "--verification: kba_all given more than once"),
     (["--policy", "fcfs"], "nothing to compare: give two or more --policy"),
     (["--policy", "fcfs", "--policy", "fcfs"], "fcfs given more than once"),
     (["--policy", "fcfs", "--policy", "nope"], "unknown routing policy 'nope'; known: "),
