@@ -117,15 +117,15 @@ class ReportFigure:
 
 def wait_histograms(results: RunResults) -> dict[str, list[int]] | None:
     """Wait histograms of answered contacts per label, summed over replications, or
-    ``None`` while the results carry none.
+    ``None`` when the results carry none (e.g. results loaded from older JSON).
 
     Reads ``ReplicationResult.wait_histogram`` (one count per bin of the
-    ``sim.metrics`` histogram, overall), which the engine does not export yet.
+    ``sim.metrics`` histogram, overall).
     """
     out: dict[str, list[int]] = {}
     for label, reps in results.runs.items():
-        histograms = [getattr(rep, "wait_histogram", None) for rep in reps]
-        if not histograms or any(h is None for h in histograms):
+        histograms = [rep.wait_histogram for rep in reps]
+        if not histograms or any(not h for h in histograms):
             return None
         out[label] = [sum(column) for column in zip(*histograms)]  # type: ignore[misc]
     return out

@@ -25,7 +25,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MultipleLocator, PercentFormatter
 
-from sim.metrics import HISTOGRAM_BINS, _bin_edges, histogram_quantile
+from sim.metrics import HISTOGRAM_BINS, bin_edges, histogram_quantile
 from sim.runner import Estimate
 
 from .compare import Comparison, metric_info
@@ -213,7 +213,7 @@ def wait_cdf(counts: Sequence[int]) -> tuple[list[float], list[float]]:
     waits, shares, running = [], [], 0
     for index in range(last + 1):
         running += counts[index]
-        waits.append(_bin_edges(index)[1])
+        waits.append(bin_edges(index)[1])
         shares.append(running / total)
     return waits, shares
 

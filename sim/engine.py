@@ -66,6 +66,8 @@ class ReplicationResult:
     by_type: dict[str, dict[str, float]] = field(default_factory=dict)
     by_group: dict[str, dict[str, float]] = field(default_factory=dict)
     by_interval: dict[str, dict[str, float]] = field(default_factory=dict)
+    wait_histogram: list[int] = field(default_factory=list)
+    """Answered contacts per wait bin (``sim.metrics.bin_edges``), all types together."""
 
 
 class _Timer(simpy.Event):
@@ -698,7 +700,7 @@ class Simulation:
             figures.update((m, agent_figures[m]) for m in AGENT_METRICS)
             by_interval[self._interval_label(index)] = figures
         return ReplicationResult(self.policy_name, self.replication, overall, self.verification,
-                                 by_type, by_group, by_interval)
+                                 by_type, by_group, by_interval, all_contacts.histogram)
 
 
 def _conclude(identity: IdentityCell, caller: Caller) -> None:

@@ -55,7 +55,8 @@ def wait_bin(wait: float) -> int:
     return index if index < HISTOGRAM_BINS else HISTOGRAM_BINS - 1
 
 
-def _bin_edges(index: int) -> tuple[float, float]:
+def bin_edges(index: int) -> tuple[float, float]:
+    """Lower and upper wait (seconds) of histogram bin ``index``; bin 0 is exactly zero."""
     if index == 0:
         return 0.0, 0.0
     if index <= _LINEAR_BINS:
@@ -73,10 +74,10 @@ def histogram_quantile(counts: list[int], q: float) -> float:
     running = 0
     for index, count in enumerate(counts):
         if count and running + count >= target:
-            low, high = _bin_edges(index)
+            low, high = bin_edges(index)
             return low + (high - low) * (target - running) / count
         running += count
-    return _bin_edges(len(counts) - 1)[1]
+    return bin_edges(len(counts) - 1)[1]
 
 
 class ContactCell:

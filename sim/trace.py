@@ -17,7 +17,10 @@ if TYPE_CHECKING:
 TRACE_COLUMNS = (
     "policy", "replication", "contact_id", "type", "arrival_s", "outcome", "event_s", "wait_s",
     "agent_id", "agent_group", "handle_s", "wrap_up_s", "in_warmup",
+    "customer_id", "caller", "intent", "identified", "flags", "verified", "verify_ivr_s",
+    "verify_agent_s", "verification",
 )
+_CALLER_KINDS = ("genuine", "prospect", "fraud")
 
 
 class TraceWriter:
@@ -39,6 +42,7 @@ class TraceWriter:
             agent.id if agent else "", agent.group if agent else "",
             f"{handle:.3f}" if handle is not None else "",
             f"{contact.wrap_up:.3f}" if agent else "", int(not contact.counted),
+            *_identity_columns(contact, sim.verification),
         ))
 
     def close(self) -> None:
@@ -50,3 +54,16 @@ class TraceWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _identity_columns(contact: Contact, verification: str | None) -> tuple[object, ...]:
+    """Caller, intent and verification outcome; blank without customers."""
+    caller = contact.identity
+    if caller is None:
+        return ("",) * 9
+    verified = "" if caller.verified is None else int(caller.verified)
+    return (
+        caller.customer.id if caller.customer is not None else "", _CALLER_KINDS[caller.kind],
+        caller.intent, int(caller.identified), "|".join(caller.flags), verified,
+        f"{caller.ivr_verify_s:.3f}", f"{caller.agent_verify_s:.3f}", verification or "",
+    )

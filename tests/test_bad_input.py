@@ -285,9 +285,9 @@ CASES = [
          ("missing required key 'name'",)),
     # --- routing ------------------------------------------------------------------
     Case("unknown routing policy", edit("policy: fcfs", "policy: fifo"), "routing.policy",
-         At("policy: fifo"), "known: fcfs, priority"),
+         At("policy: fifo"), "known: fcfs, fraud_desk, priority"),
     Case("parameters for an unknown policy", edit("  priority:\n", "  prio:\n"), "routing.prio",
-         At("prio:"), "known: fcfs, priority"),
+         At("prio:"), "known: fcfs, fraud_desk, priority"),
     Case("unknown parameter of the priority policy", edit("    classes:\n", "    clases:\n"),
          "routing.priority.clases", At("clases:"), "allowed here: classes"),
     Case("unknown key in a priority class",
@@ -479,7 +479,7 @@ def test_run_unknown_policy(good_scenario: Path, capsys: pytest.CaptureFixture[s
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == (
-        "ccsim: error: --policy: unknown routing policy 'nosuch'; known: fcfs, priority\n")
+        "ccsim: error: --policy: unknown routing policy 'nosuch'; known: fcfs, fraud_desk, priority\n")
 
 
 def test_run_zero_replications(good_scenario: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -505,5 +505,5 @@ def test_run_replications_not_a_number(
 
 
 def test_run_policy_debug_raises(good_scenario: Path) -> None:
-    with pytest.raises(Exception, match="known: fcfs, priority"):
+    with pytest.raises(Exception, match="known: fcfs, fraud_desk, priority"):
         main(["run", str(good_scenario), "--policy", "nosuch", "--debug"])

@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ import pytest
 import yaml
 
 from reports.html import wait_histograms, write_report
-from sim import ReplicationResult, RunResults, run, scenario_from_dict
+from sim import RunResults, run, scenario_from_dict
 from sim.cli import main
 from sim.metrics import HISTOGRAM_BINS, wait_bin
 
@@ -232,7 +232,7 @@ def test_report_is_one_self_contained_file(report: Path) -> None:
     assert page.count("<table>") == 3 + 1 + 2
     assert "Contact type vip" in page and "Contact type general" in page
     stems = re.findall(r'<figure id="fig-([a-z_]+)"', page)
-    assert stems == ["metrics", "wait_percentiles", "service_by_interval", "load_by_interval"]
+    assert stems == ["metrics", "wait_cdf", "service_by_interval", "load_by_interval"]
     for stem in stems:
         for ext in ("svg", "png"):
             assert (report.parent / "figures" / f"{stem}.{ext}").stat().st_size > 1000
@@ -270,13 +270,6 @@ def _short_results(replications: int) -> RunResults:
                progress=False)
 
 
-@dataclass
-class _WithHistogram(ReplicationResult):
-    """A result as the engine will give it once it exports the overall wait histogram."""
-
-    wait_histogram: list[int] = field(default_factory=list)
-
-
 def test_report_draws_the_wait_cdf_from_exported_histograms(tmp_path: Path) -> None:
     results = _short_results(2)
     waits = {"fcfs": [0.0] * 6 + [12.0] * 3 + [40.0], "priority": [0.0] * 5 + [25.0] * 5}
@@ -284,18 +277,19 @@ def test_report_draws_the_wait_cdf_from_exported_histograms(tmp_path: Path) -> N
         counts = [0] * HISTOGRAM_BINS
         for wait in waits[label]:
             counts[0 if wait == 0 else wait_bin(wait)] += 1
-        reps[:] = [_WithHistogram(**{f.name: getattr(r, f.name) for f in fields(r)},
-                                  wait_histogram=counts) for r in reps]
+        reps[:] = [replace(r, wait_histogram=counts) for r in reps]
     assert wait_histograms(results) == {
-        label: [2 * c for c in reps[0].wait_histogram]  # type: ignore[attr-defined]
-        for label, reps in results.runs.items()}
+        label: [2 * c for c in reps[0].wait_histogram] for label, reps in results.runs.items()}
     page = write_report(results, tmp_path / "report").read_text(encoding="utf-8")
     assert 'id="fig-wait_cdf"' in page and "fig-wait_percentiles" not in page
 
 
 def test_report_of_one_replication_says_intervals_are_undefined(tmp_path: Path) -> None:
     results = _short_results(1)
-    assert wait_histograms(results) is None  # the engine exports no histogram yet
+    histograms = wait_histograms(results)
+    assert histograms is not None
+    assert {label: sum(h) for label, h in histograms.items()} == {
+        label: reps[0].overall["answered"] for label, reps in results.runs.items()}
     page = write_report(results, tmp_path / "report").read_text(encoding="utf-8")
     assert "confidence intervals are undefined" in page
     assert "(no CI)" in page and page.count("<img ") == 4

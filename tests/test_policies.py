@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 # isort: off
 # ``sim`` must be imported before ``policies``: importing ``policies`` first is a circular
@@ -31,15 +30,11 @@ from policies import (
     registered_policies,
 )
 # isort: on
+from conftest import contract_scenario_data
 from sim.state import ABANDONED, IN_SERVICE, WAITING, Agent, Contact, RoutingState
 
 ROOT = Path(__file__).resolve().parents[1]
-QUICKSTART = yaml.safe_load((ROOT / "scenarios" / "quickstart.yaml").read_text())
-# Customers and parameters for the policies that route on identity, so that every
-# registered policy can be built and run on the same contract scenario.
-QUICKSTART["customers"] = {"population": 2000, "tiers": {"standard": 0.9, "vip": 0.1},
-                           "languages": {"en": 1.0}, "value": {"mean": 5000}}
-QUICKSTART["routing"]["fraud_desk"] = {"desk": "vip_desk"}
+QUICKSTART = contract_scenario_data()
 ALL_POLICIES = sorted(registered_policies())
 TYPES = ("general", "vip")
 

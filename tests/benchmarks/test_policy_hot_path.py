@@ -8,16 +8,14 @@ the decisions are still checked for validity.
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from policies import make_policy, registered_policies
-from sim.scenario import load_scenario
+from sim.scenario import Scenario
 from sim.state import WAITING, Agent, Contact, RoutingState
 
-QUICKSTART = Path(__file__).resolve().parents[2] / "scenarios" / "quickstart.yaml"
 
 
 def loaded_state(idle_agents: int, waiting: int) -> tuple[RoutingState, list[Agent], list[Contact]]:
@@ -44,8 +42,8 @@ def loaded_state(idle_agents: int, waiting: int) -> tuple[RoutingState, list[Age
 
 @pytest.mark.benchmark(group="select_agent")
 @pytest.mark.parametrize("name", sorted(registered_policies()))
-def test_select_agent_speed(benchmark, name: str) -> None:
-    policy = make_policy(name, load_scenario(QUICKSTART))
+def test_select_agent_speed(benchmark, name: str, contract_scenario: Scenario) -> None:
+    policy = make_policy(name, contract_scenario)
     state, agents, _ = loaded_state(idle_agents=52, waiting=0)
     arriving = Contact(999, "vip", 3600.0, 600.0, 300.0, 30.0, None, True)
     chosen = benchmark(policy.select_agent, arriving, state)
@@ -54,8 +52,8 @@ def test_select_agent_speed(benchmark, name: str) -> None:
 
 @pytest.mark.benchmark(group="select_contact")
 @pytest.mark.parametrize("name", sorted(registered_policies()))
-def test_select_contact_speed(benchmark, name: str) -> None:
-    policy = make_policy(name, load_scenario(QUICKSTART))
+def test_select_contact_speed(benchmark, name: str, contract_scenario: Scenario) -> None:
+    policy = make_policy(name, contract_scenario)
     state, _, contacts = loaded_state(idle_agents=0, waiting=40)
     freed = Agent(500, "generalists", 0, ("general", "vip"), 1.0)
     chosen = benchmark(policy.select_contact, freed, state)

@@ -1,0 +1,30 @@
+"""Shared fixtures: the contract scenario every registered routing policy must run on."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from sim.scenario import Scenario, scenario_from_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def contract_scenario_data() -> dict[str, Any]:
+    """Quickstart plus customers and the parameters of policies that route on identity,
+    so that every registered policy can be built and run on one scenario."""
+    data = yaml.safe_load((ROOT / "scenarios" / "quickstart.yaml").read_text())
+    data["customers"] = {"population": 2000, "tiers": {"standard": 0.9, "vip": 0.1},
+                         "languages": {"en": 1.0}, "value": {"mean": 5000}}
+    data["routing"]["fraud_desk"] = {"desk": "vip_desk"}
+    return data
+
+
+@pytest.fixture
+def contract_scenario() -> Scenario:
+    """The contract scenario, validated."""
+    return scenario_from_dict(copy.deepcopy(contract_scenario_data()))
