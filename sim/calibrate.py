@@ -9,8 +9,9 @@ What is estimated, and how (``docs/calibration.md`` says more):
   format has one profile for every day, so weekends get their own file).
 * **Busyness**: the coefficient of variation of the daily totals once their
   Poisson noise is taken out: cv² = var(N)/mean(N)² − 1/mean(N).
-* **Handle time** per type: lognormal maximum likelihood on the recorded
-  talk times (> 0); the Kolmogorov-Smirnov distance goes in a comment. The
+* **Handle time** per type: a lognormal with the mean and cv of the recorded
+  talk times (> 0), so that the offered load is right; the log-space maximum
+  likelihood fit and both Kolmogorov-Smirnov distances go in a comment. The
   empirical distribution is the alternative (``--handle-time empirical``).
 * **Patience** per type: abandoned calls are observed patience times, served
   calls are right-censored at their wait (they would have waited at least
@@ -25,10 +26,15 @@ What is estimated, and how (``docs/calibration.md`` says more):
 * **Agents**: an agent who answered at least 95% of their calls of one type
   is a specialist of it (group ``TYPE_desk``); the others form ``general``.
   A group has a skill when it answered at least 10% of that type's calls.
-  **Staffing** per group and hour: the number of distinct agents who were
-  talking to a caller at some moment of that hour, averaged over the days.
-  It cannot see agents who were logged in but idle for a whole hour, nor
-  breaks within an hour; the docs discuss what this does to the check.
+  **Staffing** per group and hour: the time-average number of agents logged
+  in, averaged over the days. An agent counts as logged in from their first
+  talk through idle gaps in which nobody they could serve waited, and as
+  away once such callers have waited ``--away-after`` (2 min) in a gap
+  (``agent_activity``). It cannot see an agent logged in before their first
+  or after their last talk; the docs show how much the check moves with
+  ``--away-after``.
+* **Wrap-up** (every type): the time an agent spent between talks while a
+  caller they could serve was waiting (``agent_activity``).
 * **IVR share**: lines that ended in the IVR / all used lines (a comment; the
   engine has no IVR stage).
 """
@@ -40,7 +46,6 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +53,7 @@ import numpy as np
 from scipy import stats
 
 from .calllog import ABANDONED, DAY, SERVED, Call, CallLog, CsvMapping, read_log
+from .units import parse_duration
 
 HOURS = 24
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -58,8 +64,11 @@ MIN_VIP_CALLS = 100
 SPECIALIST_SHARE = 0.95
 SPECIALIST_MIN_CALLS = 20
 SKILL_SHARE = 0.10
-SESSION_GAP = 1800.0
-"""Longest gap between two talks of an agent that still counts as logged in (seconds)."""
+AWAY_AFTER = 120.0
+"""Default time callers may wait while an agent is between talks before the agent counts
+as away (seconds); see ``agent_activity``."""
+MAX_IDLE_GAP = 4 * 3600.0
+"""A longer gap between two talks of an agent is the end of a shift."""
 HEAD_START_GRID = tuple(range(0, 301, 5))
 PATIENCE_BANDS = ((0, 7), (7, 10), (10, 13), (13, 16), (16, 19), (19, 24))
 
@@ -169,34 +178,46 @@ def estimate_head_start(calls: Iterable[Call]) -> HeadStart | None:
 # ------------------------------------------------------------------------ fits
 @dataclass(frozen=True)
 class HandleFit:
-    """Lognormal maximum-likelihood fit of talk times (seconds > 0)."""
+    """Lognormal fits of talk times (seconds > 0).
+
+    Two fits of the same family: by moments (the sample mean and cv, which
+    is what the scenario gets, because the mean sets the offered load) and
+    by maximum likelihood in log space (mu, sigma), which fits the bulk of
+    the data better but can miss the mean when the data are not lognormal.
+    """
 
     n: int
+    mean: float
+    cv: float
     mu: float
     sigma: float
     ks: float
+    """Kolmogorov-Smirnov distance of the moment fit to the data."""
+    ks_mle: float
+    """Kolmogorov-Smirnov distance of the maximum-likelihood fit to the data."""
     samples: tuple[float, ...]
     pooled: bool
     """True when the type had too few talk times and the fit used every type's."""
 
     @property
-    def mean(self) -> float:
-        """Mean of the fitted lognormal."""
+    def mle_mean(self) -> float:
+        """Mean of the maximum-likelihood lognormal."""
         return math.exp(self.mu + self.sigma**2 / 2)
-
-    @property
-    def cv(self) -> float:
-        """Coefficient of variation of the fitted lognormal."""
-        return math.sqrt(math.expm1(self.sigma**2))
 
 
 def fit_handle_time(samples: Sequence[float], pooled: bool = False) -> HandleFit:
-    """Lognormal MLE (mean and sd of the log) with the KS distance to the data."""
+    """Lognormal by moments and by MLE (mean and sd of the log), with KS distances."""
     values = np.asarray(samples, dtype=float)
     logs = np.log(values)
     mu, sigma = float(logs.mean()), float(logs.std())
-    ks = float(stats.kstest(values, "lognorm", args=(sigma, 0, math.exp(mu))).statistic)
-    return HandleFit(len(values), mu, sigma, ks, tuple(float(v) for v in values), pooled)
+    mean, cv = float(values.mean()), float(values.std() / values.mean())
+    sigma_m = math.sqrt(math.log1p(cv**2))
+
+    def ks(shape: float, median: float) -> float:
+        return float(stats.kstest(values, "lognorm", args=(shape, 0, median)).statistic)
+
+    return HandleFit(len(values), mean, cv, mu, sigma, ks(sigma_m, mean / math.sqrt(1 + cv**2)),
+                     ks(sigma, math.exp(mu)), tuple(float(v) for v in values), pooled)
 
 
 @dataclass(frozen=True)
@@ -319,49 +340,132 @@ def infer_groups(calls: Iterable[Call]) -> AgentGroups:
                                  for g, s in sorted(skills.items())})
 
 
-def staffing_table(calls: Iterable[Call], groups: AgentGroups, days: Iterable[int],
-                   interval: float = 3600.0) -> dict[int, dict[str, list[float]]]:
-    """Per day and group, the mean number of agents logged in during each interval of the
-    day (default: hours): ``{day: {group: [values]}}``.
+class _QueueTimeline:
+    """How many callers of some contact types were waiting, as a step function of time."""
 
-    An agent counts as logged in from the start of a talk to the end of the
-    next one when they are at most ``SESSION_GAP`` apart (a longer gap is a
-    break or the end of a shift), and from start to end of each talk. The
-    value for an interval is the time average over it (an agent there for
-    the first half of an hour adds 0.5 to that hour).
+    def __init__(self, calls: Iterable[Call], types: Iterable[str]) -> None:
+        wanted = set(types)
+        points: list[tuple[float, int]] = []
+        for call in calls:
+            if call.offered and call.wait > 0 and call.type in wanted:
+                points += [(call.arrival, 1), (call.service_start, -1)]
+        points.sort()
+        self._times = np.array([t for t, _ in points])
+        level = np.cumsum([step for _, step in points])
+        self._waiting = level > 0
+        # Queue-nonempty time from the first event up to each event.
+        spans = np.diff(self._times, append=self._times[-1] if points else 0.0)
+        self._cumulative = np.concatenate([[0.0], np.cumsum(spans * self._waiting)])
+        # next_empty[i]: the first event index >= i after which nobody waits.
+        self._next_empty = np.empty(len(points), dtype=np.int64)
+        upcoming = len(points) - 1
+        for index in range(len(points) - 1, -1, -1):
+            if not self._waiting[index]:
+                upcoming = index
+            self._next_empty[index] = upcoming
+
+    def _index(self, time: float) -> int:
+        return int(np.searchsorted(self._times, time, side="right")) - 1
+
+    def empty_after(self, time: float) -> float:
+        """The first moment from ``time`` on when nobody waits (``time`` if nobody does)."""
+        index = self._index(time)
+        if index < 0 or not self._waiting[index]:
+            return time
+        return float(self._times[self._next_empty[index]])
+
+    def waiting_time(self, start: float, end: float) -> float:
+        """How long at least one caller was waiting between ``start`` and ``end``."""
+        return self._until(end) - self._until(start)
+
+    def _until(self, time: float) -> float:
+        index = self._index(time)
+        if index < 0:
+            return 0.0
+        return float(self._cumulative[index]
+                     + (time - self._times[index]) * self._waiting[index])
+
+
+@dataclass(frozen=True)
+class AgentActivity:
+    """What the log shows of each agent: logged-in spans and not-ready gaps."""
+
+    sessions: dict[str, list[tuple[float, float]]]
+    """agent id -> [(login, logout)] as inferred, in time order"""
+    not_ready: list[float]
+    """Wrap-up samples: per talk that ended with a caller waiting, the time until the
+    agent's next talk or until nobody waited any more, whichever came first."""
+
+
+def agent_activity(calls: Sequence[Call], groups: AgentGroups,
+                   away_after: float = AWAY_AFTER) -> AgentActivity:
+    """Infer when each agent was logged in, and their wrap-up, from their talks.
+
+    An agent is logged in from the start of a talk to its end, and through
+    the gap to their next talk unless, during that gap, callers they could
+    serve were waiting for more than ``away_after`` in all (then the agent
+    was away: a work-conserving center would have given them a call) or the
+    gap is longer than ``MAX_IDLE_GAP`` (end of a shift). An idle gap with
+    nobody waiting is time logged in: the agent had no work.
+
+    When an agent ends a talk while a caller they could serve is waiting,
+    the time until their next talk (or until nobody waits any more) is time
+    not ready: wrap-up, a short pause, ringing. What happens when nobody
+    waits is not seen, so this is the wrap-up of a busy center.
     """
-    slots = round(DAY / interval)
-    wanted = set(days)
+    timelines = {group: _QueueTimeline(calls, skills) for group, skills in groups.skills.items()}
     talks: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for call in calls:
         if call.outcome == SERVED and call.agent in groups.members:
             start = call.service_start
             talks[call.agent].append((start, start + (call.service or 0.0)))  # type: ignore[index]
-    table = {d: {g: [0.0] * slots for g in groups.skills} for d in wanted}
+    sessions: dict[str, list[tuple[float, float]]] = {}
+    not_ready: list[float] = []
     for agent, spans in talks.items():
-        group = groups.members[agent]
-        if group not in groups.skills:
+        timeline = timelines.get(groups.members[agent])
+        if timeline is None:
             continue
         spans.sort()
+        mine: list[tuple[float, float]] = []
         begin, end = spans[0]
         for start, stop in [*spans[1:], (math.inf, math.inf)]:
-            if start - end <= SESSION_GAP:
+            gap = start - end
+            if gap <= MAX_IDLE_GAP and timeline.waiting_time(end, start) <= away_after:
+                empty = timeline.empty_after(end)
+                if empty > end and gap >= 0:  # a caller was waiting when the talk ended
+                    not_ready.append(min(start, empty) - end)
                 end = max(end, stop)
                 continue
-            while begin < end:  # add the session to the intervals it covers
+            mine.append((begin, end))
+            begin, end = start, stop
+        sessions[agent] = mine
+    return AgentActivity(sessions, not_ready)
+
+
+def staffing_table(activity: AgentActivity, groups: AgentGroups, days: Iterable[int],
+                   interval: float = 3600.0) -> dict[int, dict[str, list[float]]]:
+    """Per day and group, the mean number of agents logged in during each interval of the
+    day (default: hours), from ``agent_activity``: ``{day: {group: [values]}}``. The value
+    for an interval is the time average over it (an agent logged in for the first half
+    of an hour adds 0.5 to that hour)."""
+    slots = round(DAY / interval)
+    table = {d: {g: [0.0] * slots for g in groups.skills} for d in set(days)}
+    for agent, sessions in activity.sessions.items():
+        group = groups.members[agent]
+        for begin, end in sessions:
+            while begin < end:
                 slot = int(begin // interval)
                 slot_end = min(end, (slot + 1) * interval)
                 day = table.get(slot // slots)
                 if day is not None:
                     day[group][slot % slots] += (slot_end - begin) / interval
                 begin = slot_end
-            begin, end = start, stop
     return table
 
 
 @dataclass(frozen=True)
 class WrapUpFit:
-    """Agents' gaps between two talks while a caller they could serve was waiting."""
+    """Time agents were not ready between talks while callers waited (``agent_activity``)."""
 
     n: int
     mean: float
@@ -369,70 +473,14 @@ class WrapUpFit:
     median: float
 
 
-def estimate_wrap_up(calls: Sequence[Call], groups: AgentGroups) -> WrapUpFit | None:
-    """After-call time from the log, from the moments when an agent was provably not ready.
-
-    When an agent ends a talk while a caller they could serve is waiting, a
-    work-conserving center gives them that caller at once. So from the end
-    of the talk until the agent's next talk (within a session), or until no
-    such caller is waiting any more if that comes first, the agent was not
-    available: wrap-up, a pause, ringing. That time, once per talk that ended
-    with callers waiting, is the sample; None with fewer than ``MIN_FIT``.
-    What happens when nobody waits is not seen, so this is the wrap-up of a
-    busy center.
-    """
-    queue_empty_after = {group: _queue_empty_after(calls, set(skills))
-                         for group, skills in groups.skills.items()}
-    talks: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for call in calls:
-        if call.outcome == SERVED and call.agent in groups.members and call.service:
-            start = call.service_start
-            talks[call.agent].append((start, start + call.service))  # type: ignore[index]
-    gaps = []
-    for agent, spans in talks.items():
-        empty_after = queue_empty_after.get(groups.members[agent])
-        if empty_after is None:
-            continue
-        spans.sort()
-        for (_, end), (start, _) in pairwise(spans):
-            if not 0 <= start - end <= SESSION_GAP:
-                continue
-            empty = empty_after(end)
-            if empty > end:  # a caller was waiting when the talk ended
-                gaps.append(min(start, empty) - end)
-    if len(gaps) < MIN_FIT:
+def fit_wrap_up(activity: AgentActivity) -> WrapUpFit | None:
+    """Mean, cv and median of the not-ready samples; None with fewer than ``MIN_FIT``."""
+    if len(activity.not_ready) < MIN_FIT:
         return None
-    values = np.asarray(gaps)
+    values = np.asarray(activity.not_ready)
     mean = float(values.mean())
     return WrapUpFit(len(values), mean, float(values.std() / mean) if mean > 0 else 0.0,
                      float(np.median(values)))
-
-
-def _queue_empty_after(calls: Iterable[Call], types: set[str]) -> Callable[[float], float]:
-    """A function of time t: the first moment from t on when no caller of ``types`` waits
-    (t itself when none is waiting at t)."""
-    points: list[tuple[float, int]] = []
-    for call in calls:
-        if call.offered and call.wait > 0 and call.type in types:
-            points += [(call.arrival, 1), (call.service_start, -1)]
-    points.sort()
-    times = np.array([t for t, _ in points])
-    level = np.cumsum([step for _, step in points])
-    # next_zero[i]: the first index j >= i where the queue is empty after event j.
-    next_zero = np.empty(len(points), dtype=np.int64)
-    upcoming = len(points) - 1
-    for index in range(len(points) - 1, -1, -1):
-        if level[index] == 0:
-            upcoming = index
-        next_zero[index] = upcoming
-
-    def empty_after(time: float) -> float:
-        index = int(np.searchsorted(times, time, side="right")) - 1
-        if index < 0 or level[index] == 0:
-            return time
-        return float(times[next_zero[index]])
-
-    return empty_after
 
 
 # ------------------------------------------------------------------------ calibration
@@ -460,6 +508,8 @@ class Calibration:
     priority_shares: dict[str, dict[int, float]]
     offered_per_day: dict[int, int] = field(default_factory=dict)
     handle_time: str = "lognormal"
+    away_after: float = AWAY_AFTER
+    activity: AgentActivity | None = None
 
     def type_of(self, call: Call) -> str:
         """The scenario contact type of a call (its log type, or ``TYPE_vip``)."""
@@ -585,8 +635,12 @@ def _seconds(value: float) -> str:
 
 def calibrate(log: CallLog | str | Path, days: str = "weekdays",
               mapping: CsvMapping | str | Path | None = None,
-              handle_time: str = "lognormal") -> Calibration:
-    """Fit every scenario parameter from a call log (a ``CallLog`` or a file to read)."""
+              handle_time: str = "lognormal", away_after: float = AWAY_AFTER) -> Calibration:
+    """Fit every scenario parameter from a call log (a ``CallLog`` or a file to read).
+
+    ``away_after``: how long callers may wait while an agent is between talks
+    before the agent counts as away (staffing and wrap-up; ``agent_activity``).
+    """
     if handle_time not in ("lognormal", "empirical"):
         raise ValueError(f"--handle-time {handle_time}: allowed: lognormal, empirical")
     if not isinstance(log, CallLog):
@@ -628,8 +682,8 @@ def calibrate(log: CallLog | str | Path, days: str = "weekdays",
         enough=lambda cs: sum(c.outcome == ABANDONED for c in cs) >= MIN_FIT)
 
     groups = infer_groups(log.calls)
-    wrap_up = estimate_wrap_up(calls, groups)
-    table = staffing_table(log.calls, groups, chosen)
+    activity = agent_activity(log.calls, groups, away_after)
+    table = staffing_table(activity, groups, chosen)
     staffing = {g: [statistics.fmean(table[d][g][h] for d in chosen) for h in range(HOURS)]
                 for g in groups.skills}
 
@@ -639,8 +693,9 @@ def calibrate(log: CallLog | str | Path, days: str = "weekdays",
         ps = Counter(c.priority for c in offered if c.type == kind)
         shares[kind] = {p: n / by_volume[kind] for p, n in sorted(ps.items())}
     return Calibration(log, chosen, days_text, list(base_type), base_type, rates, busyness,
-                       handle, patience, groups, staffing, head_start, wrap_up,
-                       ivr / len(calls) if calls else 0.0, shares, dict(per_day), handle_time)
+                       handle, patience, groups, staffing, head_start, fit_wrap_up(activity),
+                       ivr / len(calls) if calls else 0.0, shares, dict(per_day), handle_time,
+                       away_after, activity)
 
 
 def _patience_fit(calls: list[Call], pooled: bool) -> PatienceFit:
@@ -739,11 +794,14 @@ class _Writer:
                      "calls of one", 2)
         self.comment("type is a specialist (TYPE_desk), the rest are 'general'; a group has a "
                      "type as skill", 2)
-        self.comment("when it answered 10%+ of that type's calls. Staffing per hour: distinct "
-                     "agents who were", 2)
-        self.comment("talking to a caller at some moment of the hour, mean over the days "
-                     "(rounded). It misses", 2)
-        self.comment("agents idle for a whole hour and cannot see breaks inside an hour.", 2)
+        self.comment("when it answered 10%+ of that type's calls. Staffing per hour: mean "
+                     "agents logged in: an agent", 2)
+        self.comment("counts from their first talk through idle gaps, and as away once callers "
+                     "they could serve", 2)
+        self.comment(f"have waited {c.away_after:g}s in a gap (--away-after); averaged over the "
+                     "days, rounded keeping the", 2)
+        self.comment("agent-hours. Agents logged in before their first or after their last talk "
+                     "are not seen.", 2)
         for group, spec in data["agents"].items():
             agents = sorted(a for a, g in c.groups.members.items() if g == group)
             self.lines.append(f"  {group}:")
@@ -789,11 +847,12 @@ class _Writer:
         self.profile("rates", spec["arrivals"]["rates"], 6)
         fit = c.handle[kind]
         source = "all types pooled, too few of this type" if fit.pooled else "this type"
-        self.comment(f"Handle time: lognormal MLE on {fit.n} talk times > 0 of {source}: "
-                     f"mu {fit.mu:.3f}, sigma {fit.sigma:.3f};", 4)
-        self.comment(f"KS distance {fit.ks:.3f} (whole-second times add ties). Alternative: "
-                     "--handle-time empirical" if c.handle_time == "lognormal" else
-                     f"KS distance {fit.ks:.3f}. Empirical: resamples these talk times.", 4)
+        self.comment(f"Handle time from {fit.n} talk times > 0 of {source}: lognormal with "
+                     f"their mean and cv, KS distance {fit.ks:.3f};", 4)
+        self.comment(f"log-space MLE: mu {fit.mu:.3f}, sigma {fit.sigma:.3f}, mean "
+                     f"{fit.mle_mean:.0f}s, KS {fit.ks_mle:.3f} (whole-second times add ties).", 4)
+        self.comment("Alternative: --handle-time empirical" if c.handle_time == "lognormal"
+                     else "Empirical: resamples these talk times.", 4)
         self.lines.append(f"    handle_time: {_flow(spec['handle_time'])}")
         p = c.patience[kind]
         source = "all types pooled, too few abandons of this type" if p.pooled else "this type"
@@ -853,12 +912,21 @@ def register(commands: Any) -> None:
                         help="weekdays (default), weekend, all, or day names e.g. fri or sun,mon")
     parser.add_argument("--handle-time", choices=["lognormal", "empirical"], default="lognormal",
                         help="handle-time distribution to write (default lognormal)")
+    add_away_after_option(parser)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.set_defaults(handler=_cmd_calibrate)
 
 
+def add_away_after_option(parser: Any) -> None:
+    """``--away-after DURATION``: how staffing is inferred (shared with ``ccsim reality``)."""
+    parser.add_argument("--away-after", default=f"{AWAY_AFTER:g}s", metavar="DURATION",
+                        help="callers may wait this long while an agent is between talks before "
+                        f"the agent counts as away (default {AWAY_AFTER:g}s)")
+
+
 def _cmd_calibrate(args: Any) -> int:
-    result = calibrate(args.log, args.days, args.mapping, args.handle_time)
+    result = calibrate(args.log, args.days, args.mapping, args.handle_time,
+                       parse_duration(args.away_after))
     print(result.log.report.format_text())
     written = result.write(args.out)
     print(f"calibrated on {result.days_text}: {len(result.types)} contact types, "

@@ -583,6 +583,73 @@ def outcome_counts(calls: list[Call]) -> dict[str, Counter[str]]:
     return counts
 
 
+TRACE_HELP = ("a CSV with a header row and a column arrival_s (seconds since the start of the "
+              "run, >= 0), optionally type and service_s (recorded talk time in seconds, may "
+              "be empty)")
+
+
+def read_arrival_trace(path: str | Path, kind: str | None = None,
+                       ) -> tuple[list[float], list[float | None]]:
+    """Arrival times (sorted) and recorded service times of one arrival trace, for replay.
+
+    The file is what ``write_arrival_trace`` writes (``TRACE_HELP``). With
+    a ``type`` column, ``kind`` picks the rows to replay and is required.
+    Raises ``ValueError`` naming the file, the line and what is allowed.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValueError(f"arrival trace {str(path)!r} not found; allowed: a path relative to "
+                         "the scenario's folder, or an absolute path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not a UTF-8 text file"
+        raise ValueError(f"cannot read arrival trace {str(path)!r}: {reason}; "
+                         f"allowed: {TRACE_HELP}") from None
+    rows = list(csv.reader(text.splitlines()))
+    header = [h.strip() for h in rows[0]] if rows else []
+    if "arrival_s" not in header:
+        raise ValueError(f"{path}:1: no arrival_s column (header: {', '.join(header) or 'empty'})"
+                         f"; allowed: {TRACE_HELP}")
+    column = {name: i for i, name in enumerate(header)}
+    if "type" in column and kind is None:
+        kinds = sorted({r[column["type"]].strip() for r in rows[1:] if len(r) == len(header)})
+        raise ValueError(f"{path} has a type column, so the rows to replay must be named; "
+                         f"allowed: type: NAME under arrivals, one of {', '.join(kinds)}")
+    if kind is not None and "type" not in column:
+        raise ValueError(f"{path} has no type column to select {kind!r} from; allowed: a trace "
+                         "with a type column, or no type key under arrivals")
+    pairs: list[tuple[float, float | None]] = []
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(field.strip() for field in row):
+            continue
+        if len(row) != len(header):
+            raise ValueError(f"{path}:{line}: has {len(row)} fields, the header has "
+                             f"{len(header)}; allowed: {TRACE_HELP}")
+        if kind is not None and row[column["type"]].strip() != kind:
+            continue
+        values = []
+        for name in ("arrival_s", "service_s"):
+            cell = row[column[name]].strip() if name in column else ""
+            if name == "service_s" and not cell:
+                values.append(None)
+                continue
+            try:
+                value = float(cell)
+            except ValueError:
+                value = math.nan
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"{path}:{line}: {name} {cell!r} is not a number of seconds "
+                                 f">= 0; allowed: {TRACE_HELP}")
+            values.append(value)
+        pairs.append((values[0], values[1]))  # type: ignore[arg-type]
+    if not pairs:
+        which = f" of type {kind!r}" if kind is not None else ""
+        raise ValueError(f"{path} holds no arrivals{which}; allowed: {TRACE_HELP}")
+    pairs.sort(key=lambda pair: pair[0])
+    return [a for a, _ in pairs], [s for _, s in pairs]
+
+
 def write_arrival_trace(calls: list[Call], path: str | Path,
                         type_of: Callable[[Call], str] | None = None, offset: float = 0.0) -> int:
     """Write offered calls as an arrival trace CSV (``type,arrival_s,service_s``) for replay.

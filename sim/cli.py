@@ -92,6 +92,12 @@ def _parser() -> argparse.ArgumentParser:
 
     register_sweep(commands)
     register_staff(commands)
+
+    from .calibrate import register as register_calibrate
+    from .reality import register as register_reality
+
+    register_calibrate(commands)
+    register_reality(commands)
     return parser
 
 

@@ -145,7 +145,9 @@ class _TypeRuntime:
             streams.stream(f"arrivals/{name}", unit_exponential),
             streams.stream(f"patience/{name}", spec.patience.sample)
             if spec.patience is not None else _constant_stream(INFINITY),
-            streams.stream(f"service/{name}", spec.handle_time.sample),
+            streams.stream(f"service/{name}", _recorded_work(spec.handle_time.sample,
+                                                             spec.arrivals.trace_services)
+                           if spec.arrivals.service == "recorded" else spec.handle_time.sample),
             streams.stream(f"wrapup/{name}", spec.wrap_up.sample)
             if spec.wrap_up is not None else _constant_stream(0.0),
         )
@@ -156,9 +158,13 @@ class _TypeRuntime:
         arrivals = spec.arrivals
         # A constant rate with no busyness takes the fast path t + E/rate.
         self.rate = arrivals.rate if (arrivals.rate is not None and day_factor is None) else None
-        rates = arrivals.rates or (arrivals.rate,) * scenario.run.intervals_per_day
-        self.clock = _ArrivalClock(tuple(float(r) for r in rates), scenario.run.interval,
-                                   day_factor or (lambda day: 1.0))
+        self.clock: _ArrivalClock | _TraceClock
+        if arrivals.trace is not None:
+            self.clock = _TraceClock(arrivals.trace_times)
+        else:
+            rates = arrivals.rates or (arrivals.rate,) * scenario.run.intervals_per_day
+            self.clock = _ArrivalClock(tuple(float(r) for r in rates), scenario.run.interval,
+                                       day_factor or (lambda day: 1.0))
 
     def refill(self) -> tuple[float, float, float, float]:
         """Draw the next blocks and return the first contact's draws: (Exp(1) for the
@@ -170,6 +176,41 @@ class _TypeRuntime:
         """Time of the first arrival."""
         exp1 = self.pending[0]
         return exp1 / self.rate if self.rate is not None else self.clock.next_after(0.0, exp1)
+
+
+class _TraceClock:
+    """Next-arrival times of a replayed trace: its recorded times in order, then never.
+
+    Same interface as ``_ArrivalClock`` so the arrival handler needs no branch;
+    the Exp(1) draw is still taken per contact (and ignored), which keeps the
+    contact's other draws where they would be.
+    """
+
+    def __init__(self, times: tuple[float, ...]) -> None:
+        self._times = iter(times)
+
+    def next_after(self, t: float, exp1: float) -> float:
+        return next(self._times, INFINITY)
+
+
+def _recorded_work(draw: Callable[[np.random.Generator, int], np.ndarray],
+                   recorded: tuple[float, ...]) -> Callable[[np.random.Generator, int], np.ndarray]:
+    """A work sampler that hands out recorded values in arrival order, and a drawn value
+    where a contact has none. Every contact's value is drawn either way, so the stream's
+    draws for later contacts are the same as without recorded work."""
+    values = np.asarray(recorded, dtype=float)
+    position = 0
+
+    def sample(rng: np.random.Generator, size: int) -> np.ndarray:
+        nonlocal position
+        work = np.array(draw(rng, size), dtype=float)
+        chunk = values[position:position + size]
+        position += size
+        known = ~np.isnan(chunk)
+        work[:len(chunk)][known] = chunk[known]
+        return work
+
+    return sample
 
 
 def _constant_stream(value: float) -> Stream:

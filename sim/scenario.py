@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import types
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError, ValidationInfo, model_validator
 
 from .customers import Customers
 from .distributions import DISTRIBUTION_NAMES, Busyness, Distribution, _Dist
@@ -75,24 +76,85 @@ class RunSettings(StrictModel):
 
 
 class Arrivals(StrictModel):
-    """Poisson arrivals: a constant rate, or one rate per interval of the day."""
+    """Poisson arrivals (a constant rate, or one rate per interval of the day), or a replay
+    of recorded arrival times from a trace file."""
 
     rate: Rate | None = Field(default=None, gt=0, description="Constant arrival rate.")
     rates: tuple[Rate, ...] | None = Field(
         default=None, min_length=1,
         description="Piecewise-constant rate, one per interval of the day (run.interval).",
     )
+    trace: str | None = Field(
+        default=None, min_length=1,
+        description="CSV of recorded arrivals replayed exactly: a header row, arrival_s "
+        "(seconds since the start of the run), optionally type and service_s. A relative "
+        "path is resolved against the scenario's folder.",
+    )
+    type: str | None = Field(
+        default=None, min_length=1,
+        description="With trace: the rows of the trace's type column to replay.",
+    )
+    service: Literal["drawn", "recorded"] = Field(
+        default="drawn",
+        description="With trace: 'recorded' gives each contact the trace's service_s as its "
+        "work where the row has one; 'drawn' draws work from handle_time.",
+    )
+    _times: tuple[float, ...] = PrivateAttr(default=())
+    _services: tuple[float, ...] = PrivateAttr(default=())
 
     @model_validator(mode="after")
-    def _one_form(self) -> Arrivals:
-        one_of = "allowed: exactly one of rate (e.g. 120/h) or rates (one per interval of the day)"
-        if self.rate is None and self.rates is None:
-            raise FieldError((), f"neither rate nor rates is given; {one_of}")
-        if self.rate is not None and self.rates is not None:
-            raise FieldError(("rates",), f"rate and rates are both given; {one_of}")
+    def _one_form(self, info: ValidationInfo) -> Arrivals:
+        given = [n for n in ("rate", "rates", "trace") if getattr(self, n) is not None]
+        one_of = ("allowed: exactly one of rate (e.g. 120/h) or rates (one per interval of the "
+                  "day) or trace (a file of recorded arrivals to replay)")
+        if not given:
+            raise FieldError((), f"none of rate, rates or trace is given; {one_of}")
+        if len(given) > 1:
+            raise FieldError((given[-1],), f"{' and '.join(given)} are given together; {one_of}")
         if self.rates is not None and max(self.rates) <= 0:
             raise FieldError(("rates",), "all rates are 0; allowed: rates >= 0, at least one > 0")
+        if self.trace is None:
+            for key in ("type", "service"):
+                if key in self.model_fields_set:
+                    raise FieldError((key,), f"{key} applies only to trace arrivals; allowed "
+                                     "here: rate or rates")
+            return self
+        from .calllog import read_arrival_trace
+
+        path = Path(self.trace)
+        if not path.is_absolute():
+            path = Path((info.context or {}).get("base_dir", ".")) / path
+        try:
+            times, services = read_arrival_trace(path, self.type)
+        except ValueError as exc:
+            raise FieldError(("trace",), str(exc)) from None
+        if self.service == "recorded" and all(s is None for s in services):
+            raise FieldError(("service",), (
+                f"service: recorded, but {path} has no service_s values for these rows; "
+                "allowed: drawn, or a trace with a service_s column"))
+        self._times = tuple(times)
+        self._services = tuple(math.nan if s is None else s for s in services)
         return self
+
+    @property
+    def trace_times(self) -> tuple[float, ...]:
+        """Replayed arrival times in seconds, sorted (empty without a trace)."""
+        return self._times
+
+    @property
+    def trace_services(self) -> tuple[float, ...]:
+        """Recorded work per replayed arrival (NaN where the trace has none)."""
+        return self._services
+
+    def trace_profile(self, interval: float) -> tuple[float, ...]:
+        """The trace's mean arrival rate per interval of the day, per second (its arrivals
+        in that interval over all days it spans / (days x interval))."""
+        slots = round(DAY / interval)
+        counts = [0] * slots
+        for time in self._times:
+            counts[int((time % DAY) // interval)] += 1
+        days = max(1, math.ceil(self._times[-1] / DAY)) if self._times else 1
+        return tuple(n / (days * interval) for n in counts)
 
 
 class ContactType(StrictModel):
@@ -238,7 +300,18 @@ class Scenario(StrictModel):
     def _consistent(self) -> Scenario:
         periods = self.run.intervals_per_day
         interval = format_duration(self.run.interval)
-        for type_name, ctype in self.contact_types.items():
+        for type_name, ctype in list(self.contact_types.items()):
+            arrivals = ctype.arrivals
+            if arrivals.trace is not None:
+                if self.run.arrivals is not None:
+                    raise FieldError(("run", "arrivals"), (
+                        f"contact type {type_name!r} replays a trace, which ends when the trace "
+                        "does; allowed: run.duration (e.g. 24h) with trace arrivals"))
+                # The trace's mean rate profile stands in for rates wherever a profile is
+                # read (reports, staffing); the engine replays the exact times.
+                profile = arrivals.trace_profile(self.run.interval)
+                self.contact_types[type_name] = ctype.model_copy(update={
+                    "arrivals": arrivals.model_copy(update={"rates": profile})})
             rates = ctype.arrivals.rates
             if rates is not None and len(rates) != periods:
                 raise FieldError(

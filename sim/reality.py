@@ -1,0 +1,326 @@
+"""Reality check: fit a log, simulate the same days, compare hour by hour.
+
+``ccsim reality LOG`` calibrates from the log (``sim.calibrate``), then
+simulates every day of it as its own 24-hour run: that day's hourly arrival
+counts as the hourly rates (or, with ``--arrivals replay``, the exact
+arrival times), that day's hourly staffing as inferred from agent activity,
+and the month's handle-time, patience and routing fits. The simulated
+contacts of all days are summed per hour of day and set against the log's
+own figures: offered, abandonment rate, SL(20 s) and ASA, with the relative
+error (simulated / actual − 1). ``--report DIR`` also draws the comparison.
+
+Both sides use ccsim's definitions (``docs/scenarios.md`` §12): offered =
+answered + abandoned; abandonment rate = abandoned / offered; SL(T) =
+answered within T / (answered + abandoned after T); ASA = mean wait of the
+answered. Simulated figures come from the per-contact trace of each run, so
+they are counted exactly as the log's are.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .calibrate import (
+    AWAY_AFTER,
+    HOURS,
+    Calibration,
+    add_away_after_option,
+    calibrate,
+    staffing_table,
+)
+from .calllog import ABANDONED, DAY, SERVED, CallLog, read_log, write_arrival_trace
+from .runner import estimate
+from .units import parse_duration
+
+METRICS = ("offered", "abandon_rate", "service_level", "asa_s")
+STAFFING_INTERVAL = 900.0
+"""Staffing of a simulated day changes every 15 minutes, following the log's agents."""
+LABELS = {"offered": "offered", "abandon_rate": "abandonment", "service_level": "SL(20s)",
+          "asa_s": "ASA (s)"}
+
+
+@dataclass
+class Tally:
+    """Counts per hour of day from which the compared figures follow."""
+
+    threshold: float = 20.0
+    answered: list[int] = field(default_factory=lambda: [0] * HOURS)
+    abandoned: list[int] = field(default_factory=lambda: [0] * HOURS)
+    answered_in_sl: list[int] = field(default_factory=lambda: [0] * HOURS)
+    abandoned_in_sl: list[int] = field(default_factory=lambda: [0] * HOURS)
+    wait_answered: list[float] = field(default_factory=lambda: [0.0] * HOURS)
+
+    def add(self, hour: int, answered: bool, wait: float) -> None:
+        """Count one contact that arrived in ``hour`` and was answered or abandoned."""
+        quick = wait <= self.threshold
+        if answered:
+            self.answered[hour] += 1
+            self.answered_in_sl[hour] += quick
+            self.wait_answered[hour] += wait
+        else:
+            self.abandoned[hour] += 1
+            self.abandoned_in_sl[hour] += quick
+
+    def figures(self, hours: Iterable[int]) -> dict[str, float]:
+        """Offered, abandonment rate, SL and ASA over ``hours`` (NaN when undefined)."""
+        hours = list(hours)
+        answered = sum(self.answered[h] for h in hours)
+        abandoned = sum(self.abandoned[h] for h in hours)
+        in_sl = sum(self.answered_in_sl[h] for h in hours)
+        late_abandons = abandoned - sum(self.abandoned_in_sl[h] for h in hours)
+        offered = answered + abandoned
+        return {
+            "offered": float(offered),
+            "abandon_rate": abandoned / offered if offered else math.nan,
+            "service_level": (in_sl / (answered + late_abandons)
+                              if answered + late_abandons else math.nan),
+            "asa_s": sum(self.wait_answered[h] for h in hours) / answered if answered else math.nan,
+        }
+
+
+@dataclass
+class RealityCheck:
+    """Actual and simulated figures per hour of day and overall."""
+
+    source: str
+    days: list[int]
+    arrivals: str
+    replications: int
+    actual: Tally
+    simulated: list[Tally]
+    """One tally per replication (each summed over all days)."""
+
+    def rows(self) -> list[tuple[str, dict[str, float], dict[str, Any]]]:
+        """(label, actual figures, simulated estimates) per hour with calls, then ``all``."""
+        rows = []
+        scopes = [(f"{h:02d}", [h]) for h in range(HOURS)] + [("all", list(range(HOURS)))]
+        for label, hours in scopes:
+            actual = self.actual.figures(hours)
+            if actual["offered"] == 0 and label != "all":
+                continue
+            per_rep = [t.figures(hours) for t in self.simulated]
+            simulated = {m: estimate(f[m] for f in per_rep) for m in METRICS}
+            rows.append((label, actual, simulated))
+        return rows
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """Overall ``{metric: {actual, simulated, relative_error}}``."""
+        _, actual, simulated = self.rows()[-1]
+        return {m: {"actual": actual[m], "simulated": simulated[m].mean,
+                    "relative_error": _relative(simulated[m].mean, actual[m])} for m in METRICS}
+
+    def format_text(self) -> str:
+        """The comparison table: per hour actual, simulated and relative error per metric."""
+        head = f"{'hour':>4}"
+        for metric in METRICS:
+            head += f" | {LABELS[metric]:>11} {'sim':>7} {'err':>6}"
+        title = (f"{self.source}: {len(self.days)} days, {self.replications} replications per "
+                 f"day, arrivals {self.arrivals}; act = log, sim = mean of replications, "
+                 "err = sim/act - 1")
+        lines = [title, head, "-" * len(head)]
+        for label, actual, simulated in self.rows():
+            if label == "all":
+                lines.append("-" * len(head))
+            line = f"{label:>4}"
+            for metric in METRICS:
+                sim = simulated[metric].mean
+                line += (f" | {_show(metric, actual[metric]):>11} {_show(metric, sim):>7} "
+                         f"{_percent(_relative(sim, actual[metric])):>6}")
+            lines.append(line)
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        """Per hour and overall: actual, simulated mean and 95% CI, relative error."""
+        def number(value: float) -> float | None:
+            return None if math.isnan(value) else value
+
+        hours = {}
+        for label, actual, simulated in self.rows():
+            hours[label] = {m: {"actual": number(actual[m]),
+                                "simulated": simulated[m].as_json(),
+                                "relative_error": number(_relative(simulated[m].mean,
+                                                                   actual[m]))}
+                            for m in METRICS}
+        return {"source": self.source, "days": len(self.days), "arrivals": self.arrivals,
+                "replications": self.replications, "by_hour": hours}
+
+    def plot(self, folder: str | Path) -> Path:
+        """Actual vs simulated per hour of day, one panel per metric; returns the PNG path."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        rows = [r for r in self.rows() if r[0] != "all"]
+        hours = [int(label) for label, _, _ in rows]
+        figure, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
+        for axis, metric in zip(axes.flat, METRICS):
+            actual = [a[metric] for _, a, _ in rows]
+            mean = [s[metric].mean for _, _, s in rows]
+            low = [s[metric].low for _, _, s in rows]
+            high = [s[metric].high for _, _, s in rows]
+            axis.plot(hours, actual, "o-", color="black", label="log (actual)")
+            axis.plot(hours, mean, "s--", color="tab:blue", label="ccsim (simulated)")
+            axis.fill_between(hours, low, high, color="tab:blue", alpha=0.2, label="95% CI")
+            axis.set_title(LABELS[metric])
+            axis.grid(alpha=0.3)
+        for axis in axes[1]:
+            axis.set_xlabel("hour of day (arrival)")
+        axes[0][0].legend()
+        summary = self.summary()
+        figure.suptitle(f"{Path(self.source).name}: actual vs simulated, {len(self.days)} days; "
+                        + ", ".join(f"{LABELS[m]} err {_percent(summary[m]['relative_error'])}"
+                                    for m in METRICS[1:]))
+        figure.tight_layout()
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{Path(self.source).stem}-reality.png"
+        figure.savefig(path, dpi=110)
+        plt.close(figure)
+        return path
+
+
+def _relative(simulated: float, actual: float) -> float:
+    if math.isnan(simulated) or math.isnan(actual) or actual == 0:
+        return math.nan
+    return simulated / actual - 1
+
+
+def _show(metric: str, value: float) -> str:
+    if math.isnan(value):
+        return "-"
+    if metric in ("abandon_rate", "service_level"):
+        return f"{value:.3f}"
+    return f"{value:.1f}" if metric == "asa_s" else f"{value:.0f}"
+
+
+def _percent(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:+.0%}"
+
+
+def actual_tally(log: CallLog, days: Iterable[int], threshold: float = 20.0) -> Tally:
+    """The log's own counts per hour of day over ``days``."""
+    wanted = set(days)
+    tally = Tally(threshold)
+    for call in log.calls:
+        if call.offered and call.day in wanted:
+            tally.add(call.hour, call.outcome == SERVED, call.wait)
+    return tally
+
+
+def reality_check(log: CallLog | str | Path, *, days: str = "all", replications: int = 5,
+                  seed: int = 1, arrivals: str = "replay", recorded_service: bool = False,
+                  mapping: str | Path | None = None,
+                  away_after: float = AWAY_AFTER) -> RealityCheck:
+    """Calibrate from ``log`` and simulate each of its days (see the module docstring).
+
+    ``arrivals``: ``poisson`` (each day's hourly counts as hourly rates) or
+    ``replay`` (the exact arrival times); ``recorded_service`` (replay only)
+    gives answered calls their recorded talk time instead of a drawn one.
+    """
+    from .runner import run
+    from .scenario import scenario_from_dict
+
+    if arrivals not in ("poisson", "replay"):
+        raise ValueError(f"--arrivals {arrivals}: allowed: poisson, replay")
+    if recorded_service and arrivals != "replay":
+        raise ValueError("--recorded-service needs --arrivals replay (service times are "
+                         "replayed with the arrivals)")
+    if replications < 1:
+        raise ValueError("--replications must be >= 1")
+    if not isinstance(log, CallLog):
+        log = read_log(log, mapping)
+    fitted = calibrate(log, days, away_after=away_after)
+    assert fitted.activity is not None
+    staffing = staffing_table(fitted.activity, fitted.groups, fitted.days, STAFFING_INTERVAL)
+    simulated = [Tally() for _ in range(replications)]
+    with tempfile.TemporaryDirectory(prefix="ccsim-reality-") as folder:
+        for day in fitted.days:
+            scenario = _day_scenario(fitted, day, staffing[day], arrivals, recorded_service,
+                                     Path(folder))
+            trace = Path(folder) / "trace.csv"
+            run(scenario_from_dict(scenario, source=f"day {day}", base_dir=folder),
+                replications=replications, seed=seed + day, trace=trace, progress=False)
+            _tally_trace(trace, simulated)
+    return RealityCheck(log.report.source, fitted.days, arrivals, replications,
+                        actual_tally(log, fitted.days), simulated)
+
+
+def _day_scenario(fitted: Calibration, day: int, staffing: dict[str, list[float]], arrivals: str,
+                  recorded_service: bool, folder: Path) -> dict[str, Any]:
+    """One real day as a 24-hour scenario: its hourly counts and staffing, the fitted rest."""
+    calls = [c for c in fitted.log.calls if c.offered and c.day == day]
+    counts = {t: [0.0] * HOURS for t in fitted.types}
+    for call in calls:
+        counts[fitted.type_of(call)][call.hour] += 1
+    # One hour past midnight lets the day's last callers finish; only contacts that
+    # arrived before midnight are counted (``_tally_trace``).
+    scenario = fitted.scenario_dict(rates=counts, staffing=staffing, duration="25h",
+                                    name=f"{Path(fitted.log.report.source).stem}-day{day}")
+    scenario.pop("busyness", None)  # the day's own volume is used, not a random factor
+    if arrivals == "replay":
+        trace = folder / f"arrivals-day{day}.csv"
+        write_arrival_trace(calls, trace, fitted.type_of, offset=day * DAY)
+        recorded = {fitted.type_of(c) for c in calls if c.service is not None}
+        for kind, spec in scenario["contact_types"].items():
+            spec["arrivals"] = {"trace": trace.name, "type": kind}
+            if recorded_service and kind in recorded:
+                spec["arrivals"]["service"] = "recorded"
+    return scenario
+
+
+def _tally_trace(path: Path, tallies: list[Tally]) -> None:
+    """Add the answered and abandoned contacts of a ``ccsim run --trace`` file, by replication."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            outcome = row["outcome"]
+            if outcome not in ("answered", ABANDONED):
+                continue
+            arrival = float(row["arrival_s"])
+            if arrival < DAY:
+                tallies[int(row["replication"])].add(int(arrival // 3600), outcome == "answered",
+                                                     float(row["wait_s"]))
+
+
+# ------------------------------------------------------------------------ CLI
+def register(commands: Any) -> None:
+    """Add ``ccsim reality`` to the CLI's subcommands."""
+    parser = commands.add_parser(
+        "reality", help="calibrate from a call log, simulate the same days, compare per hour")
+    parser.add_argument("log", help="call log file (Anonymous Bank format or mapped CSV)")
+    parser.add_argument("--mapping", metavar="MAP.yaml", help="column mapping for a CSV log")
+    parser.add_argument("--days", default="all",
+                        help="days to check: all (default), weekdays, weekend or day names")
+    parser.add_argument("--arrivals", choices=["poisson", "replay"], default="replay",
+                        help="poisson: each day's hourly counts as rates; replay: exact times")
+    parser.add_argument("--recorded-service", action="store_true",
+                        help="with --arrivals replay: answered calls keep their recorded talk time")
+    parser.add_argument("--replications", type=int, default=5,
+                        help="replications per day (default 5)")
+    parser.add_argument("--seed", type=int, default=1, help="root seed (day d uses seed + d)")
+    add_away_after_option(parser)
+    parser.add_argument("--report", metavar="DIR", help="write a PNG of actual vs simulated")
+    parser.add_argument("--json", metavar="PATH", help="write the comparison as JSON")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.set_defaults(handler=_cmd_reality)
+
+
+def _cmd_reality(args: Any) -> int:
+    check = reality_check(args.log, days=args.days, replications=args.replications,
+                          seed=args.seed, arrivals=args.arrivals,
+                          recorded_service=args.recorded_service, mapping=args.mapping,
+                          away_after=parse_duration(args.away_after))
+    print(check.format_text())
+    if args.report:
+        print(f"wrote {check.plot(args.report)}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(check.to_json(), indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
