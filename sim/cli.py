@@ -52,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--replications", type=int, help="replications (overrides run.replications)")
     run.add_argument("--policy", action="append", metavar="NAME",
                      help="routing policy; repeat to compare several on the same contacts")
+    run.add_argument("--verification", action="append", metavar="NAME",
+                     help="identity verification strategy; repeat to compare several on the "
+                     "same callers (default: the scenario's identity.verification.strategy)")
     run.add_argument("--json", metavar="PATH", help="write results as JSON ('-' for stdout)")
     run.add_argument("--trace", metavar="PATH", help="write one CSV row per contact")
     run.add_argument("--jobs", type=int, default=1, help="parallel processes for replications")
@@ -80,7 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--debug", action="store_true", help="show tracebacks")
     validate.set_defaults(handler=_cmd_validate)
 
-    policies = commands.add_parser("policies", help="list registered routing policies")
+    policies = commands.add_parser(
+        "policies", help="list registered routing policies and verification strategies")
     policies.set_defaults(handler=_cmd_policies)
 
     from reports.compare_cli import register as register_compare
@@ -103,7 +107,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from policies import UnknownPolicyError, policy_spec
-    from reports.table import format_comparison
+    from policies.verification import strategy_spec
+    from reports.table import IDENTITY_ROWS, TABLE_ROWS, format_comparison
 
     from .runner import run
     from .scenario import load_scenario
@@ -113,23 +118,29 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("--replications must be >= 1")
     if args.jobs < 1:
         raise UsageError("--jobs must be >= 1")
-    for name in args.policy or []:
-        try:
-            policy_spec(name)
-        except UnknownPolicyError as exc:
-            raise UsageError(f"--policy: {exc}") from None
+    for flag, names, lookup in (("--policy", args.policy, policy_spec),
+                                ("--verification", args.verification, strategy_spec)):
+        for name in names or []:
+            try:
+                lookup(name)
+            except UnknownPolicyError as exc:
+                raise UsageError(f"{flag}: {exc}") from None
+    if args.verification and scenario.identity is None:
+        raise UsageError(f"--verification: scenario {args.scenario} has no identity block, so "
+                         "there is nothing to verify; allowed: a scenario with identity")
     results = run(scenario, args.policy, replications=args.replications, seed=args.seed,
-                  trace=args.trace, jobs=args.jobs)
+                  trace=args.trace, jobs=args.jobs, verifications=args.verification)
     reps = results.replications
     title = (f"{scenario.name}: {reps} replication{'s' if reps > 1 else ''}, seed {results.seed}"
              f", SL threshold {format_duration(scenario.service_level.threshold)}"
              + (" (± = 95% CI half-width)" if reps > 1 else ""))
-    print(format_comparison(results.summary(), title))
+    rows = TABLE_ROWS + (IDENTITY_ROWS if scenario.identity is not None else ())
+    print(format_comparison(results.summary(), title, rows))
     for scope in args.by:
         breakdown = results.summary(f"by_{scope}")
         for policy, per_key in breakdown.items():
             print()
-            print(format_comparison(per_key, f"{policy} by {scope}"))
+            print(format_comparison(per_key, f"{policy} by {scope}", rows))
     if args.json:
         text = json.dumps(results.to_json(), indent=2, allow_nan=False)
         if args.json == "-":
@@ -193,9 +204,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_policies(args: argparse.Namespace) -> int:
     from policies import registered_policies
+    from policies.verification import VERIFICATION_STRATEGIES
 
-    for name, spec in sorted(registered_policies().items()):
-        print(f"{name:<12} {spec.summary}")
+    for title, specs in (("Routing policies (routing.policy, --policy):", registered_policies()),
+                         ("Verification strategies (identity.verification.strategy, "
+                          "--verification):", VERIFICATION_STRATEGIES.specs())):
+        print(title)
+        for name, spec in sorted(specs.items()):
+            print(f"  {name:<15} {spec.summary}")
     return 0
 
 
