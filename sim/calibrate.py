@@ -113,7 +113,7 @@ def select_days(log: CallLog, spec: str = "weekdays") -> tuple[list[int], str]:
     if not chosen:
         raise ValueError(f"--days {spec}: no day of the log falls on "
                          + ", ".join(WEEKDAY_NAMES[w] for w in sorted(wanted)))
-    listed = ",".join(WEEKDAY_NAMES[w] for w in sorted(wanted, key=lambda w: (w + 1) % 7))
+    listed = ",".join(WEEKDAY_NAMES[w] for w in sorted(wanted))
     return chosen, f"{spec} ({listed}): {len(chosen)} days with calls"
 
 
@@ -499,6 +499,7 @@ class Calibration:
     busyness_cv: float | None
     handle: dict[str, HandleFit]
     patience: dict[str, PatienceFit]
+    """Per type; empty when the log has too few abandons to fit (callers never abandon)."""
     groups: AgentGroups
     staffing: dict[str, list[float]]
     """Mean agents logged in per group and hour of day (rounded in the scenario)."""
@@ -537,6 +538,7 @@ class Calibration:
                     for g, counts in (self.staffing if staffing is None else staffing).items()}
         per_hour = len(next(iter(staffing.values()))) // HOURS
         types = [t for t in self.types if any(rates.get(t, ()))]
+        name = name or f"{Path(self.log.report.source).stem}-calibrated"
         skills = {g: [t for t in s if t in types] for g, s in self.group_skills().items()
                   if any(staffing.get(g, ()))}
         skills = {g: s for g, s in skills.items() if s}
@@ -550,19 +552,20 @@ class Calibration:
         for kind in types:
             spec: dict[str, Any] = {
                 "arrivals": {"rates": [_rate(r) for r in rates[kind] for _ in range(per_hour)]},
-                "handle_time": self._handle_dict(kind),
+                "handle_time": self._handle_dict(kind, name),
             }
-            patience = self.patience[kind]
-            spec["patience"] = ({"dist": "weibull", "mean": _seconds(patience.mean),
-                                 "shape": round(patience.shape, 3)}
-                                if patience.dist == "weibull"
-                                else {"dist": "exponential", "mean": _seconds(patience.mean)})
+            patience = self.patience.get(kind)
+            if patience is not None:
+                spec["patience"] = (
+                    {"dist": "weibull", "mean": _seconds(patience.mean),
+                     "shape": round(patience.shape, 3)} if patience.dist == "weibull"
+                    else {"dist": "exponential", "mean": _seconds(patience.mean)})
             if self.wrap_up is not None:
                 spec["wrap_up"] = {"dist": "lognormal", "mean": _seconds(self.wrap_up.mean),
                                    "cv": round(self.wrap_up.cv, 3)}
             contact_types[kind] = spec
         scenario: dict[str, Any] = {
-            "name": name or f"{Path(self.log.report.source).stem}-calibrated",
+            "name": name,
             "run": {"duration": duration, "replications": 10, "seed": 1,
                     "interval": "1h" if per_hour == 1 else f"{60 / per_hour:g}min"},
             "contact_types": contact_types,
@@ -575,10 +578,10 @@ class Calibration:
             scenario["busyness"] = {"dist": "gamma", "cv": round(self.busyness_cv, 3)}
         return scenario
 
-    def _handle_dict(self, kind: str) -> dict[str, Any]:
+    def _handle_dict(self, kind: str, name: str) -> dict[str, Any]:
         fit = self.handle[kind]
         if self.handle_time == "empirical":
-            return {"dist": "empirical", "file": _samples_file_name(self.log, kind), "unit": "s"}
+            return {"dist": "empirical", "file": _samples_file_name(name, kind), "unit": "s"}
         return {"dist": "lognormal", "mean": _seconds(fit.mean), "cv": round(fit.cv, 3)}
 
     def _routing(self, types: list[str]) -> dict[str, Any]:
@@ -603,7 +606,7 @@ class Calibration:
         out.write_text(self.to_yaml(out), encoding="utf-8")
         if self.handle_time == "empirical":
             for kind in self.types:
-                path = out.parent / _samples_file_name(self.log, kind, out)
+                path = out.parent / _samples_file_name(out.stem, kind)
                 path.write_text(f"# talk times (s) of answered {kind} calls, from "
                                 f"{self.log.report.source}\n"
                                 + "\n".join(f"{v:g}" for v in self.handle[kind].samples) + "\n",
@@ -620,9 +623,8 @@ def _scenario_type(call: Call, head_start: HeadStart | None, base_type: dict[str
     return call.type
 
 
-def _samples_file_name(log: CallLog, kind: str, out: Path | None = None) -> str:
-    stem = out.stem if out is not None else Path(log.report.source).stem
-    return f"{stem}.handle_{kind}.txt"
+def _samples_file_name(scenario_name: str, kind: str) -> str:
+    return f"{scenario_name}.handle_{kind}.txt"
 
 
 def _rate(per_hour: float) -> str:
@@ -679,7 +681,7 @@ def calibrate(log: CallLog | str | Path, days: str = "weekdays",
         offered, type_of, list(base_type), lambda cs: [c for c in cs if c.wait > 0
                                                         or c.outcome == ABANDONED],
         lambda cs, pooled: _patience_fit(cs, pooled), "abandons",
-        enough=lambda cs: sum(c.outcome == ABANDONED for c in cs) >= MIN_FIT)
+        enough=lambda cs: sum(c.outcome == ABANDONED for c in cs) >= MIN_FIT, required=False)
 
     groups = infer_groups(log.calls)
     activity = agent_activity(log.calls, groups, away_after)
@@ -707,13 +709,17 @@ def _patience_fit(calls: list[Call], pooled: bool) -> PatienceFit:
 def _per_type(calls: list[Call], type_of: Callable[[Call], str], types: list[str],
               select: Callable[[list[Call]], list[Any]],
               fit: Callable[[list[Any], bool], Any], what: str,
-              enough: Callable[[list[Any]], bool] | None = None) -> dict[str, Any]:
-    """Fit per type; a type with too little data gets the fit of all types pooled."""
+              enough: Callable[[list[Any]], bool] | None = None,
+              required: bool = True) -> dict[str, Any]:
+    """Fit per type; a type with too little data gets the fit of all types pooled. With too
+    little data in all, no fit (``{}``) unless ``required``, then a ``ValueError``."""
     enough = enough or (lambda values: len(values) >= MIN_FIT)
     by_type: dict[str, list[Call]] = defaultdict(list)
     for call in calls:
         by_type[type_of(call)].append(call)
     everything = select(calls)
+    if not enough(everything) and not required:
+        return {}
     if not enough(everything):
         raise ValueError(f"too few {what} in the log to fit ({len(everything)}); allowed: a log "
                          f"with at least {MIN_FIT}")
@@ -854,7 +860,16 @@ class _Writer:
         self.comment("Alternative: --handle-time empirical" if c.handle_time == "lognormal"
                      else "Empirical: resamples these talk times.", 4)
         self.lines.append(f"    handle_time: {_flow(spec['handle_time'])}")
-        p = c.patience[kind]
+        p = c.patience.get(kind)
+        if p is None:
+            self.comment(f"No patience: fewer than {MIN_FIT} abandons in the log, so callers "
+                         "never hang up here.", 4)
+        else:
+            self.patience(p, spec["patience"])
+        if "wrap_up" in spec:
+            self.lines.append(f"    wrap_up: {_flow(spec['wrap_up'])}")
+
+    def patience(self, p: PatienceFit, spec: dict[str, Any]) -> None:
         source = "all types pooled, too few abandons of this type" if p.pooled else "this type"
         self.comment(f"Patience ({source}): {p.abandoned} abandons observed, {p.censored} "
                      "answered calls censored at their wait;", 4)
@@ -870,9 +885,7 @@ class _Writer:
         if bands:
             self.comment(f"Mean patience by hour band (exponential MLE; one value is "
                          f"written): {bands}", 4)
-        self.lines.append(f"    patience: {_flow(spec['patience'])}")
-        if "wrap_up" in spec:
-            self.lines.append(f"    wrap_up: {_flow(spec['wrap_up'])}")
+        self.lines.append(f"    patience: {_flow(spec)}")
 
     def routing(self, routing: dict[str, Any]) -> None:
         head = self.c.head_start
