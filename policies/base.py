@@ -93,6 +93,11 @@ class PolicySpec:
                 allowed = ", ".join(owner.model_fields) if owner is not None else ""
                 message = (f"unknown parameter {loc[-1]!r} of policy {self.name!r}; "
                            f"allowed here: {allowed or '(none)'}")
+            elif error["type"] == "missing" and (
+                    owner := _model_at(self.params_model, loc[:-1])) is not None:
+                required = [n for n, f in owner.model_fields.items() if f.is_required()]
+                message = (f"missing required key {loc[-1]!r} of {self.name!r}; "
+                           f"required here: {', '.join(required)}")
             else:
                 found, value = _raw_value(raw, loc)
                 message = explain(error, value) if found else explain(error)

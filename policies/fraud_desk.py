@@ -44,7 +44,7 @@ class FraudDeskParams(PolicyParams):
                 "fraud_desk routes on the caller's identity, but the scenario has no customers "
                 "block; allowed: add customers (and identity) to the scenario"))
         unknown = set(self.vip_tiers) - set(scenario.customers.tiers)
-        if unknown:
+        if self.vip_team is not None and unknown:
             raise PolicyConfigError(("vip_tiers",), (
                 f"unknown tiers {sorted(unknown)}; known: {', '.join(scenario.customers.tiers)}"))
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
+from collections.abc import Callable
 from itertools import accumulate
 
 import numpy as np
@@ -203,31 +204,36 @@ class Population:
     the number of contacts.
     """
 
-    def __init__(self, spec: Customers, rng: np.random.Generator,
+    def __init__(self, spec: Customers, generator: Callable[[str], np.random.Generator],
                  hour_weights: np.ndarray, voice_enrolment: float) -> None:
         size = spec.population
         self.spec = spec
         self.size = size
         self.channel_names = tuple(spec.channels)
         self.habit_window = spec.habit_window
-        # Every column is drawn, whatever the configuration, so that changing one
-        # share never shifts the values of another attribute.
-        tier = _choose(rng, spec.tiers.values(), size)
-        language = _choose(rng, spec.languages.values(), size)
-        dialect_u = rng.random(size)
-        value = spec.value.sample(rng, size)
-        churn_risk = spec.churn_risk.sample(rng, size)
-        sentiment = spec.sentiment.sample(rng, size)
-        self.channel = _choose(rng, spec.channels.values(), size)
+
+        def rng(column: str) -> np.random.Generator:
+            # One stream per attribute: changing how one is drawn (a share, a mean, a
+            # sampler that uses a varying amount of randomness) never moves another.
+            return generator(f"population/{column}")
+
+        tier = _choose(rng("tier"), spec.tiers.values(), size)
+        language = _choose(rng("language"), spec.languages.values(), size)
+        dialect_u = rng("dialect").random(size)
+        value = spec.value.sample(rng("value"), size)
+        churn_risk = spec.churn_risk.sample(rng("churn_risk"), size)
+        sentiment = spec.sentiment.sample(rng("sentiment"), size)
+        self.channel = _choose(rng("channel"), spec.channels.values(), size)
         # Preferred hours start where the traffic is: hour h with weight of its arrivals.
-        self.habit_hour = _choose(rng, hour_weights, size)
+        self.habit_hour = _choose(rng("habit_hour"), hour_weights, size)
         shape = 1.0 / spec.activity_cv**2
-        self.activity = rng.gamma(shape, 1.0 / shape, size)
-        phone_counts = np.array(list(spec.phones))[_choose(rng, spec.phones.values(), size)]
-        phone_carriers = _choose(rng, spec.carriers.values(), int(phone_counts.sum()))
-        devices = np.array(list(spec.devices))[_choose(rng, spec.devices.values(), size)]
-        contacts = rng.poisson(spec.history, size)
-        enrolled = rng.random(size) < voice_enrolment
+        self.activity = rng("activity").gamma(shape, 1.0 / shape, size)
+        phone_counts = np.array(list(spec.phones))[_choose(rng("phones"), spec.phones.values(),
+                                                           size)]
+        phone_carriers = _choose(rng("carriers"), spec.carriers.values(), int(phone_counts.sum()))
+        devices = np.array(list(spec.devices))[_choose(rng("devices"), spec.devices.values(), size)]
+        contacts = rng("history").poisson(spec.history, size)
+        enrolled = rng("voice_enrolled").random(size) < voice_enrolment
         carriers = tuple(spec.carriers)
         offsets = np.concatenate(([0], np.cumsum(phone_counts))).tolist()
         carrier_list = [carriers[c] for c in phone_carriers.tolist()]

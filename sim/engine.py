@@ -511,7 +511,10 @@ class Simulation:
                 cell.histogram[0] += 1
         if self._trace is not None:
             self._trace.contact(self, contact, "answered", now)
-        agent.timer.arm(contact.work / agent.speed + contact.wrap_up + contact.agent_extra)
+        caller = contact.identity
+        # A caller the agent refuses gets verification and wrap-up, but no service.
+        work = 0.0 if caller is not None and caller.verified is False else contact.work
+        agent.timer.arm(work / agent.speed + contact.wrap_up + contact.agent_extra)
 
     def _on_finish(self, event: _Timer) -> None:
         agent: Agent = event.subject
@@ -596,14 +599,12 @@ class Simulation:
         """Passive resolution, IVR and verification; then queue, or end in the IVR."""
         assert self._identity is not None
         caller = self._identity.resolve(contact.type, self._channels[contact.type], now)
-        contact.identity = caller
         contact.customer = caller.customer
         identity = contact.cell.identity  # type: ignore[attr-defined]
         if identity is None:  # customers without an identity block: no IVR, no checks
             self._route(contact, now)
             return
-        if caller.verified is False and not caller.refused_in_ivr:
-            contact.work = 0.0  # refused by the agent: verification, then wrap-up only
+        contact.identity = caller
         contact.agent_extra = caller.agent_verify_s
         if contact.counted:
             kind = caller.kind
@@ -696,6 +697,8 @@ class Simulation:
         for contact in self._in_ivr:
             if contact.counted:
                 contact.cell.identity.in_ivr_at_end += 1  # type: ignore[attr-defined]
+            if self._trace is not None:
+                self._trace.contact(self, contact, "in_ivr_at_end", end)
         for queue in self.state._waiting.values():
             for contact in queue:
                 if contact.status != WAITING:
@@ -749,7 +752,7 @@ def _conclude(identity: IdentityCell, caller: Caller) -> None:
     if caller.verified is None:
         return  # prospect or self-service: nothing was verified
     identity.concluded += 1
-    identity.asked += bool(caller.methods)
+    identity.asked += caller.asked
     if caller.kind == GENUINE:
         identity.genuine_concluded += 1
         identity.genuine_refused += not caller.verified

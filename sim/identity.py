@@ -24,7 +24,7 @@ signals and method outcomes under every routing policy and every strategy
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -60,6 +60,9 @@ class _Method(StrictModel):
 
     time: Distribution = Field(description="Time the method takes.")
     fee: Number = Field(default=0.0, ge=0, description="Money per use (SMS, licence, ...).")
+
+    asks_caller: ClassVar[bool] = True
+    """False for passive methods that need nothing from the caller (voice print)."""
 
     @property
     def genuine_fail(self) -> float:
@@ -121,6 +124,7 @@ class VoiceBiometrics(_Method):
     false_reject: Probability
     false_accept: Probability
     where: Where = "agent"
+    asks_caller: ClassVar[bool] = False
 
     @property
     def genuine_fail(self) -> float:
@@ -184,7 +188,7 @@ class Verification(StrictModel):
 
     model_config = {**StrictModel.model_config, "extra": "allow"}
     strategy: str | tuple[str, ...] = Field(
-        description="Registered strategy name, or a list of names to compare.")
+        min_length=1, description="Registered strategy name, or a list of names to compare.")
 
     @property
     def strategies(self) -> tuple[str, ...]:
@@ -231,7 +235,7 @@ class Caller:
 
     __slots__ = ("kind", "customer", "identified", "confidence", "flags", "intent", "risk",
                  "self_service", "ivr_s", "ivr_verify_s", "agent_verify_s", "verified",
-                 "refused_in_ivr", "methods", "ivr_fee", "agent_fee", "loss")
+                 "refused_in_ivr", "methods", "asked", "ivr_fee", "agent_fee", "loss")
 
     def __init__(self) -> None:
         self.kind = GENUINE
@@ -249,6 +253,8 @@ class Caller:
         """None: nothing to verify (prospect, self-service)."""
         self.refused_in_ivr = False
         self.methods: tuple[str, ...] = ()
+        self.asked = False
+        """Whether some method asked the caller to do something (all but the voice print)."""
         self.ivr_fee = 0.0
         self.agent_fee = 0.0
         self.loss = 0.0
@@ -301,6 +307,7 @@ class Checks:
             caller.ivr_verify_s += seconds
             caller.ivr_fee += spec.fee
         self._ran.append(method)
+        caller.asked = caller.asked or spec.asks_caller
         u = self._uniforms[method]
         return u < spec.fraud_pass if caller.kind == FRAUD else u >= spec.genuine_fail
 
@@ -329,7 +336,7 @@ class IdentityModel:
         self._strategy = strategy
         methods = identity.methods.configured() if identity is not None else {}
         voice = identity.methods.voice_biometrics if identity is not None else None
-        self.population = Population(customers, streams.generator("population"), hour_weights,
+        self.population = Population(customers, streams.generator, hour_weights,
                                      voice.enrolled if voice is not None else 0.0)
         self._methods = methods
         # Fixed order so that a method's column does not depend on which others exist.

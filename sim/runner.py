@@ -109,6 +109,10 @@ class RunResults:
         }
         for scope in SCOPES[1:]:
             document[scope] = encode(self.summary(scope))
+        if self.scenario.identity is not None:
+            # Labels name the strategy only when several are compared: record it always.
+            document["verification"] = {label: reps[0].verification
+                                        for label, reps in self.runs.items()}
         return document
 
     def records(self) -> list[dict[str, Any]]:

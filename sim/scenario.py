@@ -380,11 +380,15 @@ class Scenario(StrictModel):
         from policies.verification import strategy_spec
 
         verification = self.identity.verification
-        where = ("identity", "verification")
-        for index, name in enumerate(verification.strategies):
-            strategy_spec(name, where=where + (("strategy",) if isinstance(
-                verification.strategy, str) else ("strategy", index)))
-        _check_plugins(self, strategy_spec, "strategy", where, (), verification)
+        _check_plugins(self, strategy_spec, "strategy", ("identity", "verification"),
+                       verification.strategies, verification)
+        channels = self.customers.channels
+        for type_name, ctype in self.contact_types.items():
+            if ctype.channel not in channels:
+                raise FieldError(("contact_types", type_name, "channel"), (
+                    f"channel {ctype.channel!r} is not among customers.channels, so every "
+                    f"contact would be flagged unusual_channel; allowed: "
+                    f"{', '.join(channels)}, or add it to customers.channels"))
 
     def with_overrides(
         self, *, seed: int | None = None, replications: int | None = None,
@@ -398,9 +402,11 @@ class Scenario(StrictModel):
 
 def _check_plugins(scenario: Scenario, lookup: Any, kind: str, where: tuple[str | int, ...],
                    names: tuple[str, ...], block: Any) -> None:
-    """Check named plug-ins exist and every per-plug-in parameter block under ``block``."""
-    for name in names:
-        lookup(name, where=where + (kind,))
+    """Check named plug-ins exist, with valid parameters (their block, or the defaults)."""
+    for index, name in enumerate(names):
+        spec = lookup(name, where=where + ((kind,) if len(names) == 1 else (kind, index)))
+        if name not in (block.model_extra or {}):
+            spec.parse_params({}, scenario, where=where + (name,))
     for extra, raw in (block.model_extra or {}).items():
         spec = lookup(extra, where=where + (extra,))
         if raw is not None and not isinstance(raw, dict):

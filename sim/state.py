@@ -43,7 +43,8 @@ class ContactView(Protocol):
         scenarios without customers."""
     @property
     def identity(self) -> Caller | None:
-        """Passive identification, confidence, flags, intent and risk; None without identity."""
+        """Passive identification, confidence, flags, intent and risk; None when the
+        scenario has no identity block."""
 
 
 class AgentView(Protocol):

@@ -33,9 +33,16 @@ class TraceWriter:
         self._writer.writerow(TRACE_COLUMNS)
 
     def contact(self, sim: Simulation, contact: Contact, outcome: str, time: float) -> None:
-        """Record ``contact``'s ``outcome`` (answered, abandoned, blocked, waiting_at_end) at ``time``."""
+        """Record ``contact``'s ``outcome`` at ``time``: answered, abandoned, blocked,
+        waiting_at_end, or with identity self_service, refused_in_ivr, in_ivr_at_end.
+
+        ``arrival_s`` is when the contact entered the queue (after the IVR, with
+        identity); for contacts that never left the IVR it is their arrival, and
+        ``wait_s`` is then their time in the IVR.
+        """
         agent = contact.agent if outcome == "answered" else None
-        handle = contact.work / agent.speed if agent is not None else None
+        refused = contact.identity is not None and contact.identity.verified is False
+        handle = (0.0 if refused else contact.work) / agent.speed if agent is not None else None
         self._writer.writerow((
             sim.policy_name, sim.replication, contact.id, contact.type, f"{contact.arrival:.3f}",
             outcome, f"{time:.3f}", f"{time - contact.arrival:.3f}",

@@ -347,6 +347,26 @@ def test_fraud_desk_takes_every_suspicious_contact_and_only_those() -> None:
     assert fraud_share_desk > 3 * fraud_share_team
 
 
+def test_without_an_identity_block_nobody_is_suspicious() -> None:
+    """Customers alone give routing a profile but no identity evidence: the fraud desk
+    must not take everyone because their confidence is unknown."""
+    scenario = _scenario(identity=None, routing={"policy": "fraud_desk",
+                                                 "fraud_desk": {"desk": "desk"}})
+    sim = Simulation(scenario, "fraud_desk", 0)
+    groups: list[str] = []
+    start = sim._start_service
+
+    def recording(agent: Any, contact: Any, now: float) -> None:
+        assert contact.identity is None and contact.customer is not None or \
+            contact.customer is None
+        groups.append(agent.group)
+        start(agent, contact, now)
+
+    sim._start_service = recording  # type: ignore[method-assign]
+    sim.run()
+    assert len(groups) > 3000 and set(groups) == {"team"}
+
+
 def test_routing_state_shows_the_customer_profile_and_identity() -> None:
     scenario = _scenario()
     sim = Simulation(scenario, "fcfs", 0)

@@ -38,6 +38,8 @@ identity:
       fraud_pass: 0.05
   verification:
     strategy: [kba_all, passive_stepup]
+    passive_stepup:
+      step_up: {low: [otp], medium: [otp, knowledge_questions], high: [otp, knowledge_questions]}
   agent_cost_per_hour: 20
   loss_per_fraud: 1000
 """
@@ -77,6 +79,19 @@ CASES = [
                "strategy: kba_all\n    kba_all: {escalate_to: [manual_check]}"),
          "identity.verification.kba_all.escalate_to.0", At("kba_all: {escalate_to"),
          "configured: knowledge_questions, otp", ("manual_check",)),
+    Case("listed strategy whose default parameters name an unconfigured method",
+         ident("      step_up: {low: [otp], medium: [otp, knowledge_questions], high: [otp, "
+               "knowledge_questions]}\n", "      trusted: {low: [], medium: [], high: []}\n"),
+         "identity.verification.passive_stepup.step_up.high.1", At("passive_stepup:"),
+         "configured: knowledge_questions, otp", ("'manual_check' (default value)",)),
+    Case("empty strategy list", ident("strategy: [kba_all, passive_stepup]", "strategy: []"),
+         "identity.verification.strategy", At("strategy: []"), "at least 1"),
+    Case("contact channel no customer uses", ident("  general:\n    arrivals:",
+                                                   "  general:\n    channel: fax\n    arrivals:"),
+         "contact_types.general.channel", At("channel: fax"), "allowed: voice"),
+    Case("routing policy without its required parameters",
+         ident("policy: fcfs", "policy: fraud_desk"), "routing.fraud_desk.desk",
+         At("routing:"), "missing required key 'desk'"),
     Case("unknown method", ident("    otp:\n", "    sms_code:\n"),
          "identity.methods.sms_code", At("sms_code:"),
          "knowledge_questions, otp, voice_biometrics, manual_check"),

@@ -22,7 +22,7 @@ the ``ccsim.verification`` entry-point group. Parameters come from
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, get_args
 
 from policies.base import PolicyConfigError, PolicyParams, PolicySpec, Registry
 
@@ -91,11 +91,12 @@ class StrategyParams(PolicyParams):
         raise NotImplementedError(f"{type(self).__name__} does not define one fixed chain")
 
     def method_names(self) -> dict[tuple[str | int, ...], str]:
-        """Every method named in the parameters, by field path."""
+        """Every method named in the parameters, by field path (unknown names are already
+        rejected by the ``MethodName`` type)."""
         found: dict[tuple[str | int, ...], str] = {}
 
         def walk(path: tuple[str | int, ...], value: Any) -> None:
-            if isinstance(value, str):
+            if isinstance(value, str) and value in get_args(MethodName):
                 found[path] = value
             elif isinstance(value, dict):
                 for key, item in value.items():
