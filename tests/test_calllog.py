@@ -102,8 +102,8 @@ def test_messy_lines_are_counted_by_kind_and_never_crash(tmp_path: Path) -> None
         _row("AA", 5, 0, 0, "PS", "990110", "9:00:00", "9:00:05", 5, "9:00:05", "9:00:09", 4,
              "PHANTOM", "9:00:09", "9:00:10", 1, "NO_SERVER"),
         # 5 malformed: priority and type glued by spaces (16 fields)
-        "AA\t6\t0\t0       NW\t990110\t14:07:50\t14:07:58\t8\t0:00:00\t0:00:00\t0\tHANG\t"
-        "0:00:00\t0:00:00\t0\tNO_SERVER",
+        ("AA\t6\t0\t0       NW\t990110\t14:07:50\t14:07:58\t8\t0:00:00\t0:00:00\t0\tHANG\t"
+         "0:00:00\t0:00:00\t0\tNO_SERVER"),
         # 6 a time that cannot be read
         _row("AA", 7, 0, 0, "PS", "990110", "25:61:00", "9:00:05", 5, "9:00:05", "9:00:09", 4,
              "AGENT", "9:00:09", "9:00:20", 11, "ANAT"),
@@ -261,8 +261,8 @@ def test_arrival_trace_round_trip(tmp_path: Path) -> None:
     ("arrival_s\n1\nsoon\n", None, r":3: arrival_s 'soon' is not a number of seconds >= 0"),
     ("arrival_s,service_s\n1,-4\n", None, r":2: service_s '-4' is not a number"),
     ("arrival_s,service_s\n1\n", None, r":2: has 1 fields, the header has 2"),
-    ("type,arrival_s\nPS,1\nNE,2\n", None, r"has a type column.*allowed: type: NAME under "
-                                             r"arrivals, one of NE, PS"),
+    ("type,arrival_s\nPS,1\nNE,2\n", None,
+     r"has a type column.*allowed: type: NAME under arrivals, one of NE, PS"),
     ("arrival_s\n1\n", "PS", r"has no type column to select 'PS'"),
     ("type,arrival_s\nNE,2\n", "PS", r"holds no arrivals of type 'PS'"),
 ])
