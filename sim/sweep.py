@@ -25,7 +25,7 @@ base scenarios.
 
 Python API::
 
-    sweep = load_sweep("scenarios/sweep-example.yaml")
+    sweep = load_sweep("scenarios/sweeps/sweep-example.yaml")
     outcome = run_sweep(sweep, "sweep-results", jobs=2)    # executor="dask" for Dask
     for point in load_results(sweep, "sweep-results"):
         point.results.summary()["fcfs"]["service_level"]   # Estimate(mean, low, high, n)

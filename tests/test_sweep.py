@@ -247,7 +247,7 @@ def test_cli_grid_flag_needs_no_sweep_block(tmp_path: Path,
 
 
 def test_shipped_sweep_example_is_valid() -> None:
-    sweep = load_sweep(ROOT / "scenarios" / "sweep-example.yaml")
+    sweep = load_sweep(ROOT / "scenarios" / "sweeps" / "sweep-example.yaml")
     assert len(sweep.points) >= 4 and sweep.labels
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -74,12 +75,25 @@ def _hours_for(seconds: float) -> float:
     return probe * seconds / (time.perf_counter() - start)
 
 
-def _timed(sweep_path: Path, folder: Path, **options: object) -> float:
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished child processes (pool workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+CPU: dict[str, list[float]] = {}
+"""CPU seconds of each timed sweep, by label: the work done, whatever else ran."""
+
+
+def _timed(sweep_path: Path, folder: Path, label: str = "", **options: object) -> float:
     sweep = load_sweep(sweep_path)
     with tempfile.TemporaryDirectory(dir=folder) as results:
+        cpu = _cpu_seconds()
         start = time.perf_counter()
         outcome = run_sweep(sweep, results, progress=False, **options)  # type: ignore[arg-type]
         elapsed = time.perf_counter() - start
+        CPU.setdefault(label, []).append(_cpu_seconds() - cpu)
     assert outcome.executed == len(sweep.units())
     return elapsed
 
@@ -98,13 +112,17 @@ def main() -> int:
         forty = _sweep_file(folder, hours, 10, "forty")
         serial, parallel = [], []
         for _ in range(args.rounds):
-            serial.append(_timed(forty, folder, jobs=1))
-            parallel.append(_timed(forty, folder, jobs=2))
+            serial.append(_timed(forty, folder, "serial", jobs=1))
+            parallel.append(_timed(forty, folder, "2 jobs", jobs=2))
         ratio = min(parallel) / min(serial)
         print(f"40 runs of ~{args.seconds:g} s: serial {min(serial):.2f} s, 2 processes "
               f"{min(parallel):.2f} s (all: serial {', '.join(f'{t:.2f}' for t in serial)}; "
               f"2 jobs {', '.join(f'{t:.2f}' for t in parallel)})")
         print(f"ratio 2 processes / serial: {ratio:.3f} (target <= 0.6)")
+        print("CPU seconds per sweep (work done, unaffected by other load): serial "
+              f"{min(CPU['serial']):.2f}, 2 processes {min(CPU['2 jobs']):.2f}; if the "
+              "machine were idle the ratio would be about "
+              f"{min(CPU['2 jobs']) / 2 / min(CPU['serial']):.3f}")
 
         from distributed import LocalCluster
 
