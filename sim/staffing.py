@@ -16,8 +16,9 @@ Method
    scenario's replications (common random numbers: every level sees the same
    contacts). A scope that misses a target gets one more agent, in the sized
    group with the highest utilisation; while every scope meets every target,
-   each group in turn gives up one agent in every scope where it may, and a
-   scope that then misses gets its agent back and is settled.
+   each group in turn gives up agents in every scope where it may (1, then 2,
+   4, ... while that works, back to 1 after a miss), and a scope that misses
+   with one agent fewer gets it back and is settled.
 
 Acceptance (CI-aware)
 ---------------------
@@ -45,6 +46,7 @@ from typing import Any
 from .analytics import queue_figures, required_agents
 from .runner import Estimate, RunResults, run
 from .scenario import DAY, AgentGroup, Scenario, load_scenario
+from .sweep import split_label
 from .units import format_duration
 
 # Metrics that improve with more agents, and the side a staffing target bounds.
@@ -288,6 +290,8 @@ class _Search:
                  groups: tuple[str, ...], periods: int, jobs: int) -> None:
         self.scenario = scenario
         self.policy = policy
+        self.label = split_label(policy)[0]
+        """Key of the results: the policy name (one strategy is run)."""
         self.targets = tuple(targets)
         self.groups = groups
         self.periods = periods
@@ -315,15 +319,21 @@ class _Search:
                     f"no staffing settled after {MAX_LEVELS} simulated levels; the targets "
                     f"({', '.join(map(str, self.targets))}) may be out of reach under "
                     f"{self.policy}; allowed: looser targets or more replications")
-            self.cache[key] = run(self.scenario_for(schedule), [self.policy], jobs=self.jobs,
-                                  progress=False)
+            # One verification strategy (the label's, else the scenario's first), so
+            # the results carry the plain policy name as their label.
+            policy, strategy = split_label(self.policy)
+            identity = self.scenario.identity
+            strategies = [strategy] if strategy else (
+                list(identity.verification.strategies[:1]) if identity else None)
+            self.cache[key] = run(self.scenario_for(schedule), [policy], jobs=self.jobs,
+                                  progress=False, verifications=strategies)
         return self.cache[key]
 
     def scope_figures(self, results: RunResults) -> list[dict[str, Estimate]]:
         """Estimates of every scope in order (missing intervals: no measured time)."""
         if self.periods == 1:
-            return [results.summary("overall")[self.policy]]
-        by_label = results.summary("by_interval")[self.policy]
+            return [results.summary("overall")[self.label]]
+        by_label = results.summary("by_interval")[self.label]
         empty = Estimate(math.nan, math.nan, math.nan, 0)
         figures = [{t.metric: empty for t in self.targets} for _ in range(self.periods)]
         for label, estimates in by_label.items():
@@ -334,7 +344,7 @@ class _Search:
         """Scopes with measured time in the run."""
         if self.periods == 1:
             return [0]
-        return [self._slot(label) for label in results.summary("by_interval")[self.policy]]
+        return [self._slot(label) for label in results.summary("by_interval")[self.label]]
 
     def scope_name(self, slot: int) -> str:
         if self.periods == 1:
@@ -362,6 +372,8 @@ class _Search:
         # figures to judge: their counts stay as they start.
         measured = set(self.measured_slots(self.evaluate(schedule)))
         settled = {(g, s) for g in self.groups for s in range(self.periods) if s not in measured}
+        steps: dict[tuple[str, int], int] = {}
+        """Agents a (group, scope) gives up at its next try: doubles while that works."""
         turn = 0
         while True:
             results = self.evaluate(schedule)
@@ -375,7 +387,7 @@ class _Search:
                     schedule[group][slot] += 1
                     settled.add((group, slot))
                 continue
-            # Every scope meets every target: try one agent fewer, group by group.
+            # Every scope meets every target: try fewer agents, group by group.
             for offset in range(len(self.groups)):
                 group = self.groups[(turn + offset) % len(self.groups)]
                 slots = [s for s in range(self.periods)
@@ -387,19 +399,25 @@ class _Search:
             turn += 1
             trial = {g: list(c) for g, c in schedule.items()}
             for slot in slots:
-                trial[group][slot] -= 1
+                trial[group][slot] -= min(steps.get((group, slot), 1), trial[group][slot])
             verdicts = self.verdicts(self.evaluate(trial))
             for slot in slots:
-                if verdicts[slot] != MET:
-                    trial[group][slot] += 1
-                    settled.add((group, slot))
-                    if verdicts[slot] == CLOSE:
-                        self.close_calls.add((group, slot, trial[group][slot] - 1))
+                step = schedule[group][slot] - trial[group][slot]
+                if verdicts[slot] == MET:
+                    steps[(group, slot)] = 2 * step  # gallop down from a generous start
+                    continue
+                trial[group][slot] = schedule[group][slot]
+                if step > 1:
+                    steps[(group, slot)] = 1  # overshot: go on one agent at a time
+                    continue
+                settled.add((group, slot))  # one agent fewer misses: this count is the answer
+                if verdicts[slot] == CLOSE:
+                    self.close_calls.add((group, slot, trial[group][slot] - 1))
             schedule = trial
 
     def _busiest(self, results: RunResults) -> str:
         """The sized group with the highest utilisation: where an agent helps most."""
-        by_group = results.summary("by_group")[self.policy]
+        by_group = results.summary("by_group")[self.label]
 
         def utilisation(group: str) -> float:
             value = by_group[group]["utilisation"].mean if group in by_group else math.nan
@@ -491,7 +509,7 @@ def _cmd_staff(args: argparse.Namespace) -> int:
         raise UsageError("--replications must be >= 2 (the acceptance rule needs a CI)")
     if args.policy:
         try:
-            policy_spec(args.policy)
+            policy_spec(split_label(args.policy)[0])
         except UnknownPolicyError as exc:
             raise UsageError(f"--policy: {exc}") from None
     scenario = load_scenario(args.scenario)

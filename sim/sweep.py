@@ -125,8 +125,9 @@ class SweepSpec(StrictModel):
         "runs every combination (Cartesian product, first path outermost).")
     policies: tuple[str, ...] | None = Field(
         default=None, min_length=1,
-        description="Policy labels run at every grid point on the same contacts; "
-        "default: the grid point's routing.policy.")
+        description="Labels run at every grid point on the same contacts: a policy name, or "
+        "policy/strategy for one verification strategy of an identity block; a bare policy "
+        "runs every listed strategy, as ccsim run does. Default: routing.policy.")
     replications: Int | None = Field(
         default=None, ge=1, description="Replications per grid point and label; "
         "default: run.replications.")
@@ -175,8 +176,8 @@ class Sweep:
     replications: int
 
     def labels_of(self, point: GridPoint) -> tuple[str, ...]:
-        """Policy labels run at ``point``."""
-        return self.labels or (point.scenario.routing.policy,)
+        """Labels run at ``point``."""
+        return _expand(self.labels or (point.scenario.routing.policy,), point.scenario)
 
     def units(self) -> list[RunUnit]:
         """Every run, point by point, label by label, replication by replication."""
@@ -237,7 +238,7 @@ def load_sweep(
         where = f"{source} [grid point {_title(overrides)}]"
         scenario = scenario_from_dict(point_data, source=where, base_dir=path.parent,
                                       _yaml_root=root).with_overrides(seed=seed)
-        _check_labels(labels or (scenario.routing.policy,), scenario, where)
+        _check_labels(_expand(labels or (scenario.routing.policy,), scenario), scenario, where)
         points.append(GridPoint(index, overrides, scenario, _digest(_normalized(scenario))))
     count = replications if replications is not None else (
         spec.replications or base.run.replications)
@@ -368,28 +369,55 @@ def _fresh_copy(node: Any) -> Any:
     return node
 
 
+def _expand(names: Sequence[str], scenario: Scenario) -> tuple[str, ...]:
+    """Labels as ``ccsim run`` makes them: a bare policy of a scenario that lists several
+    verification strategies runs under each, as ``policy/strategy``."""
+    strategies = scenario.identity.verification.strategies if scenario.identity else ()
+    return tuple(label for name in names for label in (
+        [f"{name}/{s}" for s in strategies] if "/" not in name and len(strategies) > 1
+        else [name]))
+
+
+def split_label(label: str) -> tuple[str, str | None]:
+    """A result label's policy and verification strategy:
+    ``"fcfs/kba_all"`` -> ``("fcfs", "kba_all")``; ``"fcfs"`` -> ``("fcfs", None)``."""
+    policy, _, strategy = label.partition("/")
+    return policy, strategy or None
+
+
 def _check_label_names(labels: Sequence[str], source: str, root: Any) -> None:
     from policies import UnknownPolicyError, policy_spec  # late: policies import sim
+    from policies.verification import strategy_spec
 
     for index, label in enumerate(labels):
+        policy, strategy = split_label(label)
         try:
-            policy_spec(label)
+            policy_spec(policy)
+            if strategy is not None:
+                strategy_spec(strategy)
         except UnknownPolicyError as exc:
             raise ScenarioError(source, [_problem(root, (SWEEP_KEY, "policies", index),
-                                                  str(exc))]) from None
+                                                  f"{label!r}: {exc}")]) from None
 
 
 def _check_labels(labels: Sequence[str], scenario: Scenario, where: str) -> None:
-    """Each label's parameters under ``routing`` are valid for this grid point."""
+    """Each label's policy parameters (and strategy) are valid for this grid point."""
     from policies import policy_spec  # late: policies import sim for their types
 
     for label in labels:
+        policy, strategy = split_label(label)
         try:
-            policy_spec(label).parse_params(scenario.routing.params_for(label), scenario,
-                                            where=("routing", label))
+            policy_spec(policy).parse_params(scenario.routing.params_for(policy), scenario,
+                                             where=("routing", policy))
         except FieldError as exc:
             field = ".".join(str(p) for p in exc.path)
             raise ScenarioError(where, [f" {field}: {exc.message}"]) from None
+        known = scenario.identity.verification.strategies if scenario.identity else ()
+        if strategy is not None and strategy not in known:
+            raise ScenarioError(where, [
+                (f" {SWEEP_KEY}.policies: {label!r} names verification strategy {strategy!r}, "
+                f"which the scenario does not list; allowed: one of identity.verification."
+                f"strategy ({', '.join(known) or 'no identity block'})")])
 
 
 def _problem(root: Any, path: tuple[str | int, ...], message: str) -> str:
@@ -528,7 +556,8 @@ def _load(runs: Path, unit: RunUnit) -> ReplicationResult:
 # ------------------------------------------------------------------------- executors
 def _simulate(scenario: Scenario, label: str, replication: int) -> ReplicationResult:
     """One run; module-level so that process pools and Dask workers can pickle it."""
-    return Simulation(scenario, label, replication).run()
+    policy, strategy = split_label(label)
+    return Simulation(scenario, policy, replication, verification=strategy).run()
 
 
 def _execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main
+from sim.engine import ReplicationResult
 from sim.errors import ScenarioError
 from sim.runner import run
 from sim.sweep import (
@@ -63,6 +65,16 @@ def _write(tmp_path: Path, text: str, name: str = "sweep.yaml") -> Path:
     path = tmp_path / name
     path.write_text(text)
     return path
+
+
+def _same(runs: dict[str, list[ReplicationResult]],
+          other: dict[str, list[ReplicationResult]]) -> bool:
+    """Equal results, NaN included (NaN != NaN, but its JSON text is equal)."""
+
+    def text(tree: dict[str, list[ReplicationResult]]) -> str:
+        return json.dumps({k: [dataclasses.asdict(r) for r in v] for k, v in tree.items()})
+
+    return text(runs) == text(other)
 
 
 def _run_files(directory: Path) -> dict[str, str]:
@@ -117,7 +129,7 @@ def test_same_results_serial_two_processes_and_dask(tmp_path: Path) -> None:
     point = sweep.points[3]
     direct = run(point.scenario, ["fcfs", "priority"], replications=2)
     loaded = load_results(sweep, serial)[3].results
-    assert loaded.runs == direct.runs
+    assert _same(loaded.runs, direct.runs)
 
 
 def test_replication_r_uses_the_same_contacts_at_every_grid_point(tmp_path: Path) -> None:
@@ -246,6 +258,28 @@ def test_cli_grid_flag_needs_no_sweep_block(tmp_path: Path,
     assert len(_run_files(tmp_path / "out")) == 2 * 2
 
 
+def test_labels_follow_verification_strategies_as_ccsim_run_does(tmp_path: Path) -> None:
+    path = ROOT / "scenarios" / "identity_bank.yaml"
+    short = {"run.duration": ["10h"], "run.warmup": ["8h"]}  # calls start at 08:00
+    sweep = load_sweep(path, grid=short, policies=["fcfs"], replications=2)
+    labels = ("fcfs/kba_all", "fcfs/passive_stepup", "fcfs/biometric")
+    assert sweep.labels_of(sweep.points[0]) == labels
+    run_sweep(sweep, tmp_path / "all", jobs=2)
+    loaded = load_results(sweep, tmp_path / "all")[0].results
+    direct = run(sweep.points[0].scenario, ["fcfs"], replications=2)
+    assert list(loaded.runs) == list(direct.runs) == list(labels)
+    assert _same(loaded.runs, direct.runs)
+    one = load_sweep(path, grid=short, policies=["fcfs/biometric"], replications=2)
+    assert one.labels_of(one.points[0]) == ("fcfs/biometric",)
+    run_sweep(one, tmp_path / "all", jobs=1)
+    assert _same(load_results(one, tmp_path / "all")[0].results.runs,
+                 {"fcfs/biometric": direct.runs["fcfs/biometric"]})
+    with pytest.raises(ScenarioError, match="'fcfs/nosuch': unknown verification strategy"):
+        load_sweep(path, grid=short, policies=["fcfs/nosuch"])
+    with pytest.raises(ScenarioError, match="names verification strategy 'kba_all', which"):
+        load_sweep(_write(tmp_path, SWEEP), policies=["fcfs/kba_all"])
+
+
 def test_shipped_sweep_example_is_valid() -> None:
     sweep = load_sweep(ROOT / "scenarios" / "sweeps" / "sweep-example.yaml")
     assert len(sweep.points) >= 4 and sweep.labels
@@ -279,7 +313,7 @@ def _error(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, *flags
     ("sweep:\n  grid:\n    agents.team.count: [7, -1]\n",
      "sweep.yaml [grid point agents.team.count=-1]:13: agents.team.count: -1 is too small"),
     ("sweep:\n  grid:\n    agents.team.count: [7]\n  policies: [fcfs, nosuch]\n",
-     "sweep.yaml:23: sweep.policies.1: unknown routing policy 'nosuch'; known:"),
+     "sweep.yaml:23: sweep.policies.1: 'nosuch': unknown routing policy 'nosuch'; known:"),
     ("sweep:\n  grid:\n    agents.team.count: [7]\n  replications: 0\n",
      "sweep.replications: 0 is too small; allowed: 1 or more"),
     ("sweep:\n  grdi:\n    agents.team.count: [7]\n", "sweep.grdi: unknown key 'grdi'"),
