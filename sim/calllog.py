@@ -27,7 +27,7 @@ import datetime as dt
 import math
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -318,20 +318,10 @@ def _after(reference: float, time: float, notes: set[str]) -> float:
     return time
 
 
-@dataclass
-class _Row:
-    """A line turned into fields, before times are made relative to the log's first day."""
-
-    day: int  # ordinal of the call's date (0 when the format has no dates)
-    arrival: float  # seconds since 00:00 of ``day``
-    type: str
-    priority: int
-    outcome: Outcome
-    wait: float
-    service: float | None
-    agent: str | None
-    customer: str | None
-    line: int
+_Row = tuple[int, Call]
+"""A parsed line: the ordinal of the call's date (0 when the format has no dates) and the
+call with times in seconds since 00:00 of that date; ``read_log`` makes them relative to
+the log's first day."""
 
 
 class _Skip(Exception):
@@ -395,9 +385,9 @@ def _bank_row(fields: list[str], line: int, notes: set[str]) -> _Row:
         arrival, wait, kind = entry, math.nan, IVR
     server = f["server"]
     customer = f["customer_id"]
-    return _Row(date.toordinal(), arrival, f["type"], priority, kind, wait, service,
-                None if server in ("", "NO_SERVER") else server,
-                None if customer in ("", "0") else customer, line)
+    return date.toordinal(), Call(arrival, f["type"], priority, kind, wait, service,
+                                  None if server in ("", "NO_SERVER") else server,
+                                  None if customer in ("", "0") else customer, line)
 
 
 def _csv_row_reader(mapping: CsvMapping, header: list[str], source: str,
@@ -490,8 +480,8 @@ def _csv_row_reader(mapping: CsvMapping, header: list[str], source: str,
             elif service == 0:
                 notes.add("zero_service_time")
                 service = None
-        return _Row(day, arrival, get(fields, "type") or "all", priority, meaning,  # type: ignore[arg-type]
-                    wait, service, get(fields, "agent"), get(fields, "customer"), line)
+        return day, Call(arrival, get(fields, "type") or "all", priority, meaning,  # type: ignore[arg-type]
+                         wait, service, get(fields, "agent"), get(fields, "customer"), line)
 
     return read
 
@@ -535,9 +525,8 @@ def read_log(path: str | Path, mapping: CsvMapping | str | Path | None = None) -
                 f"{path}: unknown log format (header {first.strip()[:60]!r}); allowed: the "
                 "Anonymous Bank format (tab separated, header 'vru+line call_id customer_id "
                 "...') or a CSV with a column mapping (--mapping FILE, see docs/calibration.md)")
-    base = min((r.day for r in rows), default=0)
-    calls = [Call((r.day - base) * DAY + r.arrival, r.type, r.priority, r.outcome, r.wait,
-                  r.service, r.agent, r.customer, r.line) for r in rows]
+    base = min((day for day, _ in rows), default=0)
+    calls = [replace(call, arrival=(day - base) * DAY + call.arrival) for day, call in rows]
     calls.sort(key=lambda c: c.arrival)
     date = dt.date.fromordinal(base) if (dated and base > 0) else None
     return CallLog(calls, report, date)
@@ -567,7 +556,7 @@ def _read_rows(lines: Iterator[tuple[int, str]], split: Callable[[str], list[str
                 continue
             for note in notes:
                 report.count(report.notes, note, number)
-            report.outcomes[row.outcome] += 1
+            report.outcomes[row[1].outcome] += 1
             rows.append(row)
     except UnicodeDecodeError as exc:
         raise ValueError(f"{path}:{report.lines + 1}: not UTF-8 text (byte {exc.start}); "
