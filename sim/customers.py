@@ -159,7 +159,7 @@ class Customer:
 
     __slots__ = ("id", "tier", "language", "dialect", "value", "churn_risk", "sentiment",
                  "preferred_channel", "preferred_hours", "phones", "devices", "contacts",
-                 "last_contact", "voice_enrolled")
+                 "last_contact", "voice_enrolled", "owner", "last_agent")
 
     def __init__(self, population: Population, index: int) -> None:
         columns = population.columns
@@ -184,6 +184,10 @@ class Customer:
         self.last_contact: float = columns.last_contact[index]
         """Time of the previous contact in this run, or -inf."""
         self.voice_enrolled: bool = columns.voice_enrolled[index]
+        self.owner: tuple[str, int] | None = columns.owner[index]
+        """(group, seat) of the customer's adviser or case owner, if any."""
+        self.last_agent: int | None = columns.last_agent[index]
+        """Id of the agent who last served the customer in this run, if any."""
 
     def __repr__(self) -> str:
         return f"Customer({self.id}, {self.tier!r}, {self.language!r})"
@@ -205,7 +209,9 @@ class Population:
     """
 
     def __init__(self, spec: Customers, generator: Callable[[str], np.random.Generator],
-                 hour_weights: np.ndarray, voice_enrolment: float) -> None:
+                 hour_weights: np.ndarray, voice_enrolment: float,
+                 owner_groups: tuple[tuple[str, int, tuple[str, ...], float], ...] = ()) -> None:
+        """``owner_groups``: (group, seats, tiers, share) of each group that owns customers."""
         size = spec.population
         self.spec = spec
         self.size = size
@@ -247,9 +253,23 @@ class Population:
             phone_offsets=offsets, phone_carriers=carrier_list,
             devices=devices.tolist(), contacts=contacts.tolist(),
             last_contact=[-math.inf] * size, voice_enrolled=enrolled.tolist(),
+            owner=self._owners(tier, owner_groups, rng("owner")), last_agent=[None] * size,
         )
         self._pools = self._habit_pools()
         self._everyone = _Pool(np.arange(size), self.activity)
+
+    def _owners(self, tier: np.ndarray, groups: tuple[tuple[str, int, tuple[str, ...], float], ...],
+                rng: np.random.Generator) -> list[tuple[str, int] | None]:
+        """Each customer's owner: the first group that owns their tier, a uniform seat."""
+        owners: list[tuple[str, int] | None] = [None] * self.size
+        u, seat_u = rng.random(self.size), rng.random(self.size)
+        names = tuple(self.spec.tiers)
+        for group, seats, tiers, share in groups:
+            wanted = np.isin(tier, [names.index(t) for t in tiers]) & (u < share)
+            for index in np.flatnonzero(wanted).tolist():
+                if owners[index] is None and seats > 0:
+                    owners[index] = (group, min(int(seat_u[index] * seats), seats - 1))
+        return owners
 
     def _dialects(self, language: np.ndarray, u: np.ndarray) -> list[str | None]:
         dialect: list[str | None] = [None] * self.size

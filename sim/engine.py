@@ -23,6 +23,7 @@ Design of the hot path (why it looks the way it does):
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -31,21 +32,27 @@ import numpy as np
 import simpy
 from simpy.events import NORMAL, Timeout
 
-from .customers import FRAUD, GENUINE, PROSPECT
+from .customers import FRAUD, GENUINE, PROSPECT, Customer
 from .errors import PolicyError
 from .identity import Caller, IdentityModel
+from .outcomes import QualityModel, constant_stream
 from .metrics import (
     AGENT_METRICS,
     ContactCell,
     GroupCell,
+    RING_METRICS,
+    TRACK_MATCHING,
+    TRACK_OUTCOMES,
     IdentityCell,
     merged_contacts,
     merged_groups,
     wait_bin,
 )
 from .scenario import DAY, Scenario
-from .state import ABANDONED, BLOCKED, IN_SERVICE, WAITING, Agent, Contact, RoutingState
-from .streams import RandomStreams, Stream, unit_exponential
+from .state import (
+    ABANDONED, BLOCKED, IN_SERVICE, RINGING, WAITING, Agent, Contact, RoutingState,
+)
+from .streams import RandomStreams, unit_exponential
 from .trace import TraceWriter
 
 if TYPE_CHECKING:
@@ -144,12 +151,12 @@ class _TypeRuntime:
         self._streams = (
             streams.stream(f"arrivals/{name}", unit_exponential),
             streams.stream(f"patience/{name}", spec.patience.sample)
-            if spec.patience is not None else _constant_stream(INFINITY),
+            if spec.patience is not None else constant_stream(INFINITY),
             streams.stream(f"service/{name}", _recorded_work(spec.handle_time.sample,
                                                              spec.arrivals.trace_services)
                            if spec.arrivals.service == "recorded" else spec.handle_time.sample),
             streams.stream(f"wrapup/{name}", spec.wrap_up.sample)
-            if spec.wrap_up is not None else _constant_stream(0.0),
+            if spec.wrap_up is not None else constant_stream(0.0),
         )
         self.draws: Iterator[tuple[float, float, float, float]] = iter(())
         """Per-contact draws of the current blocks; ``refill`` when exhausted."""
@@ -213,10 +220,6 @@ def _recorded_work(draw: Callable[[np.random.Generator, int], np.ndarray],
     return sample
 
 
-def _constant_stream(value: float) -> Stream:
-    return Stream(None, lambda rng, size: np.full(size, value))  # type: ignore[arg-type]
-
-
 class Simulation:
     """One replication of one scenario under one routing policy.
 
@@ -264,7 +267,15 @@ class Simulation:
             for i, name in enumerate(self._type_names)
         ]
         skills = tuple(dict.fromkeys(s for g in scenario.agents.values() for s in g.skills))
-        self.state = RoutingState(self.env, self._type_names, skills)
+        # The policy's own stream: its tie-breaks never shift a customer's draws.
+        self.state = RoutingState(self.env, self._type_names, skills,
+                                  self._streams.generator("policy"))
+        self._recheck = getattr(self.policy, "recheck_after", None)
+        self._free_recheck_timers: list[_Timer] = []
+        self._quality = QualityModel(scenario, self._streams)
+        # Plain flags: read on every contact, cheaper than two attribute lookups.
+        self._quality_active = self._quality.active
+        self._repeats = self._quality.repeats
         self._identity = self._identity_model(verification)
         self.verification = verification or (
             scenario.identity.verification.strategies[0] if scenario.identity else None)
@@ -272,12 +283,19 @@ class Simulation:
         self._in_ivr: set[Contact] = set()
         self._free_ivr_timers: list[_Timer] = []
         identity_cells = scenario.identity is not None
-        self._contact_cells = [[ContactCell(identity_cells) for _ in range(self._intervals)]
+        tracks = ((TRACK_OUTCOMES if scenario.outcomes is not None else 0)
+                  | (TRACK_MATCHING if scenario.matching is not None else 0))
+        self._contact_cells = [[ContactCell(identity_cells, tracks) for _ in range(self._intervals)]
                                for _ in self._type_names]
         for runtime, cells in zip(self._types, self._contact_cells):
             runtime.cells = cells
-        self._group_cells = [[GroupCell() for _ in range(self._intervals)]
-                             for _ in self._group_names]
+        self._group_cells = [[GroupCell(group.mobile is not None) for _ in range(self._intervals)]
+                             for group in scenario.agents.values()]
+        self._free_ring_timers: list[_Timer] = []
+        self._pending_repeats = 0
+        self._repeat_serial = 10**9  # repeat contacts' ids, apart from first contacts'
+        self._last_agent = (self._identity.population.columns.last_agent
+                            if self._identity is not None else None)
         self._agents: list[list[Agent]] = [[] for _ in self._group_names]
         self._next_agent_id = 0
         self._arrivals = 0
@@ -319,8 +337,11 @@ class Simulation:
         hours = np.bincount((starts // 3600).astype(int) % 24, weights=per_interval, minlength=24)
         self._cost_per_second = (scenario.identity.agent_cost_per_hour / 3600.0
                                  if scenario.identity is not None else 0.0)
+        owners = tuple((name, group.seats(self._interval, self._intervals), group.owns.tiers,
+                        group.owns.share)
+                       for name, group in scenario.agents.items() if group.owns is not None)
         return IdentityModel(scenario.customers, scenario.identity, strategy, self._streams,
-                             self._type_names, hours)
+                             self._type_names, hours, owners)
 
     def _day_factor_function(self) -> Callable[[int], float] | None:
         busyness = self.scenario.busyness
@@ -420,7 +441,8 @@ class Simulation:
                 return agent
         group = self.scenario.agents[self._group_names[group_index]]
         agent = Agent(self._next_agent_id, self._group_names[group_index], group_index,
-                      group.skills, group.speed)
+                      tuple(group.skills), group.speed, seat=len(self._agents[group_index]))
+        self._quality.equip(agent, group)
         agent.timer = _Timer(self.env, self._on_finish, agent)
         self._next_agent_id += 1
         self._agents[group_index].append(agent)
@@ -451,6 +473,8 @@ class Simulation:
                           counted)
         if counted:
             cell.arrivals += 1
+        if self._quality.outcomes is not None:
+            contact.outcome_u = self._quality.outcome_draw(runtime.name)
         if self._identity is not None:
             self._resolve_identity(contact, now)
         else:
@@ -476,21 +500,31 @@ class Simulation:
         else:
             contact.status = WAITING
             state = self.state
-            state._waiting[contact.type].append(contact)
+            if contact.queued_once:  # back from an unanswered mobile agent: keep arrival order
+                _insert_by_arrival(state._waiting[contact.type], contact)
+            else:
+                state._waiting[contact.type].append(contact)
+                contact.queued_once = True
+                if counted:
+                    cell.queued += 1  # type: ignore[attr-defined]
             state._waiting_count[contact.type] += 1
             self._queue_area += self._queue_length * (now - self._queue_changed)
             self._queue_changed = now
             self._queue_length += 1
-            if counted:
-                cell.queued += 1  # type: ignore[attr-defined]
-            patience = contact.patience
+            # Patience runs from queue entry (after the IVR) and is not reset by a ring.
+            patience = contact.arrival + contact.patience - now
             if patience < INFINITY:
                 timers = self._free_patience_timers
                 timer = timers.pop() if timers else _Timer(self.env, self._on_patience_end, None)
                 timer.subject = contact
-                timer.arm(patience)
+                timer.arm(max(patience, 0.0))
+            if self._recheck is not None:
+                self._arm_recheck(contact)
 
-    def _start_service(self, agent: Agent, contact: Contact, now: float) -> None:
+    def _start_service(self, agent: Agent, contact: Contact, now: float, ring: bool = True) -> None:
+        if ring and agent.mobile:
+            self._ring(agent, contact, now)
+            return
         contact.status = IN_SERVICE
         contact.answered_at = now
         contact.agent = agent
@@ -514,7 +548,13 @@ class Simulation:
         caller = contact.identity
         # A caller the agent refuses gets verification and wrap-up, but no service.
         work = 0.0 if caller is not None and caller.verified is False else contact.work
-        agent.timer.arm(work / agent.speed + contact.wrap_up + contact.agent_extra)
+        speed = agent.speed_for[contact.type]
+        customer = contact.customer
+        if customer is not None:
+            self._last_agent[customer.id] = agent.id  # type: ignore[index]
+        if self._quality_active:
+            speed = self._quality.decide(agent, contact)
+        agent.timer.arm(work / speed + contact.wrap_up + contact.agent_extra)
 
     def _on_finish(self, event: _Timer) -> None:
         agent: Agent = event.subject
@@ -527,8 +567,11 @@ class Simulation:
             cell: ContactCell = contact.cell  # type: ignore[assignment]
             cell.handled += 1
             cell.handle_sum += handled
+            if cell.tracks:
+                cell.resolved += contact.resolved
+                cell.matched += contact.matched
             caller = contact.identity
-            if caller is not None and cell.identity is not None:
+            if caller is not None and cell.identity is not None and not contact.repeat:
                 identity = cell.identity
                 identity.agent_verify_sum += caller.agent_verify_s
                 identity.cost_sum += (caller.agent_verify_s * self._cost_per_second
@@ -543,6 +586,8 @@ class Simulation:
             group_cell = group_cells[self._slot] if now >= self._warmup else self._warmup_sink
         group_cell.handled += 1
         group_cell.handle_sum += handled
+        if self._repeats and not contact.resolved:
+            self._schedule_repeat(contact, now)
         if agent.leaving:
             self._log_off(agent, now)
             self._check_drained()
@@ -653,10 +698,100 @@ class Simulation:
             self._trace.contact(self, contact, outcome, now)
         self._check_drained()
 
+    # ------------------------------------------------- policy re-checks, rings, repeats
+    def _arm_recheck(self, contact: Contact) -> None:
+        delay = self._recheck(contact, self.state)  # type: ignore[misc]
+        if delay is None:
+            return
+        timers = self._free_recheck_timers
+        timer = timers.pop() if timers else _Timer(self.env, self._on_recheck, None)
+        timer.subject = contact
+        timer.arm(max(float(delay), 0.0))
+
+    def _on_recheck(self, event: _Timer) -> None:
+        """A policy asked to look at a waiting contact again (its eligible pool widened)."""
+        contact: Contact = event.subject
+        self._free_recheck_timers.append(event)
+        if contact.status != WAITING:
+            return
+        agent = self._select_agent(contact, self.state)
+        if agent is None:
+            self._arm_recheck(contact)
+            return
+        if not (agent.idle and contact.type in agent.skill_set):  # type: ignore[attr-defined]
+            raise PolicyError(f"{self.policy_name}.select_agent returned {agent!r}, which is "
+                              f"not an idle agent with skill {contact.type!r}")
+        now = self.env.now
+        self.state._waiting_count[contact.type] -= 1
+        self._queue_area += self._queue_length * (now - self._queue_changed)
+        self._queue_changed = now
+        self._queue_length -= 1
+        self._start_service(agent, contact, now)  # type: ignore[arg-type]
+
+    def _ring(self, agent: Agent, contact: Contact, now: float) -> None:
+        """A mobile agent's phone rings; answered or not, decided when the ringing ends."""
+        agent.idle = False
+        agent.ringing = True
+        agent.contact = contact
+        contact.status = RINGING
+        delay, answers = self._quality.ring_draw(agent.group)
+        timers = self._free_ring_timers
+        timer = timers.pop() if timers else _Timer(self.env, self._on_ring_end, None)
+        timer.subject = (agent, contact, answers)
+        timer.arm(delay)
+
+    def _on_ring_end(self, event: _Timer) -> None:
+        agent, contact, answers = event.subject
+        self._free_ring_timers.append(event)
+        now = self.env.now
+        agent.ringing = False
+        cell = self._group_cells[agent.group_index][self._slot] if now >= self._warmup \
+            else self._warmup_sink
+        cell.ring_offers += 1
+        if answers and not agent.leaving:
+            cell.ring_answered += 1
+            self._start_service(agent, contact, now, ring=False)
+            return
+        agent.contact = None
+        contact.unanswered += (agent.id,)
+        if agent.leaving:
+            self._log_off(agent, now)
+        else:
+            self._agent_free(agent, now)
+        self._route(contact, now)  # back to the center
+
+    def _schedule_repeat(self, contact: Contact, now: float) -> None:
+        """An unresolved contact: the same customer calls again about it later."""
+        delay, patience, work, wrap_up, outcome_u = self._quality.repeat_draw(contact.type)
+        self._pending_repeats += 1
+        Timeout(self.env, delay).callbacks.append(
+            lambda event: self._on_repeat(contact, patience, work, wrap_up, outcome_u))
+
+    def _on_repeat(self, first: Contact, patience: float, work: float, wrap_up: float,
+                   outcome_u: float) -> None:
+        self._pending_repeats -= 1
+        now = self.env.now
+        index = self._type_names.index(first.type)
+        counted = now >= self._warmup
+        cell = self._contact_cells[index][self._slot]
+        self._repeat_serial += 1
+        contact = Contact(self._repeat_serial, first.type, now, patience, work, wrap_up, cell,
+                          counted)
+        contact.repeat = True
+        contact.outcome_u = outcome_u
+        contact.identity = first.identity  # known caller: no new IVR or verification
+        if first.customer is not None and self._identity is not None:
+            contact.customer = Customer(self._identity.population, first.customer.id)
+        if counted:
+            cell.arrivals += 1
+            cell.repeats += 1
+        self._route(contact, now)
+
     def _check_drained(self) -> None:
         # Only reached with a count of arrivals; cheap until the last one has arrived.
         if (self._drained is not None and self._arrivals == self._max_arrivals
-                and self._queue_length == 0 and not self._in_ivr and not self._drained.triggered
+                and self._queue_length == 0 and not self._in_ivr and not self._pending_repeats
+                and not self._drained.triggered
                 and not any(a.contact for agents in self._agents for a in agents)):
             self._drained.succeed()
 
@@ -689,7 +824,10 @@ class Simulation:
         for group_index, agents in enumerate(self._agents):
             cells = self._group_cells[group_index]
             for agent in agents:
-                if agent.contact is not None:
+                if agent.ringing:  # still ringing: the contact is still waiting for an answer
+                    if agent.contact.counted:  # type: ignore[union-attr]
+                        agent.contact.cell.in_queue_at_end += 1  # type: ignore[union-attr]
+                elif agent.contact is not None:
                     self._add_time(cells, "busy", agent.busy_since, end)
                 if agent.on_duty:
                     self._add_time(cells, "logged_in", agent.logged_in_at, end)
@@ -727,6 +865,7 @@ class Simulation:
         overall = all_contacts.figures()
         agent_figures = all_groups.figures(measured)
         overall.update((m, agent_figures[m]) for m in AGENT_METRICS)
+        overall.update((m, agent_figures[m]) for m in RING_METRICS if m in agent_figures)
         overall["mean_queue_length"] = self._queue_area / measured if measured > 0 else math.nan
         overall["measured_hours"] = measured / 3600.0
         by_type = {name: total.figures() for name, total in zip(self._type_names, type_totals)}
@@ -761,3 +900,13 @@ def _conclude(identity: IdentityCell, caller: Caller) -> None:
         identity.fraud_loss += caller.loss
     else:
         identity.fraud_caught += 1
+
+
+def _insert_by_arrival(queue: deque[Contact], contact: Contact) -> None:
+    """Put a contact back into a waiting queue in arrival order (rare: after an
+    unanswered ring), unless its old entry is still there."""
+    if contact in queue:
+        return
+    position = next((i for i, other in enumerate(queue) if other.arrival > contact.arrival),
+                    len(queue))
+    queue.insert(position, contact)

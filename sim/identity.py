@@ -330,14 +330,15 @@ class IdentityModel:
 
     def __init__(self, customers: Customers, identity: Identity | None, strategy: object | None,
                  streams: RandomStreams, type_names: tuple[str, ...],
-                 hour_weights: np.ndarray) -> None:
+                 hour_weights: np.ndarray,
+                 owner_groups: tuple[tuple[str, int, tuple[str, ...], float], ...] = ()) -> None:
         self.customers = customers
         self.identity = identity
         self._strategy = strategy
         methods = identity.methods.configured() if identity is not None else {}
         voice = identity.methods.voice_biometrics if identity is not None else None
         self.population = Population(customers, streams.generator, hour_weights,
-                                     voice.enrolled if voice is not None else 0.0)
+                                     voice.enrolled if voice is not None else 0.0, owner_groups)
         self._methods = methods
         # Fixed order so that a method's column does not depend on which others exist.
         self._method_columns = {name: _SIGNAL_COLUMNS + i for i, name in enumerate(METHOD_NAMES)}

@@ -43,6 +43,8 @@ CONTACT_METRICS = (
     "wait_p99_s", "abandon_rate", "p_wait", "handled", "aht_s",
 )
 AGENT_METRICS = ("occupancy", "utilisation", "agents_logged_in")
+RING_METRICS = ("ring_offers", "direct_reach_rate", "fallback_rate")
+"""Figures of mobile agents, present when some group is mobile."""
 SYSTEM_METRICS = ("mean_queue_length", "measured_hours")
 OVERALL_METRICS = CONTACT_METRICS + AGENT_METRICS + SYSTEM_METRICS
 
@@ -86,10 +88,11 @@ class ContactCell:
     __slots__ = (
         "arrivals", "blocked", "answered", "answered_in_sl", "abandoned", "abandoned_in_sl",
         "short_abandoned", "queued", "wait_answered_sum", "wait_abandoned_sum", "handled",
-        "handle_sum", "in_queue_at_end", "histogram", "identity",
+        "handle_sum", "in_queue_at_end", "resolved", "matched", "repeats", "tracks", "histogram",
+        "identity",
     )
 
-    def __init__(self, identity: bool = False) -> None:
+    def __init__(self, identity: bool = False, tracks: int = 0) -> None:
         self.arrivals = 0
         self.blocked = 0
         self.answered = 0
@@ -103,14 +106,20 @@ class ContactCell:
         self.handled = 0
         self.handle_sum = 0.0
         self.in_queue_at_end = 0
+        self.resolved = 0
+        self.matched = 0
+        self.repeats = 0
+        self.tracks = tracks
+        """Which optional figures apply: TRACK_OUTCOMES, TRACK_MATCHING (bit flags)."""
         self.histogram = [0] * HISTOGRAM_BINS
         self.identity = IdentityCell() if identity else None
         """Identity and verification counters, when the scenario has an identity block."""
 
     def add(self, other: ContactCell) -> None:
         """Add ``other``'s counts into this cell."""
-        for name in self.__slots__[:-2]:
+        for name in self.__slots__[:-3]:
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.tracks |= other.tracks
         self.histogram = [a + b for a, b in zip(self.histogram, other.histogram)]
         if other.identity is not None:
             if self.identity is None:
@@ -143,8 +152,19 @@ class ContactCell:
             "handled": float(self.handled),
             "aht_s": _ratio(self.handle_sum, self.handled),
         } | (identity.figures(self.arrivals, self.handled, self.handle_sum)
-             if identity is not None else {})
+             if identity is not None else {}) | self._optional_figures()
 
+    def _optional_figures(self) -> dict[str, float]:
+        figures = {}
+        if self.tracks & TRACK_OUTCOMES:
+            figures["fcr"] = _ratio(self.resolved, self.handled)
+            figures["repeat_contacts"] = float(self.repeats)
+        if self.tracks & TRACK_MATCHING:
+            figures["match_hit_rate"] = _ratio(self.matched, self.handled)
+        return figures
+
+
+TRACK_OUTCOMES, TRACK_MATCHING = 1, 2
 
 IDENTITY_COUNTERS = (
     "genuine", "prospects", "fraud_attempts", "passive_identified", "flagged", "flagged_fraud",
@@ -208,13 +228,18 @@ class IdentityCell:
 class GroupCell:
     """Agent time of one group in one interval of the day."""
 
-    __slots__ = ("busy", "logged_in", "handled", "handle_sum")
+    __slots__ = ("busy", "logged_in", "handled", "handle_sum", "ring_offers", "ring_answered",
+                 "mobile")
 
-    def __init__(self) -> None:
+    def __init__(self, mobile: bool = False) -> None:
         self.busy = 0.0
         self.logged_in = 0.0
         self.handled = 0
         self.handle_sum = 0.0
+        self.ring_offers = 0
+        self.ring_answered = 0
+        self.mobile = mobile
+        """Whether the group rings (mobile agents): then reach figures apply."""
 
     def add(self, other: GroupCell) -> None:
         """Add ``other``'s times and counts into this cell."""
@@ -222,6 +247,9 @@ class GroupCell:
         self.logged_in += other.logged_in
         self.handled += other.handled
         self.handle_sum += other.handle_sum
+        self.ring_offers += other.ring_offers
+        self.ring_answered += other.ring_answered
+        self.mobile = self.mobile or other.mobile
 
     def figures(self, measured_time: float) -> dict[str, float]:
         """Agent metrics: occupancy, utilisation, mean agents logged in, contacts
@@ -233,7 +261,10 @@ class GroupCell:
             "agents_logged_in": _ratio(self.logged_in, measured_time),
             "handled": float(self.handled),
             "aht_s": _ratio(self.handle_sum, self.handled),
-        }
+        } | ({"ring_offers": float(self.ring_offers),
+              "direct_reach_rate": _ratio(self.ring_answered, self.ring_offers),
+              "fallback_rate": _ratio(self.ring_offers - self.ring_answered, self.ring_offers)}
+             if self.mobile else {})
 
 
 def merged_contacts(cells: Iterable[ContactCell]) -> ContactCell:

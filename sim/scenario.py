@@ -20,8 +20,9 @@ from pydantic import BaseModel, Field, PrivateAttr, ValidationError, ValidationI
 from .customers import Customers
 from .distributions import DISTRIBUTION_NAMES, Busyness, Distribution, _Dist
 from .errors import FieldError, ScenarioError, explain, show_value
-from .fields import Duration, Int, Number, OptionalInt, Rate, StrictModel
+from .fields import Duration, Int, Number, OptionalInt, Probability, Rate, StrictModel
 from .identity import Identity
+from .outcomes import Matching, Outcomes, Proficiency
 from .units import format_duration
 
 DAY = 86400.0
@@ -200,10 +201,35 @@ class Shift(StrictModel):
         return self
 
 
+class Mobile(StrictModel):
+    """Off-site agents (relationship managers, case owners) reached on their own phone."""
+
+    ring: Distribution = Field(description="Time the phone rings before it is answered or the "
+                               "call falls back to the center.")
+    answer: Probability = Field(description="Chance that a free mobile agent answers.")
+
+
+class Owns(StrictModel):
+    """Customers who have an owner in this group (adviser or case owner), one seat each."""
+
+    tiers: tuple[str, ...] = Field(min_length=1, description="Customer tiers with an owner here.")
+    share: Probability = Field(default=1.0, description="Share of those customers with one.")
+
+
 class AgentGroup(StrictModel):
     """A team of interchangeable agents with the same skills."""
 
-    skills: tuple[str, ...] = Field(min_length=1, description="Contact types this group serves.")
+    skills: tuple[str, ...] | dict[str, Number] = Field(
+        min_length=1, description="Contact types this group serves: a list, or a mapping of "
+        "each to a proficiency level (see proficiency).")
+    intent_levels: dict[str, Number] = Field(
+        default_factory=dict, description="Proficiency per intent (identity.intents), which "
+        "outranks the contact type's level for contacts with that intent.")
+    languages: tuple[str, ...] = Field(
+        default=(), description="Languages spoken; empty: every language (not modelled).")
+    dialects: tuple[str, ...] = Field(default=(), description="Dialects spoken.")
+    mobile: Mobile | None = Field(default=None, description="Reached on a mobile phone.")
+    owns: Owns | None = Field(default=None, description="Customers this group owns.")
     count: OptionalInt = Field(default=None, ge=0, description="Agents on duty all day.")
     staffing: tuple[Int, ...] | None = Field(
         default=None, min_length=1, description="Agents on duty per interval of the day."
@@ -229,6 +255,16 @@ class AgentGroup(StrictModel):
             if count < 0:
                 raise FieldError(("staffing", index), f"{count} is negative; allowed: 0 or more")
         return self
+
+    def level(self, skill: str, highest: float) -> float:
+        """Proficiency for a skill (a contact type or an intent); ``highest`` when unlisted."""
+        if skill in self.intent_levels:
+            return float(self.intent_levels[skill])
+        return float(self.skills[skill]) if isinstance(self.skills, dict) else highest
+
+    def seats(self, interval: float, intervals_per_day: int) -> int:
+        """Most agents ever on duty at once: the seats owners are assigned to."""
+        return max(count for _, count in self.on_duty(interval, intervals_per_day))
 
     def on_duty(self, interval: float, intervals_per_day: int) -> list[tuple[float, int]]:
         """Step function of agents on duty over one day as ``(time of day, count)`` changes."""
@@ -295,6 +331,9 @@ class Scenario(StrictModel):
     busyness: Busyness | None = None
     customers: Customers | None = None
     identity: Identity | None = None
+    proficiency: Proficiency | None = None
+    outcomes: Outcomes | None = None
+    matching: Matching | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -330,7 +369,8 @@ class Scenario(StrictModel):
             for index, skill in enumerate(group.skills):
                 if skill not in self.contact_types:
                     raise FieldError(
-                        ("agents", group_name, "skills", index),
+                        ("agents", group_name, "skills",
+                         skill if isinstance(group.skills, dict) else index),
                         f"unknown contact type {skill!r}; known: {known}",
                     )
         served = {skill for group in self.agents.values() for skill in group.skills}
@@ -356,11 +396,32 @@ class Scenario(StrictModel):
                     "agent on duty at some time of day",
                 )
         self._check_identity()
+        self._check_skills()
         from policies import policy_spec  # late import: policies depend on sim
 
         _check_plugins(self, policy_spec, "policy", ("routing",), (self.routing.policy,),
                        self.routing)
         return self
+
+    def _check_skills(self) -> None:
+        intents = self.identity.intents if self.identity is not None else {}
+        tiers = self.customers.tiers if self.customers is not None else {}
+        for name, group in self.agents.items():
+            for intent in group.intent_levels:
+                if intent not in intents:
+                    raise FieldError(("agents", name, "intent_levels", intent), (
+                        f"unknown intent {intent!r}; allowed: an intent under identity.intents"
+                        f" ({', '.join(intents) or 'none: the scenario has no identity block'})"))
+            for index, tier in enumerate(group.owns.tiers if group.owns else ()):
+                if tier not in tiers:
+                    raise FieldError(("agents", name, "owns", "tiers", index), (
+                        f"unknown tier {tier!r}; allowed: a tier under customers.tiers "
+                        f"({', '.join(tiers) or 'none: the scenario has no customers block'})"))
+        if self.matching is not None and self.customers is None and (
+                self.matching.language or self.matching.owner or self.matching.preferred):
+            raise FieldError(("matching",), (
+                "language, owner and preferred compare agents with customers, but the "
+                "scenario has no customers block; allowed: add customers, or use min_level only"))
 
     def _check_identity(self) -> None:
         if self.identity is None:

@@ -19,11 +19,13 @@ from collections import deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Protocol
 
+import numpy as np
+
 if TYPE_CHECKING:
     from .customers import Customer
     from .identity import Caller
 
-WAITING, IN_SERVICE, ABANDONED, BLOCKED, NEW = range(5)
+WAITING, IN_SERVICE, ABANDONED, BLOCKED, NEW, RINGING = range(6)
 
 
 class ContactView(Protocol):
@@ -41,6 +43,12 @@ class ContactView(Protocol):
     def customer(self) -> Customer | None:
         """The resolved (claimed) customer's profile; None for unknown callers or
         scenarios without customers."""
+    @property
+    def unanswered(self) -> tuple[int, ...]:
+        """Ids of mobile agents whose phone rang for this contact without an answer."""
+    @property
+    def repeat(self) -> bool:
+        """Whether this is a repeat of an unresolved earlier contact."""
     @property
     def identity(self) -> Caller | None:
         """Passive identification, confidence, flags, intent and risk; None when the
@@ -60,6 +68,21 @@ class AgentView(Protocol):
     def speed(self) -> float: ...
     @property
     def idle_since(self) -> float: ...
+    @property
+    def levels(self) -> dict[str, float]:
+        """Proficiency per skill (contact type) and per intent the group lists."""
+    @property
+    def languages(self) -> frozenset[str]:
+        """Languages spoken; empty: every language."""
+    @property
+    def dialects(self) -> frozenset[str]:
+        """Dialects spoken."""
+    @property
+    def seat(self) -> tuple[str, int]:
+        """(group, index in the group): what a customer's ``owner`` refers to."""
+    @property
+    def mobile(self) -> bool:
+        """Whether the agent is reached on a mobile phone (rings, may not answer)."""
 
 
 class Contact:
@@ -68,6 +91,7 @@ class Contact:
     __slots__ = (
         "id", "type", "arrival", "patience", "work", "wrap_up", "status",
         "cell", "counted", "answered_at", "agent", "customer", "identity", "agent_extra",
+        "outcome_u", "resolved", "matched", "queued_once", "unanswered", "repeat",
     )
 
     def __init__(
@@ -89,6 +113,15 @@ class Contact:
         self.identity: Caller | None = None
         self.agent_extra = 0.0
         """Agent seconds on top of work and wrap-up (identity verification with the agent)."""
+        self.outcome_u = 1.0
+        """Uniform draw deciding resolution (resolved when below the chance)."""
+        self.resolved = True
+        self.matched = False
+        self.queued_once = False
+        self.unanswered: tuple[int, ...] = ()
+        """Ids of mobile agents who did not answer this contact."""
+        self.repeat = False
+        """A repeat contact of an unresolved earlier one."""
 
     def __repr__(self) -> str:
         return f"Contact({self.id}, {self.type!r}, arrival={self.arrival:.1f})"
@@ -100,9 +133,11 @@ class Agent:
     __slots__ = (
         "id", "group", "group_index", "skills", "skill_set", "speed", "idle", "idle_since", "idle_serial",
         "on_duty", "leaving", "busy_since", "busy_epoch", "logged_in_at", "contact", "timer",
+        "levels", "speed_for", "languages", "dialects", "seat", "mobile", "ringing",
     )
 
-    def __init__(self, id: int, group: str, group_index: int, skills: tuple[str, ...], speed: float):
+    def __init__(self, id: int, group: str, group_index: int, skills: tuple[str, ...], speed: float,
+                 levels: dict[str, float] | None = None, seat: int = 0):
         self.id = id
         self.group = group
         self.group_index = group_index
@@ -119,6 +154,15 @@ class Agent:
         self.logged_in_at = 0.0
         self.contact: Contact | None = None
         self.timer: object = None
+        self.levels: dict[str, float] = levels or {}
+        self.speed_for: dict[str, float] = {skill: speed for skill in skills}
+        """Effective speed per contact type (group speed x proficiency speed factor)."""
+        self.languages: frozenset[str] = frozenset()
+        self.dialects: frozenset[str] = frozenset()
+        self.seat = (group, seat)
+        self.mobile = False
+        self.ringing = False
+        """A mobile agent whose phone rings for a contact (neither idle nor serving)."""
 
     def __repr__(self) -> str:
         return f"Agent({self.id}, {self.group!r})"
@@ -127,9 +171,10 @@ class Agent:
 class RoutingState:
     """Read-only window on the center for policies, backed by the engine's indexes."""
 
-    __slots__ = ("_env", "_idle", "_waiting", "_waiting_count", "contact_types", "skills")
+    __slots__ = ("_env", "_idle", "_waiting", "_waiting_count", "contact_types", "skills", "random")
 
-    def __init__(self, env: object, contact_types: tuple[str, ...], skills: tuple[str, ...]) -> None:
+    def __init__(self, env: object, contact_types: tuple[str, ...], skills: tuple[str, ...],
+                 random: np.random.Generator | None = None) -> None:
         self._env = env
         self._idle: dict[str, deque[tuple[Agent, int]]] = {s: deque() for s in skills}
         self._waiting: dict[str, deque[Contact]] = {t: deque() for t in contact_types}
@@ -138,6 +183,9 @@ class RoutingState:
         """Names of all contact types."""
         self.skills = skills
         """Names of all skills held by some agent."""
+        self.random = random if random is not None else np.random.default_rng(0)
+        """The policy's own random stream (tie-breaks, exploration): drawing from it never
+        shifts a customer's arrival, work or patience."""
 
     @property
     def now(self) -> float:
