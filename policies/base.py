@@ -55,6 +55,29 @@ class RoutingPolicy(Protocol):
         ...
 
 
+class LearningPolicy(RoutingPolicy, Protocol):
+    """Optional hooks a policy may add; the engine calls them only when present.
+
+    * ``recheck_after(contact, state) -> float | None``: called when a contact
+      starts to wait; the engine offers it again through ``select_agent`` after
+      that many seconds (and asks again each time), e.g. when the eligible pool
+      widens with waiting. ``None``: no recheck.
+    * ``observe(contact, agent, handle_time, state)``: called when an agent
+      finishes a contact, with ``contact.resolved`` and ``contact.matched``
+      known. The only way a policy learns outcomes: it never sees those of
+      contacts not yet finished.
+    """
+
+    def recheck_after(self, contact: ContactView, state: RoutingState) -> float | None:
+        """Seconds until ``select_agent`` is asked again for this waiting contact."""
+        ...
+
+    def observe(self, contact: ContactView, agent: AgentView, handle_time: float,
+                state: RoutingState) -> None:
+        """Learn from a finished contact."""
+        ...
+
+
 class UnknownPolicyError(ValueError):
     """A policy name that nobody registered."""
 

@@ -271,6 +271,7 @@ class Simulation:
         self.state = RoutingState(self.env, self._type_names, skills,
                                   self._streams.generator("policy"))
         self._recheck = getattr(self.policy, "recheck_after", None)
+        self._observe = getattr(self.policy, "observe", None)
         self._free_recheck_timers: list[_Timer] = []
         self._quality = QualityModel(scenario, self._streams)
         # Plain flags: read on every contact, cheaper than two attribute lookups.
@@ -588,6 +589,8 @@ class Simulation:
         group_cell.handle_sum += handled
         if self._repeats and not contact.resolved:
             self._schedule_repeat(contact, now)
+        if self._observe is not None:
+            self._observe(contact, agent, handled, self.state)
         if agent.leaving:
             self._log_off(agent, now)
             self._check_drained()

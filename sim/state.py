@@ -44,6 +44,12 @@ class ContactView(Protocol):
         """The resolved (claimed) customer's profile; None for unknown callers or
         scenarios without customers."""
     @property
+    def resolved(self) -> bool:
+        """Whether the contact was resolved: known only once it is finished (``observe``)."""
+    @property
+    def matched(self) -> bool:
+        """Whether the serving agent met the scenario's match criterion (once served)."""
+    @property
     def unanswered(self) -> tuple[int, ...]:
         """Ids of mobile agents whose phone rang for this contact without an answer."""
     @property
