@@ -444,6 +444,7 @@ class Simulation:
         agent = Agent(self._next_agent_id, self._group_names[group_index], group_index,
                       tuple(group.skills), group.speed, seat=len(self._agents[group_index]))
         self._quality.equip(agent, group)
+        self.state._seats[agent.seat] = agent
         agent.timer = _Timer(self.env, self._on_finish, agent)
         self._next_agent_id += 1
         self._agents[group_index].append(agent)

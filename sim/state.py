@@ -89,6 +89,12 @@ class AgentView(Protocol):
     @property
     def mobile(self) -> bool:
         """Whether the agent is reached on a mobile phone (rings, may not answer)."""
+    @property
+    def idle(self) -> bool:
+        """Free for a contact now (on duty, not serving, not ringing)."""
+    @property
+    def on_duty(self) -> bool:
+        """Logged in (present) now."""
 
 
 class Contact:
@@ -177,7 +183,8 @@ class Agent:
 class RoutingState:
     """Read-only window on the center for policies, backed by the engine's indexes."""
 
-    __slots__ = ("_env", "_idle", "_waiting", "_waiting_count", "contact_types", "skills", "random")
+    __slots__ = ("_env", "_idle", "_waiting", "_waiting_count", "_seats", "contact_types", "skills",
+                 "random")
 
     def __init__(self, env: object, contact_types: tuple[str, ...], skills: tuple[str, ...],
                  random: np.random.Generator | None = None) -> None:
@@ -185,6 +192,7 @@ class RoutingState:
         self._idle: dict[str, deque[tuple[Agent, int]]] = {s: deque() for s in skills}
         self._waiting: dict[str, deque[Contact]] = {t: deque() for t in contact_types}
         self._waiting_count: dict[str, int] = {t: 0 for t in contact_types}
+        self._seats: dict[tuple[str, int], Agent] = {}
         self.contact_types = contact_types
         """Names of all contact types."""
         self.skills = skills
@@ -213,6 +221,10 @@ class RoutingState:
         for agent, serial in list(self._idle[skill]):
             if agent.idle and agent.idle_serial == serial:
                 yield agent
+
+    def agent_at(self, seat: tuple[str, int]) -> AgentView | None:
+        """The agent in ``seat`` (group, index), e.g. a customer's owner; None if never on duty."""
+        return self._seats.get(seat)
 
     def oldest_waiting(self, contact_type: str) -> ContactView | None:
         """The waiting contact of ``contact_type`` that arrived first, if any."""

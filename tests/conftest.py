@@ -21,6 +21,8 @@ def contract_scenario_data() -> dict[str, Any]:
     data["customers"] = {"population": 2000, "tiers": {"standard": 0.9, "vip": 0.1},
                          "languages": {"en": 1.0}, "value": {"mean": 5000}}
     data["routing"]["fraud_desk"] = {"desk": "vip_desk"}
+    # VIP customers have an owner at the VIP desk (mobile_advisers reaches them first).
+    data["agents"]["vip_desk"]["owns"] = {"tiers": ["vip"]}
     return data
 
 
