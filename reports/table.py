@@ -26,6 +26,16 @@ TABLE_ROWS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+# Matching, outcomes and mobile agents, shown when the scenario has them.
+QUALITY_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("fcr", "First-contact resolution", "{:.1%}"),
+    ("repeat_contacts", "Repeat contacts", "{:,.0f}"),
+    ("match_hit_rate", "Match hit rate", "{:.1%}"),
+    ("ring_offers", "Rings to mobile agents", "{:,.0f}"),
+    ("direct_reach_rate", "  answered (direct reach)", "{:.1%}"),
+    ("fallback_rate", "  fallback to the center", "{:.1%}"),
+)
+
 # Identity and verification rows, shown when the scenario has an identity block.
 IDENTITY_ROWS: tuple[tuple[str, str, str], ...] = (
     ("self_service_rate", "Finished in IVR (self-service)", "{:.1%}"),
@@ -47,6 +57,10 @@ IDENTITY_ROWS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+ALL_ROWS = TABLE_ROWS + QUALITY_ROWS + IDENTITY_ROWS
+"""Every row a run table may show, in reading order."""
+
+
 def _cell(estimate: Any, fmt: str) -> str:
     if estimate is None or math.isnan(estimate.mean):
         return "-"
@@ -60,11 +74,12 @@ def _cell(estimate: Any, fmt: str) -> str:
 def format_comparison(
     summary: dict[str, dict[str, Any]], title: str = "", rows: Sequence[tuple[str, str, str]] = TABLE_ROWS,
 ) -> str:
-    """Render ``{policy: {metric: Estimate}}`` as an aligned text table."""
+    """Render ``{policy: {metric: Estimate}}`` as an aligned text table; rows of metrics
+    that no policy has (e.g. identity figures of a scenario without identity) are left out."""
     policies = list(summary)
     header = ["Metric", *policies]
     body = [[label, *(_cell(summary[p].get(metric), fmt) for p in policies)]
-            for metric, label, fmt in rows]
+            for metric, label, fmt in rows if any(metric in summary[p] for p in policies)]
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
     lines = [title] if title else []
     lines.append("  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths))))

@@ -58,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", metavar="PATH", help="write results as JSON ('-' for stdout)")
     run.add_argument("--trace", metavar="PATH", help="write one CSV row per contact")
     run.add_argument("--jobs", type=int, default=1, help="parallel processes for replications")
-    run.add_argument("--by", choices=["type", "group", "interval"], action="append", default=[],
+    run.add_argument("--by", choices=["type", "group", "interval", "tier"], action="append",
+                     default=[],
                      help="also print a breakdown table (repeatable)")
     run.add_argument("--debug", action="store_true", help="show tracebacks")
     run.set_defaults(handler=_cmd_run)
@@ -108,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
 def _cmd_run(args: argparse.Namespace) -> int:
     from policies import UnknownPolicyError, policy_spec
     from policies.verification import strategy_spec
-    from reports.table import IDENTITY_ROWS, TABLE_ROWS, format_comparison
+    from reports.table import ALL_ROWS, format_comparison
 
     from .runner import run
     from .scenario import load_scenario
@@ -134,13 +135,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     title = (f"{scenario.name}: {reps} replication{'s' if reps > 1 else ''}, seed {results.seed}"
              f", SL threshold {format_duration(scenario.service_level.threshold)}"
              + (" (± = 95% CI half-width)" if reps > 1 else ""))
-    rows = TABLE_ROWS + (IDENTITY_ROWS if scenario.identity is not None else ())
-    print(format_comparison(results.summary(), title, rows))
+    print(format_comparison(results.summary(), title, ALL_ROWS))
     for scope in args.by:
         breakdown = results.summary(f"by_{scope}")
         for policy, per_key in breakdown.items():
             print()
-            print(format_comparison(per_key, f"{policy} by {scope}", rows))
+            print(format_comparison(per_key, f"{policy} by {scope}", ALL_ROWS))
     if args.json:
         text = json.dumps(results.to_json(), indent=2, allow_nan=False)
         if args.json == "-":

@@ -73,6 +73,8 @@ class ReplicationResult:
     by_type: dict[str, dict[str, float]] = field(default_factory=dict)
     by_group: dict[str, dict[str, float]] = field(default_factory=dict)
     by_interval: dict[str, dict[str, float]] = field(default_factory=dict)
+    by_tier: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Contact metrics per customer tier (and ``unknown`` callers), with customers."""
     wait_histogram: list[int] = field(default_factory=list)
     """Answered contacts per wait bin (``sim.metrics.bin_edges``), all types together."""
 
@@ -290,6 +292,12 @@ class Simulation:
                                for _ in self._type_names]
         for runtime, cells in zip(self._types, self._contact_cells):
             runtime.cells = cells
+        # With customers, contacts of a known customer count in per-tier cells instead, so
+        # that every figure also exists per tier (abandonment of VIPs, ...).
+        self._tier_names = tuple(scenario.customers.tiers) if scenario.customers else ()
+        self._tier_cells = {(type_name, tier): [ContactCell(identity_cells, tracks)
+                                                for _ in range(self._intervals)]
+                            for type_name in self._type_names for tier in self._tier_names}
         self._group_cells = [[GroupCell(group.mobile is not None) for _ in range(self._intervals)]
                              for group in scenario.agents.values()]
         self._free_ring_timers: list[_Timer] = []
@@ -473,13 +481,13 @@ class Simulation:
         cell = runtime.cells[self._slot]
         contact = Contact(self._arrivals, runtime.name, now, patience, work, wrap_up, cell,
                           counted)
-        if counted:
-            cell.arrivals += 1
         if self._quality.outcomes is not None:
             contact.outcome_u = self._quality.outcome_draw(runtime.name)
         if self._identity is not None:
             self._resolve_identity(contact, now)
         else:
+            if counted:
+                cell.arrivals += 1
             self._route(contact, now)
 
     def _route(self, contact: Contact, now: float) -> None:
@@ -649,6 +657,10 @@ class Simulation:
         assert self._identity is not None
         caller = self._identity.resolve(contact.type, self._channels[contact.type], now)
         contact.customer = caller.customer
+        if caller.customer is not None:
+            contact.cell = self._tier_cells[contact.type, caller.customer.tier][self._slot]
+        if contact.counted:
+            contact.cell.arrivals += 1  # type: ignore[attr-defined]
         identity = contact.cell.identity  # type: ignore[attr-defined]
         if identity is None:  # customers without an identity block: no IVR, no checks
             self._route(contact, now)
@@ -777,7 +789,8 @@ class Simulation:
         now = self.env.now
         index = self._type_names.index(first.type)
         counted = now >= self._warmup
-        cell = self._contact_cells[index][self._slot]
+        cell = (self._tier_cells[first.type, first.customer.tier][self._slot]
+                if first.customer is not None else self._contact_cells[index][self._slot])
         self._repeat_serial += 1
         contact = Contact(self._repeat_serial, first.type, now, patience, work, wrap_up, cell,
                           counted)
@@ -862,7 +875,10 @@ class Simulation:
 
     def _result(self, end: float) -> ReplicationResult:
         measured = max(end - self._warmup, 0.0)
-        type_totals = [merged_contacts(cells) for cells in self._contact_cells]
+        by_type_cells = [cells + [c for tier in self._tier_names
+                                  for c in self._tier_cells[name, tier]]
+                         for name, cells in zip(self._type_names, self._contact_cells)]
+        type_totals = [merged_contacts(cells) for cells in by_type_cells]
         group_totals = [merged_groups(cells) for cells in self._group_cells]
         all_contacts = merged_contacts(type_totals)
         all_groups = merged_groups(group_totals)
@@ -881,13 +897,20 @@ class Simulation:
         for index in range(self._intervals):
             if lengths[index] <= 0:
                 continue
-            figures = merged_contacts(cells[index] for cells in self._contact_cells).figures()
+            figures = merged_contacts(cells[index] for cells in (
+                *self._contact_cells, *self._tier_cells.values())).figures()
             agent_figures = merged_groups(cells[index] for cells in self._group_cells).figures(
                 lengths[index])
             figures.update((m, agent_figures[m]) for m in AGENT_METRICS)
             by_interval[self._interval_label(index)] = figures
+        by_tier = {tier: merged_contacts(c for name in self._type_names
+                                         for c in self._tier_cells[name, tier]).figures()
+                   for tier in self._tier_names}
+        if self._tier_names:
+            by_tier["unknown"] = merged_contacts(
+                c for cells in self._contact_cells for c in cells).figures()
         return ReplicationResult(self.policy_name, self.replication, overall, self.verification,
-                                 by_type, by_group, by_interval, all_contacts.histogram)
+                                 by_type, by_group, by_interval, by_tier, all_contacts.histogram)
 
 
 def _conclude(identity: IdentityCell, caller: Caller) -> None:

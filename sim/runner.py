@@ -25,7 +25,7 @@ from .engine import ReplicationResult, Simulation
 from .scenario import Scenario
 from .trace import TraceWriter
 
-SCOPES = ("overall", "by_type", "by_group", "by_interval")
+SCOPES = ("overall", "by_type", "by_group", "by_interval", "by_tier")
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,8 @@ class RunResults:
 
     def summary(self, scope: str = "overall") -> dict[str, Any]:
         """Estimates per policy: ``{policy: {metric: Estimate}}`` for ``overall``,
-        ``{policy: {key: {metric: Estimate}}}`` for ``by_type``, ``by_group``, ``by_interval``."""
+        ``{policy: {key: {metric: Estimate}}}`` for ``by_type``, ``by_group``, ``by_interval``,
+        ``by_tier``."""
         if scope not in SCOPES:
             raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
         out: dict[str, Any] = {}

@@ -266,7 +266,8 @@ def test_identity_leaves_arrivals_and_handle_times_unchanged() -> None:
     plain = Simulation(_scenario(identity=None, customers=None, routing={"policy": "fcfs"}),
                        "fcfs", 0).run().overall
     for metric in ("arrivals", "offered", "answered", "abandoned", "aht_s", "service_level"):
-        assert with_identity[metric] == plain[metric], metric
+        # Same contacts; sums are only added up in another order (per-tier cells).
+        assert with_identity[metric] == pytest.approx(plain[metric], rel=1e-12), metric
 
 
 # ----------------------------------------------------------------- conservation
