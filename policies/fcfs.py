@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 class FcfsPolicy:
     """Longest-idle skilled agent takes an arriving contact; a freed agent takes the oldest contact it can serve."""
 
+    work_conserving = True  # never leaves a contact waiting next to an idle skilled agent
+
     def __init__(self, params: PolicyParams, scenario: Scenario) -> None:
         self.params = params
 

@@ -60,6 +60,8 @@ class FraudDeskPolicy:
     team agent: the oldest VIP first).
     """
 
+    work_conserving = False  # suspicious contacts wait for the desk while others idle
+
     def __init__(self, params: FraudDeskParams, scenario: Scenario) -> None:
         self.params = params
         self._flags = frozenset(params.flags)

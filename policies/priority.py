@@ -56,6 +56,8 @@ class PriorityPolicy:
     An arriving contact takes the longest-idle skilled agent, as in ``fcfs``.
     """
 
+    work_conserving = True  # never leaves a contact waiting next to an idle skilled agent
+
     def __init__(self, params: PriorityParams, scenario: Scenario) -> None:
         default = PriorityClass()
         # Plain tuples (priority, head start, aging per second): read per decision.
