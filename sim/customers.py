@@ -119,6 +119,9 @@ class Customers(StrictModel):
     device_match: Probability = Field(
         default=0.9, description="Chance that a genuine call from a number on file also "
         "comes from a device on file.")
+    patience_factor: dict[str, Number] = Field(
+        default_factory=dict, description="Per tier, a multiplier on the patience of its "
+        "customers' contacts (e.g. {vip: 0.5}: VIPs hang up twice as fast).")
     prospects: Prospects | None = None
     fraud: Fraud | None = None
 
@@ -136,6 +139,13 @@ class Customers(StrictModel):
             raise FieldError(("habit_window",), (
                 f"{self.habit_window:g}s is not a whole number of hours; allowed: 1h to 24h "
                 "in whole hours, e.g. 2h"))
+        for tier, factor in self.patience_factor.items():
+            if tier not in self.tiers:
+                raise FieldError(("patience_factor", tier), (
+                    f"unknown tier {tier!r}; allowed: one of tiers ({', '.join(self.tiers)})"))
+            if factor <= 0:
+                raise FieldError(("patience_factor", tier), (
+                    f"{factor:g} is not positive; allowed: a multiplier > 0, e.g. 0.5"))
         for language in self.dialects:
             if language not in self.languages:
                 raise FieldError(("dialects", language), (

@@ -295,6 +295,7 @@ class Simulation:
         # With customers, contacts of a known customer count in per-tier cells instead, so
         # that every figure also exists per tier (abandonment of VIPs, ...).
         self._tier_names = tuple(scenario.customers.tiers) if scenario.customers else ()
+        self._patience_factor = scenario.customers.patience_factor if scenario.customers else {}
         self._tier_cells = {(type_name, tier): [ContactCell(identity_cells, tracks)
                                                 for _ in range(self._intervals)]
                             for type_name in self._type_names for tier in self._tier_names}
@@ -658,7 +659,10 @@ class Simulation:
         caller = self._identity.resolve(contact.type, self._channels[contact.type], now)
         contact.customer = caller.customer
         if caller.customer is not None:
-            contact.cell = self._tier_cells[contact.type, caller.customer.tier][self._slot]
+            tier = caller.customer.tier
+            contact.cell = self._tier_cells[contact.type, tier][self._slot]
+            # Same draw, scaled: a tier's patience factor keeps common random numbers.
+            contact.patience *= self._patience_factor.get(tier, 1.0)
         if contact.counted:
             contact.cell.arrivals += 1  # type: ignore[attr-defined]
         identity = contact.cell.identity  # type: ignore[attr-defined]
@@ -791,6 +795,8 @@ class Simulation:
         counted = now >= self._warmup
         cell = (self._tier_cells[first.type, first.customer.tier][self._slot]
                 if first.customer is not None else self._contact_cells[index][self._slot])
+        if first.customer is not None:
+            patience *= self._patience_factor.get(first.customer.tier, 1.0)
         self._repeat_serial += 1
         contact = Contact(self._repeat_serial, first.type, now, patience, work, wrap_up, cell,
                           counted)

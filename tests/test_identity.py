@@ -392,3 +392,35 @@ def test_routing_state_shows_the_customer_profile_and_identity() -> None:
     # The same customer calls again: some customers are seen more than once.
     ids = [c.customer.id for c in customers]
     assert len(set(ids)) < len(ids)
+
+
+def test_patience_factor_scales_the_same_draws_for_a_tier() -> None:
+    """VIPs with patience factor 0.5 hang up on the same draws, twice as fast: with no agent
+    ever free (1 agent, long calls) every queued VIP waits exactly half the patience it
+    would have had."""
+    changes: dict[str, Any] = {"identity": None, "routing": {"policy": "fcfs"},
+                               "agents": {"team": {"count": 1, "skills": ["calls"]}},
+                               "contact_types__calls__handle_time": {"dist": "constant",
+                                                                     "value": "100h"}}
+    plain = Simulation(_scenario(**changes), "fcfs", 0)
+    halved = Simulation(_scenario(**changes, customers__patience_factor={"vip": 0.5}), "fcfs", 0)
+    waits = []
+    for sim in (plain, halved):
+        log: dict[int, tuple[str, float]] = {}
+        end = sim._on_patience_end
+
+        def recording(event: Any, sim: Simulation = sim, log: dict[int, Any] = log,
+                      end: Any = end) -> None:
+            contact = event.subject
+            if contact.status == 0:  # WAITING: it abandons now
+                log[contact.id] = (contact.customer.tier if contact.customer else "-",
+                                   sim.env.now - contact.arrival)
+            end(event)
+
+        sim._on_patience_end = recording  # type: ignore[method-assign]
+        sim.run()
+        waits.append(log)
+    assert len(waits[0]) > 1000
+    for contact_id, (tier, waited) in waits[0].items():
+        expected = waited * (0.5 if tier == "vip" else 1.0)
+        assert waits[1][contact_id] == (tier, pytest.approx(expected)), contact_id
