@@ -23,6 +23,8 @@ def contract_scenario_data() -> dict[str, Any]:
     data["routing"]["fraud_desk"] = {"desk": "vip_desk"}
     # VIP customers have an owner at the VIP desk (mobile_advisers reaches them first).
     data["agents"]["vip_desk"]["owns"] = {"tiers": ["vip"]}
+    # First-contact resolution for predictive to learn from.
+    data["outcomes"] = {"resolution_at_lowest": 0.5, "resolution_at_highest": 0.9}
     return data
 
 

@@ -1,0 +1,202 @@
+"""Contextual routing as matchmaking (domain brief S1, S6, S7): score every compatible
+(contact, idle agent) pair on language, proficiency and the customer's profile; hold a
+contact for a qualified agent for a while, then relax."""
+
+from __future__ import annotations
+
+import math
+from itertools import islice
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from sim.fields import Duration, Int, Number, OptionalNumber
+from sim.outcomes import Proficiency
+
+from .base import PolicyConfigError, PolicyParams, register_policy
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
+    from sim.state import AgentView, ContactView, RoutingState
+
+DEFAULT_PATIENCE = 420.0
+"""Time scale of urgency for contact types without patience: the mean patience of the
+bank in the domain brief (about 7 min)."""
+
+NEUTRAL_SENTIMENT = 0.5
+"""Sentiment assumed for callers without a profile (the middle of the 0-1 scale)."""
+
+_TOLERANCE = 1e-6
+"""Seconds: a recheck that lands a rounding error before the timeout counts as after it."""
+
+
+class ContextualWeights(PolicyParams):
+    """Weights of the score terms; each term lies in [0, 1]."""
+
+    language: Number = Field(default=1.0, ge=0, description=(
+        "Language match: 1 language and dialect, 0.5 language only, 0 neither."))
+    level: Number = Field(default=1.0, ge=0, description=(
+        "The agent's level for the contact's intent (else type) on the proficiency scale."))
+    patience: Number = Field(default=0.5, ge=0, description=(
+        "Urgency of a waiting contact: wait / (wait + predicted patience)."))
+    sentiment: Number = Field(default=0.25, ge=0, description=(
+        "1 - customer sentiment: unhappy customers are served first."))
+    idle: Number = Field(default=0.1, ge=0, description=(
+        "Agent idle time relative to the longest-idle candidate (fairness among agents)."))
+
+
+class ContextualParams(PolicyParams):
+    """Parameters of the ``contextual`` policy."""
+
+    weights: ContextualWeights = Field(default_factory=ContextualWeights)
+    min_level: OptionalNumber = Field(default=None, description=(
+        "Level (intent if the agent lists it, else type) an agent needs to take a contact "
+        "that has waited less than wait_for_match, e.g. 9.5; absent: no threshold."))
+    require_language: bool = Field(default=True, description=(
+        "Within wait_for_match, only agents speaking the customer's language and dialect "
+        "(as matching.language) may take the contact."))
+    wait_for_match: Duration = Field(default=30.0, ge=0, description=(
+        "How long a contact waits for a qualified agent before any skilled agent may take it."))
+    candidates: Int = Field(default=64, ge=1, description=(
+        "Idle agents (longest idle first) or waiting contacts per skill (oldest first) "
+        "scored per decision: bounds the cost of a decision in large centers."))
+
+    def check_against(self, scenario: Scenario) -> None:
+        """``min_level`` must lie on the scenario's proficiency scale."""
+        scale = scenario.proficiency or Proficiency()
+        if self.min_level is not None and not scale.lowest <= self.min_level <= scale.highest:
+            raise PolicyConfigError(("min_level",), (
+                f"{self.min_level:g} is off the proficiency scale; allowed: {scale.lowest:g} "
+                f"to {scale.highest:g} (proficiency.lowest to proficiency.highest)"))
+
+
+@register_policy("contextual", ContextualParams)
+class ContextualPolicy:
+    """Best (contact, agent) pair by a weighted score of language, level, patience, sentiment
+    and idle time; qualified agents only until a contact has waited ``wait_for_match``.
+
+    Score of a pair = w_language x language match + w_level x level on the scale
+    + w_patience x urgency + w_sentiment x (1 - sentiment) + w_idle x idle share.
+    An arriving contact takes the best-scoring idle agent (the contact terms are the
+    same for every agent, so language, level and idle time decide); a freed agent
+    takes the best-scoring waiting contact (its idle term is the same for every
+    contact, so match, urgency and sentiment decide). Ties go to the longest-idle
+    agent and to the oldest contact.
+
+    Qualified: level >= ``min_level`` and, with ``require_language``, the customer's
+    language and dialect spoken. Until a contact has waited ``wait_for_match`` only
+    qualified agents may take it; ``recheck_after`` asks the engine to offer it
+    again at that moment, when any skilled agent may.
+
+    Predicted patience is the contact type's mean patience x (1 - churn risk) of the
+    customer: customers at risk of leaving are the ones who hang up (S1 treats such
+    a caller's patience as short). Urgency wait / (wait + predicted patience) grows
+    with waiting, so it also ages every contact. Only language, skills and profile
+    scores are used, never protected characteristics (domain brief, ethics).
+    """
+
+    def __init__(self, params: ContextualParams, scenario: Scenario) -> None:
+        weights = params.weights
+        # Plain floats: read for every candidate of every decision.
+        self._w_language = weights.language
+        self._w_level = weights.level
+        self._w_patience = weights.patience
+        self._w_sentiment = weights.sentiment
+        self._w_idle = weights.idle
+        self._min_level = params.min_level
+        self._require_language = params.require_language
+        self._wait = params.wait_for_match
+        self._candidates = params.candidates
+        scale = scenario.proficiency or Proficiency()
+        self._lowest = scale.lowest
+        self._highest = scale.highest
+        self._patience = {
+            name: ctype.patience.mean if ctype.patience is not None else DEFAULT_PATIENCE
+            for name, ctype in scenario.contact_types.items()}
+
+    # ------------------------------------------------------------------ scoring
+    def level(self, agent: AgentView, contact: ContactView) -> float:
+        """The agent's level for the contact: its intent if the agent lists it, else its
+        type (the engine's rule for outcomes), else the top of the scale."""
+        levels = agent.levels
+        caller = contact.identity
+        if caller is not None and caller.intent in levels:
+            return levels[caller.intent]
+        return levels.get(contact.type, self._highest)
+
+    def _pair(self, agent: AgentView, contact: ContactView, relaxed: bool) -> float | None:
+        """Language and level part of the score, or None when the agent may not take the
+        contact yet (not qualified and the contact has not waited long enough)."""
+        customer = contact.customer
+        language = 1.0
+        if customer is not None and agent.languages:
+            if customer.language not in agent.languages:
+                language = 0.0
+            elif customer.dialect is not None and customer.dialect not in agent.dialects:
+                language = 0.5
+        level = self.level(agent, contact)
+        if not relaxed and (
+                (self._min_level is not None and level < self._min_level)
+                or (self._require_language and language < 1.0)):
+            return None
+        fraction = min(max((level - self._lowest) / (self._highest - self._lowest), 0.0), 1.0)
+        return self._w_language * language + self._w_level * fraction
+
+    def _contact_terms(self, contact: ContactView, waited: float) -> float:
+        """Urgency and sentiment part of the score."""
+        customer = contact.customer
+        patience = self._patience[contact.type]
+        sentiment = NEUTRAL_SENTIMENT
+        if customer is not None:
+            patience *= 1.0 - customer.churn_risk
+            sentiment = customer.sentiment
+        urgency = waited / (waited + max(patience, 1.0))
+        return self._w_patience * urgency + self._w_sentiment * (1.0 - sentiment)
+
+    def _restricted(self, contact: ContactView) -> bool:
+        """Whether qualification matters for this contact at all."""
+        return self._min_level is not None or (
+            self._require_language and contact.customer is not None)
+
+    # ---------------------------------------------------------------- decisions
+    def select_agent(self, contact: ContactView, state: RoutingState) -> AgentView | None:
+        now = state.now
+        relaxed = now - contact.arrival >= self._wait - _TOLERANCE
+        best: AgentView | None = None
+        best_score = -math.inf
+        longest: float | None = None
+        for agent in islice(state.idle_agents(contact.type), self._candidates):
+            idle = now - agent.idle_since
+            if longest is None:
+                longest = idle  # idle_agents yields the longest idle first
+            score = self._pair(agent, contact, relaxed)
+            if score is None:
+                continue
+            if longest > 0.0:
+                score += self._w_idle * idle / longest
+            if score > best_score:
+                best, best_score = agent, score
+        return best
+
+    def select_contact(self, agent: AgentView, state: RoutingState) -> ContactView | None:
+        now = state.now
+        best: ContactView | None = None
+        best_score = -math.inf
+        for skill in agent.skills:
+            for contact in islice(state.waiting(skill), self._candidates):
+                waited = now - contact.arrival
+                score = self._pair(agent, contact, waited >= self._wait - _TOLERANCE)
+                if score is None:
+                    continue
+                score += self._contact_terms(contact, waited)
+                if best is None or score > best_score or (
+                        score == best_score and contact.arrival < best.arrival):
+                    best, best_score = contact, score
+        return best
+
+    def recheck_after(self, contact: ContactView, state: RoutingState) -> float | None:
+        """Offer a restricted contact again when its wait for a qualified agent ends."""
+        if not self._restricted(contact):
+            return None
+        left = self._wait - (state.now - contact.arrival)
+        return left if left > _TOLERANCE else None
