@@ -11,13 +11,19 @@ sorted and the longest-idle agent is at the left); per contact type, waiting
 contacts in arrival order. Entries that stop being valid (a multi-skilled
 agent taken through another skill, a contact that abandoned) are dropped
 lazily when they reach the front, so every update is O(1).
+
+Keyed indexes refine these for policies that need them (idle agents per group
+and level, waiting contacts per tier, intent or last agent). Each is built on
+the first query that needs it and from then on fed by the engine's own
+appends to the primary queues, which it replaces with a ``_FanOutQueue``:
+policies that never ask pay nothing.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
@@ -26,6 +32,16 @@ if TYPE_CHECKING:
     from .identity import Caller
 
 WAITING, IN_SERVICE, ABANDONED, BLOCKED, NEW, RINGING = range(6)
+
+WaitingKey = Literal["tier", "intent", "last_agent"]
+"""How ``RoutingState.oldest_waiting_by`` files waiting contacts (see there)."""
+
+TIME_SLACK = 1e-6
+"""Seconds: a recheck armed for a deadline fires at a float-rounded time, which may lie
+this far before the deadline; ``RoutingState.has_waited`` counts it as reached."""
+
+_COMPACT_AT = 64
+"""Bucket length from which stale entries are also removed in bulk."""
 
 
 class ContactView(Protocol):
@@ -183,8 +199,8 @@ class Agent:
 class RoutingState:
     """Read-only window on the center for policies, backed by the engine's indexes."""
 
-    __slots__ = ("_env", "_idle", "_waiting", "_waiting_count", "_seats", "contact_types", "skills",
-                 "random")
+    __slots__ = ("_env", "_idle", "_waiting", "_waiting_count", "_seats", "_by_id", "_keyed",
+                 "contact_types", "skills", "random")
 
     def __init__(self, env: object, contact_types: tuple[str, ...], skills: tuple[str, ...],
                  random: np.random.Generator | None = None) -> None:
@@ -193,6 +209,8 @@ class RoutingState:
         self._waiting: dict[str, deque[Contact]] = {t: deque() for t in contact_types}
         self._waiting_count: dict[str, int] = {t: 0 for t in contact_types}
         self._seats: dict[tuple[str, int], Agent] = {}
+        self._by_id: dict[int, Agent] = {}
+        self._keyed: dict[tuple[str, str, str | None], _Buckets] = {}
         self.contact_types = contact_types
         """Names of all contact types."""
         self.skills = skills
@@ -245,3 +263,187 @@ class RoutingState:
     def waiting_count(self, contact_type: str) -> int:
         """How many contacts of ``contact_type`` wait now."""
         return self._waiting_count[contact_type]
+
+    def has_waited(self, contact: ContactView, seconds: float) -> bool:
+        """Whether ``contact`` has waited ``seconds`` since it entered the queue (to within
+        ``TIME_SLACK``, so that a recheck armed for that moment sees it reached)."""
+        return self._env.now - contact.arrival >= seconds - TIME_SLACK  # type: ignore[attr-defined, no-any-return]
+
+    def agent(self, agent_id: int) -> AgentView | None:
+        """The agent with this id (e.g. a customer's ``last_agent``); None if never on duty."""
+        if len(self._by_id) != len(self._seats):  # agents joined since the last look-up
+            self._by_id = {agent.id: agent for agent in self._seats.values()}
+        return self._by_id.get(agent_id)
+
+    def idle_by_level(self, skill: str,
+                      intent: str | None = None) -> list[tuple[str, float | None, AgentView]]:
+        """``(group, level, agent)``: the longest-idle agent with ``skill`` of each group and
+        level, where the level is the agent's for ``intent`` if it lists one, else for
+        ``skill`` (None: it lists neither). O(groups x levels), whatever the number of agents."""
+        buckets = self._keyed.get(("idle", skill, intent))
+        if buckets is None:
+            buckets = self._keyed["idle", skill, intent] = _Buckets(
+                _level_key(skill, intent), _idle_valid, _idle_valid)
+            self._fan_out(self._idle, skill, buckets)
+        return [(group, level, entry[0]) for (group, level), entry in buckets.heads()]
+
+    def oldest_waiting_by(self, contact_type: str, by: WaitingKey,
+                          key: Hashable) -> ContactView | None:
+        """The oldest waiting contact of ``contact_type`` whose ``by`` is ``key``.
+
+        ``by`` is ``"tier"`` (the customer's tier; None for unknown callers),
+        ``"intent"`` (the caller's intent; None without identity) or ``"last_agent"``:
+        the id of the customer's last agent if, when the contact entered the queue, that
+        agent was on duty and held the contact's type as a skill; else None.
+        """
+        return self._waiting_buckets(contact_type, by).head(key)  # type: ignore[no-any-return]
+
+    def oldest_waiting_each(self, contact_type: str,
+                            by: WaitingKey) -> list[tuple[Hashable, ContactView]]:
+        """``(key, contact)``: the oldest waiting contact of ``contact_type`` for each value of
+        ``by`` (as in ``oldest_waiting_by``). O(number of values): meant for tiers and intents."""
+        return list(self._waiting_buckets(contact_type, by).heads())
+
+    def _waiting_buckets(self, contact_type: str, by: WaitingKey) -> _Buckets:
+        buckets = self._keyed.get(("waiting", contact_type, by))
+        if buckets is None:
+            key = self._last_agent_key if by == "last_agent" else _CONTACT_KEYS[by]
+            buckets = self._keyed["waiting", contact_type, by] = _Buckets(
+                key, _contact_waiting, _contact_may_return)
+            self._fan_out(self._waiting, contact_type, buckets)
+        return buckets
+
+    def _last_agent_key(self, contact: Contact) -> int | None:
+        customer = contact.customer
+        if customer is None or customer.last_agent is None:
+            return None
+        agent = self.agent(customer.last_agent)
+        if agent is None or not agent.on_duty or contact.type not in agent.skills:
+            return None
+        return agent.id
+
+    @staticmethod
+    def _fan_out(queues: dict[str, Any], name: str, buckets: _Buckets) -> None:
+        """Feed ``buckets`` from the primary queue ``queues[name]``, now and on every append."""
+        queue = queues[name]
+        if not isinstance(queue, _FanOutQueue):
+            queue = queues[name] = _FanOutQueue(queue)
+        buckets.extend(queue)
+        queue.buckets.append(buckets)
+
+
+class _Buckets:
+    """The entries of one primary queue filed by a key, each bucket in the queue's order.
+
+    ``valid(entry)``: the entry may be returned; ``kept(entry)``: it may become valid again
+    (a contact ringing a mobile agent), so it stays in place. Other entries are dropped
+    lazily at a bucket's front, and in bulk whenever a bucket doubles, so that memory
+    follows the live entries even when a bucket's front stays valid for long.
+    """
+
+    __slots__ = ("_key", "_valid", "_kept", "_queues", "_limits")
+
+    def __init__(self, key: Callable[[Any], Hashable], valid: Callable[[Any], bool],
+                 kept: Callable[[Any], bool]) -> None:
+        self._key = key
+        self._valid = valid
+        self._kept = kept
+        self._queues: dict[Hashable, deque[Any]] = {}
+        self._limits: dict[Hashable, int] = {}
+
+    def extend(self, entries: Iterable[Any]) -> None:
+        for entry in entries:
+            if self._kept(entry):
+                self.add(entry)
+
+    def add(self, entry: Any) -> None:
+        key = self._key(entry)
+        queue = self._queues.get(key)
+        if queue is None:
+            queue = self._queues[key] = deque()
+            self._limits[key] = _COMPACT_AT
+        queue.append(entry)
+        if len(queue) > self._limits[key]:
+            kept = [e for e in queue if self._kept(e)]
+            queue.clear()
+            queue.extend(kept)
+            self._limits[key] = max(_COMPACT_AT, 2 * len(kept))
+
+    def add_in_order(self, contact: Contact) -> None:
+        """File a contact back in arrival order (rare: after an unanswered ring), unless its
+        entry is still there."""
+        queue = self._queues.get(self._key(contact))
+        if queue and contact in queue:
+            return
+        if not queue or queue[-1].arrival <= contact.arrival:
+            self.add(contact)
+        else:
+            position = next(i for i, other in enumerate(queue) if other.arrival > contact.arrival)
+            queue.insert(position, contact)
+
+    def head(self, key: Hashable) -> Any:
+        """The first valid entry under ``key``, or None."""
+        queue = self._queues.get(key)
+        while queue:
+            entry = queue[0]
+            if self._valid(entry):
+                return entry
+            if self._kept(entry):  # may come back: look behind it without dropping it
+                return next((e for e in queue if self._valid(e)), None)
+            queue.popleft()
+        return None
+
+    def heads(self) -> Iterator[tuple[Hashable, Any]]:
+        """``(key, first valid entry)`` of every bucket that has one."""
+        for key in self._queues:
+            entry = self.head(key)
+            if entry is not None:
+                yield key, entry
+
+
+class _FanOutQueue(deque):  # type: ignore[type-arg]
+    """A primary index queue that also files each entry the engine appends (or inserts)
+    into the keyed buckets built on it."""
+
+    __slots__ = ("buckets",)
+
+    def __init__(self, entries: Iterable[Any]) -> None:
+        super().__init__(entries)
+        self.buckets: list[_Buckets] = []
+
+    def append(self, entry: Any) -> None:
+        deque.append(self, entry)
+        for buckets in self.buckets:
+            buckets.add(entry)
+
+    def insert(self, index: int, entry: Any) -> None:
+        deque.insert(self, index, entry)
+        for buckets in self.buckets:
+            buckets.add_in_order(entry)
+
+
+def _idle_valid(entry: tuple[Agent, int]) -> bool:
+    agent, serial = entry
+    return agent.idle and agent.idle_serial == serial
+
+
+def _level_key(skill: str, intent: str | None) -> Callable[[tuple[Agent, int]], Hashable]:
+    def key(entry: tuple[Agent, int]) -> tuple[str, float | None]:
+        agent = entry[0]
+        levels = agent.levels
+        return agent.group, levels[intent] if intent in levels else levels.get(skill)
+    return key
+
+
+def _contact_waiting(contact: Contact) -> bool:
+    return contact.status == WAITING
+
+
+def _contact_may_return(contact: Contact) -> bool:
+    return contact.status == WAITING or contact.status == RINGING
+
+
+_CONTACT_KEYS: dict[str, Callable[[Contact], Hashable]] = {
+    "tier": lambda contact: contact.customer.tier if contact.customer is not None else None,
+    "intent": lambda contact: contact.identity.intent if contact.identity is not None else None,
+}

@@ -25,6 +25,12 @@ def contract_scenario_data() -> dict[str, Any]:
     data["agents"]["vip_desk"]["owns"] = {"tiers": ["vip"]}
     # First-contact resolution for predictive to learn from.
     data["outcomes"] = {"resolution_at_lowest": 0.5, "resolution_at_highest": 0.9}
+    # The indexed policy library: a minimum level, a white-glove team with overflow, and
+    # rings that widen from one group to everyone (rechecks in the engine).
+    data["routing"]["skills"] = {"pick": "best_skill", "min_level": {"vip": 5}}
+    data["routing"]["vip"] = {"team": "vip_desk", "overflow_after": "30s"}
+    data["routing"]["bullseye"] = {"rings": [{"after": "0s", "groups": ["generalists"]},
+                                             {"after": "20s"}]}
     return data
 
 

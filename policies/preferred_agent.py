@@ -1,0 +1,97 @@
+"""Preferred-agent routing: a returning customer waits a while for the agent who served them
+last, then anyone skilled takes the contact."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from sim.fields import Duration
+
+from .base import PolicyConfigError, PolicyParams, register_policy
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
+    from sim.state import AgentView, ContactView, RoutingState
+
+
+class PreferredAgentParams(PolicyParams):
+    """Parameters of the ``preferred_agent`` policy."""
+
+    timeout: Duration = Field(
+        default=60.0, description="How long a contact waits for the customer's last agent "
+        "while that agent is busy; 0s: only an idle last agent is preferred.")
+
+    def check_against(self, scenario: Scenario) -> None:
+        """The scenario must have customers, whose last agents the policy prefers."""
+        if scenario.customers is None:
+            raise PolicyConfigError((), (
+                "preferred_agent routes to the customer's last agent, but the scenario has no "
+                "customers block; allowed: add customers to the scenario"))
+
+
+@register_policy("preferred_agent", PreferredAgentParams)
+class PreferredAgentPolicy:
+    """The agent who served the customer last takes the contact if on duty and skilled, waited for up to ``timeout``; then the longest-idle skilled agent.
+
+    If that agent is idle the contact goes to them at once; if busy, the
+    contact waits for them only, until it has waited ``timeout`` (a recheck
+    then offers it to the longest-idle skilled agent). A freed agent first
+    takes the oldest contact waiting for it (whatever its wait), else the
+    oldest contact open to anyone: one with no preferred agent on duty, or
+    one that has waited out the timeout. Unknown callers, first-time callers
+    and customers whose last agent is off duty or lacks the skill wait for
+    nobody. The preference is fixed when the contact queues: if the agent
+    logs off meanwhile, the contact still waits out the timeout.
+    """
+
+    work_conserving = False  # a contact may wait for its busy last agent
+
+    def __init__(self, params: PreferredAgentParams, scenario: Scenario) -> None:
+        self._timeout = params.timeout
+
+    def _last_agent(self, contact: ContactView, state: RoutingState) -> AgentView | None:
+        """The customer's last agent, if on duty and skilled for the contact."""
+        customer = contact.customer
+        if customer is None or customer.last_agent is None:
+            return None
+        agent = state.agent(customer.last_agent)
+        if agent is None or not agent.on_duty or contact.type not in agent.skills:
+            return None
+        return agent
+
+    def select_agent(self, contact: ContactView, state: RoutingState) -> AgentView | None:
+        last = self._last_agent(contact, state)
+        if last is not None:
+            if last.idle:
+                return last
+            if not state.has_waited(contact, self._timeout):
+                return None
+        return state.longest_idle_agent(contact.type)
+
+    def select_contact(self, agent: AgentView, state: RoutingState) -> ContactView | None:
+        mine = [contact for contact_type in agent.skills
+                if (contact := state.oldest_waiting_by(contact_type, "last_agent", agent.id))]
+        if mine:
+            return min(mine, key=_arrival)
+        open_to_all = []
+        for contact_type in agent.skills:
+            oldest = state.oldest_waiting(contact_type)
+            # Waits grow with age: if the oldest has not waited out the timeout, only
+            # contacts that wait for nobody are open.
+            if oldest is not None and not state.has_waited(oldest, self._timeout):
+                oldest = state.oldest_waiting_by(contact_type, "last_agent", None)
+            if oldest is not None:
+                open_to_all.append(oldest)
+        return min(open_to_all, key=_arrival, default=None)
+
+    def recheck_after(self, contact: ContactView, state: RoutingState) -> float | None:
+        """At the timeout, offer a contact that waits for its last agent to everyone."""
+        if self._last_agent(contact, state) is None or state.has_waited(contact, self._timeout):
+            return None
+        return self._timeout - (state.now - contact.arrival)
+
+
+def _arrival(contact: ContactView) -> float:
+    return contact.arrival

@@ -1,0 +1,141 @@
+"""Skills-based routing with proficiency levels: any skilled agent or the best available one,
+an optional minimum level per contact type, and what a freed agent picks."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from sim.fields import Number
+from sim.outcomes import Proficiency
+
+from .base import PolicyConfigError, PolicyParams, register_policy
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
+    from sim.state import AgentView, ContactView, RoutingState
+
+
+class Levels:
+    """Agents' levels for contacts as the engine reads them (``sim.outcomes``): the level for
+    the contact's intent when the agent lists one, else for its type; the top of the scale
+    when the agent lists neither."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.highest = (scenario.proficiency or Proficiency()).highest
+        self.intents = frozenset(i for g in scenario.agents.values() for i in g.intent_levels)
+        """Intents some group lists a level for: only these change an agent's level."""
+
+    def context(self, contact: ContactView) -> str | None:
+        """The intent that decides agents' levels for ``contact``, or None (its type does)."""
+        caller = contact.identity
+        return caller.intent if caller is not None and caller.intent in self.intents else None
+
+    def of(self, agent: AgentView, contact_type: str, context: str | None) -> float:
+        """``agent``'s level for a contact of ``contact_type`` in ``context``."""
+        levels = agent.levels
+        level = levels[context] if context in levels else levels.get(contact_type)
+        return self.highest if level is None else level
+
+    def idle(self, contact_type: str, context: str | None,
+             state: RoutingState) -> list[tuple[str, float, AgentView]]:
+        """``(group, level, agent)``: the longest-idle agent per group and level."""
+        highest = self.highest
+        return [(group, highest if level is None else level, agent)
+                for group, level, agent in state.idle_by_level(contact_type, context)]
+
+    def waiting(self, contact_type: str,
+                state: RoutingState) -> list[tuple[str | None, ContactView]]:
+        """``(context, contact)``: the oldest waiting contact of ``contact_type`` per intent
+        (one entry per intent; the context is None for intents that change no level)."""
+        if not self.intents:
+            head = state.oldest_waiting(contact_type)
+            return [] if head is None else [(None, head)]
+        return [(intent if intent in self.intents else None, contact)  # type: ignore[misc]
+                for intent, contact in state.oldest_waiting_each(contact_type, "intent")]
+
+
+class SkillsParams(PolicyParams):
+    """Parameters of the ``skills`` policy."""
+
+    mode: Literal["longest_idle", "best_proficiency"] = Field(
+        default="best_proficiency",
+        description="Which idle agent takes an arriving contact: the longest-idle eligible one, "
+        "or the one with the highest level for it (longest idle among equals).")
+    pick: Literal["oldest", "best_skill"] = Field(
+        default="oldest",
+        description="Which waiting contact a freed agent takes: the oldest it may serve, or the "
+        "oldest of those it has its highest level for.")
+    min_level: dict[str, Number] = Field(
+        default_factory=dict,
+        description="Per contact type, the level an agent needs to take it (for the contact's "
+        "intent if the agent lists one, else its type); types not listed: no minimum.")
+
+    def check_against(self, scenario: Scenario) -> None:
+        """Every type must exist and some group must reach its minimum."""
+        highest = (scenario.proficiency or Proficiency()).highest
+        for name, level in self.min_level.items():
+            if name not in scenario.contact_types:
+                known = ", ".join(scenario.contact_types)
+                raise PolicyConfigError(
+                    ("min_level", name), f"unknown contact type {name!r}; known: {known}")
+            best = max((max([group.level(name, highest), *group.intent_levels.values()])
+                        for group in scenario.agents.values() if name in group.skills),
+                       default=-math.inf)
+            if best < level:
+                raise PolicyConfigError(("min_level", name), (
+                    f"no agent group reaches level {level:g} for {name!r}, so its contacts "
+                    f"would never be served; allowed: at most {best:g}"))
+
+
+@register_policy("skills", SkillsParams)
+class SkillsPolicy:
+    """Skills with proficiency: an agent may take a contact when it has the contact's type as a skill and its level reaches the type's min_level.
+
+    An agent's level for a contact is its level for the contact's intent when
+    its group lists one (``intent_levels``), else for the type (a skills list
+    without levels means the top of the ``proficiency`` scale). An arriving
+    contact takes, per ``mode``, the longest-idle eligible agent or the eligible
+    agent with the highest level (longest idle among equals). A freed agent
+    takes, per ``pick``, the oldest contact it may serve or the oldest among
+    those it has its highest level for. Idle agents are indexed by group and
+    level and waiting contacts by intent, so a decision costs O(groups x
+    levels) or O(skills x intents), never O(agents).
+    """
+
+    def __init__(self, params: SkillsParams, scenario: Scenario) -> None:
+        self._levels = Levels(scenario)
+        self._min_level = {name: params.min_level.get(name, -math.inf)
+                           for name in scenario.contact_types}
+        self._best_agent = params.mode == "best_proficiency"
+        self._best_skill = params.pick == "best_skill"
+        # Without minimum levels every skilled agent is eligible for every contact.
+        self.work_conserving = not params.min_level
+
+    def select_agent(self, contact: ContactView, state: RoutingState) -> AgentView | None:
+        floor = self._min_level[contact.type]
+        best: AgentView | None = None
+        best_rank: tuple[float, float] = (0.0, 0.0)
+        for _, level, agent in self._levels.idle(contact.type, self._levels.context(contact), state):
+            if level < floor:
+                continue
+            rank = (-level if self._best_agent else 0.0, agent.idle_since)
+            if best is None or rank < best_rank:
+                best, best_rank = agent, rank
+        return best
+
+    def select_contact(self, agent: AgentView, state: RoutingState) -> ContactView | None:
+        best: ContactView | None = None
+        best_rank: tuple[float, float] = (0.0, 0.0)
+        for contact_type in agent.skills:
+            floor = self._min_level[contact_type]
+            for context, contact in self._levels.waiting(contact_type, state):
+                level = self._levels.of(agent, contact_type, context)
+                if level < floor:
+                    continue
+                rank = (-level if self._best_skill else 0.0, contact.arrival)
+                if best is None or rank < best_rank:
+                    best, best_rank = contact, rank
+        return best
