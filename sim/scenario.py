@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, Field, PrivateAttr, ValidationError, ValidationInfo, model_validator
+from pydantic import (
+    BaseModel, BeforeValidator, Field, PrivateAttr, ValidationError, ValidationInfo, model_validator,
+)
 
 from .customers import Customers
 from .distributions import DISTRIBUTION_NAMES, Busyness, Distribution, _Dist
@@ -216,10 +218,29 @@ class Owns(StrictModel):
     share: Probability = Field(default=1.0, description="Share of those customers with one.")
 
 
+def _list_or_mapping(value: object) -> object:
+    # Checked here so that a mistake gives one message, not one per member of the union.
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                raise FieldError((index,), f"{show_value(item)} is not text; allowed: a contact "
+                                 "type name")
+    elif isinstance(value, dict):
+        for name, level in value.items():
+            if isinstance(level, bool) or not isinstance(level, (int, float)):
+                raise FieldError((name,), f"{show_value(level)} is not a number; allowed: a "
+                                 "proficiency level, e.g. 7")
+    else:
+        raise ValueError(f"{show_value(value)} is not a list or a mapping; allowed: a list of "
+                         "contact types, e.g. [general, vip], or each with a level, e.g. "
+                         "{general: 7, vip: 9.5}")
+    return value
+
+
 class AgentGroup(StrictModel):
     """A team of interchangeable agents with the same skills."""
 
-    skills: tuple[str, ...] | dict[str, Number] = Field(
+    skills: Annotated[tuple[str, ...] | dict[str, Number], BeforeValidator(_list_or_mapping)] = Field(
         min_length=1, description="Contact types this group serves: a list, or a mapping of "
         "each to a proficiency level (see proficiency).")
     intent_levels: dict[str, Number] = Field(

@@ -17,8 +17,12 @@ from pathlib import Path
 
 import pytest
 
+# isort: off
+# ``sim`` must be imported before ``policies`` (see test_policies_package_imports_on_its_own).
 from sim.cli import main
 from sim.errors import ScenarioError
+from policies import registered_policies
+# isort: on
 
 BASE = """\
 name: bad-input
@@ -66,6 +70,8 @@ service_level:
 """
 
 DATA = Path(__file__).parent / "data" / "bad"
+# The registry grows with every new policy; the message must list all of them, sorted.
+KNOWN_POLICIES = "known: " + ", ".join(sorted(registered_policies()))
 
 
 def edit(old: str, new: str, text: str = BASE) -> str:
@@ -285,9 +291,9 @@ CASES = [
          ("missing required key 'name'",)),
     # --- routing ------------------------------------------------------------------
     Case("unknown routing policy", edit("policy: fcfs", "policy: fifo"), "routing.policy",
-         At("policy: fifo"), "known: fcfs, fraud_desk, priority"),
+         At("policy: fifo"), KNOWN_POLICIES),
     Case("parameters for an unknown policy", edit("  priority:\n", "  prio:\n"), "routing.prio",
-         At("prio:"), "known: fcfs, fraud_desk, priority"),
+         At("prio:"), KNOWN_POLICIES),
     Case("unknown parameter of the priority policy", edit("    classes:\n", "    clases:\n"),
          "routing.priority.clases", At("clases:"), "allowed here: classes"),
     Case("unknown key in a priority class",
@@ -479,7 +485,7 @@ def test_run_unknown_policy(good_scenario: Path, capsys: pytest.CaptureFixture[s
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == (
-        "ccsim: error: --policy: unknown routing policy 'nosuch'; known: fcfs, fraud_desk, priority\n")
+        f"ccsim: error: --policy: unknown routing policy 'nosuch'; {KNOWN_POLICIES}\n")
 
 
 def test_run_zero_replications(good_scenario: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -505,5 +511,5 @@ def test_run_replications_not_a_number(
 
 
 def test_run_policy_debug_raises(good_scenario: Path) -> None:
-    with pytest.raises(Exception, match="known: fcfs, fraud_desk, priority"):
+    with pytest.raises(Exception, match=KNOWN_POLICIES):
         main(["run", str(good_scenario), "--policy", "nosuch", "--debug"])
