@@ -754,6 +754,11 @@ class Simulation:
         agent.ringing = True
         agent.contact = contact
         contact.status = RINGING
+        # A ringing contact still waits (its wait runs until answered): it counts in the
+        # queue length, so that Little's law holds with waits that include ringing.
+        self._queue_area += self._queue_length * (now - self._queue_changed)
+        self._queue_changed = now
+        self._queue_length += 1
         delay, answers = self._quality.ring_draw(agent.group)
         timers = self._free_ring_timers
         timer = timers.pop() if timers else _Timer(self.env, self._on_ring_end, None)
@@ -765,6 +770,9 @@ class Simulation:
         self._free_ring_timers.append(event)
         now = self.env.now
         agent.ringing = False
+        self._queue_area += self._queue_length * (now - self._queue_changed)
+        self._queue_changed = now
+        self._queue_length -= 1
         cell = self._group_cells[agent.group_index][self._slot] if now >= self._warmup \
             else self._warmup_sink
         cell.ring_offers += 1
