@@ -5,6 +5,7 @@ contact for a qualified agent for a while, then relax."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from itertools import islice
 from typing import TYPE_CHECKING
 
@@ -57,9 +58,10 @@ class ContextualParams(PolicyParams):
         "(as matching.language) may take the contact."))
     wait_for_match: Duration = Field(default=30.0, ge=0, description=(
         "How long a contact waits for a qualified agent before any skilled agent may take it."))
-    candidates: Int = Field(default=64, ge=1, description=(
-        "Idle agents (longest idle first) or waiting contacts per skill (oldest first) "
-        "scored per decision: bounds the cost of a decision in large centers."))
+    candidates: Int = Field(default=32, ge=1, description=(
+        "Idle agents (longest idle first), or waiting contacts (the oldest of each of the "
+        "agent's skills, shared evenly), scored per decision: bounds its cost in large "
+        "centers."))
 
     def check_against(self, scenario: Scenario) -> None:
         """``min_level`` must lie on the scenario's proficiency scale."""
@@ -81,19 +83,26 @@ class ContextualPolicy:
     same for every agent, so language, level and idle time decide); a freed agent
     takes the best-scoring waiting contact (its idle term is the same for every
     contact, so match, urgency and sentiment decide). Ties go to the longest-idle
-    agent and to the oldest contact.
+    agent and to the oldest contact. Only the ``candidates`` longest-idle agents, or
+    about as many of the oldest waiting contacts, are scored: a decision costs the
+    same however large the center, at the price of missing a better agent further
+    down the idle order.
 
     Qualified: level >= ``min_level`` and, with ``require_language``, the customer's
     language and dialect spoken. Until a contact has waited ``wait_for_match`` only
     qualified agents may take it; ``recheck_after`` asks the engine to offer it
     again at that moment, when any skilled agent may.
 
-    Predicted patience is the contact type's mean patience x (1 - churn risk) of the
-    customer: customers at risk of leaving are the ones who hang up (S1 treats such
-    a caller's patience as short). Urgency wait / (wait + predicted patience) grows
-    with waiting, so it also ages every contact. Only language, skills and profile
-    scores are used, never protected characteristics (domain brief, ethics).
+    Predicted patience is the contact type's mean patience x the tier's
+    ``customers.patience_factor`` x (1 - the customer's churn risk): customers at
+    risk of leaving are the ones who hang up (S1 treats such a caller's patience as
+    short). Urgency wait / (wait + predicted patience) grows with waiting, so it
+    also ages every contact. Only language, skills and profile scores are used,
+    never protected characteristics (domain brief, ethics).
     """
+
+    work_conserving = False  # a contact waits up to wait_for_match for a qualified agent
+    decision_cost = "scoring"
 
     def __init__(self, params: ContextualParams, scenario: Scenario) -> None:
         weights = params.weights
@@ -113,6 +122,7 @@ class ContextualPolicy:
         self._patience = {
             name: ctype.patience.mean if ctype.patience is not None else DEFAULT_PATIENCE
             for name, ctype in scenario.contact_types.items()}
+        self._tier_patience = scenario.customers.patience_factor if scenario.customers else {}
 
     # ------------------------------------------------------------------ scoring
     def level(self, agent: AgentView, contact: ContactView) -> float:
@@ -148,7 +158,7 @@ class ContextualPolicy:
         patience = self._patience[contact.type]
         sentiment = NEUTRAL_SENTIMENT
         if customer is not None:
-            patience *= 1.0 - customer.churn_risk
+            patience *= self._tier_patience.get(customer.tier, 1.0) * (1.0 - customer.churn_risk)
             sentiment = customer.sentiment
         urgency = waited / (waited + max(patience, 1.0))
         return self._w_patience * urgency + self._w_sentiment * (1.0 - sentiment)
@@ -182,16 +192,15 @@ class ContextualPolicy:
         now = state.now
         best: ContactView | None = None
         best_score = -math.inf
-        for skill in agent.skills:
-            for contact in islice(state.waiting(skill), self._candidates):
-                waited = now - contact.arrival
-                score = self._pair(agent, contact, waited >= self._wait - _TOLERANCE)
-                if score is None:
-                    continue
-                score += self._contact_terms(contact, waited)
-                if best is None or score > best_score or (
-                        score == best_score and contact.arrival < best.arrival):
-                    best, best_score = contact, score
+        for contact in waiting_candidates(agent, state, self._candidates):
+            waited = now - contact.arrival
+            score = self._pair(agent, contact, waited >= self._wait - _TOLERANCE)
+            if score is None:
+                continue
+            score += self._contact_terms(contact, waited)
+            if best is None or score > best_score or (
+                    score == best_score and contact.arrival < best.arrival):
+                best, best_score = contact, score
         return best
 
     def recheck_after(self, contact: ContactView, state: RoutingState) -> float | None:
@@ -200,3 +209,11 @@ class ContextualPolicy:
             return None
         left = self._wait - (state.now - contact.arrival)
         return left if left > _TOLERANCE else None
+
+
+def waiting_candidates(agent: AgentView, state: RoutingState, limit: int) -> Iterator[ContactView]:
+    """About ``limit`` waiting contacts ``agent`` can serve: the oldest of each of its skills,
+    the limit shared evenly among them (at least one each)."""
+    share = max(1, -(-limit // len(agent.skills)))
+    for skill in agent.skills:
+        yield from islice(state.waiting(skill), share)

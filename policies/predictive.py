@@ -14,6 +14,7 @@ from sim.scenario import DAY
 from sim.units import format_duration
 
 from .base import PolicyConfigError, PolicyParams, make_policy, policy_spec, register_policy
+from .contextual import waiting_candidates
 
 if TYPE_CHECKING:
     from sim.scenario import Scenario
@@ -53,8 +54,9 @@ class PredictiveParams(PolicyParams):
         "Resolution probability traded for one minute of predicted handle time; 0: "
         "maximise first-contact resolution alone."))
     candidates: Int = Field(default=32, ge=1, description=(
-        "Idle agents (longest idle first) or waiting contacts per skill (oldest first) "
-        "considered per decision: bounds the cost of a decision in large centers."))
+        "Idle agents (longest idle first), or waiting contacts (the oldest of each of the "
+        "agent's skills, shared evenly), considered per decision: bounds its cost in large "
+        "centers."))
     onoff: OnOff | None = Field(default=None, description=(
         "Alternate with a baseline policy to measure the uplift (reports.onoff); absent: "
         "always ON."))
@@ -108,7 +110,7 @@ def _whole(ratio: float) -> bool:
 class _Arm:
     """What one (agent, key) pair, or one key over all agents, has shown so far."""
 
-    __slots__ = ("resolved", "unresolved", "handle_sum")
+    __slots__ = ("handle_sum", "resolved", "unresolved")
 
     def __init__(self) -> None:
         self.resolved = 0
@@ -130,16 +132,19 @@ class PredictivePolicy:
     with P drawn from the posterior (Thompson sampling) or its mean (epsilon
     greedy). An arriving contact takes the idle agent of highest value among the
     ``candidates`` longest idle (ties: longest idle). A freed agent looks at the
-    oldest waiting contact of each key among the ``candidates`` oldest per skill
-    and takes the one where it beats the key's average agent by most (its
-    advantage), so within a key contacts are served in arrival order and no key
-    is preferred merely for being easy.
+    oldest waiting contact of each key among about ``candidates`` oldest it can
+    serve (shared among its skills) and takes the one where it beats the key's
+    average agent by most (its advantage), so within a key contacts are served in
+    arrival order and no key is preferred merely for being easy.
 
     With ``onoff``, slots of the day alternate ON (the model decides; the first
     slot after midnight) and OFF (the baseline decides); the model learns from
     every finished contact either way. ``reports.onoff.onoff_uplift`` turns the
     per-interval results into the uplift and its confidence interval.
     """
+
+    work_conserving = True  # in ON slots; in OFF slots as its baseline (set per instance)
+    decision_cost = "scoring"
 
     def __init__(self, params: PredictiveParams, scenario: Scenario) -> None:
         self._by_segment = params.key == "segment"
@@ -158,6 +163,7 @@ class PredictivePolicy:
         if params.onoff is not None:
             self._baseline = make_policy(params.onoff.baseline, scenario)
             self._slot = params.onoff.slot
+            self.work_conserving = getattr(self._baseline, "work_conserving", False) is True
             # Only a baseline that re-checks waiting contacts needs the engine to ask:
             # the engine calls the hook only when the policy has it.
             recheck = getattr(self._baseline, "recheck_after", None)
@@ -234,12 +240,11 @@ class PredictivePolicy:
         if not self.on(state.now):
             return self._baseline.select_contact(agent, state)  # type: ignore[union-attr]
         oldest: dict[str, ContactView] = {}
-        for skill in agent.skills:
-            for contact in islice(state.waiting(skill), self._candidates):
-                key = self.key(contact)
-                known = oldest.get(key)
-                if known is None or contact.arrival < known.arrival:
-                    oldest[key] = contact
+        for contact in waiting_candidates(agent, state, self._candidates):
+            key = self.key(contact)
+            known = oldest.get(key)
+            if known is None or contact.arrival < known.arrival:
+                oldest[key] = contact
         if len(oldest) <= 1:
             return next(iter(oldest.values()), None)
         # Arrival order first, so that equal advantages go to the oldest contact.
