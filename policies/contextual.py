@@ -91,7 +91,8 @@ class ContextualPolicy:
     Qualified: level >= ``min_level`` and, with ``require_language``, the customer's
     language and dialect spoken. Until a contact has waited ``wait_for_match`` only
     qualified agents may take it; ``recheck_after`` asks the engine to offer it
-    again at that moment, when any skilled agent may.
+    again at that moment, when any skilled agent may. A contact for which no agent
+    group of the scenario qualifies is not held at all.
 
     Predicted patience is the contact type's mean patience x the tier's
     ``customers.patience_factor`` x (1 - the customer's churn risk): customers at
@@ -123,31 +124,34 @@ class ContextualPolicy:
             name: ctype.patience.mean if ctype.patience is not None else DEFAULT_PATIENCE
             for name, ctype in scenario.contact_types.items()}
         self._tier_patience = scenario.customers.patience_factor if scenario.customers else {}
+        # Per group (skills, levels, languages, dialects), as the engine equips its agents.
+        self._groups = [
+            (frozenset(group.skills),
+             {skill: group.level(skill, scale.highest)
+              for skill in (*group.skills, *group.intent_levels)},
+             frozenset(group.languages), frozenset(group.dialects))
+            for group in scenario.agents.values()]
+        self._holds_for: dict[tuple[str, str | None, str | None, str | None], bool] = {}
 
     # ------------------------------------------------------------------ scoring
-    def level(self, agent: AgentView, contact: ContactView) -> float:
-        """The agent's level for the contact: its intent if the agent lists it, else its
-        type (the engine's rule for outcomes), else the top of the scale."""
-        levels = agent.levels
+    def level(self, levels: dict[str, float], contact: ContactView) -> float:
+        """An agent's level (from its ``levels``) for the contact: its intent if the agent
+        lists it, else its type (the engine's rule for outcomes), else the top of the scale."""
         caller = contact.identity
         if caller is not None and caller.intent in levels:
             return levels[caller.intent]
         return levels.get(contact.type, self._highest)
 
+    def _qualified(self, level: float, language: float) -> bool:
+        return (self._min_level is None or level >= self._min_level) and (
+            not self._require_language or language == 1.0)
+
     def _pair(self, agent: AgentView, contact: ContactView, relaxed: bool) -> float | None:
         """Language and level part of the score, or None when the agent may not take the
-        contact yet (not qualified and the contact has not waited long enough)."""
-        customer = contact.customer
-        language = 1.0
-        if customer is not None and agent.languages:
-            if customer.language not in agent.languages:
-                language = 0.0
-            elif customer.dialect is not None and customer.dialect not in agent.dialects:
-                language = 0.5
-        level = self.level(agent, contact)
-        if not relaxed and (
-                (self._min_level is not None and level < self._min_level)
-                or (self._require_language and language < 1.0)):
+        contact yet (not qualified, and the contact is still held for a qualified agent)."""
+        language = _language(agent.languages, agent.dialects, contact)
+        level = self.level(agent.levels, contact)
+        if not (relaxed or self._qualified(level, language)):
             return None
         fraction = min(max((level - self._lowest) / (self._highest - self._lowest), 0.0), 1.0)
         return self._w_language * language + self._w_level * fraction
@@ -163,15 +167,33 @@ class ContextualPolicy:
         urgency = waited / (waited + max(patience, 1.0))
         return self._w_patience * urgency + self._w_sentiment * (1.0 - sentiment)
 
-    def _restricted(self, contact: ContactView) -> bool:
-        """Whether qualification matters for this contact at all."""
-        return self._min_level is not None or (
-            self._require_language and contact.customer is not None)
+    def _holds(self, contact: ContactView) -> bool:
+        """Whether the contact is held for a qualified agent: qualification must matter for
+        it, and some group of the scenario must qualify (waiting for an agent who does not
+        exist only makes the caller wait)."""
+        customer = contact.customer
+        if self._min_level is None and not (self._require_language and customer is not None):
+            return False
+        caller = contact.identity
+        signature = (contact.type, caller.intent if caller is not None else None,
+                     customer.language if customer is not None else None,
+                     customer.dialect if customer is not None else None)
+        holds = self._holds_for.get(signature)
+        if holds is None:
+            holds = self._holds_for[signature] = any(
+                contact.type in skills and self._qualified(
+                    self.level(levels, contact), _language(languages, dialects, contact))
+                for skills, levels, languages, dialects in self._groups)
+        return holds
+
+    def _relaxed(self, contact: ContactView, waited: float) -> bool:
+        """Whether any skilled agent may take the contact now."""
+        return waited >= self._wait - _TOLERANCE or not self._holds(contact)
 
     # ---------------------------------------------------------------- decisions
     def select_agent(self, contact: ContactView, state: RoutingState) -> AgentView | None:
         now = state.now
-        relaxed = now - contact.arrival >= self._wait - _TOLERANCE
+        relaxed = self._relaxed(contact, now - contact.arrival)
         best: AgentView | None = None
         best_score = -math.inf
         longest: float | None = None
@@ -194,7 +216,7 @@ class ContextualPolicy:
         best_score = -math.inf
         for contact in waiting_candidates(agent, state, self._candidates):
             waited = now - contact.arrival
-            score = self._pair(agent, contact, waited >= self._wait - _TOLERANCE)
+            score = self._pair(agent, contact, self._relaxed(contact, waited))
             if score is None:
                 continue
             score += self._contact_terms(contact, waited)
@@ -205,10 +227,21 @@ class ContextualPolicy:
 
     def recheck_after(self, contact: ContactView, state: RoutingState) -> float | None:
         """Offer a restricted contact again when its wait for a qualified agent ends."""
-        if not self._restricted(contact):
+        if not self._holds(contact):
             return None
         left = self._wait - (state.now - contact.arrival)
         return left if left > _TOLERANCE else None
+
+
+def _language(languages: frozenset[str], dialects: frozenset[str], contact: ContactView) -> float:
+    """1: the agent speaks the customer's language and dialect (or every language, or the
+    caller has no profile); 0.5: the language only; 0: neither."""
+    customer = contact.customer
+    if customer is None or not languages:
+        return 1.0
+    if customer.language not in languages:
+        return 0.0
+    return 0.5 if customer.dialect is not None and customer.dialect not in dialects else 1.0
 
 
 def waiting_candidates(agent: AgentView, state: RoutingState, limit: int) -> Iterator[ContactView]:

@@ -189,8 +189,8 @@ class PredictivePolicy:
         """Value of each pair (its arm, None when never seen, and its key), drawn from the
         posterior or its mean as ``explore`` says."""
         a0, b0 = self._a0, self._b0
-        a = np.array([a0 + arm.resolved if arm else a0 for arm in arms])
-        b = np.array([b0 + arm.unresolved if arm else b0 for arm in arms])
+        a = np.array([a0 + arm.resolved if arm is not None else a0 for arm in arms])
+        b = np.array([b0 + arm.unresolved if arm is not None else b0 for arm in arms])
         values = rng.beta(a, b) if self._thompson else a / (a + b)
         if self._penalty:
             values -= self._penalty * np.array(

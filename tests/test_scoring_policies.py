@@ -74,7 +74,7 @@ def test_contextual_intent_level_outranks_the_type_level() -> None:
     contact.identity = Caller()
     contact.identity.intent = "wealth"
     policy = _contextual(min_level=9.5)
-    assert policy.level(wealth_expert, contact) == 9.8
+    assert policy.level(wealth_expert.levels, contact) == 9.8
     assert policy.select_agent(contact, world.state) is wealth_expert
 
 
@@ -95,6 +95,22 @@ def test_contextual_waits_for_a_qualified_agent_then_relaxes() -> None:
     assert policy.select_agent(queued, world.state) is good
     assert policy.select_contact(good, world.state) is queued
     assert policy.recheck_after(queued, world.state) is None
+
+
+def test_contextual_holds_a_contact_only_for_agents_that_exist() -> None:
+    """min_level 9.5: only the vip desk (9.6 at vip) qualifies, and only for vip calls."""
+    data = contract_scenario_data()
+    data["agents"]["generalists"]["skills"] = {"general": 9, "vip": 9}
+    data["agents"]["vip_desk"]["skills"] = {"vip": 9.6, "general": 9}
+    data["routing"]["contextual"] = {"min_level": 9.5}
+    policy = make_policy("contextual", scenario_from_dict(data))
+    world = World(100.0)
+    agent = world.idle(_equip(world.agent(BOTH), 9.0), 1.0)
+    general, vip = world.arriving("general"), world.arriving("vip")
+    assert policy.select_agent(general, world.state) is agent
+    assert policy.recheck_after(general, world.state) is None
+    assert policy.select_agent(vip, world.state) is None
+    assert policy.recheck_after(vip, world.state) == pytest.approx(30.0)
 
 
 def test_contextual_holds_a_caller_for_their_language_only_when_required() -> None:
