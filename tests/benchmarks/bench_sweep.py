@@ -82,6 +82,12 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def _worker_cpu() -> float:
+    """CPU seconds of the calling Dask worker process (run on each worker)."""
+    times = os.times()
+    return times.user + times.system
+
+
 CPU: dict[str, list[float]] = {}
 """CPU seconds of each timed sweep, by label: the work done, whatever else ran."""
 
@@ -124,14 +130,17 @@ def main() -> int:
               "machine were idle the ratio would be about "
               f"{min(CPU['2 jobs']) / 2 / min(CPU['serial']):.3f}")
 
-        from distributed import LocalCluster
+        from distributed import Client, LocalCluster
 
         one_second = _sweep_file(folder, _hours_for(1.0), args.dask_runs // 4, "one-second")
         units = len(load_sweep(one_second).units())
-        work = _timed(one_second, folder, jobs=1)
+        work = _timed(one_second, folder, "dask serial", jobs=1)
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster:
-            through_scheduler = _timed(one_second, folder, scheduler=cluster.scheduler_address)
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            before = sum(client.run(_worker_cpu).values())
+            through_scheduler = _timed(one_second, folder, "dask",
+                                       scheduler=cluster.scheduler_address)
+            worker_cpu = sum(client.run(_worker_cpu).values()) - before
         with_startup = _timed(one_second, folder, executor="dask", jobs=2)
         print(f"{units} runs of ~{work / units:.2f} s: serial {work:.2f} s; Dask 2 workers via "
               f"running scheduler {through_scheduler:.2f} s, with LocalCluster start-up "
@@ -139,6 +148,11 @@ def main() -> int:
         print(f"Dask efficiency (serial / (2 x wall)): {work / (2 * through_scheduler):.3f} "
               f"per-run overhead only, {work / (2 * with_startup):.3f} with start-up "
               "(target >= 0.8)")
+        # CPU of the workers plus this process (scheduler, client, result files).
+        dask_cpu = worker_cpu + min(CPU["dask"])
+        print(f"CPU seconds: serial {min(CPU['dask serial']):.2f}, Dask {dask_cpu:.2f} "
+              f"(workers {worker_cpu:.2f}); efficiency if the machine were idle about "
+              f"{min(CPU['dask serial']) / dask_cpu:.3f}")
     print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     return 0
 
