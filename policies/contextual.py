@@ -197,10 +197,10 @@ class ContextualPolicy:
         best: AgentView | None = None
         best_score = -math.inf
         longest: float | None = None
-        for agent in islice(state.idle_agents(contact.type), self._candidates):
+        for agent in idle_candidates(contact, state, self._candidates):
             idle = now - agent.idle_since
             if longest is None:
-                longest = idle  # idle_agents yields the longest idle first
+                longest = idle  # the longest idle comes first
             score = self._pair(agent, contact, relaxed)
             if score is None:
                 continue
@@ -244,9 +244,19 @@ def _language(languages: frozenset[str], dialects: frozenset[str], contact: Cont
     return 0.5 if customer.dialect is not None and customer.dialect not in dialects else 1.0
 
 
+def idle_candidates(contact: ContactView, state: RoutingState, limit: int) -> Iterator[AgentView]:
+    """Up to ``limit`` idle agents with the contact's skill, longest idle first, leaving out
+    mobile agents who let it ring unanswered (it falls back to the center)."""
+    unanswered = contact.unanswered
+    agents = (a for a in state.idle_agents(contact.type) if a.id not in unanswered)
+    return islice(agents, limit)
+
+
 def waiting_candidates(agent: AgentView, state: RoutingState, limit: int) -> Iterator[ContactView]:
-    """About ``limit`` waiting contacts ``agent`` can serve: the oldest of each of its skills,
-    the limit shared evenly among them (at least one each)."""
+    """About ``limit`` waiting contacts ``agent`` can serve, leaving out those that rang it
+    unanswered: the oldest of each of its skills, the limit shared evenly among them (at
+    least one each)."""
     share = max(1, -(-limit // len(agent.skills)))
     for skill in agent.skills:
-        yield from islice(state.waiting(skill), share)
+        contacts = (c for c in state.waiting(skill) if agent.id not in c.unanswered)
+        yield from islice(contacts, share)

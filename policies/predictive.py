@@ -3,7 +3,6 @@ contact, assign to the best predicted pair, and measure it by switching it ON an
 
 from __future__ import annotations
 
-from itertools import islice
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -14,7 +13,7 @@ from sim.scenario import DAY
 from sim.units import format_duration
 
 from .base import PolicyConfigError, PolicyParams, make_policy, policy_spec, register_policy
-from .contextual import waiting_candidates
+from .contextual import idle_candidates, waiting_candidates
 
 if TYPE_CHECKING:
     from sim.scenario import Scenario
@@ -227,7 +226,7 @@ class PredictivePolicy:
     def select_agent(self, contact: ContactView, state: RoutingState) -> AgentView | None:
         if not self.on(state.now):
             return self._baseline.select_agent(contact, state)  # type: ignore[union-attr]
-        agents = list(islice(state.idle_agents(contact.type), self._candidates))
+        agents = list(idle_candidates(contact, state, self._candidates))
         if len(agents) <= 1:
             return agents[0] if agents else None
         key = self.key(contact)

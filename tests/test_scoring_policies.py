@@ -360,6 +360,22 @@ def test_predictive_needs_outcomes_and_customers_for_segments() -> None:
         scenario_from_dict(data)
 
 
+@pytest.mark.parametrize("name", ["contextual", "predictive"])
+def test_an_unanswered_mobile_agent_is_not_rung_again(name: str) -> None:
+    policy = make_policy(name, scenario_from_dict(contract_scenario_data()))
+    world = World(100.0)
+    adviser = world.idle(world.agent(("general",)), 1.0)
+    contact = world.arriving("general")
+    contact.unanswered = (adviser.id,)
+    assert policy.select_agent(contact, world.state) is None
+    seated = world.idle(world.agent(("general",)), 2.0)
+    assert policy.select_agent(contact, world.state) is seated
+    waiting = world.wait("general", 50.0)
+    waiting.unanswered = (adviser.id,)
+    assert policy.select_contact(adviser, world.state) is None
+    assert policy.select_contact(seated, world.state) is waiting
+
+
 # ------------------------------------------------------------------------- ON/OFF uplift
 def _pairing_center(differ: bool, onoff: bool = True) -> dict[str, Any]:
     """Two kinds of calls and two teams of 10: with ``differ``, each team is top at one kind
