@@ -41,9 +41,10 @@ class PreferredAgentPolicy:
     takes the oldest contact waiting for it (whatever its wait), else the
     oldest contact open to anyone: one with no preferred agent on duty, or
     one that has waited out the timeout. Unknown callers, first-time callers
-    and customers whose last agent is off duty or lacks the skill wait for
-    nobody. The preference is fixed when the contact queues: if the agent
-    logs off meanwhile, the contact still waits out the timeout.
+    and customers whose last agent is off duty, lacks the skill or let the
+    contact ring unanswered (a mobile agent) wait for nobody. The preference
+    is fixed when the contact queues: if the agent logs off meanwhile, the
+    contact still waits out the timeout.
     """
 
     work_conserving = False  # a contact may wait for its busy last agent
@@ -52,12 +53,14 @@ class PreferredAgentPolicy:
         self._timeout = params.timeout
 
     def _last_agent(self, contact: ContactView, state: RoutingState) -> AgentView | None:
-        """The customer's last agent, if on duty and skilled for the contact."""
+        """The customer's last agent, if on duty, skilled for the contact and not one who let
+        it ring unanswered (a mobile agent: the contact falls back to the center)."""
         customer = contact.customer
         if customer is None or customer.last_agent is None:
             return None
         agent = state.agent(customer.last_agent)
-        if agent is None or not agent.on_duty or contact.type not in agent.skills:
+        if (agent is None or not agent.on_duty or contact.type not in agent.skills
+                or agent.id in contact.unanswered):
             return None
         return agent
 

@@ -42,9 +42,7 @@ class Levels:
     def idle(self, contact_type: str, context: str | None,
              state: RoutingState) -> list[tuple[str, float, AgentView]]:
         """``(group, level, agent)``: the longest-idle agent per group and level."""
-        highest = self.highest
-        return [(group, highest if level is None else level, agent)
-                for group, level, agent in state.idle_by_level(contact_type, context)]
+        return state.idle_by_level(contact_type, context, self.highest)  # type: ignore[return-value]
 
     def waiting(self, contact_type: str,
                 state: RoutingState) -> list[tuple[str | None, ContactView]]:

@@ -210,7 +210,7 @@ class RoutingState:
         self._waiting_count: dict[str, int] = {t: 0 for t in contact_types}
         self._seats: dict[tuple[str, int], Agent] = {}
         self._by_id: dict[int, Agent] = {}
-        self._keyed: dict[tuple[str, str, str | None], _Buckets] = {}
+        self._keyed: dict[tuple[Any, ...], _Buckets] = {}
         self.contact_types = contact_types
         """Names of all contact types."""
         self.skills = skills
@@ -275,15 +275,15 @@ class RoutingState:
             self._by_id = {agent.id: agent for agent in self._seats.values()}
         return self._by_id.get(agent_id)
 
-    def idle_by_level(self, skill: str,
-                      intent: str | None = None) -> list[tuple[str, float | None, AgentView]]:
+    def idle_by_level(self, skill: str, intent: str | None = None,
+                      unlisted: float | None = None) -> list[tuple[str, float | None, AgentView]]:
         """``(group, level, agent)``: the longest-idle agent with ``skill`` of each group and
         level, where the level is the agent's for ``intent`` if it lists one, else for
-        ``skill`` (None: it lists neither). O(groups x levels), whatever the number of agents."""
-        buckets = self._keyed.get(("idle", skill, intent))
+        ``skill``, else ``unlisted``. O(groups x levels), whatever the number of agents."""
+        buckets = self._keyed.get(("idle", skill, intent, unlisted))
         if buckets is None:
-            buckets = self._keyed["idle", skill, intent] = _Buckets(
-                _level_key(skill, intent), _idle_valid, _idle_valid)
+            buckets = self._keyed["idle", skill, intent, unlisted] = _Buckets(
+                _level_key(skill, intent, unlisted), _idle_valid, _idle_valid)
             self._fan_out(self._idle, skill, buckets)
         return [(group, level, entry[0]) for (group, level), entry in buckets.heads()]
 
@@ -294,7 +294,8 @@ class RoutingState:
         ``by`` is ``"tier"`` (the customer's tier; None for unknown callers),
         ``"intent"`` (the caller's intent; None without identity) or ``"last_agent"``:
         the id of the customer's last agent if, when the contact entered the queue, that
-        agent was on duty and held the contact's type as a skill; else None.
+        agent was on duty, held the contact's type as a skill and had not let it ring
+        unanswered; else None.
         """
         return self._waiting_buckets(contact_type, by).head(key)  # type: ignore[no-any-return]
 
@@ -302,7 +303,7 @@ class RoutingState:
                             by: WaitingKey) -> list[tuple[Hashable, ContactView]]:
         """``(key, contact)``: the oldest waiting contact of ``contact_type`` for each value of
         ``by`` (as in ``oldest_waiting_by``). O(number of values): meant for tiers and intents."""
-        return list(self._waiting_buckets(contact_type, by).heads())
+        return self._waiting_buckets(contact_type, by).heads()
 
     def _waiting_buckets(self, contact_type: str, by: WaitingKey) -> _Buckets:
         buckets = self._keyed.get(("waiting", contact_type, by))
@@ -318,7 +319,8 @@ class RoutingState:
         if customer is None or customer.last_agent is None:
             return None
         agent = self.agent(customer.last_agent)
-        if agent is None or not agent.on_duty or contact.type not in agent.skills:
+        if (agent is None or not agent.on_duty or contact.type not in agent.skills
+                or agent.id in contact.unanswered):
             return None
         return agent.id
 
@@ -393,12 +395,16 @@ class _Buckets:
             queue.popleft()
         return None
 
-    def heads(self) -> Iterator[tuple[Hashable, Any]]:
+    def heads(self) -> list[tuple[Hashable, Any]]:
         """``(key, first valid entry)`` of every bucket that has one."""
-        for key in self._queues:
-            entry = self.head(key)
-            if entry is not None:
-                yield key, entry
+        valid = self._valid
+        found = []
+        for key, queue in self._queues.items():
+            if queue and valid(queue[0]):  # the usual case, inlined: decisions call this
+                found.append((key, queue[0]))
+            elif queue and (entry := self.head(key)) is not None:
+                found.append((key, entry))
+        return found
 
 
 class _FanOutQueue(deque):  # type: ignore[type-arg]
@@ -427,11 +433,12 @@ def _idle_valid(entry: tuple[Agent, int]) -> bool:
     return agent.idle and agent.idle_serial == serial
 
 
-def _level_key(skill: str, intent: str | None) -> Callable[[tuple[Agent, int]], Hashable]:
+def _level_key(skill: str, intent: str | None,
+               unlisted: float | None) -> Callable[[tuple[Agent, int]], Hashable]:
     def key(entry: tuple[Agent, int]) -> tuple[str, float | None]:
         agent = entry[0]
         levels = agent.levels
-        return agent.group, levels[intent] if intent in levels else levels.get(skill)
+        return agent.group, levels[intent] if intent in levels else levels.get(skill, unlisted)
     return key
 
 

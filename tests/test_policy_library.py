@@ -349,6 +349,15 @@ def test_preferred_agent_takes_the_last_agent_when_idle_or_waits_for_them() -> N
         arriving = center.caller("general", last_agent=last_agent)
         assert policy.select_agent(arriving, center.state) is longest
         assert policy.recheck_after(arriving, center.state) is None
+    # Nor for a last agent who let the contact ring unanswered (it falls back to the center).
+    center.idle(last, 160.0)
+    rang = center.caller("general", last_agent=last.id)
+    assert policy.select_agent(rang, center.state) is last
+    rang.unanswered = (last.id,)
+    assert policy.select_agent(rang, center.state) is longest
+    center.take(longest)
+    center.take(last)
+    assert policy.recheck_after(rang, center.state) is None
 
 
 def test_preferred_agent_freed_agents_take_their_own_customers_first() -> None:
@@ -430,7 +439,7 @@ def test_stale_entries_behind_a_long_idle_agent_are_dropped_in_bulk() -> None:
     busy = center.member("vip_desk", levels={"general": 9})
     for step in range(10_000):
         center.take(center.idle(busy, float(step)))
-    bucket = center.state._keyed["idle", "general", None]._queues["vip_desk", 9]
+    bucket = center.state._keyed["idle", "general", None, None]._queues["vip_desk", 9]
     assert len(bucket) <= 130
 
 
