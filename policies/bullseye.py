@@ -58,17 +58,18 @@ class BullseyeParams(PolicyParams):
 
 @register_policy("bullseye", BullseyeParams)
 class BullseyePolicy:
-    """Rings of eligible agents widen with waiting: ring k's agents may take a contact once it has waited ring k's ``after``.
+    """Rings of eligible agents that widen while a contact waits; it keeps its place in the queue.
 
-    An agent belongs to the innermost ring whose ``groups`` hold its group and
+    Ring k's agents may take a contact once it has waited ring k's ``after``. An
+    agent belongs to the innermost ring whose ``groups`` hold its group and
     whose ``min_level`` its level for the contact reaches (for the contact's
-    intent if the agent lists one, else its type); agents in no ring never
-    take the contact. An arriving or rechecked contact goes to the idle agent
-    of the innermost open ring (longest idle within it); a recheck is due when
-    the next ring opens. A freed agent takes the oldest contact whose wait has
-    opened the agent's ring for it, so a contact keeps its place in arrival
-    order while its pool widens. Idle agents are indexed by group and level and
-    waiting contacts by intent: a decision never scans agents or the queue.
+    intent if the agent lists one, else its type); agents in no ring never take
+    the contact. An arriving or rechecked contact goes to the idle agent of the
+    innermost open ring (longest idle within it); a recheck is due when the next
+    ring opens. A freed agent takes the oldest contact whose wait has opened the
+    agent's ring for it, so a contact keeps its place in arrival order while its
+    pool widens. Idle agents are indexed by group and level and waiting contacts
+    by intent: a decision never scans agents or the queue.
     """
 
     work_conserving = False  # a contact waits for its ring to open

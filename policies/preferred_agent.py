@@ -33,18 +33,19 @@ class PreferredAgentParams(PolicyParams):
 
 @register_policy("preferred_agent", PreferredAgentParams)
 class PreferredAgentPolicy:
-    """The agent who served the customer last takes the contact if on duty and skilled, waited for up to ``timeout``; then the longest-idle skilled agent.
+    """The customer's last agent, waited for up to a timeout while busy; then the longest-idle agent.
 
-    If that agent is idle the contact goes to them at once; if busy, the
-    contact waits for them only, until it has waited ``timeout`` (a recheck
-    then offers it to the longest-idle skilled agent). A freed agent first
-    takes the oldest contact waiting for it (whatever its wait), else the
-    oldest contact open to anyone: one with no preferred agent on duty, or
-    one that has waited out the timeout. Unknown callers, first-time callers
-    and customers whose last agent is off duty, lacks the skill or let the
-    contact ring unanswered (a mobile agent) wait for nobody. The preference
-    is fixed when the contact queues: if the agent logs off meanwhile, the
-    contact still waits out the timeout.
+    The agent who served the customer last takes the contact when on duty and
+    skilled for it. If that agent is idle the contact goes to them at once; if
+    busy, the contact waits for them only, until it has waited ``timeout`` (a
+    recheck then offers it to the longest-idle skilled agent). A freed agent
+    first takes the oldest contact waiting for it (whatever its wait), else the
+    oldest contact open to anyone: one with no preferred agent on duty, or one
+    that has waited out the timeout. Unknown callers, first-time callers and
+    customers whose last agent is off duty, lacks the skill or let the contact
+    ring unanswered (a mobile agent) wait for nobody. The preference is fixed
+    when the contact queues: if the agent logs off meanwhile, the contact still
+    waits out the timeout.
     """
 
     work_conserving = False  # a contact may wait for its busy last agent

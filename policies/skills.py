@@ -90,17 +90,19 @@ class SkillsParams(PolicyParams):
 
 @register_policy("skills", SkillsParams)
 class SkillsPolicy:
-    """Skills with proficiency: an agent may take a contact when it has the contact's type as a skill and its level reaches the type's min_level.
+    """Skills with proficiency levels: a minimum per type; the longest-idle or best-level agent.
 
-    An agent's level for a contact is its level for the contact's intent when
-    its group lists one (``intent_levels``), else for the type (a skills list
-    without levels means the top of the ``proficiency`` scale). An arriving
-    contact takes, per ``mode``, the longest-idle eligible agent or the eligible
-    agent with the highest level (longest idle among equals). A freed agent
-    takes, per ``pick``, the oldest contact it may serve or the oldest among
-    those it has its highest level for. Idle agents are indexed by group and
-    level and waiting contacts by intent, so a decision costs O(groups x
-    levels) or O(skills x intents), never O(agents).
+    An agent may take a contact when it has the contact's type as a skill and
+    its level for the contact reaches the type's ``min_level``. An agent's level
+    for a contact is its level for the contact's intent when its group lists one
+    (``intent_levels``), else for the type (a skills list without levels means
+    the top of the ``proficiency`` scale). An arriving contact takes, per
+    ``mode``, the longest-idle eligible agent or the eligible agent with the
+    highest level (longest idle among equals). A freed agent takes, per
+    ``pick``, the oldest contact it may serve or the oldest among those it has
+    its highest level for. Idle agents are indexed by group and level and
+    waiting contacts by intent, so a decision costs O(groups x levels) or
+    O(skills x intents), never O(agents).
     """
 
     def __init__(self, params: SkillsParams, scenario: Scenario) -> None:

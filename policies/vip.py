@@ -62,15 +62,16 @@ class VipParams(PolicyParams):
 
 @register_policy("vip", VipParams)
 class VipPolicy:
-    """Priority by customer tier, score = priority + aging x (wait + head start), with an optional white-glove team.
+    """Customer-tier priorities with aging and head start; an optional white-glove team with overflow.
 
-    A freed agent takes the waiting contact with the highest score (ties: the
-    earliest arrival minus head start); unknown callers and unlisted tiers
-    have the ``default`` class. With a ``team``, contacts of ``team_tiers`` go
-    to the longest-idle team agent; agents outside the team may take them only
-    once they have waited ``overflow_after`` (a recheck at that moment hands
-    one to an idle agent). A freed team agent takes team-tier contacts first
-    and, with ``team_helps``, others when none waits; other contacts go to the
+    Score = priority + aging x (wait + head start), by the customer's tier. A
+    freed agent takes the waiting contact with the highest score (ties: the
+    earliest arrival minus head start); unknown callers and unlisted tiers have
+    the ``default`` class. With a ``team``, contacts of ``team_tiers`` go to the
+    longest-idle team agent; agents outside the team may take them only once
+    they have waited ``overflow_after`` (a recheck at that moment hands one to
+    an idle agent). A freed team agent takes team-tier contacts first and, with
+    ``team_helps``, others when none waits; other contacts go to the
     longest-idle agent outside the team, and to a team agent only when nobody
     else is idle. Within a tier the oldest contact has the highest score, so
     only the oldest of each (type, tier) is compared.
