@@ -5,8 +5,6 @@ contact for a qualified agent for a while, then relax."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from itertools import islice
 from typing import TYPE_CHECKING
 
 from pydantic import Field
@@ -244,19 +242,33 @@ def _language(languages: frozenset[str], dialects: frozenset[str], contact: Cont
     return 0.5 if customer.dialect is not None and customer.dialect not in dialects else 1.0
 
 
-def idle_candidates(contact: ContactView, state: RoutingState, limit: int) -> Iterator[AgentView]:
+def idle_candidates(contact: ContactView, state: RoutingState, limit: int) -> list[AgentView]:
     """Up to ``limit`` idle agents with the contact's skill, longest idle first, leaving out
     mobile agents who let it ring unanswered (it falls back to the center)."""
     unanswered = contact.unanswered
-    agents = (a for a in state.idle_agents(contact.type) if a.id not in unanswered)
-    return islice(agents, limit)
+    agents = []
+    # Plain loops, not chained generators: this runs for every decision.
+    for agent in state.idle_agents(contact.type):
+        if agent.id not in unanswered:
+            agents.append(agent)
+            if len(agents) == limit:
+                break
+    return agents
 
 
-def waiting_candidates(agent: AgentView, state: RoutingState, limit: int) -> Iterator[ContactView]:
+def waiting_candidates(agent: AgentView, state: RoutingState, limit: int) -> list[ContactView]:
     """About ``limit`` waiting contacts ``agent`` can serve, leaving out those that rang it
     unanswered: the oldest of each of its skills, the limit shared evenly among them (at
     least one each)."""
     share = max(1, -(-limit // len(agent.skills)))
+    me = agent.id
+    contacts = []
     for skill in agent.skills:
-        contacts = (c for c in state.waiting(skill) if agent.id not in c.unanswered)
-        yield from islice(contacts, share)
+        taken = 0
+        for contact in state.waiting(skill):
+            if me not in contact.unanswered:
+                contacts.append(contact)
+                taken += 1
+                if taken == share:
+                    break
+    return contacts
