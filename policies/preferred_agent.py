@@ -53,20 +53,8 @@ class PreferredAgentPolicy:
     def __init__(self, params: PreferredAgentParams, scenario: Scenario) -> None:
         self._timeout = params.timeout
 
-    def _last_agent(self, contact: ContactView, state: RoutingState) -> AgentView | None:
-        """The customer's last agent, if on duty, skilled for the contact and not one who let
-        it ring unanswered (a mobile agent: the contact falls back to the center)."""
-        customer = contact.customer
-        if customer is None or customer.last_agent is None:
-            return None
-        agent = state.agent(customer.last_agent)
-        if (agent is None or not agent.on_duty or contact.type not in agent.skills
-                or agent.id in contact.unanswered):
-            return None
-        return agent
-
     def select_agent(self, contact: ContactView, state: RoutingState) -> AgentView | None:
-        last = self._last_agent(contact, state)
+        last = state.last_agent(contact)
         if last is not None:
             if last.idle:
                 return last
@@ -92,7 +80,7 @@ class PreferredAgentPolicy:
 
     def recheck_after(self, contact: ContactView, state: RoutingState) -> float | None:
         """At the timeout, offer a contact that waits for its last agent to everyone."""
-        if self._last_agent(contact, state) is None or state.has_waited(contact, self._timeout):
+        if state.last_agent(contact) is None or state.has_waited(contact, self._timeout):
             return None
         return self._timeout - (state.now - contact.arrival)
 

@@ -4,7 +4,7 @@ an optional minimum level per contact type, and what a freed agent picks."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from pydantic import Field
 
@@ -116,26 +116,26 @@ class SkillsPolicy:
 
     def select_agent(self, contact: ContactView, state: RoutingState) -> AgentView | None:
         floor = self._min_level[contact.type]
-        best: AgentView | None = None
-        best_rank: tuple[float, float] = (0.0, 0.0)
-        for _, level, agent in self._levels.idle(contact.type, self._levels.context(contact), state):
-            if level < floor:
-                continue
-            rank = (-level if self._best_agent else 0.0, agent.idle_since)
-            if best is None or rank < best_rank:
-                best, best_rank = agent, rank
-        return best
+        return _best([((-level if self._best_agent else 0.0, agent.idle_since), agent)
+                      for _, level, agent in self._levels.idle(
+                          contact.type, self._levels.context(contact), state)
+                      if level >= floor])
 
     def select_contact(self, agent: AgentView, state: RoutingState) -> ContactView | None:
-        best: ContactView | None = None
-        best_rank: tuple[float, float] = (0.0, 0.0)
-        for contact_type in agent.skills:
-            floor = self._min_level[contact_type]
-            for context, contact in self._levels.waiting(contact_type, state):
-                level = self._levels.of(agent, contact_type, context)
-                if level < floor:
-                    continue
-                rank = (-level if self._best_skill else 0.0, contact.arrival)
-                if best is None or rank < best_rank:
-                    best, best_rank = contact, rank
-        return best
+        return _best([((-level if self._best_skill else 0.0, contact.arrival), contact)
+                      for contact_type in agent.skills
+                      for context, contact in self._levels.waiting(contact_type, state)
+                      if (level := self._levels.of(agent, contact_type, context))
+                      >= self._min_level[contact_type]])
+
+
+T = TypeVar("T")
+
+
+def _best(ranked: list[tuple[tuple[float, float], T]]) -> T | None:
+    """The item of the lowest rank (the first among equals), or None."""
+    return min(ranked, key=_rank)[1] if ranked else None
+
+
+def _rank(item: tuple[tuple[float, float], object]) -> tuple[float, float]:
+    return item[0]

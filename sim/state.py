@@ -275,6 +275,19 @@ class RoutingState:
             self._by_id = {agent.id: agent for agent in self._seats.values()}
         return self._by_id.get(agent_id)
 
+    def last_agent(self, contact: ContactView) -> AgentView | None:
+        """The agent who last served the contact's customer, if now on duty, holding the
+        contact's type as a skill and not one who let this contact ring unanswered (a mobile
+        agent: the contact falls back to the center); else None."""
+        customer = contact.customer
+        if customer is None or customer.last_agent is None:
+            return None
+        agent = self.agent(customer.last_agent)
+        if (agent is None or not agent.on_duty or contact.type not in agent.skills
+                or agent.id in contact.unanswered):
+            return None
+        return agent
+
     def idle_by_level(self, skill: str, intent: str | None = None,
                       unlisted: float | None = None) -> list[tuple[str, float | None, AgentView]]:
         """``(group, level, agent)``: the longest-idle agent with ``skill`` of each group and
@@ -293,9 +306,7 @@ class RoutingState:
 
         ``by`` is ``"tier"`` (the customer's tier; None for unknown callers),
         ``"intent"`` (the caller's intent; None without identity) or ``"last_agent"``:
-        the id of the customer's last agent if, when the contact entered the queue, that
-        agent was on duty, held the contact's type as a skill and had not let it ring
-        unanswered; else None.
+        the id of ``last_agent(contact)`` when the contact entered the queue (None if none).
         """
         return self._waiting_buckets(contact_type, by).head(key)  # type: ignore[no-any-return]
 
@@ -315,14 +326,8 @@ class RoutingState:
         return buckets
 
     def _last_agent_key(self, contact: Contact) -> int | None:
-        customer = contact.customer
-        if customer is None or customer.last_agent is None:
-            return None
-        agent = self.agent(customer.last_agent)
-        if (agent is None or not agent.on_duty or contact.type not in agent.skills
-                or agent.id in contact.unanswered):
-            return None
-        return agent.id
+        agent = self.last_agent(contact)
+        return None if agent is None else agent.id
 
     @staticmethod
     def _fan_out(queues: dict[str, Any], name: str, buckets: _Buckets) -> None:

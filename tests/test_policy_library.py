@@ -79,15 +79,22 @@ def _with_levels(**routing: Any) -> dict[str, Any]:
     return data
 
 
-def _bank(group_levels: dict[str, tuple[float, float]], **routing: Any) -> dict[str, Any]:
-    """identity_bank (one type, ``calls``, with intents) with groups of 10 agents whose
-    levels are (calls, wire_transfer)."""
+def _bank(name: str, experts: tuple[float, float], juniors: tuple[float, float],
+          params: dict[str, Any]) -> tuple[Any, Center, Agent, Agent]:
+    """Policy ``name`` on identity_bank (one type, ``calls``, with intents) with experts
+    and juniors of these levels for (calls, wire_transfer), and a center where one expert
+    (idle since 1 s) and one junior (since 2 s) are idle."""
     data = yaml.safe_load((ROOT / "scenarios" / "identity_bank.yaml").read_text())
-    data["agents"] = {name: {"count": 10, "skills": {"calls": calls},
-                             "intent_levels": {"wire_transfer": wire}}
-                      for name, (calls, wire) in group_levels.items()}
-    data["routing"].update(routing)
-    return data
+    data["agents"] = {group: {"count": 10, "skills": {"calls": calls},
+                              "intent_levels": {"wire_transfer": wire}}
+                      for group, (calls, wire) in (("experts", experts), ("juniors", juniors))}
+    data["routing"][name] = params
+    center = Center(100.0, types=("calls",), skills=("calls",))
+    expert = center.member("experts", ("calls",),
+                           {"calls": experts[0], "wire_transfer": experts[1]}, 1.0)
+    junior = center.member("juniors", ("calls",),
+                           {"calls": juniors[0], "wire_transfer": juniors[1]}, 2.0)
+    return _policy(name, data), center, expert, junior
 
 
 def _error(data: dict[str, Any]) -> str:
@@ -144,29 +151,27 @@ def test_skills_pick_best_skill_or_oldest() -> None:
     assert best_skill.select_contact(desk, center.state) is general
 
 
-def test_skills_use_the_intent_level_where_the_agent_lists_one() -> None:
-    """wire_transfer callers: the juniors' intent level 10 outranks the experts' 8, and the
-    experts' level 8 for calls decides other intents."""
-    data = _bank({"experts": (8, 3), "juniors": (2, 10)},
-                 skills={"min_level": {"calls": 5}, "pick": "best_skill"})
-    policy = _policy("skills", data)
-    center = Center(100.0, types=("calls",), skills=("calls",))
-    expert = center.member("experts", ("calls",), {"calls": 8, "wire_transfer": 3}, 1.0)
-    junior = center.member("juniors", ("calls",), {"calls": 2, "wire_transfer": 10}, 2.0)
+@pytest.mark.parametrize("name, params", [
+    ("skills", {"min_level": {"calls": 5}}),
+    ("bullseye", {"rings": [{"after": "0s", "min_level": 5}, {"after": "1min"}]}),
+])
+def test_levels_follow_the_intent_where_the_agent_lists_one(name: str,
+                                                            params: dict[str, Any]) -> None:
+    """wire_transfer callers: the juniors' level 10 for it beats the experts' 3; other
+    callers: the level for calls decides, 8 for experts and 2 for juniors (below 5: not
+    eligible, or not before the outer ring opens at 1 min)."""
+    policy, center, expert, junior = _bank(name, (8, 3), (2, 10), params)
     assert policy.select_agent(center.caller("calls", intent="wire_transfer"),
                                center.state) is junior
     assert policy.select_agent(center.caller("calls", intent="balance"), center.state) is expert
     assert policy.select_agent(center.caller("calls"), center.state) is expert
     center.take(expert)
     assert policy.select_agent(center.caller("calls", intent="card_issue"), center.state) is None
-    card = center.caller("calls", arrival=10.0, intent="card_issue")
-    wire = center.caller("calls", arrival=20.0, intent="wire_transfer")
-    assert policy.select_contact(center.member("experts", ("calls",),
-                                               {"calls": 8, "wire_transfer": 3}),
-                                 center.state) is card
-    assert policy.select_contact(center.member("juniors", ("calls",),
-                                               {"calls": 2, "wire_transfer": 10}),
-                                 center.state) is wire
+    center.take(junior)
+    card = center.caller("calls", arrival=50.0, intent="card_issue")
+    wire = center.caller("calls", arrival=60.0, intent="wire_transfer")
+    assert policy.select_contact(expert, center.state) is card
+    assert policy.select_contact(junior, center.state) is wire
 
 
 def test_skills_parameters_are_checked() -> None:
@@ -298,23 +303,6 @@ def test_bullseye_contacts_keep_their_place_while_the_pool_widens() -> None:
                                  center.state) is None
     center.env.now = 150.0
     assert policy.select_contact(weak, center.state) is young
-
-
-def test_bullseye_levels_follow_the_contact_intent() -> None:
-    rings = {"rings": [{"after": "0s", "min_level": 8}, {"after": "1min"}]}
-    policy = _policy("bullseye", _bank({"experts": (9, 3), "juniors": (3, 9)}, bullseye=rings))
-    center = Center(100.0, types=("calls",), skills=("calls",))
-    expert = center.member("experts", ("calls",), {"calls": 9, "wire_transfer": 3}, 1.0)
-    junior = center.member("juniors", ("calls",), {"calls": 3, "wire_transfer": 9}, 2.0)
-    assert policy.select_agent(center.caller("calls", intent="wire_transfer"),
-                               center.state) is junior
-    assert policy.select_agent(center.caller("calls", intent="balance"), center.state) is expert
-    center.take(expert)
-    center.take(junior)
-    balance = center.caller("calls", arrival=50.0, intent="balance")
-    wire = center.caller("calls", arrival=60.0, intent="wire_transfer")
-    assert policy.select_contact(expert, center.state) is balance
-    assert policy.select_contact(junior, center.state) is wire
 
 
 def test_bullseye_parameters_are_checked() -> None:
