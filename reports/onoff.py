@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
+from typing import Any
 
 from sim.runner import Estimate, RunResults, estimate
 from sim.scenario import DAY
@@ -60,6 +61,17 @@ class Uplift:
     uplift: Estimate
     """Mean ON - OFF per pair with its 95% t-interval; ``n`` = pairs."""
 
+    def as_json(self) -> dict[str, Any]:
+        """``{"metric", "baseline", "on", "off", "uplift": {"mean", "ci95"}, "pairs"}``."""
+        return {"metric": self.metric, "baseline": self.baseline, "on": _json(self.on),
+                "off": _json(self.off), "uplift": self.uplift.as_json(), "pairs": self.uplift.n}
+
+
+def uplifts(results: RunResults, metric: str = "fcr") -> dict[str, Uplift]:
+    """The uplift of every label of ``results`` whose policy ran in ON/OFF mode."""
+    return {label: onoff_uplift(results, label, metric) for label, replications
+            in results.runs.items() if _onoff(results, replications[0].policy) is not None}
+
 
 def onoff_uplift(results: RunResults, label: str = "predictive", metric: str = "fcr") -> Uplift:
     """The uplift of the policy behind ``label`` (run with ``onoff``) over its baseline.
@@ -67,18 +79,14 @@ def onoff_uplift(results: RunResults, label: str = "predictive", metric: str = "
     Raises ``ValueError`` when ``label`` was not run, its policy has no ``onoff``
     parameters, or ``metric`` is not a mean over handled contacts (``PER_HANDLED``).
     """
-    from policies import policy_spec  # late: policies import sim for their types
-
     if metric not in PER_HANDLED:
         raise ValueError(f"metric {metric!r} cannot be pooled over slots; allowed: "
                          f"{', '.join(PER_HANDLED)}")
     if label not in results.runs:
         raise ValueError(f"{label!r} was not run; run: {', '.join(results.runs)}")
     replications = results.runs[label]
-    scenario = results.scenario
     policy = replications[0].policy
-    params = policy_spec(policy).parse_params(scenario.routing.params_for(policy), scenario)
-    onoff = getattr(params, "onoff", None)
+    onoff = _onoff(results, policy)
     if onoff is None:
         raise ValueError(f"policy {policy!r} did not run in ON/OFF mode; allowed: a policy "
                          f"with onoff parameters (routing.{policy}.onoff)")
@@ -95,6 +103,19 @@ def onoff_uplift(results: RunResults, label: str = "predictive", metric: str = "
                   statistics.fmean(ons) if ons else math.nan,
                   statistics.fmean(offs) if offs else math.nan,
                   estimate(on - off for on, off in zip(ons, offs)))
+
+
+def _onoff(results: RunResults, policy: str) -> Any:
+    """The ``onoff`` parameters ``policy`` ran with, or None."""
+    from policies import policy_spec  # late: policies import sim for their types
+
+    scenario = results.scenario
+    params = policy_spec(policy).parse_params(scenario.routing.params_for(policy), scenario)
+    return getattr(params, "onoff", None)
+
+
+def _json(value: float) -> float | None:
+    return None if math.isnan(value) else value
 
 
 def _slot_figures(by_interval: dict[str, dict[str, float]], metric: str, slot: float,

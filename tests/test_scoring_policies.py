@@ -22,7 +22,7 @@ from policies import make_policy
 from conftest import contract_scenario_data
 from test_policies import World
 
-from reports.onoff import format_uplift, onoff_uplift
+from reports.onoff import format_uplift, onoff_uplift, uplifts
 from sim.identity import Caller
 from sim.runner import estimate
 from sim.state import WAITING, Agent, Contact
@@ -400,7 +400,11 @@ def _pairing_center(differ: bool, onoff: bool = True) -> dict[str, Any]:
 
 
 def test_predictive_uplift_over_fcfs_where_agents_differ() -> None:
-    uplift = onoff_uplift(run(scenario_from_dict(_pairing_center(differ=True)), progress=False))
+    results = run(scenario_from_dict(_pairing_center(differ=True)), ["fcfs", "predictive"],
+                  progress=False)
+    assert list(uplifts(results)) == ["predictive"]  # fcfs did not run in ON/OFF mode
+    uplift = onoff_uplift(results)
+    assert uplift.as_json()["uplift"] == uplift.uplift.as_json()
     estimate_ = uplift.uplift
     assert uplift.baseline == "fcfs" and estimate_.n == 3 * 22  # 24 pairs a day, 2 in warm-up
     assert 0.55 < uplift.off < 0.65  # fcfs: (0.9 + 0.3) / 2
