@@ -105,14 +105,14 @@ class SkillsPolicy:
     O(skills x intents), never O(agents).
     """
 
+    work_conserving = False  # with min_level, a contact waits for a qualified agent
+
     def __init__(self, params: SkillsParams, scenario: Scenario) -> None:
         self._levels = Levels(scenario)
         self._min_level = {name: params.min_level.get(name, -math.inf)
                            for name in scenario.contact_types}
         self._best_agent = params.mode == "best_proficiency"
         self._best_skill = params.pick == "best_skill"
-        # Without minimum levels every skilled agent is eligible for every contact.
-        self.work_conserving = not params.min_level
 
     def select_agent(self, contact: ContactView, state: RoutingState) -> AgentView | None:
         floor = self._min_level[contact.type]

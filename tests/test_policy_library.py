@@ -122,7 +122,6 @@ def test_skills_best_proficiency_takes_the_highest_level_then_the_longest_idle()
 
 def test_skills_min_level_keeps_contacts_from_lower_agents() -> None:
     policy = _policy("skills", _with_levels(skills={"min_level": {"vip": 5}}))
-    assert not policy.work_conserving
     center = Center(100.0)
     generalist = center.member("generalists", levels={"general": 4, "vip": 2}, idle_since=1.0)
     assert policy.select_agent(center.caller("vip"), center.state) is None
@@ -133,7 +132,6 @@ def test_skills_min_level_keeps_contacts_from_lower_agents() -> None:
     assert policy.select_contact(freed, center.state) is general
     desk = center.member("vip_desk", levels={"vip": 10, "general": 9})
     assert policy.select_contact(desk, center.state) is vip
-    assert _policy("skills", _with_levels(skills={})).work_conserving
 
 
 def test_skills_pick_best_skill_or_oldest() -> None:
