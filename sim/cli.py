@@ -109,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
 def _cmd_run(args: argparse.Namespace) -> int:
     from policies import UnknownPolicyError, policy_spec
     from policies.verification import strategy_spec
+    from reports.onoff import format_uplift, uplifts
     from reports.table import ALL_ROWS, format_comparison
 
     from .runner import run
@@ -141,8 +142,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for policy, per_key in breakdown.items():
             print()
             print(format_comparison(per_key, f"{policy} by {scope}", ALL_ROWS))
+    onoff = uplifts(results) if scenario.outcomes is not None else {}
+    for uplift in onoff.values():
+        print()
+        print(format_uplift(uplift))
     if args.json:
-        text = json.dumps(results.to_json(), indent=2, allow_nan=False)
+        document = results.to_json()
+        if onoff:
+            document["onoff"] = {label: uplift.as_json() for label, uplift in onoff.items()}
+        text = json.dumps(document, indent=2, allow_nan=False)
         if args.json == "-":
             print(text)
         else:
