@@ -72,8 +72,7 @@ class ContextualParams(PolicyParams):
 
 @register_policy("contextual", ContextualParams)
 class ContextualPolicy:
-    """Best (contact, agent) pair by a weighted score of language, level, patience, sentiment
-    and idle time; qualified agents only until a contact has waited ``wait_for_match``.
+    """Best (contact, agent) pair by language, level and profile; waits for a match, then relaxes.
 
     Score of a pair = w_language x language match + w_level x level on the scale
     + w_patience x urgency + w_sentiment x (1 - sentiment) + w_idle x idle share.

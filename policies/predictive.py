@@ -119,8 +119,7 @@ class _Arm:
 
 @register_policy("predictive", PredictiveParams)
 class PredictivePolicy:
-    """Learns each (agent, intent or segment) pair's first-contact resolution from finished
-    contacts and pairs contacts with agents to maximise it; ON/OFF benchmark mode.
+    """Learns agents' resolution per intent or segment online and pairs to maximise it; ON/OFF mode.
 
     Model: per pair a Beta posterior of the resolution probability (``prior`` plus
     the pair's resolved and unresolved contacts) and a mean handle time shrunk
