@@ -36,12 +36,13 @@ from policies import PolicyParams, make_policy, policy_spec, registered_policies
 from policies.fcfs import FcfsPolicy
 # isort: on
 from conftest import contract_scenario_data
+from test_policies import World
+
 from sim.engine import ReplicationResult
 from sim.outcomes import Proficiency
 from sim.scenario import Scenario
 from sim.state import IN_SERVICE, WAITING, Agent, Contact, RoutingState
 from sim.trace import TraceWriter
-from test_policies import World
 
 ALL_POLICIES = sorted(registered_policies())
 DECISION_COSTS = ("indexed", "scoring")
@@ -139,6 +140,12 @@ class SyntheticCenter:
     def state(self) -> RoutingState:
         """The routing state policies decide on."""
         return self.world.state
+
+    def fresh_state(self) -> RoutingState:
+        """A copy of ``state`` over the same agents and contacts, for one policy: the
+        keyed indexes a policy builds lazily on the state stay out of other policies' way."""
+        shared = (self.world.env, *self.world.agents, *self.world.contacts, *self.arriving)
+        return copy.deepcopy(self.state, {id(record): record for record in shared})
 
 
 def synthetic_center(agents: int, skills: int, seed: int = 0, *, idle_share: float = 0.3,
