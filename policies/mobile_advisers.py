@@ -49,6 +49,9 @@ class MobileAdvisersPolicy:
     engine reports ``direct_reach_rate`` and ``fallback_rate`` of the rings.
     """
 
+    work_conserving = False  # advisers stay free for their own customers while the center queues
+    decision_cost = "scoring"  # scans idle agents past advisers, and the queue for an adviser
+
     def __init__(self, params: MobileAdvisersParams, scenario: Scenario) -> None:
         self.params = params
         self._intents = frozenset(params.intents)
