@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from math import inf
 from typing import TYPE_CHECKING
 
 from pydantic import Field
@@ -68,8 +69,8 @@ class BullseyePolicy:
     innermost open ring (longest idle within it); a recheck is due when the next
     ring opens. A freed agent takes the oldest contact whose wait has opened the
     agent's ring for it, so a contact keeps its place in arrival order while its
-    pool widens. Idle agents are indexed by group and level and waiting contacts
-    by intent: a decision never scans agents or the queue.
+    pool widens. Idle agents are kept per skill by ring (a heap) and waiting
+    contacts per intent: a decision never scans agents or the queue.
     """
 
     work_conserving = False  # a contact waits for its ring to open
@@ -77,18 +78,24 @@ class BullseyePolicy:
     def __init__(self, params: BullseyeParams, scenario: Scenario) -> None:
         self._rings = params.rings
         self._after = tuple(ring.after for ring in params.rings)
-        self._levels = Levels(scenario)
-        self._ring_of: dict[tuple[str, float], int | None] = {}
+        self._levels = Levels(scenario, self._order)
+        self._ring_of: dict[tuple[str, float], int] = {}
         """Memo: the ring of an agent of a group at a level."""
 
-    def _ring(self, group: str, level: float) -> int | None:
-        key = (group, level)
-        if key not in self._ring_of:
-            self._ring_of[key] = next(
+    def _ring(self, group: str, level: float) -> int:
+        """The innermost ring an agent of ``group`` at ``level`` belongs to; the number of
+        rings if none."""
+        ring = self._ring_of.get((group, level))
+        if ring is None:
+            ring = self._ring_of[group, level] = next(
                 (index for index, ring in enumerate(self._rings)
                  if (ring.groups is None or group in ring.groups)
-                 and (ring.min_level is None or level >= ring.min_level)), None)
-        return self._ring_of[key]
+                 and (ring.min_level is None or level >= ring.min_level)), len(self._rings))
+        return ring
+
+    def _order(self, contact_type: str, agent: AgentView, level: float) -> int:
+        """Idle agents by ring, innermost first."""
+        return self._ring(agent.group, level)
 
     def _open_rings(self, contact: ContactView, state: RoutingState) -> int:
         """How many rings have opened for ``contact``."""
@@ -98,26 +105,24 @@ class BullseyePolicy:
         return count
 
     def select_agent(self, contact: ContactView, state: RoutingState) -> AgentView | None:
-        open_rings = self._open_rings(contact, state)
-        best: AgentView | None = None
-        best_rank: tuple[int, float] = (0, 0.0)
-        for group, level, agent in self._levels.idle(contact.type, self._levels.context(contact),
-                                                     state):
-            ring = self._ring(group, level)
-            if ring is None or ring >= open_rings:
-                continue
-            if best is None or (ring, agent.idle_since) < best_rank:
-                best, best_rank = agent, (ring, agent.idle_since)
-        return best
+        contact_type, context = contact.type, self._levels.context(contact)
+        ranking = self._levels.ranking(contact_type, context)
+        agent = state.best_idle(contact_type, ranking)
+        if agent is None or ranking(agent) >= self._open_rings(contact, state):
+            return None  # the innermost idle agent's ring has not opened: nobody's has
+        return agent
 
     def select_contact(self, agent: AgentView, state: RoutingState) -> ContactView | None:
+        # Ring k has opened for contacts that entered the queue by queued_by[k]; never
+        # for agents in no ring.
+        queued_by = [state.queued_by(after) for after in self._after] + [-inf]
         best: ContactView | None = None
         for contact_type in agent.skills:
             for context, contact in self._levels.waiting(contact_type, state):
-                ring = self._ring(agent.group, self._levels.of(agent, contact_type, context))
                 # The oldest contact has waited longest: if its wait has not opened this
                 # agent's ring, no younger contact's has.
-                if ring is not None and state.has_waited(contact, self._after[ring]) and (
+                ring = self._ring(agent.group, self._levels.of(agent, contact_type, context))
+                if contact.arrival <= queued_by[ring] and (
                         best is None or contact.arrival < best.arrival):
                     best = contact
         return best

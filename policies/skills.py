@@ -4,7 +4,8 @@ an optional minimum level per contact type, and what a freed agent picks."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Literal, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import Field
 
@@ -18,15 +19,21 @@ if TYPE_CHECKING:
     from sim.state import AgentView, ContactView, RoutingState
 
 
+Order = Callable[[str, "AgentView", float], Any]
+"""How a policy orders idle agents for a contact type, given each agent's level."""
+
+
 class Levels:
     """Agents' levels for contacts as the engine reads them (``sim.outcomes``): the level for
     the contact's intent when the agent lists one, else for its type; the top of the scale
-    when the agent lists neither."""
+    when the agent lists neither. ``order`` ranks idle agents for ``best_idle``."""
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, order: Order) -> None:
         self.highest = (scenario.proficiency or Proficiency()).highest
         self.intents = frozenset(i for g in scenario.agents.values() for i in g.intent_levels)
         """Intents some group lists a level for: only these change an agent's level."""
+        self._order = order
+        self._rankings: dict[tuple[str, str | None], Callable[[AgentView], Any]] = {}
 
     def context(self, contact: ContactView) -> str | None:
         """The intent that decides agents' levels for ``contact``, or None (its type does)."""
@@ -39,10 +46,18 @@ class Levels:
         level = levels[context] if context in levels else levels.get(contact_type)
         return self.highest if level is None else level
 
-    def idle(self, contact_type: str, context: str | None,
-             state: RoutingState) -> list[tuple[str, float, AgentView]]:
-        """``(group, level, agent)``: the longest-idle agent per group and level."""
-        return state.idle_by_level(contact_type, context, self.highest)  # type: ignore[return-value]
+    def ranking(self, contact_type: str, context: str | None) -> Callable[[AgentView], Any]:
+        """``agent -> order(contact_type, agent, level)`` with the agent's level for this type
+        and context: one function object per (type, context), as ``RoutingState.best_idle``
+        needs."""
+        ranking = self._rankings.get((contact_type, context))
+        if ranking is None:
+            order = self._order
+
+            def ranking(agent: AgentView) -> Any:
+                return order(contact_type, agent, self.of(agent, contact_type, context))
+            self._rankings[contact_type, context] = ranking
+        return ranking
 
     def waiting(self, contact_type: str,
                 state: RoutingState) -> list[tuple[str | None, ContactView]]:
@@ -100,26 +115,31 @@ class SkillsPolicy:
     ``mode``, the longest-idle eligible agent or the eligible agent with the
     highest level (longest idle among equals). A freed agent takes, per
     ``pick``, the oldest contact it may serve or the oldest among those it has
-    its highest level for. Idle agents are indexed by group and level and
-    waiting contacts by intent, so a decision costs O(groups x levels) or
-    O(skills x intents), never O(agents).
+    its highest level for. Idle agents are kept per skill in this order (a
+    heap) and waiting contacts per intent, so a decision costs O(1) or O(skills
+    x intents), never O(agents).
     """
 
     work_conserving = False  # with min_level, a contact waits for a qualified agent
 
     def __init__(self, params: SkillsParams, scenario: Scenario) -> None:
-        self._levels = Levels(scenario)
+        self._levels = Levels(scenario, self._order)
         self._min_level = {name: params.min_level.get(name, -math.inf)
                            for name in scenario.contact_types}
         self._best_agent = params.mode == "best_proficiency"
         self._best_skill = params.pick == "best_skill"
 
     def select_agent(self, contact: ContactView, state: RoutingState) -> AgentView | None:
-        floor = self._min_level[contact.type]
-        return _best([((-level if self._best_agent else 0.0, agent.idle_since), agent)
-                      for _, level, agent in self._levels.idle(
-                          contact.type, self._levels.context(contact), state)
-                      if level >= floor])
+        contact_type, context = contact.type, self._levels.context(contact)
+        ranking = self._levels.ranking(contact_type, context)
+        agent = state.best_idle(contact_type, ranking)
+        if agent is None or ranking(agent)[0]:  # the first is not eligible: nobody is
+            return None
+        return agent
+
+    def _order(self, contact_type: str, agent: AgentView, level: float) -> tuple[bool, float]:
+        """Eligible agents first; in best_proficiency mode, the highest level first."""
+        return level < self._min_level[contact_type], -level if self._best_agent else 0.0
 
     def select_contact(self, agent: AgentView, state: RoutingState) -> ContactView | None:
         return _best([((-level if self._best_skill else 0.0, contact.arrival), contact)

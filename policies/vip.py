@@ -3,6 +3,7 @@ that other agents may relieve only after an overflow timeout."""
 
 from __future__ import annotations
 
+from math import inf
 from typing import TYPE_CHECKING
 
 from pydantic import Field
@@ -80,12 +81,16 @@ class VipPolicy:
     work_conserving = False  # team-tier contacts wait for the team until overflow_after
 
     def __init__(self, params: VipParams, scenario: Scenario) -> None:
-        # Plain tuples (priority, head start, aging per second): read per decision.
-        self._rank = {name: (c.priority, c.head_start, c.aging) for name, c in params.tiers.items()}
-        default = params.default
-        self._default = (default.priority, default.head_start, default.aging)
         self._team = params.team
         self._team_tiers = frozenset(params.team_tiers if params.team is not None else ())
+        # Plain tuples (priority, head start, aging per second, kept for the team) per tier
+        # and for all others: read per decision.
+        default = params.default
+        classes = {name: params.tiers.get(name, default)
+                   for name in (*params.tiers, *self._team_tiers)}
+        self._classes = {name: (c.priority, c.head_start, c.aging, name in self._team_tiers)
+                         for name, c in classes.items()}
+        self._default = (default.priority, default.head_start, default.aging, False)
         self._overflow = params.overflow_after
         self._team_helps = params.team_helps
 
@@ -99,34 +104,39 @@ class VipPolicy:
     def select_agent(self, contact: ContactView, state: RoutingState) -> AgentView | None:
         if self._team is None:
             return state.longest_idle_agent(contact.type)
-        team: AgentView | None = None
-        other: AgentView | None = None
-        for group, _, agent in state.idle_by_level(contact.type):
-            if group == self._team:
-                if team is None or agent.idle_since < team.idle_since:
-                    team = agent
-            elif other is None or agent.idle_since < other.idle_since:
-                other = agent
         if self._team_tier(contact):
-            return team or (other if self._overflowed(contact, state) else None)
-        return other or (team if self._team_helps else None)
+            agent = state.best_idle(contact.type, self._team_first)
+            allowed = agent is not None and (agent.group == self._team
+                                             or self._overflowed(contact, state))
+        else:
+            agent = state.best_idle(contact.type, self._team_last)
+            allowed = agent is not None and (agent.group != self._team or self._team_helps)
+        return agent if allowed else None
+
+    def _team_first(self, agent: AgentView) -> bool:
+        return agent.group != self._team
+
+    def _team_last(self, agent: AgentView) -> bool:
+        return agent.group == self._team
 
     def select_contact(self, agent: AgentView, state: RoutingState) -> ContactView | None:
         now = state.now
         in_team = agent.group == self._team
+        # Team-tier contacts that entered the queue by then may go to anyone.
+        overflowed_by = state.queued_by(self._overflow) if self._overflow is not None else -inf
         best: ContactView | None = None
         best_rank: tuple[bool, float, float] = (False, 0.0, 0.0)
         for contact_type in agent.skills:
             for tier, contact in state.oldest_waiting_each(contact_type, "tier"):
-                reserved = tier in self._team_tiers
-                if in_team and not (reserved or self._team_helps):
+                priority, head_start, aging, kept = self._classes.get(tier, self._default)  # type: ignore[call-overload]
+                if kept:
+                    if not in_team and contact.arrival > overflowed_by:
+                        continue
+                elif in_team and not self._team_helps:
                     continue
-                if not in_team and reserved and not self._overflowed(contact, state):
-                    continue
-                priority, head_start, aging = self._rank.get(tier, self._default)  # type: ignore[arg-type]
                 effective_arrival = contact.arrival - head_start
                 # A team agent's own tiers come first, then the score, then the earliest.
-                rank = (in_team and reserved, priority + aging * (now - effective_arrival),
+                rank = (in_team and kept, priority + aging * (now - effective_arrival),
                         -effective_arrival)
                 if best is None or rank > best_rank:
                     best, best_rank = contact, rank

@@ -12,18 +12,20 @@ contacts in arrival order. Entries that stop being valid (a multi-skilled
 agent taken through another skill, a contact that abandoned) are dropped
 lazily when they reach the front, so every update is O(1).
 
-Keyed indexes refine these for policies that need them (idle agents per group
-and level, waiting contacts per tier, intent or last agent). Each is built on
-the first query that needs it and from then on fed by the engine's own
-appends to the primary queues, which it replaces with a ``_FanOutQueue``:
-policies that never ask pay nothing.
+Keyed indexes refine these for policies that need them: idle agents ranked by
+a policy's own order (``best_idle``), waiting contacts per tier, intent or last
+agent (``oldest_waiting_by``). Each is built on the first query that needs it
+and from then on fed by the engine's own appends to the primary queues, which
+it replaces with a ``_FanOutQueue``: policies that never ask pay nothing.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from itertools import count
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 import numpy as np
 
@@ -41,7 +43,7 @@ TIME_SLACK = 1e-6
 this far before the deadline; ``RoutingState.has_waited`` counts it as reached."""
 
 _COMPACT_AT = 64
-"""Bucket length from which stale entries are also removed in bulk."""
+"""Index size from which stale entries are also removed in bulk."""
 
 
 class ContactView(Protocol):
@@ -199,7 +201,8 @@ class Agent:
 class RoutingState:
     """Read-only window on the center for policies, backed by the engine's indexes."""
 
-    __slots__ = ("_env", "_idle", "_waiting", "_waiting_count", "_seats", "_by_id", "_keyed",
+    __slots__ = ("_env", "_idle", "_waiting", "_waiting_count", "_seats", "_by_id", "_ranked",
+                 "_waiting_by",
                  "contact_types", "skills", "random")
 
     def __init__(self, env: object, contact_types: tuple[str, ...], skills: tuple[str, ...],
@@ -210,7 +213,8 @@ class RoutingState:
         self._waiting_count: dict[str, int] = {t: 0 for t in contact_types}
         self._seats: dict[tuple[str, int], Agent] = {}
         self._by_id: dict[int, Agent] = {}
-        self._keyed: dict[tuple[Any, ...], _Buckets] = {}
+        self._ranked: dict[tuple[str, Callable[[AgentView], Any]], _Ranked] = {}
+        self._waiting_by: dict[str, dict[str, _Buckets]] = {by: {} for by in get_args(WaitingKey)}
         self.contact_types = contact_types
         """Names of all contact types."""
         self.skills = skills
@@ -267,7 +271,12 @@ class RoutingState:
     def has_waited(self, contact: ContactView, seconds: float) -> bool:
         """Whether ``contact`` has waited ``seconds`` since it entered the queue (to within
         ``TIME_SLACK``, so that a recheck armed for that moment sees it reached)."""
-        return self._env.now - contact.arrival >= seconds - TIME_SLACK  # type: ignore[attr-defined, no-any-return]
+        return contact.arrival <= self.queued_by(seconds)
+
+    def queued_by(self, seconds: float) -> float:
+        """The latest queue entry of contacts that have waited ``seconds`` (as in
+        ``has_waited``): for comparing many contacts' arrivals with one wait."""
+        return self._env.now - seconds + TIME_SLACK  # type: ignore[attr-defined, no-any-return]
 
     def agent(self, agent_id: int) -> AgentView | None:
         """The agent with this id (e.g. a customer's ``last_agent``); None if never on duty."""
@@ -288,17 +297,21 @@ class RoutingState:
             return None
         return agent
 
-    def idle_by_level(self, skill: str, intent: str | None = None,
-                      unlisted: float | None = None) -> list[tuple[str, float | None, AgentView]]:
-        """``(group, level, agent)``: the longest-idle agent with ``skill`` of each group and
-        level, where the level is the agent's for ``intent`` if it lists one, else for
-        ``skill``, else ``unlisted``. O(groups x levels), whatever the number of agents."""
-        buckets = self._keyed.get(("idle", skill, intent, unlisted))
-        if buckets is None:
-            buckets = self._keyed["idle", skill, intent, unlisted] = _Buckets(
-                _level_key(skill, intent, unlisted), _idle_valid, _idle_valid)
-            self._fan_out(self._idle, skill, buckets)
-        return [(group, level, entry[0]) for (group, level), entry in buckets.heads()]
+    def best_idle(self, skill: str, rank: Callable[[AgentView], Any]) -> AgentView | None:
+        """The idle agent with ``skill`` of the lowest ``rank(agent)``, the longest idle
+        among equals.
+
+        ``rank`` is called once per agent as it becomes idle, so it may use only what
+        stays fixed meanwhile (group, levels, languages, ...). The index is built on the
+        first call with a given function and kept per skill and function: pass the same
+        function object every time. A query costs O(1) plus the stale entries it drops;
+        the index costs O(log n) per agent that becomes idle.
+        """
+        ranked = self._ranked.get((skill, rank))
+        if ranked is None:
+            ranked = self._ranked[skill, rank] = _Ranked(rank)
+            self._fan_out(self._idle, skill, ranked)
+        return ranked.top()
 
     def oldest_waiting_by(self, contact_type: str, by: WaitingKey,
                           key: Hashable) -> ContactView | None:
@@ -308,21 +321,20 @@ class RoutingState:
         ``"intent"`` (the caller's intent; None without identity) or ``"last_agent"``:
         the id of ``last_agent(contact)`` when the contact entered the queue (None if none).
         """
-        return self._waiting_buckets(contact_type, by).head(key)  # type: ignore[no-any-return]
+        buckets = self._waiting_by[by].get(contact_type) or self._new_buckets(contact_type, by)
+        return buckets.head(key)
 
     def oldest_waiting_each(self, contact_type: str,
                             by: WaitingKey) -> list[tuple[Hashable, ContactView]]:
         """``(key, contact)``: the oldest waiting contact of ``contact_type`` for each value of
         ``by`` (as in ``oldest_waiting_by``). O(number of values): meant for tiers and intents."""
-        return self._waiting_buckets(contact_type, by).heads()
+        buckets = self._waiting_by[by].get(contact_type) or self._new_buckets(contact_type, by)
+        return buckets.heads()
 
-    def _waiting_buckets(self, contact_type: str, by: WaitingKey) -> _Buckets:
-        buckets = self._keyed.get(("waiting", contact_type, by))
-        if buckets is None:
-            key = self._last_agent_key if by == "last_agent" else _CONTACT_KEYS[by]
-            buckets = self._keyed["waiting", contact_type, by] = _Buckets(
-                key, _contact_waiting, _contact_may_return)
-            self._fan_out(self._waiting, contact_type, buckets)
+    def _new_buckets(self, contact_type: str, by: WaitingKey) -> _Buckets:
+        key = self._last_agent_key if by == "last_agent" else _CONTACT_KEYS[by]
+        buckets = self._waiting_by[by][contact_type] = _Buckets(key)
+        self._fan_out(self._waiting, contact_type, buckets)
         return buckets
 
     def _last_agent_key(self, contact: Contact) -> int | None:
@@ -330,48 +342,45 @@ class RoutingState:
         return None if agent is None else agent.id
 
     @staticmethod
-    def _fan_out(queues: dict[str, Any], name: str, buckets: _Buckets) -> None:
-        """Feed ``buckets`` from the primary queue ``queues[name]``, now and on every append."""
+    def _fan_out(queues: dict[str, Any], name: str, index: _Buckets | _Ranked) -> None:
+        """Feed ``index`` from the primary queue ``queues[name]``, now and on every append."""
         queue = queues[name]
         if not isinstance(queue, _FanOutQueue):
             queue = queues[name] = _FanOutQueue(queue)
-        buckets.extend(queue)
-        queue.buckets.append(buckets)
+        index.extend(queue)
+        queue.indexes.append(index)
 
 
 class _Buckets:
-    """The entries of one primary queue filed by a key, each bucket in the queue's order.
+    """Waiting contacts of one type filed by a key, each bucket in arrival order.
 
-    ``valid(entry)``: the entry may be returned; ``kept(entry)``: it may become valid again
-    (a contact ringing a mobile agent), so it stays in place. Other entries are dropped
-    lazily at a bucket's front, and in bulk whenever a bucket doubles, so that memory
-    follows the live entries even when a bucket's front stays valid for long.
+    A contact ringing a mobile agent stays in place (it may come back unanswered); others
+    that stopped waiting are dropped lazily at a bucket's front, and in bulk whenever a
+    bucket doubles, so that memory follows the live contacts even when a bucket's front
+    waits for long.
     """
 
-    __slots__ = ("_key", "_valid", "_kept", "_queues", "_limits")
+    __slots__ = ("_key", "_queues", "_limits")
 
-    def __init__(self, key: Callable[[Any], Hashable], valid: Callable[[Any], bool],
-                 kept: Callable[[Any], bool]) -> None:
+    def __init__(self, key: Callable[[Contact], Hashable]) -> None:
         self._key = key
-        self._valid = valid
-        self._kept = kept
-        self._queues: dict[Hashable, deque[Any]] = {}
+        self._queues: dict[Hashable, deque[Contact]] = {}
         self._limits: dict[Hashable, int] = {}
 
-    def extend(self, entries: Iterable[Any]) -> None:
-        for entry in entries:
-            if self._kept(entry):
-                self.add(entry)
+    def extend(self, contacts: Iterable[Contact]) -> None:
+        for contact in contacts:
+            if contact.status == WAITING or contact.status == RINGING:
+                self.add(contact)
 
-    def add(self, entry: Any) -> None:
-        key = self._key(entry)
+    def add(self, contact: Contact) -> None:
+        key = self._key(contact)
         queue = self._queues.get(key)
         if queue is None:
             queue = self._queues[key] = deque()
             self._limits[key] = _COMPACT_AT
-        queue.append(entry)
+        queue.append(contact)
         if len(queue) > self._limits[key]:
-            kept = [e for e in queue if self._kept(e)]
+            kept = [c for c in queue if c.status == WAITING or c.status == RINGING]
             queue.clear()
             queue.extend(kept)
             self._limits[key] = max(_COMPACT_AT, 2 * len(kept))
@@ -388,71 +397,92 @@ class _Buckets:
             position = next(i for i, other in enumerate(queue) if other.arrival > contact.arrival)
             queue.insert(position, contact)
 
-    def head(self, key: Hashable) -> Any:
-        """The first valid entry under ``key``, or None."""
+    def head(self, key: Hashable) -> Contact | None:
+        """The oldest waiting contact under ``key``, or None."""
         queue = self._queues.get(key)
         while queue:
-            entry = queue[0]
-            if self._valid(entry):
-                return entry
-            if self._kept(entry):  # may come back: look behind it without dropping it
-                return next((e for e in queue if self._valid(e)), None)
+            contact = queue[0]
+            if contact.status == WAITING:
+                return contact
+            if contact.status == RINGING:  # may come back: look behind it, keep it
+                return next((c for c in queue if c.status == WAITING), None)
             queue.popleft()
         return None
 
-    def heads(self) -> list[tuple[Hashable, Any]]:
-        """``(key, first valid entry)`` of every bucket that has one."""
-        valid = self._valid
+    def heads(self) -> list[tuple[Hashable, Contact]]:
+        """``(key, oldest waiting contact)`` of every bucket that has one."""
         found = []
         for key, queue in self._queues.items():
-            if queue and valid(queue[0]):  # the usual case, inlined: decisions call this
+            if queue and queue[0].status == WAITING:  # the usual case, inlined
                 found.append((key, queue[0]))
-            elif queue and (entry := self.head(key)) is not None:
-                found.append((key, entry))
+            elif queue and (contact := self.head(key)) is not None:
+                found.append((key, contact))
         return found
 
 
-class _FanOutQueue(deque):  # type: ignore[type-arg]
-    """A primary index queue that also files each entry the engine appends (or inserts)
-    into the keyed buckets built on it."""
+class _Ranked:
+    """Idle agents of one skill in a heap by ``(rank(agent), idle_since)``; stale entries
+    dropped lazily at the top, and in bulk whenever the heap doubles."""
 
-    __slots__ = ("buckets",)
+    __slots__ = ("_rank", "_heap", "_limit", "_serial")
+
+    def __init__(self, rank: Callable[[Agent], Any]) -> None:
+        self._rank = rank
+        self._heap: list[tuple[Any, float, int, tuple[Agent, int]]] = []
+        self._limit = _COMPACT_AT
+        self._serial = count()  # never compare entries themselves
+
+    def extend(self, entries: Iterable[tuple[Agent, int]]) -> None:
+        for entry in entries:
+            if _idle_valid(entry):
+                self.add(entry)
+
+    def add(self, entry: tuple[Agent, int]) -> None:
+        agent = entry[0]
+        heap = self._heap
+        heapq.heappush(heap, (self._rank(agent), agent.idle_since, next(self._serial), entry))
+        if len(heap) > self._limit:
+            heap[:] = [item for item in heap if _idle_valid(item[3])]
+            heapq.heapify(heap)
+            self._limit = max(_COMPACT_AT, 2 * len(heap))
+
+    add_in_order = add
+    """A heap keeps its own order (for the fan-out; idle queues only get appends)."""
+
+    def top(self) -> Agent | None:
+        heap = self._heap
+        while heap:
+            entry = heap[0][3]
+            if _idle_valid(entry):
+                return entry[0]
+            heapq.heappop(heap)
+        return None
+
+
+class _FanOutQueue(deque):  # type: ignore[type-arg]
+    """A primary index queue that also feeds the keyed indexes built on it with each entry
+    the engine appends (or inserts: a contact back from an unanswered ring)."""
+
+    __slots__ = ("indexes",)
 
     def __init__(self, entries: Iterable[Any]) -> None:
         super().__init__(entries)
-        self.buckets: list[_Buckets] = []
+        self.indexes: list[_Buckets | _Ranked] = []
 
     def append(self, entry: Any) -> None:
         deque.append(self, entry)
-        for buckets in self.buckets:
-            buckets.add(entry)
+        for index in self.indexes:
+            index.add(entry)
 
-    def insert(self, index: int, entry: Any) -> None:
-        deque.insert(self, index, entry)
-        for buckets in self.buckets:
-            buckets.add_in_order(entry)
+    def insert(self, position: int, entry: Any) -> None:
+        deque.insert(self, position, entry)
+        for index in self.indexes:
+            index.add_in_order(entry)
 
 
 def _idle_valid(entry: tuple[Agent, int]) -> bool:
     agent, serial = entry
     return agent.idle and agent.idle_serial == serial
-
-
-def _level_key(skill: str, intent: str | None,
-               unlisted: float | None) -> Callable[[tuple[Agent, int]], Hashable]:
-    def key(entry: tuple[Agent, int]) -> tuple[str, float | None]:
-        agent = entry[0]
-        levels = agent.levels
-        return agent.group, levels[intent] if intent in levels else levels.get(skill, unlisted)
-    return key
-
-
-def _contact_waiting(contact: Contact) -> bool:
-    return contact.status == WAITING
-
-
-def _contact_may_return(contact: Contact) -> bool:
-    return contact.status == WAITING or contact.status == RINGING
 
 
 _CONTACT_KEYS: dict[str, Callable[[Contact], Hashable]] = {

@@ -376,22 +376,30 @@ def test_preferred_agent_needs_customers() -> None:
 
 
 # ------------------------------------------------------------------------- keyed indexes
+def _by_level(agent: Agent) -> float:
+    return -agent.levels["general"]
+
+
 def test_keyed_indexes_follow_appends_made_after_they_are_built() -> None:
     center = Center(100.0)
-    early = center.member("vip_desk", levels={"general": 9}, idle_since=1.0)
-    assert [a for _, _, a in center.state.idle_by_level("general")] == [early]
-    late = center.member("generalists", levels={"general": 4}, idle_since=2.0)
-    later = center.member("generalists", levels={"general": 4}, idle_since=3.0)
-    heads = center.state.idle_by_level("general")
-    assert heads == [("vip_desk", 9, early), ("generalists", 4, late)]
-    center.take(late)
-    assert center.state.idle_by_level("general")[1] == ("generalists", 4, later)
+    state = center.state
+    low = center.member("generalists", levels={"general": 4}, idle_since=1.0)
+    assert state.best_idle("general", _by_level) is low
+    high = center.member("vip_desk", levels={"general": 9}, idle_since=2.0)
+    high_later = center.member("vip_desk", levels={"general": 9}, idle_since=3.0)
+    assert state.best_idle("general", _by_level) is high  # equals: the longest idle
+    center.take(high)
+    assert state.best_idle("general", _by_level) is high_later
+    center.take(high_later)
+    assert state.best_idle("general", _by_level) is low
+    center.idle(high, 4.0)
+    assert state.best_idle("general", _by_level) is high
     gold = center.caller("general", arrival=5.0, tier="gold")
-    assert center.state.oldest_waiting_by("general", "tier", "gold") is gold
+    assert state.oldest_waiting_by("general", "tier", "gold") is gold
     second = center.caller("general", arrival=6.0, tier="gold")
     center.abandon(gold)
-    assert center.state.oldest_waiting_each("general", "tier") == [("gold", second)]
-    assert center.state.oldest_waiting_by("general", "tier", "silver") is None
+    assert state.oldest_waiting_each("general", "tier") == [("gold", second)]
+    assert state.oldest_waiting_by("general", "tier", "silver") is None
 
 
 @pytest.mark.parametrize("primary_dropped_it", [False, True])
@@ -411,22 +419,28 @@ def test_a_ringing_contact_keeps_its_place_in_its_bucket(primary_dropped_it: boo
     ringing.status = WAITING  # unanswered: back to the queue
     _insert_by_arrival(state._waiting["vip"], ringing)
     assert state.oldest_waiting_by("vip", "tier", "vip") is ringing
-    assert list(state._keyed["waiting", "vip", "tier"]._queues["vip"]) == [ringing, after]
+    assert list(state._waiting_by["tier"]["vip"]._queues["vip"]) == [ringing, after]
     ringing.status = IN_SERVICE
     assert state.oldest_waiting_each("vip", "tier") == [("vip", after)]
     center.abandon(after)
     assert state.oldest_waiting_by("vip", "tier", "vip") is None
 
 
-def test_stale_entries_behind_a_long_idle_agent_are_dropped_in_bulk() -> None:
+def test_stale_entries_behind_a_valid_first_one_are_dropped_in_bulk() -> None:
+    """The first entry stays valid while 10,000 others go stale behind it: the index
+    stays within twice its live size (at least 64)."""
     center = Center(0.0)
-    center.member("vip_desk", levels={"general": 9}, idle_since=0.0)  # idle all along
-    center.state.idle_by_level("general")
-    busy = center.member("vip_desk", levels={"general": 9})
+    state = center.state
+    center.member("vip_desk", levels={"general": 9}, idle_since=0.0)  # the best, idle all along
+    state.best_idle("general", _by_level)
+    center.caller("general", arrival=0.0, tier="vip")  # waits all along
+    state.oldest_waiting_by("general", "tier", "vip")
+    busy = center.member("generalists", levels={"general": 4})
     for step in range(10_000):
         center.take(center.idle(busy, float(step)))
-    bucket = center.state._keyed["idle", "general", None, None]._queues["vip_desk", 9]
-    assert len(bucket) <= 130
+        center.abandon(center.caller("general", arrival=float(step), tier="vip"))
+    assert len(state._ranked["general", _by_level]._heap) <= 130
+    assert len(state._waiting_by["tier"]["general"]._queues["vip"]) <= 130
 
 
 def test_has_waited_allows_for_rounding() -> None:
