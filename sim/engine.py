@@ -858,6 +858,8 @@ class Simulation:
                 if agent.ringing:  # still ringing: the contact is still waiting for an answer
                     if agent.contact.counted:  # type: ignore[union-attr]
                         agent.contact.cell.in_queue_at_end += 1  # type: ignore[union-attr]
+                    if self._trace is not None:
+                        self._trace.contact(self, agent.contact, "waiting_at_end", end)
                 elif agent.contact is not None:
                     self._add_time(cells, "busy", agent.busy_since, end)
                 if agent.on_duty:
