@@ -202,8 +202,7 @@ class RoutingState:
     """Read-only window on the center for policies, backed by the engine's indexes."""
 
     __slots__ = ("_env", "_idle", "_waiting", "_waiting_count", "_seats", "_by_id", "_ranked",
-                 "_waiting_by",
-                 "contact_types", "skills", "random")
+                 "_waiting_by", "contact_types", "skills", "random")
 
     def __init__(self, env: object, contact_types: tuple[str, ...], skills: tuple[str, ...],
                  random: np.random.Generator | None = None) -> None:
