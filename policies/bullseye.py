@@ -106,11 +106,8 @@ class BullseyePolicy:
 
     def select_agent(self, contact: ContactView, state: RoutingState) -> AgentView | None:
         contact_type, context = contact.type, self._levels.context(contact)
-        ranking = self._levels.ranking(contact_type, context)
-        agent = state.best_idle(contact_type, ranking)
-        if agent is None or ranking(agent) >= self._open_rings(contact, state):
-            return None  # the innermost idle agent's ring has not opened: nobody's has
-        return agent
+        return state.best_idle(contact_type, self._levels.ranking(contact_type, context),
+                               below=self._open_rings(contact, state))
 
     def select_contact(self, agent: AgentView, state: RoutingState) -> ContactView | None:
         # Ring k has opened for contacts that entered the queue by queued_by[k]; never

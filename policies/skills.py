@@ -131,11 +131,8 @@ class SkillsPolicy:
 
     def select_agent(self, contact: ContactView, state: RoutingState) -> AgentView | None:
         contact_type, context = contact.type, self._levels.context(contact)
-        ranking = self._levels.ranking(contact_type, context)
-        agent = state.best_idle(contact_type, ranking)
-        if agent is None or ranking(agent)[0]:  # the first is not eligible: nobody is
-            return None
-        return agent
+        return state.best_idle(contact_type, self._levels.ranking(contact_type, context),
+                               below=_INELIGIBLE)
 
     def _order(self, contact_type: str, agent: AgentView, level: float) -> tuple[bool, float]:
         """Eligible agents first; in best_proficiency mode, the highest level first."""
@@ -148,6 +145,10 @@ class SkillsPolicy:
                       if (level := self._levels.of(agent, contact_type, context))
                       >= self._min_level[contact_type]])
 
+
+_INELIGIBLE = (True,)
+"""A bound for ``best_idle``: eligible agents' ranks, ``(False, ...)``, lie below it and
+ineligible ones', ``(True, ...)``, do not."""
 
 T = TypeVar("T")
 

@@ -104,14 +104,13 @@ class VipPolicy:
     def select_agent(self, contact: ContactView, state: RoutingState) -> AgentView | None:
         if self._team is None:
             return state.longest_idle_agent(contact.type)
+        # Ranks are False for the preferred side and True for the other, which only
+        # overflow or team_helps opens (below=None).
         if self._team_tier(contact):
-            agent = state.best_idle(contact.type, self._team_first)
-            allowed = agent is not None and (agent.group == self._team
-                                             or self._overflowed(contact, state))
-        else:
-            agent = state.best_idle(contact.type, self._team_last)
-            allowed = agent is not None and (agent.group != self._team or self._team_helps)
-        return agent if allowed else None
+            return state.best_idle(contact.type, self._team_first,
+                                   below=None if self._overflowed(contact, state) else True)
+        return state.best_idle(contact.type, self._team_last,
+                               below=None if self._team_helps else True)
 
     def _team_first(self, agent: AgentView) -> bool:
         return agent.group != self._team

@@ -296,9 +296,10 @@ class RoutingState:
             return None
         return agent
 
-    def best_idle(self, skill: str, rank: Callable[[AgentView], Any]) -> AgentView | None:
+    def best_idle(self, skill: str, rank: Callable[[AgentView], Any],
+                  below: Any = None) -> AgentView | None:
         """The idle agent with ``skill`` of the lowest ``rank(agent)``, the longest idle
-        among equals.
+        among equals; None if there is none or, given ``below``, its rank is not below it.
 
         ``rank`` is called once per agent as it becomes idle, so it may use only what
         stays fixed meanwhile (group, levels, languages, ...). The index is built on the
@@ -310,7 +311,7 @@ class RoutingState:
         if ranked is None:
             ranked = self._ranked[skill, rank] = _Ranked(rank)
             self._fan_out(self._idle, skill, ranked)
-        return ranked.top()
+        return ranked.top(below)
 
     def oldest_waiting_by(self, contact_type: str, by: WaitingKey,
                           key: Hashable) -> ContactView | None:
@@ -448,12 +449,13 @@ class _Ranked:
     add_in_order = add
     """A heap keeps its own order (for the fan-out; idle queues only get appends)."""
 
-    def top(self) -> Agent | None:
+    def top(self, below: Any) -> Agent | None:
+        """The first valid agent if its rank is below ``below`` (None: any rank)."""
         heap = self._heap
         while heap:
-            entry = heap[0][3]
+            rank, _, _, entry = heap[0]
             if _idle_valid(entry):
-                return entry[0]
+                return entry[0] if below is None or rank < below else None
             heapq.heappop(heap)
         return None
 

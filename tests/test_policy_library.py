@@ -392,8 +392,9 @@ def test_keyed_indexes_follow_appends_made_after_they_are_built() -> None:
     assert state.best_idle("general", _by_level) is high_later
     center.take(high_later)
     assert state.best_idle("general", _by_level) is low
+    assert state.best_idle("general", _by_level, below=-5) is None  # -4 is not below -5
     center.idle(high, 4.0)
-    assert state.best_idle("general", _by_level) is high
+    assert state.best_idle("general", _by_level, below=-5) is high
     gold = center.caller("general", arrival=5.0, tier="gold")
     assert state.oldest_waiting_by("general", "tier", "gold") is gold
     second = center.caller("general", arrival=6.0, tier="gold")
