@@ -114,14 +114,12 @@ class BullseyePolicy:
         # for agents in no ring.
         queued_by = [state.queued_by(after) for after in self._after] + [-inf]
         best: ContactView | None = None
-        for contact_type in agent.skills:
-            for context, contact in self._levels.waiting(contact_type, state):
-                # The oldest contact has waited longest: if its wait has not opened this
-                # agent's ring, no younger contact's has.
-                ring = self._ring(agent.group, self._levels.of(agent, contact_type, context))
-                if contact.arrival <= queued_by[ring] and (
-                        best is None or contact.arrival < best.arrival):
-                    best = contact
+        for _, level, contact in self._levels.waiting(agent, state):
+            # The oldest contact has waited longest: if its wait has not opened this
+            # agent's ring, no younger contact's has.
+            if contact.arrival <= queued_by[self._ring(agent.group, level)] and (
+                    best is None or contact.arrival < best.arrival):
+                best = contact
         return best
 
     def recheck_after(self, contact: ContactView, state: RoutingState) -> float | None:

@@ -3,6 +3,7 @@ last, then anyone skilled takes the contact."""
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from pydantic import Field
@@ -14,6 +15,8 @@ from .base import PolicyConfigError, PolicyParams, register_policy
 if TYPE_CHECKING:
     from sim.scenario import Scenario
     from sim.state import AgentView, ContactView, RoutingState
+
+_ARRIVAL = attrgetter("arrival")
 
 
 class PreferredAgentParams(PolicyParams):
@@ -66,24 +69,21 @@ class PreferredAgentPolicy:
         mine = [contact for contact_type in agent.skills
                 if (contact := state.oldest_waiting_by(contact_type, "last_agent", agent.id))]
         if mine:
-            return min(mine, key=_arrival)
+            return min(mine, key=_ARRIVAL)
+        # Contacts that entered the queue by then have waited out the timeout. Waits grow
+        # with age: if the oldest has not, only contacts that wait for nobody are open.
+        timed_out_by = state.queued_by(self._timeout)
         open_to_all = []
         for contact_type in agent.skills:
             oldest = state.oldest_waiting(contact_type)
-            # Waits grow with age: if the oldest has not waited out the timeout, only
-            # contacts that wait for nobody are open.
-            if oldest is not None and not state.has_waited(oldest, self._timeout):
+            if oldest is not None and oldest.arrival > timed_out_by:
                 oldest = state.oldest_waiting_by(contact_type, "last_agent", None)
             if oldest is not None:
                 open_to_all.append(oldest)
-        return min(open_to_all, key=_arrival, default=None)
+        return min(open_to_all, key=_ARRIVAL, default=None)
 
     def recheck_after(self, contact: ContactView, state: RoutingState) -> float | None:
         """At the timeout, offer a contact that waits for its last agent to everyone."""
         if state.last_agent(contact) is None or state.has_waited(contact, self._timeout):
             return None
         return self._timeout - (state.now - contact.arrival)
-
-
-def _arrival(contact: ContactView) -> float:
-    return contact.arrival

@@ -59,14 +59,17 @@ class Levels:
             self._rankings[contact_type, context] = ranking
         return ranking
 
-    def waiting(self, contact_type: str,
-                state: RoutingState) -> list[tuple[str | None, ContactView]]:
-        """``(context, contact)``: the oldest waiting contact of ``contact_type`` per intent
-        (one entry per intent; the context is None for intents that change no level)."""
+    def waiting(self, agent: AgentView,
+                state: RoutingState) -> list[tuple[str, float, ContactView]]:
+        """``(type, level, contact)``: the oldest waiting contact of each of ``agent``'s
+        skills (of each intent, when intents change levels) with the agent's level for it."""
         if not self.intents:
-            head = state.oldest_waiting(contact_type)
-            return [] if head is None else [(None, head)]
-        return [(intent if intent in self.intents else None, contact)  # type: ignore[misc]
+            levels, highest = agent.levels, self.highest
+            return [(contact_type, levels.get(contact_type, highest), contact)
+                    for contact_type in agent.skills
+                    if (contact := state.oldest_waiting(contact_type)) is not None]
+        return [(contact_type, self.of(agent, contact_type, intent), contact)  # type: ignore[arg-type]
+                for contact_type in agent.skills
                 for intent, contact in state.oldest_waiting_each(contact_type, "intent")]
 
 
@@ -140,10 +143,8 @@ class SkillsPolicy:
 
     def select_contact(self, agent: AgentView, state: RoutingState) -> ContactView | None:
         return _best([((-level if self._best_skill else 0.0, contact.arrival), contact)
-                      for contact_type in agent.skills
-                      for context, contact in self._levels.waiting(contact_type, state)
-                      if (level := self._levels.of(agent, contact_type, context))
-                      >= self._min_level[contact_type]])
+                      for contact_type, level, contact in self._levels.waiting(agent, state)
+                      if level >= self._min_level[contact_type]])
 
 
 _INELIGIBLE = (True,)

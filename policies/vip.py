@@ -3,6 +3,7 @@ that other agents may relieve only after an overflow timeout."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from math import inf
 from typing import TYPE_CHECKING
 
@@ -75,7 +76,7 @@ class VipPolicy:
     ``team_helps``, others when none waits; other contacts go to the
     longest-idle agent outside the team, and to a team agent only when nobody
     else is idle. Within a tier the oldest contact has the highest score, so
-    only the oldest of each (type, tier) is compared.
+    only the oldest of each tier is scored.
     """
 
     work_conserving = False  # team-tier contacts wait for the team until overflow_after
@@ -119,26 +120,33 @@ class VipPolicy:
         return agent.group == self._team
 
     def select_contact(self, agent: AgentView, state: RoutingState) -> ContactView | None:
+        # Within a tier the oldest contact has the highest score and the longest wait, so
+        # the oldest of each tier across the agent's skills is the only candidate.
+        oldest: dict[Hashable, ContactView] = {}
+        for contact_type in agent.skills:
+            for tier, contact in state.oldest_waiting_each(contact_type, "tier"):
+                other = oldest.get(tier)
+                if other is None or contact.arrival < other.arrival:
+                    oldest[tier] = contact
         now = state.now
         in_team = agent.group == self._team
         # Team-tier contacts that entered the queue by then may go to anyone.
         overflowed_by = state.queued_by(self._overflow) if self._overflow is not None else -inf
         best: ContactView | None = None
         best_rank: tuple[bool, float, float] = (False, 0.0, 0.0)
-        for contact_type in agent.skills:
-            for tier, contact in state.oldest_waiting_each(contact_type, "tier"):
-                priority, head_start, aging, kept = self._classes.get(tier, self._default)  # type: ignore[call-overload]
-                if kept:
-                    if not in_team and contact.arrival > overflowed_by:
-                        continue
-                elif in_team and not self._team_helps:
+        for tier, contact in oldest.items():
+            priority, head_start, aging, kept = self._classes.get(tier, self._default)  # type: ignore[call-overload]
+            if kept:
+                if not in_team and contact.arrival > overflowed_by:
                     continue
-                effective_arrival = contact.arrival - head_start
-                # A team agent's own tiers come first, then the score, then the earliest.
-                rank = (in_team and kept, priority + aging * (now - effective_arrival),
-                        -effective_arrival)
-                if best is None or rank > best_rank:
-                    best, best_rank = contact, rank
+            elif in_team and not self._team_helps:
+                continue
+            effective_arrival = contact.arrival - head_start
+            # A team agent's own tiers come first, then the score, then the earliest.
+            rank = (in_team and kept, priority + aging * (now - effective_arrival),
+                    -effective_arrival)
+            if best is None or rank > best_rank:
+                best, best_rank = contact, rank
         return best
 
     def recheck_after(self, contact: ContactView, state: RoutingState) -> float | None:
