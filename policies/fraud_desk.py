@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
@@ -66,6 +65,12 @@ class FraudDeskPolicy:
         self.params = params
         self._flags = frozenset(params.flags)
         self._vip_tiers = frozenset(params.vip_tiers)
+        # Ranks of idle agents (lower first) for the three kinds of contact; the state
+        # keeps a heap per skill and rank function, so a decision does not scan agents.
+        self._rank_suspicious = self._desk_rank
+        self._rank_ordinary = self._ordinary_rank
+        self._rank_vip = self._vip_rank
+        self._kind = self._contact_kind
 
     def suspicious(self, contact: ContactView) -> bool:
         """Whether the contact must go to the fraud desk."""
@@ -75,35 +80,52 @@ class FraudDeskPolicy:
         return bool(self._flags.intersection(caller.flags)) or (
             caller.confidence < self.params.min_confidence)
 
+    def _contact_kind(self, contact: ContactView) -> tuple[bool, bool]:
+        """(suspicious, VIP): how waiting contacts are filed for the queries below."""
+        return self.suspicious(contact), self._vip(contact)
+
     def _vip(self, contact: ContactView) -> bool:
         return contact.customer is not None and contact.customer.tier in self._vip_tiers
 
-    def _may_serve(self, agent: AgentView, contact: ContactView) -> bool:
-        at_desk = agent.group == self.params.desk
-        if self.suspicious(contact):
-            return at_desk
-        return not at_desk or self.params.desk_helps
+    def _desk_rank(self, agent: AgentView) -> int:
+        return 0 if agent.group == self.params.desk else _NEVER
+
+    def _ordinary_rank(self, agent: AgentView) -> int:
+        if agent.group != self.params.desk:
+            return 0
+        return 1 if self.params.desk_helps else _NEVER
+
+    def _vip_rank(self, agent: AgentView) -> int:
+        return (0 if agent.group == self.params.vip_team else 1) + self._ordinary_rank(agent)
 
     def select_agent(self, contact: ContactView, state: RoutingState) -> AgentView | None:
-        candidates = [a for a in state.idle_agents(contact.type) if self._may_serve(a, contact)]
-        if not candidates:
-            return None
-        if self._vip(contact) and self.params.vip_team is not None:
-            for agent in candidates:
-                if agent.group == self.params.vip_team:
-                    return agent
-        return candidates[0]
+        if self.suspicious(contact):
+            rank = self._rank_suspicious
+        elif self.params.vip_team is not None and self._vip(contact):
+            rank = self._rank_vip
+        else:
+            rank = self._rank_ordinary
+        return state.best_idle(contact.type, rank, below=_NEVER)
 
     def select_contact(self, agent: AgentView, state: RoutingState) -> ContactView | None:
-        waiting = [c for c in _waiting(agent.skills, state) if self._may_serve(agent, c)]
-        if not waiting:
-            return None
-        if agent.group == self.params.vip_team:
-            vips = [c for c in waiting if self._vip(c)]
-            waiting = vips or waiting
-        return min(waiting, key=lambda c: c.arrival)
+        at_desk = agent.group == self.params.desk
+        vip_first = agent.group == self.params.vip_team
+        best: ContactView | None = None
+        best_key = (0, 0.0)
+        for skill in agent.skills:
+            for (suspicious, vip), contact in state.oldest_waiting_each(skill, self._kind):
+                if suspicious != at_desk and not (at_desk and self.params.desk_helps):
+                    continue
+                # The desk serves suspicious contacts before ordinary ones; a VIP team
+                # agent serves VIPs first; otherwise the oldest goes first.
+                key = (0 if at_desk and suspicious else 1 if at_desk else
+                       0 if vip_first and vip else 1, contact.arrival)
+                if best is None or key < best_key:
+                    best, best_key = contact, key
+        return best
 
 
-def _waiting(skills: Iterable[str], state: RoutingState) -> Iterable[ContactView]:
-    for skill in skills:
-        yield from state.waiting(skill)
+_NEVER = 10
+"""Rank of agents who may not take the contact (the queries ask for ranks below it)."""
+
+

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 WAITING, IN_SERVICE, ABANDONED, BLOCKED, NEW, RINGING = range(6)
 
-WaitingKey = Literal["tier", "intent", "last_agent"]
+WaitingKey = Literal["tier", "intent", "last_agent"] | Callable[[Any], Hashable]
 """How ``RoutingState.oldest_waiting_by`` files waiting contacts (see there)."""
 
 TIME_SLACK = 1e-6
@@ -213,7 +213,8 @@ class RoutingState:
         self._seats: dict[tuple[str, int], Agent] = {}
         self._by_id: dict[int, Agent] = {}
         self._ranked: dict[tuple[str, Callable[[AgentView], Any]], _Ranked] = {}
-        self._waiting_by: dict[str, dict[str, _Buckets]] = {by: {} for by in get_args(WaitingKey)}
+        self._waiting_by: dict[Any, dict[str, _Buckets]] = {
+            by: {} for by in get_args(get_args(WaitingKey)[0])}
         self.contact_types = contact_types
         """Names of all contact types."""
         self.skills = skills
@@ -318,21 +319,26 @@ class RoutingState:
         """The oldest waiting contact of ``contact_type`` whose ``by`` is ``key``.
 
         ``by`` is ``"tier"`` (the customer's tier; None for unknown callers),
-        ``"intent"`` (the caller's intent; None without identity) or ``"last_agent"``:
-        the id of ``last_agent(contact)`` when the contact entered the queue (None if none).
+        ``"intent"`` (the caller's intent; None without identity), ``"last_agent"``:
+        the id of ``last_agent(contact)`` when the contact entered the queue (None if none),
+        or a policy's own function of a contact that stays fixed while it waits (pass the
+        same function object every time: the index is kept per function).
         """
-        buckets = self._waiting_by[by].get(contact_type) or self._new_buckets(contact_type, by)
+        buckets = self._waiting_by.setdefault(by, {}).get(contact_type) or self._new_buckets(
+            contact_type, by)
         return buckets.head(key)
 
     def oldest_waiting_each(self, contact_type: str,
                             by: WaitingKey) -> list[tuple[Hashable, ContactView]]:
         """``(key, contact)``: the oldest waiting contact of ``contact_type`` for each value of
         ``by`` (as in ``oldest_waiting_by``). O(number of values): meant for tiers and intents."""
-        buckets = self._waiting_by[by].get(contact_type) or self._new_buckets(contact_type, by)
+        buckets = self._waiting_by.setdefault(by, {}).get(contact_type) or self._new_buckets(
+            contact_type, by)
         return buckets.heads()
 
     def _new_buckets(self, contact_type: str, by: WaitingKey) -> _Buckets:
-        key = self._last_agent_key if by == "last_agent" else _CONTACT_KEYS[by]
+        key = (by if callable(by) else self._last_agent_key if by == "last_agent"
+               else _CONTACT_KEYS[by])
         buckets = self._waiting_by[by][contact_type] = _Buckets(key)
         self._fan_out(self._waiting, contact_type, buckets)
         return buckets
