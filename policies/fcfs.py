@@ -24,9 +24,14 @@ class FcfsPolicy:
         return state.longest_idle_agent(contact.type)
 
     def select_contact(self, agent: AgentView, state: RoutingState) -> ContactView | None:
-        best: ContactView | None = None
-        for skill in agent.skills:
-            candidate = state.oldest_waiting(skill)
-            if candidate is not None and (best is None or candidate.arrival < best.arrival):
-                best = candidate
-        return best
+        return oldest_for(agent, state)
+
+
+def oldest_for(agent: AgentView, state: RoutingState) -> ContactView | None:
+    """The oldest waiting contact across the agent's skills (first-come first-served)."""
+    best: ContactView | None = None
+    for skill in agent.skills:
+        candidate = state.oldest_waiting(skill)
+        if candidate is not None and (best is None or candidate.arrival < best.arrival):
+            best = candidate
+    return best

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from .base import PolicyConfigError, PolicyParams, register_policy
+from .fcfs import oldest_for
 
 if TYPE_CHECKING:
     from sim.scenario import Scenario
@@ -95,9 +96,4 @@ class MobileAdvisersPolicy:
                             and agent.id not in contact.unanswered):
                         return contact
             return None
-        best: ContactView | None = None
-        for skill in agent.skills:
-            candidate = state.oldest_waiting(skill)
-            if candidate is not None and (best is None or candidate.arrival < best.arrival):
-                best = candidate
-        return best
+        return oldest_for(agent, state)

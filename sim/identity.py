@@ -60,19 +60,20 @@ class _Method(StrictModel):
 
     time: Distribution = Field(description="Time the method takes.")
     fee: Number = Field(default=0.0, ge=0, description="Money per use (SMS, licence, ...).")
-
     asks_caller: ClassVar[bool] = True
     """False for passive methods that need nothing from the caller (voice print)."""
+    rate_fields: ClassVar[tuple[str, str]] = ("genuine_fail", "fraud_pass")
+    """Names, in each method's own words, of (genuine customer fails, fraudster passes)."""
 
     @property
-    def genuine_fail(self) -> float:
+    def genuine_fail_chance(self) -> float:
         """Chance that a genuine customer fails."""
-        raise NotImplementedError
+        return float(getattr(self, self.rate_fields[0]))
 
     @property
-    def fraud_pass(self) -> float:
+    def fraud_pass_chance(self) -> float:
         """Chance that a fraudster passes."""
-        raise NotImplementedError
+        return float(getattr(self, self.rate_fields[1]))
 
     def sample_time(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Draw ``size`` durations in seconds."""
@@ -84,17 +85,9 @@ class KnowledgeQuestions(_Method):
 
     time: Distribution = Field(description="Time per question.")
     questions: Int = Field(default=3, ge=1, description="Questions asked.")
-    genuine_fail_rate: Probability = Field(alias="genuine_fail")
-    fraud_pass_rate: Probability = Field(alias="fraud_pass")
+    genuine_fail: Probability
+    fraud_pass: Probability
     where: Where = "agent"
-
-    @property
-    def genuine_fail(self) -> float:
-        return self.genuine_fail_rate
-
-    @property
-    def fraud_pass(self) -> float:
-        return self.fraud_pass_rate
 
     def sample_time(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return sum((self.time.sample(rng, size) for _ in range(self.questions)))  # type: ignore[return-value]
@@ -104,17 +97,10 @@ class OneTimePasscode(_Method):
     """A code sent to the phone or app on file and read back."""
 
     delivery_failure: Probability = Field(description="Share of genuine codes that never arrive.")
-    fraud_pass_rate: Probability = Field(
-        alias="fraud_pass", description="Fraudsters who obtain the code (SIM swap, phishing).")
+    fraud_pass: Probability = Field(
+        description="Fraudsters who obtain the code (SIM swap, phishing).")
     where: Where = "ivr"
-
-    @property
-    def genuine_fail(self) -> float:
-        return self.delivery_failure
-
-    @property
-    def fraud_pass(self) -> float:
-        return self.fraud_pass_rate
+    rate_fields = ("delivery_failure", "fraud_pass")
 
 
 class VoiceBiometrics(_Method):
@@ -124,31 +110,16 @@ class VoiceBiometrics(_Method):
     false_reject: Probability
     false_accept: Probability
     where: Where = "agent"
-    asks_caller: ClassVar[bool] = False
-
-    @property
-    def genuine_fail(self) -> float:
-        return self.false_reject
-
-    @property
-    def fraud_pass(self) -> float:
-        return self.false_accept
+    asks_caller = False
+    rate_fields = ("false_reject", "false_accept")
 
 
 class ManualCheck(_Method):
     """An agent's own checks (call-back to the number on file, documents, ...)."""
 
-    genuine_fail_rate: Probability = Field(alias="genuine_fail")
-    fraud_pass_rate: Probability = Field(alias="fraud_pass")
+    genuine_fail: Probability
+    fraud_pass: Probability
     where: Literal["agent"] = "agent"
-
-    @property
-    def genuine_fail(self) -> float:
-        return self.genuine_fail_rate
-
-    @property
-    def fraud_pass(self) -> float:
-        return self.fraud_pass_rate
 
 
 METHOD_NAMES = ("knowledge_questions", "otp", "voice_biometrics", "manual_check")
@@ -309,7 +280,7 @@ class Checks:
         self._ran.append(method)
         caller.asked = caller.asked or spec.asks_caller
         u = self._uniforms[method]
-        return u < spec.fraud_pass if caller.kind == FRAUD else u >= spec.genuine_fail
+        return u < spec.fraud_pass_chance if caller.kind == FRAUD else u >= spec.genuine_fail_chance
 
     @property
     def with_agent(self) -> bool:
