@@ -68,6 +68,13 @@ METRICS: dict[str, MetricInfo] = dict([
     _info("occupancy", "Occupancy", SHARE, 0),
     _info("utilisation", "Utilisation", SHARE, 0),
     _info("mean_queue_length", "Mean queue length", "{:.2f}", -1),
+    # Matching, outcomes and mobile agents (present when the scenario has them).
+    _info("fcr", "First-contact resolution", SHARE, 1),
+    _info("repeat_contacts", "Repeat contacts", COUNT, -1),
+    _info("match_hit_rate", "Match hit rate", SHARE, 1),
+    _info("ring_offers", "Rings to mobile agents", COUNT, 0),
+    _info("direct_reach_rate", "Direct reach (rings answered)", SHARE, 1),
+    _info("fallback_rate", "Fallback to the center", SHARE, -1),
     # Identity and verification (present when the scenario has an ``identity:`` block);
     # definitions in sim/metrics.py ``IdentityCell.figures``.
     _info("self_service_rate", "Finished in IVR (self-service)", SHARE, 1),
