@@ -363,6 +363,12 @@ def test_cases_are_distinct() -> None:
 def test_bad_scenario(
     case: Case, command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
+    check_case(case, command, tmp_path, capsys)
+
+
+def check_case(case: Case, command: str, tmp_path: Path,
+               capsys: pytest.CaptureFixture[str]) -> None:
+    """``ccsim COMMAND`` on the case's YAML exits 2 with the case's one message."""
     path = tmp_path / "scenario.yaml"
     path.write_text(case.yaml)
     assert main([command, str(path)]) == 2

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_bad_input import BASE, At, Case, _check_one_message, edit
+from test_bad_input import BASE, At, Case, check_case, edit
 
 from sim.cli import main
 
@@ -120,12 +120,7 @@ def test_identity_base_is_valid(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_bad_identity_input(
     case: Case, command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    path = tmp_path / "scenario.yaml"
-    path.write_text(case.yaml)
-    assert main([command, str(path)]) == 2
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    _check_one_message(captured.err, path, case, case.yaml)
+    check_case(case, command, tmp_path, capsys)
 
 
 def test_verification_flag_rejects_unknown_strategy(
