@@ -127,9 +127,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 lookup(name)
             except UnknownPolicyError as exc:
                 raise UsageError(f"{flag}: {exc}") from None
-    if args.verification and scenario.identity is None:
-        raise UsageError(f"--verification: scenario {args.scenario} has no identity block, so "
-                         "there is nothing to verify; allowed: a scenario with identity")
     results = run(scenario, args.policy, replications=args.replications, seed=args.seed,
                   trace=args.trace, jobs=args.jobs, verifications=args.verification)
     reps = results.replications

@@ -279,9 +279,16 @@ class Simulation:
         # Plain flags: read on every contact, cheaper than two attribute lookups.
         self._quality_active = self._quality.active
         self._repeats = self._quality.repeats
-        self._identity = self._identity_model(verification)
+        self._outcome_draw = (self._quality.outcome_draw
+                              if self._quality.outcomes is not None else None)
+        if verification is not None and scenario.identity is None:
+            raise ValueError(f"verification strategy {verification!r} given, but scenario "
+                             f"{scenario.name!r} has no identity block")
         self.verification = verification or (
             scenario.identity.verification.strategies[0] if scenario.identity else None)
+        self._cost_per_second = (scenario.identity.agent_cost_per_hour / 3600.0
+                                 if scenario.identity is not None else 0.0)
+        self._identity = self._identity_model()
         self._channels = {name: t.channel for name, t in scenario.contact_types.items()}
         self._in_ivr: set[Contact] = set()
         self._free_ivr_timers: list[_Timer] = []
@@ -324,19 +331,15 @@ class Simulation:
         self._epoch = 0 if self._warmup == 0 else -1
 
     # ----------------------------------------------------------------- set-up
-    def _identity_model(self, verification: str | None) -> IdentityModel | None:
+    def _identity_model(self) -> IdentityModel | None:
         scenario = self.scenario
         if scenario.customers is None:
             return None
         strategy = None
-        if scenario.identity is not None:
+        if self.verification is not None:
             from policies.verification import make_strategy
 
-            strategy = make_strategy(
-                verification or scenario.identity.verification.strategies[0], scenario)
-        elif verification is not None:
-            raise ValueError(f"verification strategy {verification!r} given, but scenario "
-                             f"{scenario.name!r} has no identity block")
+            strategy = make_strategy(self.verification, scenario)
         # Customers' preferred hours follow the traffic: weight of each hour of the day.
         per_interval = np.zeros(self._intervals)
         for ctype in scenario.contact_types.values():
@@ -345,8 +348,6 @@ class Simulation:
                                        else [arrivals.rate] * self._intervals, dtype=float)
         starts = np.arange(self._intervals) * self._interval
         hours = np.bincount((starts // 3600).astype(int) % 24, weights=per_interval, minlength=24)
-        self._cost_per_second = (scenario.identity.agent_cost_per_hour / 3600.0
-                                 if scenario.identity is not None else 0.0)
         owners = tuple((name, group.seats(self._interval, self._intervals), group.owns.tiers,
                         group.owns.share)
                        for name, group in scenario.agents.items() if group.owns is not None)
@@ -482,8 +483,8 @@ class Simulation:
         cell = runtime.cells[self._slot]
         contact = Contact(self._arrivals, runtime.name, now, patience, work, wrap_up, cell,
                           counted)
-        if self._quality.outcomes is not None:
-            contact.outcome_u = self._quality.outcome_draw(runtime.name)
+        if self._outcome_draw is not None:
+            contact.outcome_u = self._outcome_draw(runtime.name)
         if self._identity is not None:
             self._resolve_identity(contact, now)
         else:

@@ -213,7 +213,8 @@ def _strategies(scenario: Scenario, verifications: Sequence[str] | None) -> list
     if scenario.identity is None:
         if verifications:
             raise ValueError(f"--verification needs a scenario with an identity block; "
-                             f"{scenario.name!r} has none")
+                             f"scenario {scenario.name!r} has no identity block, so there is "
+                             "nothing to verify")
         return [None]
     from policies.verification import strategy_spec
 
