@@ -35,13 +35,14 @@ from simpy.events import NORMAL, Timeout
 from .customers import FRAUD, GENUINE, PROSPECT, Customer
 from .errors import PolicyError
 from .identity import Caller, IdentityModel
-from .outcomes import QualityModel, constant_stream
+from .outcomes import QualityModel, constant_stream, follow_up_streams
 from .metrics import (
     AGENT_METRICS,
     ContactCell,
     GroupCell,
     RING_METRICS,
     TRACK_MATCHING,
+    TRACK_OMNI,
     TRACK_OUTCOMES,
     IdentityCell,
     merged_contacts,
@@ -49,8 +50,13 @@ from .metrics import (
     wait_bin,
 )
 from .scenario import DAY, Scenario
+from .dialer import Attempt, Dialer, OutboundCell
+from .profile import (
+    ABANDONED as LEFT, INBOUND, SELF_SERVED, SERVED, Interaction, InteractionPredictor, Priors,
+    ProfileStore,
+)
 from .state import (
-    ABANDONED, BLOCKED, IN_SERVICE, RINGING, WAITING, Agent, Contact, RoutingState,
+    ABANDONED, BLOCKED, IN_SERVICE, RINGING, SCHEDULED, WAITING, Agent, Contact, RoutingState,
 )
 from .streams import RandomStreams, unit_exponential
 from .trace import TraceWriter
@@ -77,6 +83,12 @@ class ReplicationResult:
     """Contact metrics per customer tier (and ``unknown`` callers), with customers."""
     wait_histogram: list[int] = field(default_factory=list)
     """Answered contacts per wait bin (``sim.metrics.bin_edges``), all types together."""
+    outbound: str | None = None
+    """Outbound strategy, when the scenario has an outbound block."""
+    by_channel: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Contact metrics per channel (each channel's own SL threshold)."""
+    by_campaign: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Outbound metrics per campaign."""
 
 
 class _Timer(simpy.Event):
@@ -237,6 +249,7 @@ class Simulation:
         trace: TraceWriter | None = None,
         progress: Callable[[float], None] | None = None,
         verification: str | None = None,
+        outbound: str | None = None,
     ) -> None:
         self.scenario = scenario
         self.replication = replication
@@ -292,19 +305,24 @@ class Simulation:
         self._channels = {name: t.channel for name, t in scenario.contact_types.items()}
         self._in_ivr: set[Contact] = set()
         self._free_ivr_timers: list[_Timer] = []
+        self._set_up_channels(scenario)
         identity_cells = scenario.identity is not None
         tracks = ((TRACK_OUTCOMES if scenario.outcomes is not None else 0)
-                  | (TRACK_MATCHING if scenario.matching is not None else 0))
-        self._contact_cells = [[ContactCell(identity_cells, tracks) for _ in range(self._intervals)]
-                               for _ in self._type_names]
+                  | (TRACK_MATCHING if scenario.matching is not None else 0)
+                  | (TRACK_OMNI if _omnichannel(scenario) else 0))
+
+        def cells_of(type_name: str) -> list[ContactCell]:
+            return [ContactCell(identity_cells, tracks, self._sl_for[type_name])
+                    for _ in range(self._intervals)]
+
+        self._contact_cells = [cells_of(name) for name in self._type_names]
         for runtime, cells in zip(self._types, self._contact_cells):
             runtime.cells = cells
         # With customers, contacts of a known customer count in per-tier cells instead, so
         # that every figure also exists per tier (abandonment of VIPs, ...).
         self._tier_names = tuple(scenario.customers.tiers) if scenario.customers else ()
         self._patience_factor = scenario.customers.patience_factor if scenario.customers else {}
-        self._tier_cells = {(type_name, tier): [ContactCell(identity_cells, tracks)
-                                                for _ in range(self._intervals)]
+        self._tier_cells = {(type_name, tier): cells_of(type_name)
                             for type_name in self._type_names for tier in self._tier_names}
         self._group_cells = [[GroupCell(group.mobile is not None) for _ in range(self._intervals)]
                              for group in scenario.agents.values()]
@@ -329,6 +347,7 @@ class Simulation:
         self._slot = 0
         self._warmup_sink = GroupCell()  # agent figures of contacts finished in warm-up
         self._epoch = 0 if self._warmup == 0 else -1
+        self._set_up_profiles_and_outbound(scenario, outbound)
 
     # ----------------------------------------------------------------- set-up
     def _identity_model(self) -> IdentityModel | None:
@@ -348,11 +367,105 @@ class Simulation:
                                        else [arrivals.rate] * self._intervals, dtype=float)
         starts = np.arange(self._intervals) * self._interval
         hours = np.bincount((starts // 3600).astype(int) % 24, weights=per_interval, minlength=24)
+        self._hour_weights = hours
         owners = tuple((name, group.seats(self._interval, self._intervals), group.owns.tiers,
                         group.owns.share)
                        for name, group in scenario.agents.items() if group.owns is not None)
         return IdentityModel(scenario.customers, scenario.identity, strategy, self._streams,
                              self._type_names, hours, owners)
+
+    def _set_up_channels(self, scenario: Scenario) -> None:
+        """Per-type SL thresholds, handle-time stretch, deferrable work, capacity tables, and
+        the draws of retrials, callbacks and journeys."""
+        specs = scenario.channels or {}
+        default = scenario.service_level.threshold
+        channel_names = scenario.channel_names()
+        self._sl_for: dict[str, float] = {}
+        self._stretch: dict[str, float] = {}
+        self._channel_of_type = {name: channel_names.index(t.channel)
+                                 for name, t in scenario.contact_types.items()}
+        for name, ctype in scenario.contact_types.items():
+            spec = specs.get(ctype.channel)
+            threshold = spec.service_level if spec is not None else None
+            self._sl_for[name] = default if threshold is None else threshold
+            self._stretch[name] = spec.concurrency_factor if spec is not None else 0.0
+        self._deferrable = frozenset(name for name, t in scenario.contact_types.items()
+                                     if t.channel in specs and specs[t.channel].deferrable)
+        self._deferrable_share = (scenario.blending.deferrable_max_share
+                                  if scenario.blending is not None else 1.0)
+        self._deferrable_in_service = 0
+        self._capacity_tables = {
+            name: _CapacityTable(group.skills, group.capacity, channel_names,
+                                 self._channel_of_type)
+            for name, group in scenario.agents.items()
+            if group.capacity is not None and any(sum(m.values()) > 1 for m in group.capacity)}
+        self._multi_in_service: set[Contact] = set()
+        self._free_finish_timers: list[_Timer] = []
+        self._on_duty_by_group = [0] * len(scenario.agents)
+        self._on_duty = 0
+        self._groups_of_type = {name: [i for i, g in enumerate(scenario.agents.values())
+                                       if name in g.skills] for name in scenario.contact_types}
+        self._mean_work = {name: t.handle_time.mean for name, t in scenario.contact_types.items()}
+        types = scenario.contact_types
+        streams = self._streams
+        self._retrial = {name: (t.retrial, streams.stream(f"retrial/{name}", _uniform_pairs),
+                                streams.stream(f"retrial/{name}/delay", t.retrial.delay.sample))
+                         for name, t in types.items() if t.retrial is not None}
+        targets = {target for name, t in types.items() if t.retrial is not None
+                   for target in (name, *t.retrial.switch)}
+        self._retrial_draws = {target: follow_up_streams(streams, f"retrial/{target}",
+                                                         types[target])
+                               for target in targets}
+        self._callbacks = {name: (t.callback, streams.stream(f"callback/{name}", _uniform_pairs))
+                           for name, t in types.items() if t.callback is not None}
+        self._scheduled: set[Contact] = set()
+        self._journeys = {name: (t.journey, streams.stream(f"journey/{name}", _uniform_pairs))
+                          for name, t in types.items() if t.journey is not None}
+
+    def _set_up_profiles_and_outbound(self, scenario: Scenario, outbound: str | None) -> None:
+        """Customer profiles and the predictor (with a predictor or outbound block), and the
+        outbound dialer."""
+        self.outbound: str | None = None
+        self._dialer: Dialer | None = None
+        self._profiles: ProfileStore | None = None
+        if outbound is not None and scenario.outbound is None:
+            raise ValueError(f"outbound strategy {outbound!r} given, but scenario "
+                             f"{scenario.name!r} has no outbound block")
+        self._seen: bytearray | None = None
+        if self._identity is None:
+            return
+        population = self._identity.population
+        if _omnichannel(scenario):
+            self._seen = bytearray(population.size)  # customers who made contact (measured)
+        if scenario.predictor is None and scenario.outbound is None:
+            return
+        from .profile import PredictorConfig
+
+        config = scenario.predictor or PredictorConfig()
+        store = ProfileStore(population.size, config.history_kept)
+        store.seed_history(population, self._streams.generator("profile/history"),
+                           config.history_days)
+        patience: dict[str, list[float]] = {}
+        for ctype in scenario.contact_types.values():
+            patience.setdefault(ctype.channel, []).append(
+                ctype.patience.mean if ctype.patience is not None else INFINITY)
+        priors = Priors.from_population(population, self._hour_weights,
+                                        {c: float(np.mean(v)) for c, v in patience.items()})
+        predictor = InteractionPredictor(store, priors, config)
+        self._profiles = store
+        self.state.predictor = predictor
+        if scenario.outbound is None:
+            return
+        from policies.outbound import make_outbound
+
+        self.outbound = outbound or scenario.outbound.strategies[0]
+        strategy = make_outbound(self.outbound, scenario.outbound.params_for(self.outbound),
+                                 ("outbound", self.outbound))
+        self._dialer = Dialer(self.env, scenario, strategy, predictor, store, population,
+                              self._streams, self._warmup, self._on_attempts_ready)
+        self._dialling = [self._group_names.index(g) for g in scenario.outbound.groups]
+        self._dial_share = scenario.outbound.max_share
+        self._free_attempt_timers: list[_Timer] = []
 
     def _day_factor_function(self) -> Callable[[int], float] | None:
         busyness = self.scenario.busyness
@@ -386,6 +499,8 @@ class Simulation:
             env.process(self._report_progress(self._progress))
         if self._max_arrivals is not None:
             self._drained = env.event()
+        if self._dialer is not None:
+            self._dialer.start()
 
     def _staffing(self, group_index: int, steps: list[tuple[float, int]]) -> Any:
         env = self.env
@@ -432,6 +547,8 @@ class Simulation:
                 agent = self._off_duty_agent(group_index)
                 agent.on_duty = True
                 agent.logged_in_at = now
+                self._on_duty += 1
+                self._on_duty_by_group[group_index] += 1
                 self._agent_free(agent, now)
         elif target < len(active):
             surplus = len(active) - target
@@ -440,7 +557,7 @@ class Simulation:
             for agent in sorted(active, key=lambda a: (not a.idle, -a.idle_since)):
                 if not surplus:
                     break
-                if agent.idle:
+                if agent.idle and not agent.held:
                     self._log_off(agent, now)
                 else:
                     agent.leaving = True
@@ -454,6 +571,10 @@ class Simulation:
         agent = Agent(self._next_agent_id, self._group_names[group_index], group_index,
                       tuple(group.skills), group.speed, seat=len(self._agents[group_index]))
         self._quality.equip(agent, group)
+        agent.capacity = self._capacity_tables.get(self._group_names[group_index])
+        if agent.capacity is not None:
+            agent.load = agent.capacity.empty
+        agent.blends = bool(self._deferrable.intersection(group.skills))
         self.state._seats[agent.seat] = agent
         agent.timer = _Timer(self.env, self._on_finish, agent)
         self._next_agent_id += 1
@@ -464,6 +585,8 @@ class Simulation:
         agent.on_duty = False
         agent.idle = False
         agent.leaving = False
+        self._on_duty -= 1
+        self._on_duty_by_group[agent.group_index] -= 1
         self._add_time(self._group_cells[agent.group_index], "logged_in", agent.logged_in_at, now)
 
     # ---------------------------------------------------------------- hot path
@@ -496,11 +619,11 @@ class Simulation:
         """Offer a contact to the policy: to an agent now, or into the queue."""
         cell = contact.cell
         counted = contact.counted
-        agent = self._select_agent(contact, self.state)
+        # Deferrable work over its share of agents waits, whatever the policy would pick.
+        agent = None if (self._deferrable and contact.type in self._deferrable
+                         and self._deferrable_full()) else self._select_agent(contact, self.state)
         if agent is not None:
-            if not (agent.idle and contact.type in agent.skill_set):  # type: ignore[attr-defined]
-                raise PolicyError(f"{self.policy_name}.select_agent returned {agent!r}, which is "
-                                  f"not an idle agent with skill {contact.type!r}")
+            self._check_agent(agent, contact)
             self._start_service(agent, contact, now)  # type: ignore[arg-type]
         elif self._capacity is not None and self._queue_length >= self._capacity:
             contact.status = BLOCKED
@@ -509,6 +632,9 @@ class Simulation:
             if self._trace is not None:
                 self._trace.contact(self, contact, "blocked", now)
             self._check_drained()
+        elif self._callbacks and contact.type in self._callbacks and not contact.callback \
+                and self._offer_callback(contact, now):
+            return
         else:
             contact.status = WAITING
             state = self.state
@@ -533,6 +659,13 @@ class Simulation:
             if self._recheck is not None:
                 self._arm_recheck(contact)
 
+    def _check_agent(self, agent: Agent, contact: Contact) -> None:
+        """Raise unless ``agent`` (a policy's pick) can take ``contact`` now."""
+        allowed = agent.skill_set if agent.capacity is None else agent.open  # type: ignore[attr-defined]
+        if not (agent.idle and contact.type in allowed):  # type: ignore[attr-defined]
+            raise PolicyError(f"{self.policy_name}.select_agent returned {agent!r}, which is "
+                              f"not an idle agent with room for {contact.type!r}")
+
     def _start_service(self, agent: Agent, contact: Contact, now: float, ring: bool = True) -> None:
         if ring and agent.mobile:
             self._ring(agent, contact, now)
@@ -540,15 +673,27 @@ class Simulation:
         contact.status = IN_SERVICE
         contact.answered_at = now
         contact.agent = agent
-        agent.idle = False
         agent.contact = contact
-        agent.busy_since = now
-        agent.busy_epoch = self._epoch
-        if contact.counted:
+        agent.held += 1
+        if agent.held == 1:
+            agent.busy_since = now
+            agent.busy_epoch = self._epoch
+        if self._deferrable and contact.type in self._deferrable:
+            self._deferrable_in_service += 1
+        stretch = 1.0
+        if agent.capacity is None:
+            agent.idle = False
+        else:
+            channel = self._channel_of_type[contact.type]
+            stretch += self._stretch[contact.type] * agent.load[channel]
+            agent.load = _plus(agent.load, channel, 1)
+            self._multi_in_service.add(contact)
+            self._open_agent(agent, now)
+        if contact.counted and contact.reached:  # an unreached call back was never answered
             cell: ContactCell = contact.cell  # type: ignore[assignment]
             wait = now - contact.arrival
             cell.answered += 1
-            if wait <= self._sl_threshold:
+            if wait <= cell.sl_threshold:
                 cell.answered_in_sl += 1
             if wait > 0.0:
                 cell.wait_answered_sum += wait
@@ -566,17 +711,45 @@ class Simulation:
             self._last_agent[customer.id] = agent.id  # type: ignore[index]
         if self._quality_active:
             speed = self._quality.decide(agent, contact)
-        agent.timer.arm(work / speed + contact.wrap_up + contact.agent_extra)
+        duration = work / speed * stretch + contact.wrap_up + contact.agent_extra
+        if contact.callback:  # the agent dials first; an unreached call back ends there
+            dial = self._callbacks[contact.type][0].dial_time
+            duration = dial + duration if contact.reached else dial
+        if agent.capacity is None:
+            timer = agent.timer
+        else:
+            timers = self._free_finish_timers
+            timer = timers.pop() if timers else _Timer(self.env, self._on_finish, None)
+        timer.subject = contact  # type: ignore[attr-defined]
+        timer.arm(duration)  # type: ignore[attr-defined]
 
     def _on_finish(self, event: _Timer) -> None:
-        agent: Agent = event.subject
+        contact: Contact = event.subject
+        agent = contact.agent
+        assert agent is not None
         now = self.env.now
-        contact = agent.contact
-        assert contact is not None
-        agent.contact = None
+        agent.held -= 1
+        if agent.capacity is None:
+            agent.contact = None
+        else:
+            self._free_finish_timers.append(event)
+            self._multi_in_service.discard(contact)
+            agent.load = _plus(agent.load, self._channel_of_type[contact.type], -1)
+        if self._deferrable and contact.type in self._deferrable:
+            self._deferrable_in_service -= 1
         handled = now - contact.answered_at
+        if not contact.reached:
+            if contact.counted:
+                contact.cell.callbacks_unreached += 1  # type: ignore[attr-defined]
+            self._agent_done(agent, now, handled)
+            return
+        if self._profiles is not None and contact.customer is not None:
+            self._profiles.record(contact.customer.id, Interaction(
+                contact.arrival, now, self._channels[contact.type], INBOUND, SERVED,
+                contact.answered_at - contact.arrival))
         if contact.counted:
             cell: ContactCell = contact.cell  # type: ignore[assignment]
+            cell.callbacks_completed += contact.callback
             cell.handled += 1
             cell.handle_sum += handled
             if cell.tracks:
@@ -589,28 +762,51 @@ class Simulation:
                 identity.cost_sum += (caller.agent_verify_s * self._cost_per_second
                                       + caller.agent_fee)
                 _conclude(identity, caller)
-        group_cells = self._group_cells[agent.group_index]
-        if agent.busy_epoch == self._epoch > 0:  # started in this interval, after warm-up
-            group_cell = group_cells[self._slot]
-            group_cell.busy += handled
-        else:
-            self._add_time(group_cells, "busy", agent.busy_since, now)
-            group_cell = group_cells[self._slot] if now >= self._warmup else self._warmup_sink
-        group_cell.handled += 1
-        group_cell.handle_sum += handled
         if self._repeats and not contact.resolved:
             self._schedule_repeat(contact, now)
         if self._observe is not None:
             self._observe(contact, agent, handled, self.state)
-        if agent.leaving:
+        self._agent_done(agent, now, handled)
+
+    def _agent_done(self, agent: Agent, now: float, handled: float) -> None:
+        """An agent finished a contact (or an outbound attempt) of ``handled`` seconds: count
+        its work, then give it the next one or let it go off duty."""
+        group_cell = self._end_busy(agent, now)
+        group_cell.handled += 1
+        group_cell.handle_sum += handled
+        if not agent.leaving:
+            self._agent_free(agent, now)
+        elif not agent.held:
             self._log_off(agent, now)
             self._check_drained()
-        else:
-            self._agent_free(agent, now)
+
+    def _end_busy(self, agent: Agent, now: float) -> GroupCell:
+        """The group cell work finishing now counts in; adds the busy period that ends when
+        the agent holds nothing more."""
+        group_cells = self._group_cells[agent.group_index]
+        if not agent.held and agent.busy_epoch == self._epoch > 0:
+            group_cell = group_cells[self._slot]  # busy period wholly inside this interval
+            group_cell.busy += now - agent.busy_since
+            return group_cell
+        if not agent.held:
+            self._add_time(group_cells, "busy", agent.busy_since, now)
+        return group_cells[self._slot] if now >= self._warmup else self._warmup_sink
 
     def _agent_free(self, agent: Agent, now: float) -> None:
-        contact = self._select_contact(agent, self.state)
+        if agent.capacity is not None:
+            self._fill(agent, now)
+            return
+        if agent.blends:
+            agent.open = offer = self._blend(agent.skills)
+            contact = self._select_contact(agent, self.state) if offer else None
+            agent.open = agent.skills
+        else:
+            offer = agent.skills
+            contact = self._select_contact(agent, self.state)
         if contact is None:
+            if self._dialer is not None and agent.group_index in self._dialling \
+                    and self._dial(agent, now):
+                return
             agent.idle = True
             agent.idle_since = now
             agent.idle_serial += 1
@@ -621,14 +817,151 @@ class Simulation:
             if self._arrivals == self._max_arrivals:
                 self._check_drained()
             return
-        if not (contact.status == WAITING and contact.type in agent.skill_set):  # type: ignore[attr-defined]
+        self._check_contact(agent, contact, offer)
+        self._take_from_queue(contact, now)  # type: ignore[arg-type]
+        self._start_service(agent, contact, now)  # type: ignore[arg-type]
+
+    def _check_contact(self, agent: Agent, contact: Any, offer: tuple[str, ...]) -> None:
+        """Raise unless ``contact`` (a policy's pick for ``agent``) waits and is on offer."""
+        if not (contact.status == WAITING and contact.type in offer):
             raise PolicyError(f"{self.policy_name}.select_contact returned {contact!r}, which is "
-                              f"not a waiting contact that {agent!r} can serve")
+                              f"not a waiting contact that {agent!r} can take now")
+
+    def _take_from_queue(self, contact: Contact, now: float) -> None:
         self.state._waiting_count[contact.type] -= 1
         self._queue_area += self._queue_length * (now - self._queue_changed)
         self._queue_changed = now
         self._queue_length -= 1
-        self._start_service(agent, contact, now)  # type: ignore[arg-type]
+
+    # ------------------------------------------------- capacity, blending, outbound
+    def _fill(self, agent: Agent, now: float) -> None:
+        """An agent that may hold several contacts has room: it takes waiting contacts while
+        they fit, then waits (in the idle indexes of the types that still fit)."""
+        self._open_agent(agent, now)
+        while agent.idle:
+            full = agent.open
+            offer = self._blend(full) if agent.blends else full
+            if not offer:
+                break
+            agent.open = offer
+            contact = self._select_contact(agent, self.state)
+            agent.open = full
+            if contact is None:
+                break
+            self._check_contact(agent, contact, offer)
+            self._take_from_queue(contact, now)  # type: ignore[arg-type]
+            self._start_service(agent, contact, now)  # type: ignore[arg-type]
+        if not agent.held and self._dialer is not None and agent.group_index in self._dialling:
+            self._dial(agent, now)
+        if not agent.held and self._arrivals == self._max_arrivals:
+            self._check_drained()
+
+    def _open_agent(self, agent: Agent, now: float) -> None:
+        """Put an agent that may hold several contacts into the idle indexes of the types
+        that still fit beside what it holds (none when it is full or leaving)."""
+        fits = () if agent.leaving or not agent.on_duty else agent.capacity.open(agent.load)
+        agent.open = fits
+        agent.idle_serial += 1
+        if not fits:
+            agent.idle = False
+            return
+        agent.idle = True
+        agent.idle_since = now
+        entry = (agent, agent.idle_serial)
+        idle = self.state._idle
+        for skill in fits:
+            idle[skill].append(entry)
+
+    def _deferrable_full(self) -> bool:
+        return self._deferrable_in_service >= self._deferrable_share * self._on_duty
+
+    def _blend(self, types: tuple[str, ...]) -> tuple[str, ...]:
+        """``types`` less deferrable work while a real-time contact of them waits or the
+        deferrable share is reached."""
+        deferrable = self._deferrable
+        waiting = self.state._waiting_count
+        if self._deferrable_full() or any(waiting[t] for t in types if t not in deferrable):
+            return tuple(t for t in types if t not in deferrable)
+        return types
+
+    def _on_attempts_ready(self) -> None:
+        """Outbound attempts came due: free dialling agents take them, within the share."""
+        assert self._dialer is not None
+        while self._dialer.ready:
+            free = [a for g in self._dialling for a in self._agents[g] if a.idle and not a.held]
+            if not free or not self._dial(min(free, key=lambda a: a.idle_since), self.env.now):
+                return
+
+    def _dial(self, agent: Agent, now: float) -> bool:
+        """A free dialling agent makes the oldest ready attempt, unless outbound already
+        holds its share of the dialling groups' agents."""
+        dialer = self._dialer
+        assert dialer is not None
+        on_duty = sum(self._on_duty_by_group[g] for g in self._dialling)
+        if not dialer.ready or dialer.working + 1 > self._dial_share * on_duty:
+            return False
+        attempt = dialer.ready.popleft()
+        duration = dialer.begin(attempt, now)
+        agent.idle = False
+        agent.open = ()
+        agent.idle_serial += 1
+        agent.held += 1
+        agent.busy_since = now
+        agent.busy_epoch = self._epoch
+        timers = self._free_attempt_timers
+        timer = timers.pop() if timers else _Timer(self.env, self._on_attempt_end, None)
+        timer.subject = (agent, attempt)
+        timer.arm(duration)
+        return True
+
+    def _on_attempt_end(self, event: _Timer) -> None:
+        agent, attempt = event.subject
+        self._free_attempt_timers.append(event)
+        now = self.env.now
+        assert self._dialer is not None
+        self._dialer.end(attempt, now)
+        agent.held -= 1
+        self._end_busy(agent, now)
+        if not agent.leaving:
+            self._agent_free(agent, now)
+        else:
+            self._log_off(agent, now)
+            self._check_drained()
+
+    def _offer_callback(self, contact: Contact, now: float) -> bool:
+        """Offer a call back when the predicted wait exceeds the threshold. True when the
+        contact leaves the line for a later slot (scheduled); a virtual-hold acceptance
+        keeps its place in the queue, off the line (it no longer abandons)."""
+        spec, draws = self._callbacks[contact.type]
+        agents = sum(self._on_duty_by_group[g] for g in self._groups_of_type[contact.type])
+        predicted = ((self.state._waiting_count[contact.type] + 1) * self._mean_work[contact.type]
+                     / max(agents, 1))
+        if predicted <= spec.threshold:
+            return False
+        accept_u, reach_u = draws.next_value()  # type: ignore[misc]
+        cell: ContactCell = contact.cell  # type: ignore[assignment]
+        if contact.counted:
+            cell.callbacks_offered += 1
+        if accept_u >= spec.accept:
+            return False
+        if contact.counted:
+            cell.callbacks_accepted += 1
+        contact.callback = True
+        contact.reached = reach_u < spec.reach
+        contact.patience = INFINITY
+        if spec.mode == "virtual_hold":
+            return False
+        contact.status = SCHEDULED
+        self._scheduled.add(contact)
+        Timeout(self.env, spec.delay).callbacks.append(lambda event: self._on_slot(contact))
+        return True
+
+    def _on_slot(self, contact: Contact) -> None:
+        """A scheduled call back's slot: it joins the queue now (waits count from here)."""
+        self._scheduled.discard(contact)
+        now = self.env.now
+        contact.arrival = now
+        self._route(contact, now)
 
     def _on_patience_end(self, event: _Timer) -> None:
         contact: Contact = event.subject
@@ -637,35 +970,58 @@ class Simulation:
             return  # answered before the caller's patience ran out
         now = self.env.now
         contact.status = ABANDONED
-        self.state._waiting_count[contact.type] -= 1
-        self._queue_area += self._queue_length * (now - self._queue_changed)
-        self._queue_changed = now
-        self._queue_length -= 1
+        self._take_from_queue(contact, now)
+        waited = now - contact.arrival
+        cell: ContactCell = contact.cell  # type: ignore[assignment]
         if contact.counted:
-            cell: ContactCell = contact.cell  # type: ignore[assignment]
-            waited = now - contact.arrival
             cell.abandoned += 1
             cell.wait_abandoned_sum += waited
-            if waited <= self._sl_threshold:
+            if waited <= cell.sl_threshold:
                 cell.abandoned_in_sl += 1
             if waited <= self._short_abandon:
                 cell.short_abandoned += 1
+        if self._profiles is not None and contact.customer is not None:
+            self._profiles.record(contact.customer.id, Interaction(
+                contact.arrival, now, self._channels[contact.type], INBOUND, LEFT, waited))
         if self._trace is not None:
             self._trace.contact(self, contact, "abandoned", now)
+        if self._retrial and contact.type in self._retrial:
+            self._schedule_retrial(contact)
         self._check_drained()
 
     def _resolve_identity(self, contact: Contact, now: float) -> None:
         """Passive resolution, IVR and verification; then queue, or end in the IVR."""
         assert self._identity is not None
-        caller = self._identity.resolve(contact.type, self._channels[contact.type], now)
-        contact.customer = caller.customer
-        if caller.customer is not None:
-            tier = caller.customer.tier
+        journey = self._journeys.get(contact.type) if self._journeys else None
+        escalated = logged_in = False
+        if journey is not None:
+            spec, uniforms = journey
+            escalated_u, login_u = uniforms.next_value()  # type: ignore[misc]
+            escalated = escalated_u < spec.share
+            logged_in = escalated and login_u < spec.recognised
+        caller = self._identity.resolve(contact.type, self._channels[contact.type], now,
+                                        logged_in)
+        customer = contact.customer = caller.customer
+        if customer is not None:
+            tier = customer.tier
             contact.cell = self._tier_cells[contact.type, tier][self._slot]
             # Same draw, scaled: a tier's patience factor keeps common random numbers.
             contact.patience *= self._patience_factor.get(tier, 1.0)
         if contact.counted:
-            contact.cell.arrivals += 1  # type: ignore[attr-defined]
+            cell = contact.cell
+            cell.arrivals += 1  # type: ignore[attr-defined]
+            if escalated:
+                # Recognised: the session's login carried over, or passive resolution knew
+                # the genuine customer (a stranger, prospect or fraudster is not a hit).
+                cell.journeys += 1  # type: ignore[attr-defined]
+                cell.journeys_recognised += (  # type: ignore[attr-defined]
+                    caller.kind == GENUINE and caller.identified)
+            if self._seen is not None and customer is not None and caller.kind == GENUINE:
+                self._seen[customer.id] = 1
+        if escalated and self._profiles is not None and customer is not None \
+                and caller.kind == GENUINE:
+            self._profiles.record(customer.id, Interaction(now, now, journey[0].start,
+                                                           "digital", "escalated"))
         identity = contact.cell.identity  # type: ignore[attr-defined]
         if identity is None:  # customers without an identity block: no IVR, no checks
             self._route(contact, now)
@@ -707,6 +1063,9 @@ class Simulation:
             contact.arrival = now  # waits are measured from queue entry
             self._route(contact, now)
             return
+        if caller.self_service and self._profiles is not None and contact.customer is not None:
+            self._profiles.record(contact.customer.id, Interaction(
+                contact.arrival, now, self._channels[contact.type], INBOUND, SELF_SERVED))
         if contact.counted:
             identity = contact.cell.identity  # type: ignore[attr-defined]
             if caller.self_service:
@@ -739,14 +1098,9 @@ class Simulation:
         if agent is None:
             self._arm_recheck(contact)
             return
-        if not (agent.idle and contact.type in agent.skill_set):  # type: ignore[attr-defined]
-            raise PolicyError(f"{self.policy_name}.select_agent returned {agent!r}, which is "
-                              f"not an idle agent with skill {contact.type!r}")
+        self._check_agent(agent, contact)  # type: ignore[arg-type]
         now = self.env.now
-        self.state._waiting_count[contact.type] -= 1
-        self._queue_area += self._queue_length * (now - self._queue_changed)
-        self._queue_changed = now
-        self._queue_length -= 1
+        self._take_from_queue(contact, now)
         self._start_service(agent, contact, now)  # type: ignore[arg-type]
 
     def _ring(self, agent: Agent, contact: Contact, now: float) -> None:
@@ -791,40 +1145,71 @@ class Simulation:
 
     def _schedule_repeat(self, contact: Contact, now: float) -> None:
         """An unresolved contact: the same customer calls again about it later."""
-        delay, patience, work, wrap_up, outcome_u = self._quality.repeat_draw(contact.type)
+        delay, *draws = self._quality.repeat_draw(contact.type)
         self._pending_repeats += 1
         Timeout(self.env, delay).callbacks.append(
-            lambda event: self._on_repeat(contact, patience, work, wrap_up, outcome_u))
+            lambda event: self._on_follow_up(contact, contact.type, draws, retrial=False))
 
-    def _on_repeat(self, first: Contact, patience: float, work: float, wrap_up: float,
-                   outcome_u: float) -> None:
+    def _schedule_retrial(self, contact: Contact) -> None:
+        """An abandoned contact: the customer may try again later, maybe on another type."""
+        spec, uniforms, delays = self._retrial[contact.type]
+        retry_u, switch_u = uniforms.next_value()  # type: ignore[misc]
+        delay = delays.next_value()
+        if retry_u >= spec.probability:
+            return
+        target = contact.type
+        for name, share in spec.switch.items():
+            if switch_u < share:
+                target = name
+                break
+            switch_u -= share
+        draws = [stream.next_value() for stream in self._retrial_draws[target]]
+        if contact.counted:
+            contact.cell.retried += 1  # type: ignore[attr-defined]
+        self._pending_repeats += 1
+        Timeout(self.env, delay).callbacks.append(
+            lambda event: self._on_follow_up(contact, target, draws, retrial=True))
+
+    def _on_follow_up(self, first: Contact, type_name: str, draws: list[float],
+                      retrial: bool) -> None:
+        """The same customer contacts again: a repeat of an unresolved contact, or a retry
+        of an abandoned one. A known caller: no new IVR or verification."""
+        patience, work, wrap_up, outcome_u = draws
         self._pending_repeats -= 1
         now = self.env.now
-        index = self._type_names.index(first.type)
+        index = self._type_names.index(type_name)
         counted = now >= self._warmup
-        cell = (self._tier_cells[first.type, first.customer.tier][self._slot]
+        cell = (self._tier_cells[type_name, first.customer.tier][self._slot]
                 if first.customer is not None else self._contact_cells[index][self._slot])
         if first.customer is not None:
             patience *= self._patience_factor.get(first.customer.tier, 1.0)
         self._repeat_serial += 1
-        contact = Contact(self._repeat_serial, first.type, now, patience, work, wrap_up, cell,
+        contact = Contact(self._repeat_serial, type_name, now, patience, work, wrap_up, cell,
                           counted)
-        contact.repeat = True
+        contact.repeat = not retrial
+        contact.retrial = retrial
         contact.outcome_u = outcome_u
-        contact.identity = first.identity  # known caller: no new IVR or verification
+        contact.identity = first.identity
+        if retrial:  # the first try never reached an agent: verification is still to do
+            contact.agent_extra = first.agent_extra
         if first.customer is not None and self._identity is not None:
             contact.customer = Customer(self._identity.population, first.customer.id)
+            if self._seen is not None and counted:
+                self._seen[first.customer.id] = 1
         if counted:
             cell.arrivals += 1
-            cell.repeats += 1
+            if retrial:
+                cell.retrials += 1
+            else:
+                cell.repeats += 1
         self._route(contact, now)
 
     def _check_drained(self) -> None:
         # Only reached with a count of arrivals; cheap until the last one has arrived.
         if (self._drained is not None and self._arrivals == self._max_arrivals
                 and self._queue_length == 0 and not self._in_ivr and not self._pending_repeats
-                and not self._drained.triggered
-                and not any(a.contact for agents in self._agents for a in agents)):
+                and not self._scheduled and not self._drained.triggered
+                and not any(a.held or a.ringing for agents in self._agents for a in agents)):
             self._drained.succeed()
 
     def _add_time(self, cells: list[GroupCell], attribute: str, start: float, end: float) -> None:
@@ -861,10 +1246,19 @@ class Simulation:
                         agent.contact.cell.in_queue_at_end += 1  # type: ignore[union-attr]
                     if self._trace is not None:
                         self._trace.contact(self, agent.contact, "waiting_at_end", end)
-                elif agent.contact is not None:
+                elif agent.held:
                     self._add_time(cells, "busy", agent.busy_since, end)
+                    if agent.capacity is None and agent.contact is not None:
+                        self._count_in_service(agent.contact)
                 if agent.on_duty:
                     self._add_time(cells, "logged_in", agent.logged_in_at, end)
+        for contact in self._multi_in_service:
+            self._count_in_service(contact)
+        for contact in self._scheduled:
+            if contact.counted:
+                contact.cell.callbacks_pending_at_end += 1  # type: ignore[attr-defined]
+        if self._dialer is not None:
+            self._dialer.close()
         self._queue_area += self._queue_length * (end - max(self._queue_changed, self._warmup))
         for contact in self._in_ivr:
             if contact.counted:
@@ -879,6 +1273,10 @@ class Simulation:
                     contact.cell.in_queue_at_end += 1  # type: ignore[attr-defined]
                 if self._trace is not None:
                     self._trace.contact(self, contact, "waiting_at_end", end)
+
+    def _count_in_service(self, contact: Contact) -> None:
+        if contact.counted:
+            contact.cell.in_service_at_end += 1  # type: ignore[attr-defined]
 
     def _interval_lengths(self, end: float) -> list[float]:
         lengths = [GroupCell() for _ in range(self._intervals)]
@@ -926,8 +1324,24 @@ class Simulation:
         if self._tier_names:
             by_tier["unknown"] = merged_contacts(
                 c for cells in self._contact_cells for c in cells).figures()
+        by_channel: dict[str, dict[str, float]] = {}
+        if overall.get("needs") is not None:  # omnichannel figures: per channel too
+            channels: dict[str, ContactCell] = {}
+            for name, total in zip(self._type_names, type_totals):
+                channels.setdefault(self._channels[name], ContactCell()).add(total)
+            by_channel = {channel: cell.figures() for channel, cell in channels.items()}
+            if self._seen is not None:
+                overall["unique_customers"] = float(sum(self._seen))
+        by_campaign: dict[str, dict[str, float]] = {}
+        if self._dialer is not None:
+            all_outbound = OutboundCell()
+            for name, cell in self._dialer.cells.items():
+                all_outbound.add(cell)
+                by_campaign[name] = cell.figures(all_groups.logged_in)
+            overall.update(all_outbound.figures(all_groups.logged_in))
         return ReplicationResult(self.policy_name, self.replication, overall, self.verification,
-                                 by_type, by_group, by_interval, by_tier, all_contacts.histogram)
+                                 by_type, by_group, by_interval, by_tier, all_contacts.histogram,
+                                 self.outbound, by_channel, by_campaign)
 
 
 def _conclude(identity: IdentityCell, caller: Caller) -> None:
@@ -954,3 +1368,49 @@ def _insert_by_arrival(queue: deque[Contact], contact: Contact) -> None:
     position = next((i for i, other in enumerate(queue) if other.arrival > contact.arrival),
                     len(queue))
     queue.insert(position, contact)
+
+
+class _CapacityTable:
+    """Which contact types an agent of one group can still take, per load it may hold.
+
+    A load is the count of contacts held per channel; it fits when some allowed mix
+    bounds it on every channel. Answers are cached per load: a group has few loads.
+    """
+
+    def __init__(self, skills: Any, mixes: tuple[dict[str, int], ...],
+                 channels: tuple[str, ...], channel_of_type: dict[str, int]) -> None:
+        self._skills = tuple(skills)
+        self._channel_of_type = channel_of_type
+        self._mixes = [tuple(mix.get(c, 0) for c in channels) for mix in mixes]
+        self.empty = (0,) * len(channels)
+        """The load of an agent that holds nothing."""
+        self._open: dict[tuple[int, ...], tuple[str, ...]] = {}
+
+    def open(self, load: tuple[int, ...]) -> tuple[str, ...]:
+        """Skills whose contacts still fit beside ``load``, in the group's order."""
+        found = self._open.get(load)
+        if found is None:
+            found = self._open[load] = tuple(
+                skill for skill in self._skills
+                if self._fits(_plus(load, self._channel_of_type[skill], 1)))
+        return found
+
+    def _fits(self, load: tuple[int, ...]) -> bool:
+        return any(all(held <= limit for held, limit in zip(load, mix)) for mix in self._mixes)
+
+
+def _plus(load: tuple[int, ...], channel: int, change: int) -> tuple[int, ...]:
+    """``load`` with ``change`` more contacts on ``channel``."""
+    return load[:channel] + (load[channel] + change,) + load[channel + 1:]
+
+
+def _omnichannel(scenario: Scenario) -> bool:
+    """Whether the scenario uses channels, retrials, callbacks, journeys or outbound, whose
+    figures (needs, retrials, callbacks, cross-channel recognition) are then reported."""
+    return (scenario.channels is not None or scenario.outbound is not None
+            or any(t.retrial or t.callback or t.journey for t in scenario.contact_types.values())
+            or any(g.capacity is not None for g in scenario.agents.values()))
+
+
+def _uniform_pairs(rng: np.random.Generator, size: int) -> np.ndarray:
+    return rng.random((size, 2))

@@ -82,42 +82,35 @@ def histogram_quantile(counts: list[int], q: float) -> float:
     return bin_edges(len(counts) - 1)[1]
 
 
+_CONTACT_COUNTERS = (
+    "arrivals", "blocked", "answered", "answered_in_sl", "abandoned", "abandoned_in_sl",
+    "short_abandoned", "queued", "wait_answered_sum", "wait_abandoned_sum", "handled",
+    "handle_sum", "in_queue_at_end", "in_service_at_end", "resolved", "matched", "repeats",
+    "retrials", "retried", "callbacks_offered", "callbacks_accepted", "callbacks_completed",
+    "callbacks_unreached", "callbacks_pending_at_end", "journeys", "journeys_recognised",
+)
+
+
 class ContactCell:
     """Counters for the contacts of one type that arrived in one interval of the day."""
 
-    __slots__ = (
-        "arrivals", "blocked", "answered", "answered_in_sl", "abandoned", "abandoned_in_sl",
-        "short_abandoned", "queued", "wait_answered_sum", "wait_abandoned_sum", "handled",
-        "handle_sum", "in_queue_at_end", "resolved", "matched", "repeats", "tracks", "histogram",
-        "identity",
-    )
+    __slots__ = (*_CONTACT_COUNTERS, "tracks", "histogram", "identity", "sl_threshold")
 
-    def __init__(self, identity: bool = False, tracks: int = 0) -> None:
-        self.arrivals = 0
-        self.blocked = 0
-        self.answered = 0
-        self.answered_in_sl = 0
-        self.abandoned = 0
-        self.abandoned_in_sl = 0
-        self.short_abandoned = 0
-        self.queued = 0
-        self.wait_answered_sum = 0.0
-        self.wait_abandoned_sum = 0.0
-        self.handled = 0
-        self.handle_sum = 0.0
-        self.in_queue_at_end = 0
-        self.resolved = 0
-        self.matched = 0
-        self.repeats = 0
+    def __init__(self, identity: bool = False, tracks: int = 0,
+                 sl_threshold: float = 20.0) -> None:
+        for name in _CONTACT_COUNTERS:
+            setattr(self, name, 0)
         self.tracks = tracks
-        """Which optional figures apply: TRACK_OUTCOMES, TRACK_MATCHING (bit flags)."""
+        """Which optional figures apply: TRACK_OUTCOMES, TRACK_MATCHING, TRACK_OMNI (bit flags)."""
         self.histogram = [0] * HISTOGRAM_BINS
         self.identity = IdentityCell() if identity else None
         """Identity and verification counters, when the scenario has an identity block."""
+        self.sl_threshold = sl_threshold
+        """T of SL(T) for these contacts (their channel's, else the scenario's)."""
 
     def add(self, other: ContactCell) -> None:
         """Add ``other``'s counts into this cell."""
-        for name in self.__slots__[:-3]:
+        for name in _CONTACT_COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.tracks |= other.tracks
         self.histogram = [a + b for a, b in zip(self.histogram, other.histogram)]
@@ -161,10 +154,30 @@ class ContactCell:
             figures["repeat_contacts"] = float(self.repeats)
         if self.tracks & TRACK_MATCHING:
             figures["match_hit_rate"] = _ratio(self.matched, self.handled)
+        if self.tracks & TRACK_OMNI:
+            # A customer's need is their first contact; it is lost when its last try
+            # abandoned (an abandoned contact that was retried is not the last try).
+            needs = self.arrivals - self.retrials - self.repeats
+            figures |= {
+                "in_service_at_end": float(self.in_service_at_end),
+                "retrials": float(self.retrials),
+                "needs": float(needs),
+                "customer_abandon_rate": _ratio(self.abandoned - self.retried, needs),
+                "callbacks_offered": float(self.callbacks_offered),
+                "callbacks_accepted": float(self.callbacks_accepted),
+                "callbacks_completed": float(self.callbacks_completed),
+                "callbacks_unreached": float(self.callbacks_unreached),
+                "callbacks_pending_at_end": float(self.callbacks_pending_at_end),
+                "callback_reach_rate": _ratio(
+                    self.callbacks_completed,
+                    self.callbacks_completed + self.callbacks_unreached),
+                "cross_channel_contacts": float(self.journeys),
+                "cross_channel_recognised": _ratio(self.journeys_recognised, self.journeys),
+            }
         return figures
 
 
-TRACK_OUTCOMES, TRACK_MATCHING = 1, 2
+TRACK_OUTCOMES, TRACK_MATCHING, TRACK_OMNI = 1, 2, 4
 
 IDENTITY_COUNTERS = (
     "genuine", "prospects", "fraud_attempts", "passive_identified", "flagged", "flagged_fraud",

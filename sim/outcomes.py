@@ -23,12 +23,11 @@ from pydantic import Field, model_validator
 from .distributions import Distribution
 from .errors import FieldError
 from .fields import Number, Probability, StrictModel
-from .streams import Stream
+from .streams import RandomStreams, Stream
 
 if TYPE_CHECKING:
-    from .scenario import AgentGroup, Scenario
+    from .scenario import AgentGroup, ContactType, Scenario
     from .state import Agent, Contact
-    from .streams import RandomStreams
 
 
 class Proficiency(StrictModel):
@@ -143,12 +142,7 @@ class QualityModel:
                 if self.outcomes.repeat_after is not None:
                     self._repeat[name] = (
                         streams.stream(f"repeat/{name}/delay", self.outcomes.repeat_after.sample),
-                        streams.stream(f"repeat/{name}/patience", ctype.patience.sample)
-                        if ctype.patience is not None else constant_stream(math.inf),
-                        streams.stream(f"repeat/{name}/service", ctype.handle_time.sample),
-                        streams.stream(f"repeat/{name}/wrapup", ctype.wrap_up.sample)
-                        if ctype.wrap_up is not None else constant_stream(0.0),
-                        streams.stream(f"repeat/{name}/outcome", _uniforms),
+                        *follow_up_streams(streams, f"repeat/{name}", ctype),
                     )
         self._ring = {
             name: (streams.stream(f"ring/{name}/delay", group.mobile.ring.sample),
@@ -198,6 +192,20 @@ class QualityModel:
         """(ring time, whether the agent answers) for one ring of a mobile agent of ``group``."""
         delay, answer, chance = self._ring[group]
         return delay.next_value(), answer.next_value() < chance
+
+
+def follow_up_streams(streams: RandomStreams, prefix: str,
+                      ctype: ContactType) -> tuple[Stream, Stream, Stream, Stream]:
+    """Streams of a later contact of the same customer (a repeat or a retry) of type
+    ``ctype``: patience, work, wrap-up and the resolution uniform, under ``prefix``."""
+    return (
+        streams.stream(f"{prefix}/patience", ctype.patience.sample)
+        if ctype.patience is not None else constant_stream(math.inf),
+        streams.stream(f"{prefix}/service", ctype.handle_time.sample),
+        streams.stream(f"{prefix}/wrapup", ctype.wrap_up.sample)
+        if ctype.wrap_up is not None else constant_stream(0.0),
+        streams.stream(f"{prefix}/outcome", _uniforms),
+    )
 
 
 def _uniforms(rng: np.random.Generator, size: int) -> np.ndarray:

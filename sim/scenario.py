@@ -20,6 +20,8 @@ from pydantic import (
 )
 
 from .customers import Customers
+from .omnichannel import Blending, Callback, Channel, Journey, Outbound, Retrial
+from .profile import PredictorConfig
 from .distributions import DISTRIBUTION_NAMES, Busyness, Distribution, _Dist
 from .errors import FieldError, ScenarioError, explain, show_value
 from .fields import Duration, Int, Number, OptionalInt, Probability, Rate, StrictModel
@@ -175,6 +177,9 @@ class ContactType(StrictModel):
         default="voice", min_length=1,
         description="Channel of these contacts (voice, app, web, ...): customers are picked by "
         "their channel habits, and a channel a customer does not use raises a flag.")
+    retrial: Retrial | None = Field(default=None, description="Abandoned contacts retry.")
+    callback: Callback | None = Field(default=None, description="Offer a call back.")
+    journey: Journey | None = Field(default=None, description="Escalation from web or app.")
 
     @model_validator(mode="after")
     def _no_top_level_weight(self) -> ContactType:
@@ -250,6 +255,10 @@ class AgentGroup(StrictModel):
         default=(), description="Languages spoken; empty: every language (not modelled).")
     dialects: tuple[str, ...] = Field(default=(), description="Dialects spoken.")
     mobile: Mobile | None = Field(default=None, description="Reached on a mobile phone.")
+    capacity: tuple[dict[str, Int], ...] | None = Field(
+        default=None, description="Mixes of contacts an agent may hold at once, by channel: "
+        "its load must fit one of them, e.g. [{voice: 1}, {chat: 3}, {chat: 2, email: 1}]; "
+        "absent: one contact at a time.")
     owns: Owns | None = Field(default=None, description="Customers this group owns.")
     count: OptionalInt = Field(default=None, ge=0, description="Agents on duty all day.")
     staffing: tuple[Int, ...] | None = Field(
@@ -355,6 +364,10 @@ class Scenario(StrictModel):
     proficiency: Proficiency | None = None
     outcomes: Outcomes | None = None
     matching: Matching | None = None
+    channels: dict[str, Channel] | None = None
+    blending: Blending | None = None
+    predictor: PredictorConfig | None = None
+    outbound: Outbound | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -418,6 +431,8 @@ class Scenario(StrictModel):
                 )
         self._check_identity()
         self._check_skills()
+        self._check_channels()
+        self._check_outbound()
         from policies import policy_spec  # late import: policies depend on sim
 
         _check_plugins(self, policy_spec, "policy", ("routing",), (self.routing.policy,),
@@ -443,6 +458,85 @@ class Scenario(StrictModel):
             raise FieldError(("matching",), (
                 "language, owner and preferred compare agents with customers, but the "
                 "scenario has no customers block; allowed: add customers, or use min_level only"))
+
+    def channel_names(self) -> tuple[str, ...]:
+        """Channels of the center: the channels block's, else the contact types' own."""
+        if self.channels is not None:
+            return tuple(self.channels)
+        return tuple(dict.fromkeys(t.channel for t in self.contact_types.values()))
+
+    def _check_channels(self) -> None:
+        channels = self.channel_names()
+        for type_name, ctype in self.contact_types.items():
+            if ctype.channel not in channels:
+                raise FieldError(("contact_types", type_name, "channel"), (
+                    f"unknown channel {ctype.channel!r}; allowed: a channel under channels "
+                    f"({', '.join(channels)})"))
+            for target in ctype.retrial.switch if ctype.retrial else ():
+                if target not in self.contact_types:
+                    raise FieldError(("contact_types", type_name, "retrial", "switch", target), (
+                        f"unknown contact type {target!r}; allowed: "
+                        f"{', '.join(self.contact_types)}"))
+        for name, group in self.agents.items():
+            if group.capacity is None:
+                continue
+            where = ("agents", name, "capacity")
+            if not any(sum(mix.values()) for mix in group.capacity):
+                raise FieldError(where, (
+                    "no mix allows any contact, so these agents could never work; allowed: "
+                    "a list of mixes with counts of 1 or more, e.g. [{voice: 1}, {chat: 3}]"))
+            for index, mix in enumerate(group.capacity):
+                for channel, count in mix.items():
+                    if channel not in channels:
+                        raise FieldError((*where, index, channel), (
+                            f"unknown channel {channel!r}; allowed: {', '.join(channels)}"))
+                    if count < 0:
+                        raise FieldError((*where, index, channel), (
+                            f"{count} contacts; allowed: a whole number of 0 or more"))
+            for skill in group.skills:
+                channel = self.contact_types[skill].channel
+                if not any(mix.get(channel, 0) >= 1 for mix in group.capacity):
+                    raise FieldError(where, (
+                        f"capacity 0 for channel {channel!r}, but the group serves "
+                        f"{skill!r} on that channel; allowed: a mix with {channel} of 1 or "
+                        f"more, or remove {skill} from the group's skills"))
+            if group.mobile is not None and any(sum(m.values()) > 1 for m in group.capacity):
+                raise FieldError(where, ("mobile agents take one call at a time; allowed: "
+                                         "mixes of one contact each"))
+
+    def _check_outbound(self) -> None:
+        outbound = self.outbound
+        if outbound is None:
+            return
+        if self.customers is None:
+            raise FieldError(("outbound",), (
+                "outbound contacts customers, but the scenario has no customers block; "
+                "allowed: add customers, or remove outbound"))
+        for index, group in enumerate(outbound.groups):
+            if group not in self.agents:
+                raise FieldError(("outbound", "groups", index), (
+                    f"unknown agent group {group!r}; allowed: {', '.join(self.agents)}"))
+        staffed = any(count > 0 for group in outbound.groups
+                      for _, count in self.agents[group].on_duty(
+                          self.run.interval, self.run.intervals_per_day))
+        if not staffed or outbound.max_share * max(
+                (count for group in outbound.groups for _, count in self.agents[group].on_duty(
+                    self.run.interval, self.run.intervals_per_day)), default=0) < 1:
+            raise FieldError(("outbound", "max_share"), (
+                f"no agent may ever dial: groups {', '.join(outbound.groups)} times max_share "
+                f"{outbound.max_share:g} leave less than one agent; allowed: groups with agents "
+                "on duty and a max_share that lets at least one of them dial"))
+        channels = self.customers.channels
+        for name, campaign in outbound.campaigns.items():
+            for index, channel in enumerate(campaign.channels):
+                if channel not in channels:
+                    raise FieldError(("outbound", "campaigns", name, "channels", index), (
+                        f"channel {channel!r} is not among customers.channels, so no customer "
+                        f"answers there by habit; allowed: {', '.join(channels)}"))
+        from policies.outbound import outbound_spec
+
+        _check_plugins(self, outbound_spec, "strategies", ("outbound",), outbound.strategies,
+                       outbound)
 
     def _check_identity(self) -> None:
         if self.identity is None:

@@ -32,8 +32,9 @@ import numpy as np
 if TYPE_CHECKING:
     from .customers import Customer
     from .identity import Caller
+    from .profile import InteractionPredictor
 
-WAITING, IN_SERVICE, ABANDONED, BLOCKED, NEW, RINGING = range(6)
+WAITING, IN_SERVICE, ABANDONED, BLOCKED, NEW, RINGING, SCHEDULED = range(7)
 
 WaitingKey = Literal["tier", "intent", "last_agent"] | Callable[[Any], Hashable]
 """How ``RoutingState.oldest_waiting_by`` files waiting contacts (see there)."""
@@ -74,6 +75,12 @@ class ContactView(Protocol):
     def repeat(self) -> bool:
         """Whether this is a repeat of an unresolved earlier contact."""
     @property
+    def retrial(self) -> bool:
+        """Whether this is a retry of an abandoned earlier contact."""
+    @property
+    def callback(self) -> bool:
+        """Whether the customer waits for a call back (off the line: never abandons)."""
+    @property
     def identity(self) -> Caller | None:
         """Passive identification, confidence, flags, intent and risk; None when the
         scenario has no identity block."""
@@ -109,7 +116,12 @@ class AgentView(Protocol):
         """Whether the agent is reached on a mobile phone (rings, may not answer)."""
     @property
     def idle(self) -> bool:
-        """Free for a contact now (on duty, not serving, not ringing)."""
+        """Free for a contact now (on duty, not ringing, with room for one more contact)."""
+    @property
+    def open(self) -> tuple[str, ...]:
+        """Contact types the agent can take now, when ``idle``: its skills, or those that
+        still fit beside the contacts it holds (channel capacity), less deferrable work
+        while real-time contacts wait for it. Policies pick among these."""
     @property
     def on_duty(self) -> bool:
         """Logged in (present) now."""
@@ -122,6 +134,7 @@ class Contact:
         "id", "type", "arrival", "patience", "work", "wrap_up", "status",
         "cell", "counted", "answered_at", "agent", "customer", "identity", "agent_extra",
         "outcome_u", "resolved", "matched", "queued_once", "unanswered", "repeat",
+        "retrial", "callback", "reached",
     )
 
     def __init__(
@@ -152,6 +165,12 @@ class Contact:
         """Ids of mobile agents who did not answer this contact."""
         self.repeat = False
         """A repeat contact of an unresolved earlier one."""
+        self.retrial = False
+        """A retry of an abandoned earlier contact."""
+        self.callback = False
+        """The customer accepted a call back: off the line, the agent calls them."""
+        self.reached = True
+        """For a call back: whether the agent's call reaches the right party."""
 
     def __repr__(self) -> str:
         return f"Contact({self.id}, {self.type!r}, arrival={self.arrival:.1f})"
@@ -164,6 +183,7 @@ class Agent:
         "id", "group", "group_index", "skills", "skill_set", "speed", "idle", "idle_since", "idle_serial",
         "on_duty", "leaving", "busy_since", "busy_epoch", "logged_in_at", "contact", "timer",
         "levels", "speed_for", "languages", "dialects", "seat", "mobile", "ringing",
+        "open", "held", "load", "capacity", "blends",
     )
 
     def __init__(self, id: int, group: str, group_index: int, skills: tuple[str, ...], speed: float,
@@ -193,6 +213,15 @@ class Agent:
         self.mobile = False
         self.ringing = False
         """A mobile agent whose phone rings for a contact (neither idle nor serving)."""
+        self.open: tuple[str, ...] = skills
+        self.held = 0
+        """Contacts (or outbound attempts) the agent works on now."""
+        self.load: tuple[int, ...] = ()
+        """Contacts held per channel, for agents that may hold several (``capacity``)."""
+        self.capacity: Any = None
+        """The group's capacity table when its agents may hold several contacts at once."""
+        self.blends = False
+        """Whether the agent has deferrable skills (kept back while real-time work waits)."""
 
     def __repr__(self) -> str:
         return f"Agent({self.id}, {self.group!r})"
@@ -202,7 +231,7 @@ class RoutingState:
     """Read-only window on the center for policies, backed by the engine's indexes."""
 
     __slots__ = ("_env", "_idle", "_waiting", "_waiting_count", "_seats", "_by_id", "_ranked",
-                 "_waiting_by", "contact_types", "skills", "random")
+                 "_waiting_by", "contact_types", "skills", "random", "predictor")
 
     def __init__(self, env: object, contact_types: tuple[str, ...], skills: tuple[str, ...],
                  random: np.random.Generator | None = None) -> None:
@@ -222,6 +251,10 @@ class RoutingState:
         self.random = random if random is not None else np.random.default_rng(0)
         """The policy's own random stream (tie-breaks, exploration): drawing from it never
         shifts a customer's arrival, work or patience."""
+        self.predictor: InteractionPredictor | None = None
+        """The interaction predictor (``sim.profile``): a customer's predicted patience,
+        preferred channel and hours, from their finished interactions only; None when the
+        scenario keeps no profiles (no predictor or outbound block)."""
 
     @property
     def now(self) -> float:

@@ -213,8 +213,8 @@ def _record_callers(sim: Simulation) -> list[tuple[Any, ...]]:
     log: list[tuple[Any, ...]] = []
     resolve = sim._identity.resolve
 
-    def recording(contact_type: str, channel: str, now: float) -> Caller:
-        caller = resolve(contact_type, channel, now)
+    def recording(contact_type: str, channel: str, now: float, logged_in: bool = False) -> Caller:
+        caller = resolve(contact_type, channel, now, logged_in)
         log.append((now, caller.kind, caller.customer.id if caller.customer else None,
                     caller.flags, caller.intent, caller.confidence, caller.identified,
                     caller.verified, caller.methods, caller.agent_verify_s, caller.ivr_verify_s))

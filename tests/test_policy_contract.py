@@ -373,8 +373,8 @@ class Referee:
                 self.serving[agent.id] = contact.id
 
         def on_finish(event: Any) -> None:
-            agent: Agent = event.subject
-            assert self.serving.pop(agent.id) == agent.contact.id  # type: ignore[union-attr]
+            contact: Contact = event.subject
+            assert self.serving.pop(contact.agent.id) == contact.id  # type: ignore[union-attr]
             finish(event)
 
         def route_contact(contact: Contact, now: float) -> None:
