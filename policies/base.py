@@ -5,7 +5,10 @@ A policy only decides. The engine calls it at two moments:
 * ``select_agent(contact, state)`` when a contact arrives: return an idle agent
   that should take it now, or ``None`` to queue it;
 * ``select_contact(agent, state)`` when an agent becomes free: return a waiting
-  contact for it, or ``None`` to leave it idle.
+  contact of one of the types in ``agent.open``, or ``None`` to leave it idle.
+  ``agent.open`` is the agent's skills, or fewer: those that still fit beside the
+  contacts it holds (channel capacity), less deferrable work while real-time
+  contacts wait for it.
 
 It sees a read-only ``RoutingState`` (see ``sim.state``) and never touches
 SimPy, so it can be unit-tested and benchmarked alone. Adding a policy means

@@ -91,10 +91,11 @@ class ContextualPolicy:
     again at that moment, when any skilled agent may. A contact for which no agent
     group of the scenario qualifies is not held at all.
 
-    Predicted patience is the contact type's mean patience x the tier's
-    ``customers.patience_factor`` x (1 - the customer's churn risk): customers at
-    risk of leaving are the ones who hang up (S1 treats such a caller's patience as
-    short). Urgency wait / (wait + predicted patience) grows with waiting, so it
+    Predicted patience is the contact type's mean patience (or, where the scenario
+    keeps customer profiles, the interaction predictor's estimate from the customer's
+    own finished contacts, if shorter) x the tier's ``customers.patience_factor`` x
+    (1 - the customer's churn risk): customers at risk of leaving are the ones who
+    hang up (S1 treats such a caller's patience as short). Urgency wait / (wait + predicted patience) grows with waiting, so it
     also ages every contact. Only language, skills and profile scores are used,
     never protected characteristics (domain brief, ethics).
     """
@@ -121,6 +122,7 @@ class ContextualPolicy:
             name: ctype.patience.mean if ctype.patience is not None else DEFAULT_PATIENCE
             for name, ctype in scenario.contact_types.items()}
         self._tier_patience = scenario.customers.patience_factor if scenario.customers else {}
+        self._channels = {name: ctype.channel for name, ctype in scenario.contact_types.items()}
         # Per group (skills, levels, languages, dialects), as the engine equips its agents.
         self._groups = [
             (frozenset(group.skills),
@@ -153,12 +155,16 @@ class ContextualPolicy:
         fraction = min(max((level - self._lowest) / (self._highest - self._lowest), 0.0), 1.0)
         return self._w_language * language + self._w_level * fraction
 
-    def _contact_terms(self, contact: ContactView, waited: float) -> float:
+    def _contact_terms(self, contact: ContactView, waited: float, state: RoutingState) -> float:
         """Urgency and sentiment part of the score."""
         customer = contact.customer
         patience = self._patience[contact.type]
         sentiment = NEUTRAL_SENTIMENT
         if customer is not None:
+            predictor = state.predictor
+            if predictor is not None:  # the customer's own record (S1, S7), when kept
+                patience = min(patience, predictor.patience(
+                    customer.id, self._channels[contact.type], state.now))
             patience *= self._tier_patience.get(customer.tier, 1.0) * (1.0 - customer.churn_risk)
             sentiment = customer.sentiment
         urgency = waited / (waited + max(patience, 1.0))
@@ -216,7 +222,7 @@ class ContextualPolicy:
             score = self._pair(agent, contact, self._relaxed(contact, waited))
             if score is None:
                 continue
-            score += self._contact_terms(contact, waited)
+            score += self._contact_terms(contact, waited, state)
             if best is None or score > best_score or (
                     score == best_score and contact.arrival < best.arrival):
                 best, best_score = contact, score
@@ -259,10 +265,10 @@ def waiting_candidates(agent: AgentView, state: RoutingState, limit: int) -> lis
     """About ``limit`` waiting contacts ``agent`` can serve, leaving out those that rang it
     unanswered: the oldest of each of its skills, the limit shared evenly among them (at
     least one each)."""
-    share = max(1, -(-limit // len(agent.skills)))
+    share = max(1, -(-limit // len(agent.open)))
     me = agent.id
     contacts = []
-    for skill in agent.skills:
+    for skill in agent.open:
         taken = 0
         for contact in state.waiting(skill):
             if me not in contact.unanswered:

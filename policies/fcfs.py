@@ -30,7 +30,7 @@ class FcfsPolicy:
 def oldest_for(agent: AgentView, state: RoutingState) -> ContactView | None:
     """The oldest waiting contact across the agent's skills (first-come first-served)."""
     best: ContactView | None = None
-    for skill in agent.skills:
+    for skill in agent.open:
         candidate = state.oldest_waiting(skill)
         if candidate is not None and (best is None or candidate.arrival < best.arrival):
             best = candidate

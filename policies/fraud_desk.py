@@ -112,7 +112,7 @@ class FraudDeskPolicy:
         vip_first = agent.group == self.params.vip_team
         best: ContactView | None = None
         best_key = (0, 0.0)
-        for skill in agent.skills:
+        for skill in agent.open:
             for (suspicious, vip), contact in state.oldest_waiting_each(skill, self._kind):
                 if suspicious != at_desk and not (at_desk and self.params.desk_helps):
                     continue

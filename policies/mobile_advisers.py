@@ -70,7 +70,7 @@ class MobileAdvisersPolicy:
 
     def select_agent(self, contact: ContactView, state: RoutingState) -> AgentView | None:
         owner = self._owner(contact, state)
-        if owner is not None and owner.idle and contact.type in owner.skills:
+        if owner is not None and owner.idle and contact.type in owner.open:
             return owner
         if contact.identity is not None and contact.identity.intent in self._intents:
             for agent in state.idle_agents(contact.type):
@@ -89,7 +89,7 @@ class MobileAdvisersPolicy:
         if agent.group in self._advisers:
             if not self.params.advisers_take_queue:
                 return None
-            for skill in agent.skills:
+            for skill in agent.open:
                 for contact in state.waiting(skill):
                     customer = contact.customer
                     if (customer is not None and customer.owner == agent.seat

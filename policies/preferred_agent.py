@@ -59,14 +59,14 @@ class PreferredAgentPolicy:
     def select_agent(self, contact: ContactView, state: RoutingState) -> AgentView | None:
         last = state.last_agent(contact)
         if last is not None:
-            if last.idle:
+            if last.idle and contact.type in last.open:
                 return last
             if not state.has_waited(contact, self._timeout):
                 return None
         return state.longest_idle_agent(contact.type)
 
     def select_contact(self, agent: AgentView, state: RoutingState) -> ContactView | None:
-        mine = [contact for contact_type in agent.skills
+        mine = [contact for contact_type in agent.open
                 if (contact := state.oldest_waiting_by(contact_type, "last_agent", agent.id))]
         if mine:
             return min(mine, key=_ARRIVAL)
@@ -74,7 +74,7 @@ class PreferredAgentPolicy:
         # with age: if the oldest has not, only contacts that wait for nobody are open.
         timed_out_by = state.queued_by(self._timeout)
         open_to_all = []
-        for contact_type in agent.skills:
+        for contact_type in agent.open:
             oldest = state.oldest_waiting(contact_type)
             if oldest is not None and oldest.arrival > timed_out_by:
                 oldest = state.oldest_waiting_by(contact_type, "last_agent", None)

@@ -74,7 +74,7 @@ class PriorityPolicy:
         now = state.now
         best: ContactView | None = None
         best_score = best_arrival = 0.0
-        for skill in agent.skills:
+        for skill in agent.open:
             candidate = state.oldest_waiting(skill)
             if candidate is None:
                 continue

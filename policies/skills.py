@@ -66,10 +66,10 @@ class Levels:
         if not self.intents:
             levels, highest = agent.levels, self.highest
             return [(contact_type, levels.get(contact_type, highest), contact)
-                    for contact_type in agent.skills
+                    for contact_type in agent.open
                     if (contact := state.oldest_waiting(contact_type)) is not None]
         return [(contact_type, self.of(agent, contact_type, intent), contact)  # type: ignore[arg-type]
-                for contact_type in agent.skills
+                for contact_type in agent.open
                 for intent, contact in state.oldest_waiting_each(contact_type, "intent")]
 
 

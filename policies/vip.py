@@ -123,7 +123,7 @@ class VipPolicy:
         # Within a tier the oldest contact has the highest score and the longest wait, so
         # the oldest of each tier across the agent's skills is the only candidate.
         oldest: dict[Hashable, ContactView] = {}
-        for contact_type in agent.skills:
+        for contact_type in agent.open:
             for tier, contact in state.oldest_waiting_each(contact_type, "tier"):
                 other = oldest.get(tier)
                 if other is None or contact.arrival < other.arrival:

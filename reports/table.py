@@ -57,7 +57,33 @@ IDENTITY_ROWS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-ALL_ROWS = TABLE_ROWS + QUALITY_ROWS + IDENTITY_ROWS
+# Channels, retrials, callbacks and journeys, shown when the scenario has them.
+OMNICHANNEL_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("arrivals", "Contacts (arrivals)", "{:,.0f}"),
+    ("needs", "Customer needs (first contacts)", "{:,.0f}"),
+    ("unique_customers", "Unique customers", "{:,.0f}"),
+    ("retrials", "Retrials", "{:,.0f}"),
+    ("customer_abandon_rate", "Abandonment per customer need", "{:.2%}"),
+    ("callbacks_offered", "Callbacks offered", "{:,.0f}"),
+    ("callbacks_accepted", "  accepted", "{:,.0f}"),
+    ("callbacks_completed", "  completed (right party)", "{:,.0f}"),
+    ("callback_reach_rate", "  right-party reach", "{:.1%}"),
+    ("cross_channel_contacts", "Cross-channel contacts", "{:,.0f}"),
+    ("cross_channel_recognised", "  recognised as the customer", "{:.1%}"),
+)
+
+# Proactive outbound, shown when the scenario has an outbound block.
+OUTBOUND_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("outbound_attempts", "Outbound attempts", "{:,.0f}"),
+    ("outbound_reached", "  right-party contacts", "{:,.0f}"),
+    ("outbound_hit_rate", "Outbound hit rate", "{:.1%}"),
+    ("outbound_attempts_per_contact", "Attempts per right-party contact", "{:.2f}"),
+    ("outbound_agent_hours", "Agent hours on outbound", "{:,.1f}"),
+    ("outbound_agent_share", "  share of logged-in time", "{:.1%}"),
+)
+
+
+ALL_ROWS = TABLE_ROWS + QUALITY_ROWS + IDENTITY_ROWS + OMNICHANNEL_ROWS + OUTBOUND_ROWS
 """Every row a run table may show, in reading order."""
 
 

@@ -55,10 +55,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--verification", action="append", metavar="NAME",
                      help="identity verification strategy; repeat to compare several on the "
                      "same callers (default: the scenario's identity.verification.strategy)")
+    run.add_argument("--outbound", action="append", metavar="NAME",
+                     help="outbound strategy; repeat to compare several on the same customers "
+                     "(default: the scenario's outbound.strategies)")
     run.add_argument("--json", metavar="PATH", help="write results as JSON ('-' for stdout)")
     run.add_argument("--trace", metavar="PATH", help="write one CSV row per contact")
     run.add_argument("--jobs", type=int, default=1, help="parallel processes for replications")
-    run.add_argument("--by", choices=["type", "group", "interval", "tier"], action="append",
+    run.add_argument("--by", choices=["type", "group", "interval", "tier", "channel", "campaign"],
+                     action="append",
                      default=[],
                      help="also print a breakdown table (repeatable)")
     run.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -108,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from policies import UnknownPolicyError, policy_spec
+    from policies.outbound import outbound_spec
     from policies.verification import strategy_spec
     from reports.onoff import format_uplift, uplifts
     from reports.table import ALL_ROWS, format_comparison
@@ -121,17 +126,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise UsageError("--jobs must be >= 1")
     for flag, names, lookup in (("--policy", args.policy, policy_spec),
-                                ("--verification", args.verification, strategy_spec)):
+                                ("--verification", args.verification, strategy_spec),
+                                ("--outbound", args.outbound, outbound_spec)):
         for name in names or []:
             try:
                 lookup(name)
             except UnknownPolicyError as exc:
                 raise UsageError(f"{flag}: {exc}") from None
     results = run(scenario, args.policy, replications=args.replications, seed=args.seed,
-                  trace=args.trace, jobs=args.jobs, verifications=args.verification)
+                  trace=args.trace, jobs=args.jobs, verifications=args.verification,
+                  outbounds=args.outbound)
     reps = results.replications
     title = (f"{scenario.name}: {reps} replication{'s' if reps > 1 else ''}, seed {results.seed}"
              f", SL threshold {format_duration(scenario.service_level.threshold)}"
+             + (" (channels: their own)" if scenario.channels is not None else "")
              + (" (± = 95% CI half-width)" if reps > 1 else ""))
     print(format_comparison(results.summary(), title, ALL_ROWS))
     for scope in args.by:
@@ -139,6 +147,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for policy, per_key in breakdown.items():
             print()
             print(format_comparison(per_key, f"{policy} by {scope}", ALL_ROWS))
+    if scenario.outbound is not None and len(results.runs) > 1:
+        from reports.compare import compare, to_text
+
+        # The paired difference to the first label (same customers and tasks per replication).
+        print()
+        print(to_text([compare(results, list(OUTBOUND_EFFECTS))]).rstrip("\n"))
     onoff = uplifts(results) if scenario.outcomes is not None else {}
     for uplift in onoff.values():
         print()
@@ -153,6 +167,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         else:
             Path(args.json).write_text(text + "\n")
     return 0
+
+
+OUTBOUND_EFFECTS = ("outbound_hit_rate", "outbound_attempts_per_contact", "outbound_reached",
+                    "service_level", "abandon_rate")
+"""Metrics whose paired differences ``ccsim run`` prints when outbound strategies are compared."""
 
 
 def _cmd_erlang(args: argparse.Namespace) -> int:
@@ -209,11 +228,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_policies(args: argparse.Namespace) -> int:
     from policies import registered_policies
+    from policies.outbound import OUTBOUND_STRATEGIES
     from policies.verification import VERIFICATION_STRATEGIES
 
     for title, specs in (("Routing policies (routing.policy, --policy):", registered_policies()),
                          ("Verification strategies (identity.verification.strategy, "
-                          "--verification):", VERIFICATION_STRATEGIES.specs())):
+                          "--verification):", VERIFICATION_STRATEGIES.specs()),
+                         ("Outbound strategies (outbound.strategies, --outbound):",
+                          OUTBOUND_STRATEGIES.specs())):
         print(title)
         for name, spec in sorted(specs.items()):
             print(f"  {name:<15} {spec.summary}")

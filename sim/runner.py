@@ -25,7 +25,8 @@ from .engine import ReplicationResult, Simulation
 from .scenario import Scenario
 from .trace import TraceWriter
 
-SCOPES = ("overall", "by_type", "by_group", "by_interval", "by_tier")
+SCOPES = ("overall", "by_type", "by_group", "by_interval", "by_tier", "by_channel",
+          "by_campaign")
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class RunResults:
     def summary(self, scope: str = "overall") -> dict[str, Any]:
         """Estimates per policy: ``{policy: {metric: Estimate}}`` for ``overall``,
         ``{policy: {key: {metric: Estimate}}}`` for ``by_type``, ``by_group``, ``by_interval``,
-        ``by_tier``."""
+        ``by_tier``, ``by_channel``, ``by_campaign``."""
         if scope not in SCOPES:
             raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
         out: dict[str, Any] = {}
@@ -114,6 +115,8 @@ class RunResults:
             # Labels name the strategy only when several are compared: record it always.
             document["verification"] = {label: reps[0].verification
                                         for label, reps in self.runs.items()}
+        if self.scenario.outbound is not None:
+            document["outbound"] = {label: reps[0].outbound for label, reps in self.runs.items()}
         return document
 
     def records(self) -> list[dict[str, Any]]:
@@ -141,9 +144,10 @@ def _json_number(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
-def _run_one(task: tuple[Scenario, str, str | None, int]) -> ReplicationResult:
-    scenario, policy, verification, replication = task
-    return Simulation(scenario, policy, replication, verification=verification).run()
+def _run_one(task: tuple[Scenario, str, str | None, str | None, int]) -> ReplicationResult:
+    scenario, policy, verification, outbound, replication = task
+    return Simulation(scenario, policy, replication, verification=verification,
+                      outbound=outbound).run()
 
 
 def run(
@@ -156,6 +160,7 @@ def run(
     jobs: int = 1,
     progress: bool | None = None,
     verifications: Sequence[str] | None = None,
+    outbounds: Sequence[str] | None = None,
 ) -> RunResults:
     """Run ``scenario`` under each policy (default: the scenario's own) on the same contacts.
 
@@ -163,7 +168,9 @@ def run(
     policies face identical arrivals, patience and work (common random
     numbers). With an identity block, each policy also runs under each
     verification strategy in ``verifications`` (default: the scenario's
-    list); results are then labelled ``policy/strategy``. ``jobs > 1`` runs
+    list); results are then labelled ``policy/strategy``. With an outbound block, likewise
+    for each outbound strategy in ``outbounds`` (default: the scenario's list); a label
+    names each strategy dimension that has more than one entry. ``jobs > 1`` runs
     replications in parallel processes; ``trace`` writes a per-contact CSV
     (sequential runs only). ``progress`` shows a bar on a terminal (default:
     only when stderr is one).
@@ -176,9 +183,11 @@ def run(
         spec = policy_spec(name)
         spec.parse_params(scenario.routing.params_for(name), scenario)
     strategies = _strategies(scenario, verifications)
+    dialers = _outbound_strategies(scenario, outbounds)
     count = scenario.run.replications
-    tasks = [(scenario, name, strategy, r)
-             for name in names for strategy in strategies for r in range(count)]
+    tasks = [(scenario, name, strategy, dialer, r)
+             for name in names for strategy in strategies for dialer in dialers
+             for r in range(count)]
     if trace is not None and jobs > 1:
         raise ValueError("a per-contact trace needs jobs=1")
     show = sys.stderr.isatty() if progress is None else progress
@@ -193,9 +202,10 @@ def run(
         writer = TraceWriter(trace) if trace is not None else None
         try:
             with _Progress(len(tasks), show) as bar:
-                for task_scenario, name, strategy, replication in tasks:
+                for task_scenario, name, strategy, dialer, replication in tasks:
                     sim = Simulation(task_scenario, name, replication, trace=writer,
-                                     progress=bar.within_task(), verification=strategy)
+                                     progress=bar.within_task(), verification=strategy,
+                                     outbound=dialer)
                     results.append(sim.run())
                     bar.advance_to_task_end()
         finally:
@@ -203,7 +213,9 @@ def run(
                 writer.close()
     runs: dict[str, list[ReplicationResult]] = {}
     for result in results:
-        label = result.policy if len(strategies) == 1 else f"{result.policy}/{result.verification}"
+        label = "/".join([result.policy]
+                         + ([str(result.verification)] if len(strategies) > 1 else [])
+                         + ([str(result.outbound)] if len(dialers) > 1 else []))
         runs.setdefault(label, []).append(result)
     return RunResults(scenario, scenario.run.seed, count, runs)
 
@@ -222,6 +234,21 @@ def _strategies(scenario: Scenario, verifications: Sequence[str] | None) -> list
     for name in names:
         strategy_spec(name).parse_params(scenario.identity.verification.params_for(name),
                                          scenario)
+    return list(names)
+
+
+def _outbound_strategies(scenario: Scenario, outbounds: Sequence[str] | None) -> list[str | None]:
+    """Outbound strategies to run, checked against the scenario."""
+    if scenario.outbound is None:
+        if outbounds:
+            raise ValueError(f"--outbound needs a scenario with an outbound block; scenario "
+                             f"{scenario.name!r} has no outbound block, so nothing is dialled")
+        return [None]
+    from policies.outbound import outbound_spec
+
+    names = list(dict.fromkeys(outbounds or scenario.outbound.strategies))
+    for name in names:
+        outbound_spec(name).parse_params(scenario.outbound.params_for(name), scenario)
     return list(names)
 
 
