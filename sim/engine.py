@@ -623,7 +623,9 @@ class Simulation:
         agent = None if (self._deferrable and contact.type in self._deferrable
                          and self._deferrable_full()) else self._select_agent(contact, self.state)
         if agent is not None:
-            self._check_agent(agent, contact)
+            if not (agent.idle and contact.type in (  # type: ignore[attr-defined]
+                    agent.skill_set if agent.capacity is None else agent.open)):  # type: ignore[attr-defined]
+                self._refuse_agent(agent, contact)  # type: ignore[arg-type]
             self._start_service(agent, contact, now)  # type: ignore[arg-type]
         elif self._capacity is not None and self._queue_length >= self._capacity:
             contact.status = BLOCKED
@@ -661,10 +663,13 @@ class Simulation:
 
     def _check_agent(self, agent: Agent, contact: Contact) -> None:
         """Raise unless ``agent`` (a policy's pick) can take ``contact`` now."""
-        allowed = agent.skill_set if agent.capacity is None else agent.open  # type: ignore[attr-defined]
-        if not (agent.idle and contact.type in allowed):  # type: ignore[attr-defined]
-            raise PolicyError(f"{self.policy_name}.select_agent returned {agent!r}, which is "
-                              f"not an idle agent with room for {contact.type!r}")
+        if not (agent.idle and contact.type in (
+                agent.skill_set if agent.capacity is None else agent.open)):
+            self._refuse_agent(agent, contact)
+
+    def _refuse_agent(self, agent: Agent, contact: Contact) -> None:
+        raise PolicyError(f"{self.policy_name}.select_agent returned {agent!r}, which is "
+                          f"not an idle agent with room for {contact.type!r}")
 
     def _start_service(self, agent: Agent, contact: Contact, now: float, ring: bool = True) -> None:
         if ring and agent.mobile:
@@ -749,7 +754,8 @@ class Simulation:
                 contact.answered_at - contact.arrival))
         if contact.counted:
             cell: ContactCell = contact.cell  # type: ignore[assignment]
-            cell.callbacks_completed += contact.callback
+            if contact.callback:
+                cell.callbacks_completed += 1
             cell.handled += 1
             cell.handle_sum += handled
             if cell.tracks:
@@ -771,7 +777,12 @@ class Simulation:
     def _agent_done(self, agent: Agent, now: float, handled: float) -> None:
         """An agent finished a contact (or an outbound attempt) of ``handled`` seconds: count
         its work, then give it the next one or let it go off duty."""
-        group_cell = self._end_busy(agent, now)
+        if not agent.held and agent.busy_epoch == self._epoch > 0:
+            # The common case inline: a busy period wholly inside this interval.
+            group_cell = self._group_cells[agent.group_index][self._slot]
+            group_cell.busy += now - agent.busy_since
+        else:
+            group_cell = self._end_busy(agent, now)
         group_cell.handled += 1
         group_cell.handle_sum += handled
         if not agent.leaving:
@@ -817,8 +828,12 @@ class Simulation:
             if self._arrivals == self._max_arrivals:
                 self._check_drained()
             return
-        self._check_contact(agent, contact, offer)
-        self._take_from_queue(contact, now)  # type: ignore[arg-type]
+        if not (contact.status == WAITING and contact.type in offer):
+            self._check_contact(agent, contact, offer)
+        self.state._waiting_count[contact.type] -= 1
+        self._queue_area += self._queue_length * (now - self._queue_changed)
+        self._queue_changed = now
+        self._queue_length -= 1
         self._start_service(agent, contact, now)  # type: ignore[arg-type]
 
     def _check_contact(self, agent: Agent, contact: Any, offer: tuple[str, ...]) -> None:
