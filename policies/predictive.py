@@ -16,6 +16,7 @@ from .base import PolicyConfigError, PolicyParams, make_policy, policy_spec, reg
 from .contextual import idle_candidates, waiting_candidates
 
 if TYPE_CHECKING:
+    from sim.profile import InteractionPredictor
     from sim.scenario import Scenario
     from sim.state import AgentView, ContactView, RoutingState
 
@@ -41,9 +42,12 @@ class OnOff(PolicyParams):
 class PredictiveParams(PolicyParams):
     """Parameters of the ``predictive`` policy."""
 
-    key: Literal["intent", "segment"] = Field(default="intent", description=(
+    key: Literal["intent", "segment", "preferred_channel"] = Field(default="intent", description=(
         "What the model tells apart per agent: the caller's intent (the contact type without "
-        "an identity block) or the customer's segment (tier; 'unknown' without a profile)."))
+        "an identity block), the customer's segment (tier; 'unknown' without a profile), or "
+        "the intent and the customer's preferred channel as the interaction predictor saw it "
+        "when the contact arrived (digital-first and voice customers may suit different "
+        "agents; needs customer profiles: a predictor or outbound block)."))
     prior: BetaPrior = Field(default_factory=BetaPrior)
     explore: Literal["thompson", "epsilon"] = Field(default="thompson", description=(
         "thompson: score each pair by a draw from its posterior; epsilon: posterior mean, "
@@ -70,6 +74,12 @@ class PredictiveParams(PolicyParams):
             raise PolicyConfigError(("key",), (
                 "segment is the customer's tier, but the scenario has no customers block; "
                 "allowed: intent, or add customers"))
+        if self.key == "preferred_channel" and (
+                scenario.customers is None
+                or (scenario.predictor is None and scenario.outbound is None)):
+            raise PolicyConfigError(("key",), (
+                "preferred_channel comes from customer profiles, which this scenario does not "
+                "keep; allowed: intent or segment, or add customers and a predictor block"))
         if self.explore != "epsilon" and "epsilon" in self.model_fields_set:
             raise PolicyConfigError(("epsilon",), (
                 "epsilon applies only to explore: epsilon; allowed: remove it, or set "
@@ -146,6 +156,8 @@ class PredictivePolicy:
 
     def __init__(self, params: PredictiveParams, scenario: Scenario) -> None:
         self._by_segment = params.key == "segment"
+        self._by_channel = params.key == "preferred_channel"
+        self._predictor: InteractionPredictor | None = None
         self._a0 = params.prior.successes
         self._b0 = params.prior.failures
         self._thompson = params.explore == "thompson"
@@ -175,7 +187,14 @@ class PredictivePolicy:
             customer = contact.customer
             return customer.tier if customer is not None else "unknown"
         caller = contact.identity
-        return caller.intent if caller is not None else contact.type
+        intent = caller.intent if caller is not None else contact.type
+        if self._by_channel:
+            customer, predictor = contact.customer, self._predictor
+            # As of the arrival: fixed while the contact waits, and no later interaction seen.
+            preferred = (predictor.preferred_channel(customer.id, contact.arrival)
+                         if customer is not None and predictor is not None else "unknown")
+            return f"{intent}|{preferred}"
+        return intent
 
     def on(self, now: float) -> bool:
         """Whether the model decides at time ``now`` (always, without ``onoff``)."""
@@ -223,6 +242,7 @@ class PredictivePolicy:
 
     # ---------------------------------------------------------------- decisions
     def select_agent(self, contact: ContactView, state: RoutingState) -> AgentView | None:
+        self._predictor = state.predictor
         if not self.on(state.now):
             return self._baseline.select_agent(contact, state)  # type: ignore[union-attr]
         agents = list(idle_candidates(contact, state, self._candidates))
@@ -235,6 +255,7 @@ class PredictivePolicy:
         return agents[self._pick(values, state.random)]
 
     def select_contact(self, agent: AgentView, state: RoutingState) -> ContactView | None:
+        self._predictor = state.predictor
         if not self.on(state.now):
             return self._baseline.select_contact(agent, state)  # type: ignore[union-attr]
         oldest: dict[str, ContactView] = {}

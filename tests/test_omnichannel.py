@@ -236,3 +236,20 @@ def test_outbound_respects_its_share_of_agents_and_counts_every_task() -> None:
     assert math.isclose(figures["outbound_hit_rate"],
                         figures["outbound_reached"] / figures["outbound_attempts"])
     assert set(result.by_campaign) == set(scenario.outbound.campaigns)  # type: ignore[union-attr]
+
+
+def test_predictive_can_pair_by_the_predicted_preferred_channel() -> None:
+    """key: preferred_channel tells customers apart by the channel the predictor expects,
+    as of their arrival; the run learns per (intent, channel) key."""
+    from sim.outcomes import Outcomes
+
+    scenario = _short_omnichannel(replications=1, duration=12 * 3600.0)
+    routing = scenario.routing.model_copy(update={"predictive": {"key": "preferred_channel"}})
+    scenario = scenario.model_copy(update={
+        "routing": routing,
+        "outcomes": Outcomes(resolution_at_lowest=0.6, resolution_at_highest=0.9)})
+    sim = Simulation(scenario, "predictive", 0)
+    sim.run()
+    keys = set(sim.policy._keys)  # type: ignore[attr-defined]
+    channels = {key.split("|")[1] for key in keys}
+    assert len(channels) >= 3 and channels <= {*scenario.customers.channels, "unknown"}  # type: ignore[union-attr]
