@@ -481,10 +481,8 @@ class Scenario(StrictModel):
             if group.capacity is None:
                 continue
             where = ("agents", name, "capacity")
-            if not any(sum(mix.values()) for mix in group.capacity):
-                raise FieldError(where, (
-                    "no mix allows any contact, so these agents could never work; allowed: "
-                    "a list of mixes with counts of 1 or more, e.g. [{voice: 1}, {chat: 3}]"))
+            # Each mix is checked before the mixes as a whole: a negative count must not
+            # pass for (or cancel) a positive one.
             for index, mix in enumerate(group.capacity):
                 for channel, count in mix.items():
                     if channel not in channels:
@@ -493,6 +491,10 @@ class Scenario(StrictModel):
                     if count < 0:
                         raise FieldError((*where, index, channel), (
                             f"{count} contacts; allowed: a whole number of 0 or more"))
+            if not any(sum(mix.values()) for mix in group.capacity):
+                raise FieldError(where, (
+                    "no mix allows any contact, so these agents could never work; allowed: "
+                    "a list of mixes with counts of 1 or more, e.g. [{voice: 1}, {chat: 3}]"))
             for skill in group.skills:
                 channel = self.contact_types[skill].channel
                 if not any(mix.get(channel, 0) >= 1 for mix in group.capacity):
@@ -516,16 +518,25 @@ class Scenario(StrictModel):
             if group not in self.agents:
                 raise FieldError(("outbound", "groups", index), (
                     f"unknown agent group {group!r}; allowed: {', '.join(self.agents)}"))
-        staffed = any(count > 0 for group in outbound.groups
-                      for _, count in self.agents[group].on_duty(
-                          self.run.interval, self.run.intervals_per_day))
-        if not staffed or outbound.max_share * max(
-                (count for group in outbound.groups for _, count in self.agents[group].on_duty(
-                    self.run.interval, self.run.intervals_per_day)), default=0) < 1:
+        # The engine lets max_share of the dialling groups' agents on duty (added up) dial.
+        steps = {name: group.on_duty(self.run.interval, self.run.intervals_per_day)
+                 for name, group in self.agents.items()}
+        times = sorted({time for group in outbound.groups for time, _ in steps[group]})
+        peak = max(sum(next((n for start, n in reversed(steps[group]) if start <= time), 0)
+                       for group in outbound.groups) for time in times)
+        dialling = ", ".join(repr(group) for group in dict.fromkeys(outbound.groups))
+        if peak == 0:
+            staffed = [name for name, step in steps.items() if any(n > 0 for _, n in step)]
+            one = len(set(outbound.groups)) == 1
+            raise FieldError(("outbound", "groups"), (
+                f"{'group' if one else 'groups'} {dialling} {'has' if one else 'have'} 0 agents "
+                "on duty all day, so no one could dial; allowed: groups with agents on duty "
+                f"({', '.join(staffed)})"))
+        if outbound.max_share * peak < 1:
             raise FieldError(("outbound", "max_share"), (
-                f"no agent may ever dial: groups {', '.join(outbound.groups)} times max_share "
-                f"{outbound.max_share:g} leave less than one agent; allowed: groups with agents "
-                "on duty and a max_share that lets at least one of them dial"))
+                f"{outbound.max_share:g} of at most {peak} agents on duty in {dialling} is less "
+                f"than one agent, so no one could dial; allowed: 1/{peak} ({1 / peak:.3g}) or "
+                "more"))
         channels = self.customers.channels
         for name, campaign in outbound.campaigns.items():
             for index, channel in enumerate(campaign.channels):
