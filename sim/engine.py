@@ -746,6 +746,8 @@ class Simulation:
         if not contact.reached:
             if contact.counted:
                 contact.cell.callbacks_unreached += 1  # type: ignore[attr-defined]
+                contact.cell.wait_unreached_sum += (  # type: ignore[attr-defined]
+                    contact.answered_at - contact.arrival)
             self._agent_done(agent, now, handled)
             return
         if self._profiles is not None and contact.customer is not None:
@@ -1286,6 +1288,7 @@ class Simulation:
                     continue
                 if contact.counted:
                     contact.cell.in_queue_at_end += 1  # type: ignore[attr-defined]
+                    contact.cell.wait_at_end_sum += end - contact.arrival  # type: ignore[attr-defined]
                 if self._trace is not None:
                     self._trace.contact(self, contact, "waiting_at_end", end)
 

@@ -88,6 +88,7 @@ _CONTACT_COUNTERS = (
     "handle_sum", "in_queue_at_end", "in_service_at_end", "resolved", "matched", "repeats",
     "retrials", "retried", "callbacks_offered", "callbacks_accepted", "callbacks_completed",
     "callbacks_unreached", "callbacks_pending_at_end", "journeys", "journeys_recognised",
+    "wait_unreached_sum", "wait_at_end_sum",
 )
 
 
@@ -125,7 +126,8 @@ class ContactCell:
         offered = self.arrivals - self.blocked - (
             identity.ivr_exits + identity.in_ivr_at_end if identity is not None else 0)
         sl_base = self.answered + self.abandoned - self.abandoned_in_sl
-        finished = self.answered + self.abandoned
+        # A call back that reached no one also left the queue after its wait.
+        finished = self.answered + self.abandoned + self.callbacks_unreached
         return {
             "arrivals": float(self.arrivals),
             "offered": float(offered),
@@ -136,7 +138,8 @@ class ContactCell:
             "in_queue_at_end": float(self.in_queue_at_end),
             "service_level": _ratio(self.answered_in_sl, sl_base),
             "asa_s": _ratio(self.wait_answered_sum, self.answered),
-            "mean_wait_s": _ratio(self.wait_answered_sum + self.wait_abandoned_sum, finished),
+            "mean_wait_s": _ratio(self.wait_answered_sum + self.wait_abandoned_sum
+                                  + self.wait_unreached_sum, finished),
             "wait_p50_s": histogram_quantile(self.histogram, 0.50),
             "wait_p90_s": histogram_quantile(self.histogram, 0.90),
             "wait_p99_s": histogram_quantile(self.histogram, 0.99),
@@ -173,6 +176,9 @@ class ContactCell:
                     self.callbacks_completed + self.callbacks_unreached),
                 "cross_channel_contacts": float(self.journeys),
                 "cross_channel_recognised": _ratio(self.journeys_recognised, self.journeys),
+                # Seconds waited so far by contacts still in queue at the end (e-mail left
+                # overnight): with finished waits, the whole area under the queue length.
+                "queue_wait_at_end_s": float(self.wait_at_end_sum),
             }
         return figures
 
