@@ -920,7 +920,8 @@ class Simulation:
         attempt = dialer.ready.popleft()
         duration = dialer.begin(attempt, now)
         agent.idle = False
-        agent.open = ()
+        if agent.capacity is not None:
+            agent.open = ()  # until _fill re-opens it (one-at-a-time agents keep their skills)
         agent.idle_serial += 1
         agent.held += 1
         agent.busy_since = now

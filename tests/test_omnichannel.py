@@ -253,3 +253,14 @@ def test_predictive_can_pair_by_the_predicted_preferred_channel() -> None:
     keys = set(sim.policy._keys)  # type: ignore[attr-defined]
     channels = {key.split("|")[1] for key in keys}
     assert len(channels) >= 3 and channels <= {*scenario.customers.channels, "unknown"}  # type: ignore[union-attr]
+
+
+def test_dialling_agents_still_take_queued_inbound_contacts() -> None:
+    """After an outbound attempt, a one-at-a-time agent picks queued calls again: with
+    outbound on, inbound abandonment stays near the same center without outbound."""
+    scenario = _outbound(replications=1)
+    without = scenario.model_copy(update={"outbound": None, "predictor": None})
+    calls = Simulation(scenario, "fcfs", 0, outbound="fixed_time").run().overall
+    alone = Simulation(without, "fcfs", 0).run().overall
+    assert calls["abandon_rate"] < 2 * alone["abandon_rate"] + 0.02
+    assert calls["p_wait"] > 0.01 and calls["asa_s"] > 0
