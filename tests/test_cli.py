@@ -235,9 +235,11 @@ def test_schema_validates_shipped_scenarios(capsys: pytest.CaptureFixture[str],
 def test_policies_lists_the_shipped_policies(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _cli(capsys, "policies")
     assert code == 0, err
-    routing, verification = out.split("Verification strategies")
+    routing, rest = out.split("Verification strategies")
+    verification, outbound = rest.split("Outbound strategies")
     for section, shipped in ((routing, {"fcfs", "priority", "fraud_desk"}),
-                             (verification, {"kba_all", "passive_stepup", "biometric"})):
+                             (verification, {"kba_all", "passive_stepup", "biometric"}),
+                             (outbound, {"fixed_time", "predicted_best_time"})):
         names = [line.split()[0] for line in section.splitlines()[1:] if line.startswith("  ")]
         assert shipped <= set(names)
         assert names == sorted(names)
