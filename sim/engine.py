@@ -543,6 +543,8 @@ class Simulation:
                 if missing and agent.leaving:
                     agent.leaving = False
                     missing -= 1
+                    if agent.capacity is not None:
+                        self._fill(agent, now)  # room again beside what it still holds
             for _ in range(missing):
                 agent = self._off_duty_agent(group_index)
                 agent.on_duty = True
@@ -561,6 +563,8 @@ class Simulation:
                     self._log_off(agent, now)
                 else:
                     agent.leaving = True
+                    if agent.capacity is not None:
+                        self._open_agent(agent, now)  # takes nothing more while it finishes
                 surplus -= 1
 
     def _off_duty_agent(self, group_index: int) -> Agent:

@@ -264,3 +264,21 @@ def test_dialling_agents_still_take_queued_inbound_contacts() -> None:
     alone = Simulation(without, "fcfs", 0).run().overall
     assert calls["abandon_rate"] < 2 * alone["abandon_rate"] + 0.02
     assert calls["p_wait"] > 0.01 and calls["asa_s"] > 0
+
+
+def test_an_agent_going_off_duty_takes_no_new_chat() -> None:
+    """Staffing drops while agents hold chats: a leaving agent finishes what it holds and
+    gets nothing new (checked at every service start)."""
+    scenario = _short_omnichannel(replications=1, duration=16 * 3600.0)
+    sim = Simulation(scenario, "fcfs", 0)
+    start = sim._start_service
+    leaving_starts = []
+
+    def checked_start(agent: Any, contact: Any, now: float, ring: bool = True) -> None:
+        if agent.leaving:
+            leaving_starts.append((now, agent, contact))
+        start(agent, contact, now, ring)
+
+    sim._start_service = checked_start  # type: ignore[method-assign]
+    sim.run()
+    assert not leaving_starts, leaving_starts[:3]
