@@ -50,10 +50,10 @@ from .metrics import (
     wait_bin,
 )
 from .scenario import DAY, Scenario
-from .dialer import Attempt, Dialer, OutboundCell
+from .dialer import Dialer, OutboundCell
 from .profile import (
-    ABANDONED as LEFT, INBOUND, SELF_SERVED, SERVED, Interaction, InteractionPredictor, Priors,
-    ProfileStore,
+    ABANDONED as LEFT, INBOUND, SELF_SERVED, SERVED, Interaction, InteractionPredictor,
+    PredictorConfig, Priors, ProfileStore,
 )
 from .state import (
     ABANDONED, BLOCKED, IN_SERVICE, RINGING, SCHEDULED, WAITING, Agent, Contact, RoutingState,
@@ -266,7 +266,6 @@ class Simulation:
         self._warmup = run.warmup
         self._interval = run.interval
         self._intervals = run.intervals_per_day
-        self._sl_threshold = scenario.service_level.threshold
         self._short_abandon = scenario.service_level.short_abandon
         self._capacity = scenario.waiting_room.capacity if scenario.waiting_room else None
         self._max_arrivals = run.arrivals
@@ -306,10 +305,11 @@ class Simulation:
         self._in_ivr: set[Contact] = set()
         self._free_ivr_timers: list[_Timer] = []
         self._set_up_channels(scenario)
+        self._omni = _omnichannel(scenario)
         identity_cells = scenario.identity is not None
         tracks = ((TRACK_OUTCOMES if scenario.outcomes is not None else 0)
                   | (TRACK_MATCHING if scenario.matching is not None else 0)
-                  | (TRACK_OMNI if _omnichannel(scenario) else 0))
+                  | (TRACK_OMNI if self._omni else 0))
 
         def cells_of(type_name: str) -> list[ContactCell]:
             return [ContactCell(identity_cells, tracks, self._sl_for[type_name])
@@ -402,7 +402,6 @@ class Simulation:
         self._multi_in_service: set[Contact] = set()
         self._free_finish_timers: list[_Timer] = []
         self._on_duty_by_group = [0] * len(scenario.agents)
-        self._on_duty = 0
         self._groups_of_type = {name: [i for i, g in enumerate(scenario.agents.values())
                                        if name in g.skills] for name in scenario.contact_types}
         self._mean_work = {name: t.handle_time.mean for name, t in scenario.contact_types.items()}
@@ -435,12 +434,10 @@ class Simulation:
         if self._identity is None:
             return
         population = self._identity.population
-        if _omnichannel(scenario):
+        if self._omni:
             self._seen = bytearray(population.size)  # customers who made contact (measured)
         if scenario.predictor is None and scenario.outbound is None:
             return
-        from .profile import PredictorConfig
-
         config = scenario.predictor or PredictorConfig()
         store = ProfileStore(population.size, config.history_kept)
         store.seed_history(population, self._streams.generator("profile/history"),
@@ -549,7 +546,6 @@ class Simulation:
                 agent = self._off_duty_agent(group_index)
                 agent.on_duty = True
                 agent.logged_in_at = now
-                self._on_duty += 1
                 self._on_duty_by_group[group_index] += 1
                 self._agent_free(agent, now)
         elif target < len(active):
@@ -589,7 +585,6 @@ class Simulation:
         agent.on_duty = False
         agent.idle = False
         agent.leaving = False
-        self._on_duty -= 1
         self._on_duty_by_group[agent.group_index] -= 1
         self._add_time(self._group_cells[agent.group_index], "logged_in", agent.logged_in_at, now)
 
@@ -627,9 +622,7 @@ class Simulation:
         agent = None if (self._deferrable and contact.type in self._deferrable
                          and self._deferrable_full()) else self._select_agent(contact, self.state)
         if agent is not None:
-            if not (agent.idle and contact.type in (  # type: ignore[attr-defined]
-                    agent.skill_set if agent.capacity is None else agent.open)):  # type: ignore[attr-defined]
-                self._refuse_agent(agent, contact)  # type: ignore[arg-type]
+            self._check_agent(agent, contact)  # type: ignore[arg-type]
             self._start_service(agent, contact, now)  # type: ignore[arg-type]
         elif self._capacity is not None and self._queue_length >= self._capacity:
             contact.status = BLOCKED
@@ -669,11 +662,8 @@ class Simulation:
         """Raise unless ``agent`` (a policy's pick) can take ``contact`` now."""
         if not (agent.idle and contact.type in (
                 agent.skill_set if agent.capacity is None else agent.open)):
-            self._refuse_agent(agent, contact)
-
-    def _refuse_agent(self, agent: Agent, contact: Contact) -> None:
-        raise PolicyError(f"{self.policy_name}.select_agent returned {agent!r}, which is "
-                          f"not an idle agent with room for {contact.type!r}")
+            raise PolicyError(f"{self.policy_name}.select_agent returned {agent!r}, which is "
+                              f"not an idle agent with room for {contact.type!r}")
 
     def _start_service(self, agent: Agent, contact: Contact, now: float, ring: bool = True) -> None:
         if ring and agent.mobile:
@@ -754,10 +744,8 @@ class Simulation:
                     contact.answered_at - contact.arrival)
             self._agent_done(agent, now, handled)
             return
-        if self._profiles is not None and contact.customer is not None:
-            self._profiles.record(contact.customer.id, Interaction(
-                contact.arrival, now, self._channels[contact.type], INBOUND, SERVED,
-                contact.answered_at - contact.arrival))
+        if self._profiles is not None:
+            self._record_inbound(contact, now, SERVED, contact.answered_at - contact.arrival)
         if contact.counted:
             cell: ContactCell = contact.cell  # type: ignore[assignment]
             if contact.callback:
@@ -783,12 +771,7 @@ class Simulation:
     def _agent_done(self, agent: Agent, now: float, handled: float) -> None:
         """An agent finished a contact (or an outbound attempt) of ``handled`` seconds: count
         its work, then give it the next one or let it go off duty."""
-        if not agent.held and agent.busy_epoch == self._epoch > 0:
-            # The common case inline: a busy period wholly inside this interval.
-            group_cell = self._group_cells[agent.group_index][self._slot]
-            group_cell.busy += now - agent.busy_since
-        else:
-            group_cell = self._end_busy(agent, now)
+        group_cell = self._end_busy(agent, now)
         group_cell.handled += 1
         group_cell.handle_sum += handled
         if not agent.leaving:
@@ -834,12 +817,8 @@ class Simulation:
             if self._arrivals == self._max_arrivals:
                 self._check_drained()
             return
-        if not (contact.status == WAITING and contact.type in offer):
-            self._check_contact(agent, contact, offer)
-        self.state._waiting_count[contact.type] -= 1
-        self._queue_area += self._queue_length * (now - self._queue_changed)
-        self._queue_changed = now
-        self._queue_length -= 1
+        self._check_contact(agent, contact, offer)
+        self._take_from_queue(contact, now)  # type: ignore[arg-type]
         self._start_service(agent, contact, now)  # type: ignore[arg-type]
 
     def _check_contact(self, agent: Agent, contact: Any, offer: tuple[str, ...]) -> None:
@@ -894,7 +873,7 @@ class Simulation:
             idle[skill].append(entry)
 
     def _deferrable_full(self) -> bool:
-        return self._deferrable_in_service >= self._deferrable_share * self._on_duty
+        return self._deferrable_in_service >= self._deferrable_share * sum(self._on_duty_by_group)
 
     def _blend(self, types: tuple[str, ...]) -> tuple[str, ...]:
         """``types`` less deferrable work while a real-time contact of them waits or the
@@ -1002,9 +981,8 @@ class Simulation:
                 cell.abandoned_in_sl += 1
             if waited <= self._short_abandon:
                 cell.short_abandoned += 1
-        if self._profiles is not None and contact.customer is not None:
-            self._profiles.record(contact.customer.id, Interaction(
-                contact.arrival, now, self._channels[contact.type], INBOUND, LEFT, waited))
+        if self._profiles is not None:
+            self._record_inbound(contact, now, LEFT, waited)
         if self._trace is not None:
             self._trace.contact(self, contact, "abandoned", now)
         if self._retrial and contact.type in self._retrial:
@@ -1085,9 +1063,8 @@ class Simulation:
             contact.arrival = now  # waits are measured from queue entry
             self._route(contact, now)
             return
-        if caller.self_service and self._profiles is not None and contact.customer is not None:
-            self._profiles.record(contact.customer.id, Interaction(
-                contact.arrival, now, self._channels[contact.type], INBOUND, SELF_SERVED))
+        if caller.self_service and self._profiles is not None:
+            self._record_inbound(contact, now, SELF_SERVED, 0.0)
         if contact.counted:
             identity = contact.cell.identity  # type: ignore[attr-defined]
             if caller.self_service:
@@ -1297,6 +1274,13 @@ class Simulation:
                 if self._trace is not None:
                     self._trace.contact(self, contact, "waiting_at_end", end)
 
+    def _record_inbound(self, contact: Contact, now: float, outcome: str, waited: float) -> None:
+        """Write a finished inbound contact of a known customer to their profile."""
+        if contact.customer is not None:
+            assert self._profiles is not None
+            self._profiles.record(contact.customer.id, Interaction(
+                contact.arrival, now, self._channels[contact.type], INBOUND, outcome, waited))
+
     def _count_in_service(self, contact: Contact) -> None:
         if contact.counted:
             contact.cell.in_service_at_end += 1  # type: ignore[attr-defined]
@@ -1348,7 +1332,7 @@ class Simulation:
             by_tier["unknown"] = merged_contacts(
                 c for cells in self._contact_cells for c in cells).figures()
         by_channel: dict[str, dict[str, float]] = {}
-        if overall.get("needs") is not None:  # omnichannel figures: per channel too
+        if self._omni:  # omnichannel figures: per channel too
             channels: dict[str, ContactCell] = {}
             for name, total in zip(self._type_names, type_totals):
                 channels.setdefault(self._channels[name], ContactCell()).add(total)

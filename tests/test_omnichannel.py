@@ -91,7 +91,7 @@ def test_deferrable_work_waits_while_real_time_contacts_wait() -> None:
     sim._start_service = checked_start  # type: ignore[method-assign]
     sim.run()
     assert not violations, violations[:3]
-    assert sim._deferrable_in_service <= sim._deferrable_share * max(sim._on_duty, 1) + 1
+    assert sim._deferrable_in_service <= sim._deferrable_share * max(sum(sim._on_duty_by_group), 1) + 1
 
 
 # --------------------------------------------------------------- conservation
