@@ -24,6 +24,7 @@ import numpy as np
 import simpy
 
 from .customers import Population
+from .errors import PolicyError
 from .profile import OUTBOUND, REACHED, UNREACHED, Interaction, InteractionPredictor, ProfileStore
 from .scenario import DAY, Scenario
 from .streams import RandomStreams
@@ -164,8 +165,6 @@ class Dialer:
         now = self._env.now
         time, channel = self._strategy.schedule(task, self._predictor, now)
         if time < max(now, task.due) - 1e-9 or channel not in task.channels:
-            from .errors import PolicyError
-
             raise PolicyError(f"outbound strategy {self._strategy.name!r} placed {task} at "
                               f"{time} on {channel!r}: not at or after its due time on one "
                               "of its channels")
