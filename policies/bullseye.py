@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from sim.fields import Duration, OptionalNumber
+from sim.model.fields import Duration, OptionalNumber
 
 from .base import PolicyConfigError, PolicyParams, register_policy
 from .skills import Levels
 
 if TYPE_CHECKING:
-    from sim.scenario import Scenario
+    from sim.model.scenario import Scenario
     from sim.state import AgentView, ContactView, RoutingState
 
 

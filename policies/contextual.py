@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from sim.fields import Duration, Int, Number, OptionalNumber
-from sim.outcomes import Proficiency
+from sim.model.fields import Duration, Int, Number, OptionalNumber
+from sim.model.outcomes import Proficiency
 
 from .base import PolicyConfigError, PolicyParams, register_policy
 
 if TYPE_CHECKING:
-    from sim.scenario import Scenario
+    from sim.model.scenario import Scenario
     from sim.state import AgentView, ContactView, RoutingState
 
 DEFAULT_PATIENCE = 420.0

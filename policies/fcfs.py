@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from .base import PolicyParams, register_policy
 
 if TYPE_CHECKING:
-    from sim.scenario import Scenario
+    from sim.model.scenario import Scenario
     from sim.state import AgentView, ContactView, RoutingState
 
 

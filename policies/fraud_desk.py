@@ -9,7 +9,7 @@ from pydantic import Field
 from .base import PolicyConfigError, PolicyParams, register_policy
 
 if TYPE_CHECKING:
-    from sim.scenario import Scenario
+    from sim.model.scenario import Scenario
     from sim.state import AgentView, ContactView, RoutingState
 
 Flag = Literal["new_number", "unusual_hour", "unusual_channel"]

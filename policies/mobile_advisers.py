@@ -10,7 +10,7 @@ from .base import PolicyConfigError, PolicyParams, register_policy
 from .fcfs import oldest_for
 
 if TYPE_CHECKING:
-    from sim.scenario import Scenario
+    from sim.model.scenario import Scenario
     from sim.state import AgentView, ContactView, RoutingState
 
 

@@ -8,16 +8,15 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import Field
 
-from sim.fields import Duration, Int, Number, Probability
-from sim.scenario import DAY
-from sim.units import format_duration
+from sim.model.fields import Duration, Int, Number, Probability
+from sim.model.units import DAY, format_duration
 
 from .base import PolicyConfigError, PolicyParams, make_policy, policy_spec, register_policy
 from .contextual import idle_candidates, waiting_candidates
 
 if TYPE_CHECKING:
-    from sim.profile import InteractionPredictor
-    from sim.scenario import Scenario
+    from sim.model.profile import InteractionPredictor
+    from sim.model.scenario import Scenario
     from sim.state import AgentView, ContactView, RoutingState
 
     from .base import RoutingPolicy

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from sim.fields import Duration
+from sim.model.fields import Duration
 
 from .base import PolicyConfigError, PolicyParams, register_policy
 
 if TYPE_CHECKING:
-    from sim.scenario import Scenario
+    from sim.model.scenario import Scenario
     from sim.state import AgentView, ContactView, RoutingState
 
 _ARRIVAL = attrgetter("arrival")

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from sim.fields import Duration
+from sim.model.fields import Duration
 
 from .base import PolicyConfigError, PolicyParams, register_policy
 from .priority import PriorityClass
 
 if TYPE_CHECKING:
-    from sim.scenario import Scenario
+    from sim.model.scenario import Scenario
     from sim.state import AgentView, ContactView, RoutingState
 
 

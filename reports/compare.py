@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sim.engine import ReplicationResult
-from sim.metrics import OVERALL_METRICS
+from sim.kernel.cells import ReplicationResult
+from sim.kernel.metrics import OVERALL_METRICS
 from sim.runner import Estimate, RunResults, estimate
 
 BREAKDOWN_SCOPES = ("by_type", "by_group", "by_interval")

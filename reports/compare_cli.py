@@ -5,7 +5,7 @@
                   [--by type|group|interval]
                   [--format table|markdown|csv|json] [--output PATH] [--report DIR]
 
-Registered in ``sim/cli.py`` through ``register``; errors raised here reach
+Registered in ``sim.cli.LAZY_COMMANDS`` through ``configure``; errors raised here reach
 users as ``ccsim: error: ...`` with exit status 2.
 """
 
@@ -14,18 +14,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+
+from sim.errors import UsageError
 
 from .compare import BREAKDOWN_SCOPES, FORMATS
 
 
-def register(commands: Any) -> None:
-    """Add the ``compare`` sub-command to ``ccsim``'s sub-parsers."""
-    parser = commands.add_parser(
-        "compare", help="compare policies on the same contacts, with paired CIs",
-        description="Run every policy on the same contacts (common random numbers) and "
-                    "report each metric per policy with a 95%% CI and its difference to "
-                    "the first policy with a paired 95%% CI.")
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Give ``ccsim compare``'s parser (help line in ``sim.cli.LAZY_COMMANDS``) its
+    description, arguments and handler."""
+    parser.description = ("Run every policy on the same contacts (common random numbers) and "
+                          "report each metric per policy with a 95%% CI and its difference to "
+                          "the first policy with a paired 95%% CI.")
     parser.add_argument("scenario", help="scenario YAML file")
     parser.add_argument("--policy", action="append", metavar="NAME",
                         help="routing policy (repeatable; default: the scenario's); the first "
@@ -54,9 +54,8 @@ def register(commands: Any) -> None:
 
 def run_compare(args: argparse.Namespace) -> int:
     """Handler of ``ccsim compare``; every argument is checked before the simulation starts."""
-    from sim.cli import UsageError
     from sim.runner import run
-    from sim.scenario import load_scenario
+    from sim.model.scenario import load_scenario
 
     from .compare import breakdown_keys, check_metrics, compare
 

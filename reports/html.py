@@ -18,8 +18,8 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from sim.runner import RunResults
-from sim.scenario import Scenario
-from sim.units import format_duration
+from sim.model.scenario import Scenario
+from sim.model.units import format_duration
 
 from . import plots
 from .compare import (

@@ -39,8 +39,9 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
+from policies import policy_spec
 from sim.runner import Estimate, RunResults, estimate
-from sim.scenario import DAY
+from sim.model.scenario import DAY
 
 PER_HANDLED = ("fcr", "match_hit_rate", "aht_s")
 """Metrics that are means over handled contacts: slot figures pool intervals by ``handled``."""
@@ -107,8 +108,6 @@ def onoff_uplift(results: RunResults, label: str = "predictive", metric: str = "
 
 def _onoff(results: RunResults, policy: str) -> Any:
     """The ``onoff`` parameters ``policy`` ran with, or None."""
-    from policies import policy_spec  # late: policies import sim for their types
-
     scenario = results.scenario
     params = policy_spec(policy).parse_params(scenario.routing.params_for(policy), scenario)
     return getattr(params, "onoff", None)

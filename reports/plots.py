@@ -25,7 +25,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MultipleLocator, PercentFormatter
 
-from sim.metrics import HISTOGRAM_BINS, bin_edges, histogram_quantile
+from sim.kernel.metrics import HISTOGRAM_BINS, bin_edges, histogram_quantile
 from sim.runner import Estimate
 
 from .compare import Comparison, metric_info

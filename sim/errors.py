@@ -32,6 +32,14 @@ class PolicyError(RuntimeError):
     """A routing policy returned a decision the engine cannot apply."""
 
 
+class UsageError(Exception):
+    """A command-line argument that cannot be used; message says what is allowed.
+
+    Here rather than in ``sim.cli`` so that the modules defining sub-commands
+    (``sim.analysis.sweep``, ``reports.compare_cli``...) need not import the CLI.
+    """
+
+
 _LIST_TYPES = ("tuple_type", "list_type", "set_type", "frozen_set_type", "iterable_type")
 _MAPPING_TYPES = ("dict_type", "model_type", "model_attributes_type", "dataclass_type")
 
@@ -48,7 +56,7 @@ def show_value(value: object) -> str:
 
 def _bound(value: object, bound: object) -> str:
     """Show a numeric bound in the unit the user wrote ``value`` in (``0s``, ``24h``, ``0/h``)."""
-    from .units import format_duration, parse_duration, parse_rate
+    from sim.model.units import format_duration, parse_duration, parse_rate
 
     if isinstance(value, str) and isinstance(bound, (int, float)):
         try:

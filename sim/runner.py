@@ -21,9 +21,10 @@ from typing import Any
 
 from scipy import stats
 
-from .engine import ReplicationResult, Simulation
-from .scenario import Scenario
-from .trace import TraceWriter
+from sim.kernel.cells import ReplicationResult
+from sim.kernel.kernel import Simulation
+from sim.model.scenario import Scenario
+from sim.kernel.trace import TraceWriter
 
 SCOPES = ("overall", "by_type", "by_group", "by_interval", "by_tier", "by_channel",
           "by_campaign")
@@ -185,9 +186,10 @@ def run(
     strategies = _strategies(scenario, verifications)
     dialers = _outbound_strategies(scenario, outbounds)
     count = scenario.run.replications
-    tasks = [(scenario, name, strategy, dialer, r)
-             for name in names for strategy in strategies for dialer in dialers
-             for r in range(count)]
+    # Replication by replication: every run of one replication faces the same customers,
+    # built once while they are in the population cache (``Population.shared``).
+    tasks = [(scenario, name, strategy, dialer, r) for r in range(count)
+             for name in names for strategy in strategies for dialer in dialers]
     if trace is not None and jobs > 1:
         raise ValueError("a per-contact trace needs jobs=1")
     show = sys.stderr.isatty() if progress is None else progress

@@ -9,8 +9,11 @@ Indexes keep decisions cheap: per skill, idle agents in the order they became
 idle (agents free up in time order, so a deque appended at the right stays
 sorted and the longest-idle agent is at the left); per contact type, waiting
 contacts in arrival order. Entries that stop being valid (a multi-skilled
-agent taken through another skill, a contact that abandoned) are dropped
-lazily when they reach the front, so every update is O(1).
+agent taken through another skill, a contact that abandoned or that a policy
+took from the middle) are dropped lazily when they reach the front, and in
+bulk when stale entries outnumber live ones, so every update is O(1)
+amortised and a scan (``idle_agents``, ``waiting``) costs O(live entries),
+however long the run.
 
 Keyed indexes refine these for policies that need them: idle agents ranked by
 a policy's own order (``best_idle``), waiting contacts per tier, intent or last
@@ -30,9 +33,9 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 import numpy as np
 
 if TYPE_CHECKING:
-    from .customers import Customer
-    from .identity import Caller
-    from .profile import InteractionPredictor
+    from sim.model.customers import Customer
+    from sim.model.identity import Caller
+    from sim.model.profile import InteractionPredictor
 
 WAITING, IN_SERVICE, ABANDONED, BLOCKED, NEW, RINGING, SCHEDULED = range(7)
 
@@ -128,14 +131,39 @@ class AgentView(Protocol):
 
 
 class Contact:
-    """One contact moving through the center (engine-owned, mutable)."""
+    """One contact moving through the center (engine-owned, mutable).
 
-    __slots__ = (
-        "id", "type", "arrival", "patience", "work", "wrap_up", "status",
-        "cell", "counted", "answered_at", "agent", "customer", "identity", "agent_extra",
-        "outcome_u", "resolved", "matched", "queued_once", "unanswered", "repeat",
-        "retrial", "callback", "reached",
-    )
+    The kernel sets the slots on every contact; the attributes below them are what
+    stages add (customer, identity, outcomes, call backs, ...). Their defaults are class
+    attributes and a stage's write goes to the instance ``__dict__``, created on first
+    write: a plain scenario never pays for features it does not use (a contact is
+    created per arrival, on the hot path).
+    """
+
+    __slots__ = ("id", "type", "arrival", "patience", "work", "wrap_up", "status", "cell",
+                 "counted", "answered_at", "agent", "__dict__")
+
+    customer: Customer | None = None
+    identity: Caller | None = None
+    agent_extra = 0.0
+    """Agent seconds on top of work and wrap-up (identity verification with the agent)."""
+    outcome_u = 1.0
+    """Uniform draw deciding resolution (resolved when below the chance)."""
+    resolved = True
+    matched = False
+    queued_once = False
+    unanswered: tuple[int, ...] = ()
+    """Ids of mobile agents who did not answer this contact."""
+    repeat = False
+    """A repeat contact of an unresolved earlier one."""
+    retrial = False
+    """A retry of an abandoned earlier contact."""
+    callback = False
+    """The customer accepted a call back: off the line, the agent calls them."""
+    reached = True
+    """For a call back: whether the agent's call reaches the right party."""
+    stretch = 1.0
+    """Handle-time factor of holding other contacts of its channel at the same time."""
 
     def __init__(
         self, id: int, type: str, arrival: float, patience: float,
@@ -152,25 +180,6 @@ class Contact:
         self.counted = counted
         self.answered_at = -1.0
         self.agent: Agent | None = None
-        self.customer: Customer | None = None
-        self.identity: Caller | None = None
-        self.agent_extra = 0.0
-        """Agent seconds on top of work and wrap-up (identity verification with the agent)."""
-        self.outcome_u = 1.0
-        """Uniform draw deciding resolution (resolved when below the chance)."""
-        self.resolved = True
-        self.matched = False
-        self.queued_once = False
-        self.unanswered: tuple[int, ...] = ()
-        """Ids of mobile agents who did not answer this contact."""
-        self.repeat = False
-        """A repeat contact of an unresolved earlier one."""
-        self.retrial = False
-        """A retry of an abandoned earlier contact."""
-        self.callback = False
-        """The customer accepted a call back: off the line, the agent calls them."""
-        self.reached = True
-        """For a call back: whether the agent's call reaches the right party."""
 
     def __repr__(self) -> str:
         return f"Contact({self.id}, {self.type!r}, arrival={self.arrival:.1f})"
@@ -231,7 +240,8 @@ class RoutingState:
     """Read-only window on the center for policies, backed by the engine's indexes."""
 
     __slots__ = ("_env", "_idle", "_waiting", "_waiting_count", "_seats", "_by_id", "_ranked",
-                 "_waiting_by", "contact_types", "skills", "random", "predictor")
+                 "_waiting_by", "_idle_limit", "_waiting_limit", "contact_types", "skills",
+                 "random", "predictor")
 
     def __init__(self, env: object, contact_types: tuple[str, ...], skills: tuple[str, ...],
                  random: np.random.Generator | None = None) -> None:
@@ -239,6 +249,8 @@ class RoutingState:
         self._idle: dict[str, deque[tuple[Agent, int]]] = {s: deque() for s in skills}
         self._waiting: dict[str, deque[Contact]] = {t: deque() for t in contact_types}
         self._waiting_count: dict[str, int] = {t: 0 for t in contact_types}
+        self._idle_limit: dict[str, int] = dict.fromkeys(skills, _COMPACT_AT)
+        self._waiting_limit: dict[str, int] = dict.fromkeys(contact_types, _COMPACT_AT)
         self._seats: dict[tuple[str, int], Agent] = {}
         self._by_id: dict[int, Agent] = {}
         self._ranked: dict[tuple[str, Callable[[AgentView], Any]], _Ranked] = {}
@@ -379,6 +391,35 @@ class RoutingState:
     def _last_agent_key(self, contact: Contact) -> int | None:
         agent = self.last_agent(contact)
         return None if agent is None else agent.id
+
+    # The kernel's writes (a policy never calls these).
+    def add_idle(self, agent: Agent, skills: tuple[str, ...]) -> None:
+        """The agent became idle for the contact types ``skills`` (its ``idle_serial`` was
+        just raised, which makes its older entries stale)."""
+        entry = (agent, agent.idle_serial)
+        idle, limits = self._idle, self._idle_limit
+        for skill in skills:
+            queue = idle[skill]
+            queue.append(entry)
+            if len(queue) > limits[skill]:
+                limits[skill] = _compact(queue, _idle_valid)
+
+    def add_waiting(self, contact: Contact) -> None:
+        """The contact joins the end of its type's queue."""
+        queue = self._waiting[contact.type]
+        queue.append(contact)
+        if len(queue) > self._waiting_limit[contact.type]:
+            self._waiting_limit[contact.type] = _compact(queue, _still_waiting)
+
+    def return_waiting(self, contact: Contact) -> None:
+        """Put a contact back into its queue in arrival order (rare: after an unanswered
+        ring), unless its old entry is still there."""
+        queue = self._waiting[contact.type]
+        if contact in queue:
+            return
+        position = next((i for i, other in enumerate(queue) if other.arrival > contact.arrival),
+                        len(queue))
+        queue.insert(position, contact)
 
     @staticmethod
     def _fan_out(queues: dict[str, Any], name: str, index: _Buckets | _Ranked) -> None:
@@ -523,6 +564,20 @@ class _FanOutQueue(deque):  # type: ignore[type-arg]
 def _idle_valid(entry: tuple[Agent, int]) -> bool:
     agent, serial = entry
     return agent.idle and agent.idle_serial == serial
+
+
+def _still_waiting(contact: Contact) -> bool:
+    # A ringing contact keeps its place: it comes back if the ring goes unanswered.
+    return contact.status == WAITING or contact.status == RINGING
+
+
+def _compact(queue: deque[Any], valid: Callable[[Any], bool]) -> int:
+    """Drop the stale entries of a primary queue in place, order kept (the keyed indexes fed
+    by a ``_FanOutQueue`` keep their own entries); return the size to compact at next."""
+    kept = [entry for entry in queue if valid(entry)]
+    deque.clear(queue)
+    deque.extend(queue, kept)
+    return max(_COMPACT_AT, 2 * len(kept))
 
 
 _CONTACT_KEYS: dict[str, Callable[[Contact], Hashable]] = {

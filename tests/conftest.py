@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from sim.scenario import Scenario, scenario_from_dict
+from sim.model.scenario import Scenario, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
-from sim.analytics import (
+from sim.analysis.analytics import (
     QueueFigures,
     erlang_a_figures,
     erlang_b,

@@ -15,17 +15,17 @@ from typing import Any
 
 import pytest
 
-from sim.calibrate import (
+from sim.analysis.calibrate import (
     calibrate,
     estimate_head_start,
     fit_handle_time,
     fit_patience,
     select_days,
 )
-from sim.calllog import CallLog, CsvMapping, read_log
+from sim.analysis.calllog import CallLog, CsvMapping, read_log
 from sim.cli import main
 from sim.runner import run
-from sim.scenario import load_scenario, scenario_from_dict
+from sim.model.scenario import load_scenario, scenario_from_dict
 
 DATA = Path(__file__).parent / "data"
 EXCERPT = DATA / "anonymous_bank_excerpt.txt"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.calllog import (
+from sim.analysis.calllog import (
     ABANDONED,
     IVR,
     SERVED,

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from sim.cli import main
+from sim.cli import LAZY_COMMANDS, main
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
@@ -263,6 +263,70 @@ def test_validate_reports_errors_with_line_numbers(capsys: pytest.CaptureFixture
     line = next(n for n, row in enumerate(text.splitlines(), 1) if "policy: lifo" in row)
     assert f"{bad}:{line}:" in err
     assert "lifo" in err and "fcfs" in err
+
+
+# ----------------------------------------------------------------- help, import cost
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    for name in ("run", "erlang", "schema", "validate", "policies", *LAZY_COMMANDS):
+        assert name in out
+
+
+@pytest.mark.parametrize("command", sorted(LAZY_COMMANDS))
+def test_lazy_command_help_shows_its_arguments(capsys: pytest.CaptureFixture[str],
+                                               command: str) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    assert "--debug" in capsys.readouterr().out
+
+
+# Run ``ccsim ARGS`` in a fresh interpreter, then exit non-zero naming any module of
+# ``forbidden`` that it imported.
+_IMPORT_PROBE = """
+import sys
+from sim.cli import LAZY_COMMANDS, main
+try:
+    code = main(sys.argv[2:])
+except SystemExit as exc:  # --help exits from argparse
+    code = exc.code
+loaded = [name for name in sys.argv[1].split(",") if name in sys.modules]
+sys.exit(f"exit code {code}, imported {loaded}" if code or loaded else 0)
+"""
+# Plotting, statistics, distributed sweeps and the simulator: only run-like commands need them.
+_HEAVY = ("matplotlib", "scipy", "dask", "distributed", "pandas", "simpy", "tqdm", "sim.runner")
+
+
+@pytest.mark.parametrize(("argv", "forbidden"), [
+    (["--help"], (*_HEAVY, "numpy", "pydantic", "yaml", "policies")),
+    (["policies"], (*_HEAVY, "numpy", "yaml", "sim.model.scenario")),
+    (["validate", str(QUICKSTART)], _HEAVY),
+], ids=["help", "policies", "validate"])
+def test_quick_commands_import_only_what_they_need(argv: list[str],
+                                                   forbidden: tuple[str, ...]) -> None:
+    done = subprocess.run([sys.executable, "-c", _IMPORT_PROBE, ",".join(forbidden), *argv],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def test_policies_listing_matches_the_registries() -> None:
+    """``ccsim policies`` reads the plug-in modules' source instead of importing them
+    (in a fresh process: here they are imported already); it prints what importing gives."""
+    from policies import registered_policies
+    from policies.outbound import OUTBOUND_STRATEGIES
+    from policies.verification import VERIFICATION_STRATEGIES
+
+    done = subprocess.run([sys.executable, "-c", "from sim.cli import main; main(['policies'])"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    expected = [f"  {name:<15} {spec.summary}"
+                for specs in (registered_policies(), VERIFICATION_STRATEGIES.specs(),
+                              OUTBOUND_STRATEGIES.specs())
+                for name, spec in sorted(specs.items())]
+    assert [line for line in done.stdout.splitlines() if line.startswith("  ")] == expected
 
 
 # ------------------------------------------------------------------ real console script

@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from sim import Simulation, run, scenario_from_dict
-from sim.streams import BLOCK, RandomStreams, Stream, generator, stream_id, unit_exponential
-from sim.trace import TraceWriter
+from sim.kernel.streams import BLOCK, RandomStreams, Stream, generator, stream_id, unit_exponential
+from sim.kernel.trace import TraceWriter
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"

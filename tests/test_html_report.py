@@ -33,7 +33,7 @@ import yaml
 from reports.html import wait_histograms, write_report
 from sim import RunResults, run, scenario_from_dict
 from sim.cli import main
-from sim.metrics import HISTOGRAM_BINS, wait_bin
+from sim.kernel.metrics import HISTOGRAM_BINS, wait_bin
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"

@@ -18,10 +18,11 @@ import numpy as np
 import pytest
 
 from sim import Simulation, run, scenario_from_dict
-from sim.customers import FRAUD, GENUINE, PROSPECT
-from sim.identity import Caller, IdentityModel
-from sim.scenario import Scenario
-from sim.streams import RandomStreams
+from sim.model.customers import FRAUD, GENUINE, PROSPECT
+from sim.model.identity import Caller, IdentityModel
+from sim.model.scenario import Scenario
+from sim.kernel.streams import RandomStreams
+from sim.stages.identity import IdentityStage
 
 Z = 4.5
 
@@ -209,9 +210,10 @@ def test_flags_and_confidence_follow_the_signals() -> None:
 
 # ----------------------------------------------------- common random numbers
 def _record_callers(sim: Simulation) -> list[tuple[Any, ...]]:
-    assert sim._identity is not None
+    identity = sim.stage(IdentityStage)
+    assert identity is not None
     log: list[tuple[Any, ...]] = []
-    resolve = sim._identity.resolve
+    resolve = identity.model.resolve
 
     def recording(contact_type: str, channel: str, now: float, logged_in: bool = False) -> Caller:
         caller = resolve(contact_type, channel, now, logged_in)
@@ -220,7 +222,7 @@ def _record_callers(sim: Simulation) -> list[tuple[Any, ...]]:
                     caller.verified, caller.methods, caller.agent_verify_s, caller.ivr_verify_s))
         return caller
 
-    sim._identity.resolve = recording  # type: ignore[method-assign]
+    identity.model.resolve = recording  # type: ignore[method-assign]
     return log
 
 
@@ -329,14 +331,14 @@ def test_fraud_desk_takes_every_suspicious_contact_and_only_those() -> None:
                                   "fraud_desk": {"desk": "desk", "vip_team": "team"}})
     sim = Simulation(scenario, "fraud_desk", 0)
     served: list[tuple[bool, str, bool]] = []
-    start = sim._start_service
+    start = sim.start_service
 
     def recording(agent: Any, contact: Any, now: float) -> None:
         served.append((sim.policy.suspicious(contact), agent.group,  # type: ignore[attr-defined]
                        contact.identity is not None and contact.identity.kind == FRAUD))
         start(agent, contact, now)
 
-    sim._start_service = recording  # type: ignore[method-assign]
+    sim.start_service = recording  # type: ignore[method-assign]
     sim.run()
     suspicious = [s for s in served if s[0]]
     assert len(suspicious) > 200 and len(served) - len(suspicious) > 1000
@@ -355,7 +357,7 @@ def test_without_an_identity_block_nobody_is_suspicious() -> None:
                                                  "fraud_desk": {"desk": "desk"}})
     sim = Simulation(scenario, "fraud_desk", 0)
     groups: list[str] = []
-    start = sim._start_service
+    start = sim.start_service
 
     def recording(agent: Any, contact: Any, now: float) -> None:
         assert contact.identity is None and contact.customer is not None or \
@@ -363,7 +365,7 @@ def test_without_an_identity_block_nobody_is_suspicious() -> None:
         groups.append(agent.group)
         start(agent, contact, now)
 
-    sim._start_service = recording  # type: ignore[method-assign]
+    sim.start_service = recording  # type: ignore[method-assign]
     sim.run()
     assert len(groups) > 3000 and set(groups) == {"team"}
 
@@ -372,13 +374,13 @@ def test_routing_state_shows_the_customer_profile_and_identity() -> None:
     scenario = _scenario()
     sim = Simulation(scenario, "fcfs", 0)
     seen: list[Any] = []
-    select = sim._select_agent
+    select = sim.select_agent
 
     def recording(contact: Any, state: Any) -> Any:
         seen.append(contact)
         return select(contact, state)
 
-    sim._select_agent = recording  # type: ignore[method-assign]
+    sim.select_agent = recording  # type: ignore[method-assign]
     sim.run()
     customers = [c for c in seen if c.customer is not None]
     assert len(customers) > 1000
@@ -409,13 +411,12 @@ def test_patience_factor_scales_the_same_draws_for_a_tier() -> None:
         log: dict[int, tuple[str, float]] = {}
         end = sim._on_patience_end
 
-        def recording(event: Any, sim: Simulation = sim, log: dict[int, Any] = log,
+        def recording(contact: Any, sim: Simulation = sim, log: dict[int, Any] = log,
                       end: Any = end) -> None:
-            contact = event.subject
             if contact.status == 0:  # WAITING: it abandons now
                 log[contact.id] = (contact.customer.tier if contact.customer else "-",
-                                   sim.env.now - contact.arrival)
-            end(event)
+                                   sim.clock.now - contact.arrival)
+            end(contact)
 
         sim._on_patience_end = recording  # type: ignore[method-assign]
         sim.run()

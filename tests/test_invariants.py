@@ -30,8 +30,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim import ScenarioError, Simulation, scenario_from_dict
-from sim.trace import TRACE_COLUMNS, TraceWriter
-from sim.units import parse_duration
+from sim.kernel.trace import TRACE_COLUMNS, TraceWriter
+from sim.model.units import parse_duration
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO_FILES = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -156,7 +156,7 @@ def check_trace(data: dict[str, Any], scenario: Any, result: Any, sim: Simulatio
                 rows: list[Row], policy: str) -> None:
     """Every trace-level invariant of one replication (exact floats)."""
     interval = scenario.run.interval
-    end = sim.env.now
+    end = sim.clock.now
     warmup = scenario.run.warmup
     groups = {name: Staffing(group, interval) for name, group in data["agents"].items()}
     skills = {name: set(group["skills"]) for name, group in data["agents"].items()}

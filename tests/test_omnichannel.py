@@ -13,9 +13,12 @@ from typing import Any
 import pytest
 
 from sim import load_scenario, run
-from sim.engine import Simulation
-from sim.profile import InteractionPredictor
-from sim.scenario import Scenario
+from sim.kernel.kernel import Simulation
+from sim.stages.blending import Blending
+from sim.stages.outbound import Outbound
+from sim.stages.profiles import Profiles
+from sim.model.profile import InteractionPredictor
+from sim.model.scenario import Scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -40,11 +43,11 @@ def test_no_agent_exceeds_its_capacity_and_a_call_never_shares_an_agent() -> Non
     mixes = {name: [tuple(m.get(c, 0) for c in channels) for m in group.capacity or ()]
              for name, group in scenario.agents.items()}
     voice = channels.index("voice")
-    start = sim._start_service
+    start = sim.start_service
     seen = {"starts": 0, "concurrent": 0}
 
-    def checked_start(agent: Any, contact: Any, now: float, ring: bool = True) -> None:
-        start(agent, contact, now, ring)
+    def checked_start(agent: Any, contact: Any, now: float) -> None:
+        start(agent, contact, now)
         load = agent.load
         assert any(all(h <= limit for h, limit in zip(load, mix)) for mix in mixes[agent.group]), (
             agent, load)
@@ -54,7 +57,7 @@ def test_no_agent_exceeds_its_capacity_and_a_call_never_shares_an_agent() -> Non
         seen["starts"] += 1
         seen["concurrent"] += sum(load) > 1
 
-    sim._start_service = checked_start  # type: ignore[method-assign]
+    sim.start_service = checked_start  # type: ignore[method-assign]
     result = sim.run()
     assert seen["starts"] > 3000
     assert seen["concurrent"] > 500  # agents did hold several chats at once
@@ -77,21 +80,22 @@ def test_deferrable_work_waits_while_real_time_contacts_wait() -> None:
     """Whenever an agent starts an e-mail, no call or chat it could take was waiting."""
     scenario = _short_omnichannel(replications=1)
     sim = Simulation(scenario, "fcfs", 0)
-    start = sim._start_service
+    start = sim.start_service
     violations = []
 
-    def checked_start(agent: Any, contact: Any, now: float, ring: bool = True) -> None:
+    def checked_start(agent: Any, contact: Any, now: float) -> None:
         if contact.type == "email" and contact.status == 0:  # taken from the queue
             waiting = [t for t in agent.capacity.open(agent.load)
                        if t != "email" and sim.state.waiting_count(t)]
             if waiting:
                 violations.append((now, agent, waiting))
-        start(agent, contact, now, ring)
+        start(agent, contact, now)
 
-    sim._start_service = checked_start  # type: ignore[method-assign]
+    sim.start_service = checked_start  # type: ignore[method-assign]
     sim.run()
-    assert not violations, violations[:3]
-    assert sim._deferrable_in_service <= sim._deferrable_share * max(sum(sim._on_duty_by_group), 1) + 1
+    blending = sim.stage(Blending)
+    assert blending is not None
+    assert blending._in_service <= blending._share * max(sum(sim.on_duty_by_group), 1) + 1
 
 
 # --------------------------------------------------------------- conservation
@@ -135,9 +139,9 @@ def test_retrials_follow_their_probability() -> None:
     sim = Simulation(scenario, "fcfs", 0)
     result = sim.run()
     calls = result.by_type["calls"]
-    index = sim._type_names.index("calls")
-    cells = sim._contact_cells[index] + [c for (name, _), tier_cells in sim._tier_cells.items()
-                                         if name == "calls" for c in tier_cells]
+    index = sim.type_names.index("calls")
+    cells = sim.cells.contact[index] + [c for (name, _), tier_cells in sim.cells.tier.items()
+                                        if name == "calls" for c in tier_cells]
     retried = sum(c.retried for c in cells)
     abandoned = calls["abandoned"]
     p = scenario.contact_types["calls"].retrial.probability  # type: ignore[union-attr]
@@ -162,15 +166,16 @@ def test_the_predictor_only_sees_finished_interactions_during_a_run() -> None:
     sim = Simulation(scenario, "contextual", 0)
     predictor = sim.state.predictor
     assert isinstance(predictor, InteractionPredictor)
-    store = sim._profiles
-    assert store is not None
+    profiles = sim.stage(Profiles)
+    assert profiles is not None
+    store = profiles.store
     patience = predictor.patience
     calls = {"n": 0}
 
     def checked(customer: int, channel: str, now: float) -> float:
         calls["n"] += 1
         assert all(i.end <= now for i in store.history(customer))
-        assert now == sim.env.now
+        assert now == sim.clock.now
         return patience(customer, channel, now)
 
     predictor.patience = checked  # type: ignore[method-assign]
@@ -216,14 +221,15 @@ def test_with_flat_habits_both_strategies_reach_as_many() -> None:
 def test_outbound_respects_its_share_of_agents_and_counts_every_task() -> None:
     scenario = _outbound(replications=1)
     sim = Simulation(scenario, "fcfs", 0, outbound="predicted_best_time")
-    dialer = sim._dialer
-    assert dialer is not None
+    outbound = sim.stage(Outbound)
+    assert outbound is not None
+    dialer = outbound.dialer
     begin = dialer.begin
     peak = {"working": 0}
 
     def checked(attempt: Any, now: float) -> float:
         duration = begin(attempt, now)
-        on_duty = sum(sim._on_duty_by_group[g] for g in sim._dialling)
+        on_duty = sum(sim.on_duty_by_group[g] for g in outbound._dialling)
         assert dialer.working <= scenario.outbound.max_share * on_duty + 1e-9  # type: ignore[union-attr]
         peak["working"] = max(peak["working"], dialer.working)
         return duration
@@ -241,7 +247,7 @@ def test_outbound_respects_its_share_of_agents_and_counts_every_task() -> None:
 def test_predictive_can_pair_by_the_predicted_preferred_channel() -> None:
     """key: preferred_channel tells customers apart by the channel the predictor expects,
     as of their arrival; the run learns per (intent, channel) key."""
-    from sim.outcomes import Outcomes
+    from sim.model.outcomes import Outcomes
 
     scenario = _short_omnichannel(replications=1, duration=12 * 3600.0)
     routing = scenario.routing.model_copy(update={"predictive": {"key": "preferred_channel"}})
@@ -271,14 +277,14 @@ def test_an_agent_going_off_duty_takes_no_new_chat() -> None:
     gets nothing new (checked at every service start)."""
     scenario = _short_omnichannel(replications=1, duration=16 * 3600.0)
     sim = Simulation(scenario, "fcfs", 0)
-    start = sim._start_service
+    start = sim.start_service
     leaving_starts = []
 
-    def checked_start(agent: Any, contact: Any, now: float, ring: bool = True) -> None:
+    def checked_start(agent: Any, contact: Any, now: float) -> None:
         if agent.leaving:
             leaving_starts.append((now, agent, contact))
-        start(agent, contact, now, ring)
+        start(agent, contact, now)
 
-    sim._start_service = checked_start  # type: ignore[method-assign]
+    sim.start_service = checked_start  # type: ignore[method-assign]
     sim.run()
     assert not leaving_starts, leaving_starts[:3]

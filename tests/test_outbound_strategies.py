@@ -19,7 +19,7 @@ from policies.outbound import (
     outbound_spec,
 )
 from policies.outbound.predicted_best_time import PredictedBestTime
-from sim.profile import (
+from sim.model.profile import (
     DAY,
     HOUR,
     INBOUND,

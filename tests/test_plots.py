@@ -23,7 +23,7 @@ from reports.plots import (
     style,
     wait_cdf,
 )
-from sim.metrics import HISTOGRAM_BINS, histogram_quantile, wait_bin
+from sim.kernel.metrics import HISTOGRAM_BINS, histogram_quantile, wait_bin
 from sim.runner import Estimate
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

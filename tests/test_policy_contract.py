@@ -38,11 +38,13 @@ from policies.fcfs import FcfsPolicy
 from conftest import contract_scenario_data
 from test_policies import World
 
-from sim.engine import ReplicationResult
-from sim.outcomes import Proficiency
-from sim.scenario import Scenario
+from sim.kernel.cells import ReplicationResult
+from sim.model.outcomes import Proficiency
+from sim.model.scenario import Scenario
+from sim.stages.identity import IdentityStage
+from sim.stages.mobile import MobileRings
 from sim.state import IN_SERVICE, WAITING, Agent, Contact, RoutingState
-from sim.trace import TraceWriter
+from sim.kernel.trace import TraceWriter
 
 ALL_POLICIES = sorted(registered_policies())
 DECISION_COSTS = ("indexed", "scoring")
@@ -177,7 +179,7 @@ def synthetic_center(agents: int, skills: int, seed: int = 0, *, idle_share: flo
             chosen = set(rng.choice(len(group_skills), size, replace=False).tolist())
             own = tuple(s for i, s in enumerate(group_skills) if i in chosen)
             agent = Agent(len(world.agents), name, group_index, own, group.speed, seat=seat)
-            engine._quality.equip(agent, group)
+            engine.quality.equip(agent, group)
             levels = rng.uniform(scale.lowest, scale.highest, size).round(1).tolist()
             agent.levels = {**dict(zip(own, levels)),
                             **{i: agent.levels[i] for i in group.intent_levels}}
@@ -212,7 +214,8 @@ class _Callers:
     """Callers for synthetic contacts from the engine's identity model (if customers)."""
 
     def __init__(self, engine: Simulation, scenario: Scenario) -> None:
-        self._model = engine._identity
+        identity = engine.stage(IdentityStage)
+        self._model = identity.model if identity is not None else None
         self._with_identity = scenario.identity is not None
         self._channels = {name: t.channel for name, t in scenario.contact_types.items()}
 
@@ -354,9 +357,11 @@ class Referee:
         self.serving: dict[int, int] = {}
         self.queued = self.idled = 0
         self.freeing: Agent | None = None
-        # Instance attributes shadow the methods: the engine's own calls come here.
-        start, finish = sim._start_service, sim._on_finish
-        route, free = sim._route, sim._agent_free
+        # The kernel's steps are instance attributes: its own calls come here.
+        start, finish = sim.start_service, sim._on_finish
+        route, free = sim.route, sim.on_free
+        mobile = sim.stage(MobileRings)
+        answer = mobile.serve if mobile is not None else None
 
         def start_service(agent: Agent, contact: Contact, now: float, ring: bool = True) -> None:
             assert contact.id not in self.served, f"{contact!r} served twice"
@@ -365,17 +370,19 @@ class Referee:
                 assert agent.contact is contact, (agent, contact)
             elif agent is not self.freeing:  # else: the agent finishing gets the contact
                 assert agent.idle, f"{contact!r} goes to {agent!r}, who is not idle"
-            start(agent, contact, now, ring)
+            if ring:
+                start(agent, contact, now)
+            else:
+                answer(agent, contact, now)  # type: ignore[misc]
             if contact.status == IN_SERVICE:
                 assert agent.id not in self.serving, (
                     f"{agent!r} starts {contact!r} while serving {self.serving.get(agent.id)}")
                 self.served.add(contact.id)
                 self.serving[agent.id] = contact.id
 
-        def on_finish(event: Any) -> None:
-            contact: Contact = event.subject
+        def on_finish(contact: Contact) -> None:
             assert self.serving.pop(contact.agent.id) == contact.id  # type: ignore[union-attr]
-            finish(event)
+            finish(contact)
 
         def route_contact(contact: Contact, now: float) -> None:
             route(contact, now)
@@ -389,10 +396,12 @@ class Referee:
             self.idled += agent.idle
             self._check_conserving()
 
-        sim._start_service = start_service  # type: ignore[method-assign]
+        sim.start_service = start_service  # type: ignore[method-assign]
         sim._on_finish = on_finish  # type: ignore[method-assign]
-        sim._route = route_contact  # type: ignore[method-assign]
-        sim._agent_free = agent_free  # type: ignore[method-assign]
+        sim.route = route_contact  # type: ignore[method-assign]
+        sim.on_free = agent_free  # type: ignore[method-assign]
+        if mobile is not None:
+            mobile.serve = lambda agent, contact, now: start_service(agent, contact, now, False)
 
     def _check_conserving(self) -> None:
         if not self.work_conserving:

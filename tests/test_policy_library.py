@@ -25,7 +25,6 @@ from policies import make_policy
 from conftest import contract_scenario_data
 from test_policies import World
 
-from sim.engine import _insert_by_arrival
 from sim.state import IN_SERVICE, RINGING, WAITING, Agent, Contact
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -418,7 +417,7 @@ def test_a_ringing_contact_keeps_its_place_in_its_bucket(primary_dropped_it: boo
     if primary_dropped_it:
         assert state.oldest_waiting("vip") is after
     ringing.status = WAITING  # unanswered: back to the queue
-    _insert_by_arrival(state._waiting["vip"], ringing)
+    state.return_waiting(ringing)
     assert state.oldest_waiting_by("vip", "tier", "vip") is ringing
     assert list(state._waiting_by["tier"]["vip"]._queues["vip"]) == [ringing, after]
     ringing.status = IN_SERVICE

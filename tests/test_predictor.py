@@ -15,8 +15,8 @@ import math
 import numpy as np
 import pytest
 
-from sim.customers import Customers, Population
-from sim.profile import (
+from sim.model.customers import Customer, Customers, Population
+from sim.model.profile import (
     ABANDONED,
     DAY,
     HOUR,
@@ -32,7 +32,7 @@ from sim.profile import (
     ProfileStore,
     hour_of_day,
 )
-from sim.streams import RandomStreams
+from sim.kernel.streams import RandomStreams
 
 CHANNELS = ("voice", "app", "web")
 # Daytime-heavy prior hours: a flat prior would hide mistakes in how it is used.
@@ -173,7 +173,8 @@ def test_seeded_history_follows_the_population_habits(
     share = spec.channels
     window = population.habit_window / DAY
     chance = spec.habit_strength + (1 - spec.habit_strength) * window * sum(
-        columns.channel.count(c) / population.size * s for c, s in share.items())
+        columns.channel.count(population.channel_names.index(c)) / population.size * s
+        for c, s in share.items())
     n = len(contacts)
     assert abs(in_habit / n - chance) <= 4.5 * math.sqrt(chance * (1 - chance) / n)
     # Priors.from_population gives the hour distribution the seeded contacts have. A
@@ -197,12 +198,12 @@ def test_preferred_channel_is_recovered_for_customers_with_enough_history(
         store, Priors.from_population(population, POPULATION_HOURS, PATIENCE), PredictorConfig())
     rich = [i for i in range(population.size) if population.columns.contacts[i] >= 10]
     assert len(rich) >= 2000
-    right = sum(predictor.preferred_channel(i, 0.0) == population.columns.channel[i]
+    right = sum(predictor.preferred_channel(i, 0.0) == Customer(population, i).preferred_channel
                 for i in rich)
     assert right / len(rich) >= 0.9
     # The preferred 2-hour window starts at the true habit start for most of them too.
-    starts = sum(predictor.preferred_hours(i, 0.0, 2) * HOUR == population.columns.habit_start[i]
-                 for i in rich)
+    starts = sum(predictor.preferred_hours(i, 0.0, 2) * HOUR
+                 == Customer(population, i).preferred_hours[0] for i in rich)
     assert starts / len(rich) >= 0.8
 
 

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from sim.calibrate import calibrate
-from sim.calllog import read_log, write_arrival_trace
+from sim.analysis.calibrate import calibrate
+from sim.analysis.calllog import read_log, write_arrival_trace
 from sim.cli import main
 from sim.errors import ScenarioError
-from sim.reality import Tally, actual_tally, reality_check
+from sim.analysis.reality import Tally, actual_tally, reality_check
 from sim.runner import run
-from sim.scenario import scenario_from_dict
+from sim.model.scenario import scenario_from_dict
 
 DATA = Path(__file__).parent / "data"
 EXCERPT = DATA / "anonymous_bank_excerpt.txt"

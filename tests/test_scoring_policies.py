@@ -23,7 +23,7 @@ from conftest import contract_scenario_data
 from test_policies import World
 
 from reports.onoff import format_uplift, onoff_uplift, uplifts
-from sim.identity import Caller
+from sim.model.identity import Caller
 from sim.runner import estimate
 from sim.state import WAITING, Agent, Contact
 

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from sim.analytics import queue_figures, required_agents
+from sim.analysis.analytics import queue_figures, required_agents
 from sim.cli import main
-from sim.scenario import Scenario, scenario_from_dict
-from sim.staffing import MET, StaffingError, Target, optimise_staffing, parse_target
+from sim.model.scenario import Scenario, scenario_from_dict
+from sim.analysis.staffing import MET, StaffingError, Target, optimise_staffing, parse_target
 
 THRESHOLD_S = 20.0
 
@@ -169,7 +169,7 @@ def test_per_interval_schedule_meets_targets_in_every_interval(
     assert header.split() == ["Interval", "team", "service_level", "abandon_rate"]
     rows = [line.split()[:2] for line in lines if line[:2].isdigit()]
     assert [r[0] for r in rows] == ["08:00", "10:00", "12:00", "14:00", "16:00"]
-    from sim.scenario import load_scenario
+    from sim.model.scenario import load_scenario
 
     targets = [parse_target("service_level>=0.8"), parse_target("abandon_rate<=0.05")]
     result = optimise_staffing(load_scenario(path), targets, "fcfs")
@@ -217,7 +217,7 @@ def test_cli_rejects_bad_targets_and_flags(tmp_path: Path,
 
 
 def test_types_served_only_by_shift_groups_are_refused() -> None:
-    from sim.scenario import load_scenario
+    from sim.model.scenario import load_scenario
 
     root = Path(__file__).resolve().parents[1]
     with pytest.raises(StaffingError, match="'regular' is served only by groups with shifts"):

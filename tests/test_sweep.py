@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main
-from sim.engine import ReplicationResult
+from sim.kernel.cells import ReplicationResult
 from sim.errors import ScenarioError
 from sim.runner import run
-from sim.sweep import (
+from sim.analysis.sweep import (
     MANIFEST,
     RUNS,
     SweepError,
@@ -165,7 +165,7 @@ def test_killed_sweep_loses_no_finished_run(tmp_path: Path) -> None:
     # Runs of about 0.1 s, so that the kill (at the first finished run) lands mid-sweep.
     path = _write(tmp_path, SWEEP.replace("duration: 3h", "duration: 100h"))
     killed, whole = tmp_path / "killed", tmp_path / "whole"
-    script = ("import sys; from sim.sweep import load_sweep, run_sweep; "
+    script = ("import sys; from sim.analysis.sweep import load_sweep, run_sweep; "
               "run_sweep(load_sweep(sys.argv[1], policies=['fcfs']), sys.argv[2], jobs=1)")
     process = subprocess.Popen([sys.executable, "-c", script, str(path), str(killed)],
                                cwd=ROOT, start_new_session=True)

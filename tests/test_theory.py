@@ -60,9 +60,9 @@ from typing import Any
 
 import pytest
 
-from sim.analytics import erlang_a_figures, erlang_b, erlang_c_figures, priority_waits
+from sim.analysis.analytics import erlang_a_figures, erlang_b, erlang_c_figures, priority_waits
 from sim.runner import Estimate, estimate, run
-from sim.scenario import Scenario, scenario_from_dict
+from sim.model.scenario import Scenario, scenario_from_dict
 
 JOBS = 2
 THRESHOLD_S = 20.0

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from sim.distributions import Busyness, Distribution, Empirical, Mixture
-from sim.units import format_duration, parse_duration, parse_rate
+from sim.model.distributions import Busyness, Distribution, Empirical, Mixture
+from sim.model.units import format_duration, parse_duration, parse_rate
 
 N = 200_000
 Z = 4.0

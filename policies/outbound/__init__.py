@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
 from policies.base import PolicySpec, Registry
 
 if TYPE_CHECKING:
-    from sim.profile import InteractionPredictor
+    from sim.model.profile import InteractionPredictor
 
 
 class OutboundTask(NamedTuple):
@@ -51,7 +51,8 @@ class OutboundStrategy(Protocol):
         ...
 
 
-OUTBOUND_STRATEGIES = Registry("outbound strategy", "policies.outbound", "ccsim.outbound")
+OUTBOUND_STRATEGIES = Registry(
+    "outbound strategy", "policies.outbound", "ccsim.outbound", "register_outbound")
 register_outbound = OUTBOUND_STRATEGIES.register
 """Class decorator: ``@register_outbound("name", Params)`` makes a strategy available by name."""
 

@@ -10,7 +10,7 @@ from policies.base import PolicyParams
 from . import OutboundTask, register_outbound
 
 if TYPE_CHECKING:
-    from sim.profile import InteractionPredictor
+    from sim.model.profile import InteractionPredictor
 
 DAY = 86400.0
 

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from policies.base import PolicyParams
-from sim.fields import Duration
+from sim.model.fields import Duration
 
 from . import OutboundTask, register_outbound
 
 if TYPE_CHECKING:
-    from sim.profile import InteractionPredictor
+    from sim.model.profile import InteractionPredictor
 
 
 class PredictedBestTimeParams(PolicyParams):

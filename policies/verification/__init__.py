@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, get_args
 from policies.base import PolicyConfigError, PolicyParams, PolicySpec, Registry
 
 if TYPE_CHECKING:
-    from sim.identity import Caller, Checks
-    from sim.scenario import Scenario
+    from sim.model.identity import Caller, Checks
+    from sim.model.scenario import Scenario
 
 MethodName = Literal["knowledge_questions", "otp", "voice_biometrics", "manual_check"]
 """A verification method a strategy may ask for."""
@@ -45,7 +45,7 @@ class VerificationStrategy(Protocol):
 
 
 VERIFICATION_STRATEGIES = Registry(
-    "verification strategy", "policies.verification", "ccsim.verification")
+    "verification strategy", "policies.verification", "ccsim.verification", "register_strategy")
 register_strategy = VERIFICATION_STRATEGIES.register
 """Class decorator: ``@register_strategy("name", Params)`` makes a strategy available by name."""
 

@@ -9,8 +9,8 @@ from pydantic import Field
 from . import MethodName, StrategyParams, first_pass, register_strategy
 
 if TYPE_CHECKING:
-    from sim.identity import Caller, Checks, RiskLevel
-    from sim.scenario import Scenario
+    from sim.model.identity import Caller, Checks, RiskLevel
+    from sim.model.scenario import Scenario
 
 Chains = dict[str, tuple[MethodName, ...]]
 

@@ -28,8 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sim.scenario import scenario_from_dict  # noqa: E402
-from sim.sweep import load_sweep, run_sweep  # noqa: E402
+from sim.model.scenario import scenario_from_dict  # noqa: E402
+from sim.analysis.sweep import load_sweep, run_sweep  # noqa: E402
 
 # About 270,000 contacts a second go through the engine on this model (README),
 # so duration scales a run's length: 100 h x 1,000/h is about 0.4 s.
@@ -61,7 +61,7 @@ sweep:
 def _hours_for(seconds: float) -> float:
     """Run length (hours) whose replication takes about ``seconds`` here."""
     probe = 20.0
-    from sim.engine import Simulation
+    from sim.kernel.kernel import Simulation
 
     scenario = scenario_from_dict({
         "name": "probe", "run": {"duration": f"{probe}h", "warmup": "1h", "seed": 3},

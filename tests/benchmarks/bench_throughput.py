@@ -26,8 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sim.scenario import scenario_from_dict  # noqa: E402
-from sim.engine import Simulation  # noqa: E402
+from sim import Simulation, scenario_from_dict  # noqa: E402
 
 AGENTS = 100
 AHT = 300.0

@@ -81,3 +81,8 @@ class RandomStreams:
 def unit_exponential(rng: np.random.Generator, size: int) -> np.ndarray:
     """Exp(1) draws; arrival times come from these by time change (see ``engine``)."""
     return rng.standard_exponential(size)
+
+
+def uniform_pairs(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Two uniforms per draw (a decision and its detail, e.g. accept and reach)."""
+    return rng.random((size, 2))

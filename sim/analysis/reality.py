@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .calibrate import (
+from sim.analysis.calibrate import (
     AWAY_AFTER,
     HOURS,
     Calibration,
@@ -35,9 +35,9 @@ from .calibrate import (
     calibrate,
     staffing_table,
 )
-from .calllog import ABANDONED, DAY, SERVED, CallLog, read_log, write_arrival_trace
-from .runner import estimate
-from .units import parse_duration
+from sim.analysis.calllog import ABANDONED, DAY, SERVED, CallLog, read_log, write_arrival_trace
+from sim.runner import estimate
+from sim.model.units import parse_duration
 
 METRICS = ("offered", "abandon_rate", "service_level", "asa_s")
 STAFFING_INTERVAL = 900.0
@@ -225,8 +225,8 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
     ``replay`` (the exact arrival times); ``recorded_service`` (replay only)
     gives answered calls their recorded talk time instead of a drawn one.
     """
-    from .runner import run
-    from .scenario import scenario_from_dict
+    from sim.runner import run
+    from sim.model.scenario import scenario_from_dict
 
     if arrivals not in ("poisson", "replay"):
         raise ValueError(f"--arrivals {arrivals}: allowed: poisson, replay")
@@ -290,10 +290,9 @@ def _tally_trace(path: Path, tallies: list[Tally]) -> None:
 
 
 # ------------------------------------------------------------------------ CLI
-def register(commands: Any) -> None:
-    """Add ``ccsim reality`` to the CLI's subcommands."""
-    parser = commands.add_parser(
-        "reality", help="calibrate from a call log, simulate the same days, compare per hour")
+def configure(parser: Any) -> None:
+    """Give ``ccsim reality``'s parser (help line in ``sim.cli.LAZY_COMMANDS``) its
+    arguments and handler."""
     parser.add_argument("log", help="call log file (Anonymous Bank format or mapped CSV)")
     parser.add_argument("--mapping", metavar="MAP.yaml", help="column mapping for a CSV log")
     parser.add_argument("--days", default="all",

@@ -52,8 +52,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from .calllog import ABANDONED, DAY, SERVED, Call, CallLog, CsvMapping, read_log
-from .units import parse_duration
+from sim.analysis.calllog import ABANDONED, DAY, SERVED, Call, CallLog, CsvMapping, read_log
+from sim.model.units import parse_duration
 
 HOURS = 24
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -599,7 +599,7 @@ class Calibration:
     def write(self, out: str | Path) -> list[Path]:
         """Write the scenario (and, with empirical handle times, one samples file per type
         next to it); checks that ccsim loads it. Returns the paths written."""
-        from .scenario import load_scenario
+        from sim.model.scenario import load_scenario
 
         out = Path(out)
         written = [out]
@@ -912,10 +912,9 @@ def _flow(mapping: dict[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------------ CLI
-def register(commands: Any) -> None:
-    """Add ``ccsim calibrate`` to the CLI's subcommands."""
-    parser = commands.add_parser(
-        "calibrate", help="fit a scenario to a call log (Anonymous Bank format or mapped CSV)")
+def configure(parser: Any) -> None:
+    """Give ``ccsim calibrate``'s parser (help line in ``sim.cli.LAZY_COMMANDS``) its
+    arguments and handler."""
     parser.add_argument("log", help="call log file")
     parser.add_argument("--out", required=True, metavar="SCENARIO.yaml",
                         help="scenario file to write")

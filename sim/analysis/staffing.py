@@ -43,11 +43,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .analytics import queue_figures, required_agents
-from .runner import Estimate, RunResults, run
-from .scenario import DAY, AgentGroup, Scenario, load_scenario
-from .sweep import split_label
-from .units import format_duration
+from sim.analysis.analytics import queue_figures, required_agents
+from sim.runner import Estimate, RunResults, run
+from sim.model.scenario import DAY, AgentGroup, Scenario, load_scenario
+from sim.analysis.sweep import split_label
+from sim.errors import UsageError
+from sim.model.units import format_duration
 
 # Metrics that improve with more agents, and the side a staffing target bounds.
 TARGET_METRICS: dict[str, str] = {
@@ -478,10 +479,9 @@ def _estimate_text(estimate: Estimate) -> str:
 
 
 # ------------------------------------------------------------------------------ CLI
-def register(commands: Any) -> None:
-    """Add ``ccsim staff`` to the ``ccsim`` sub-command parser."""
-    staff = commands.add_parser(
-        "staff", help="fewest agents meeting service targets (Erlang start, simulation refine)")
+def configure(staff: argparse.ArgumentParser) -> None:
+    """Give ``ccsim staff``'s parser (help line in ``sim.cli.LAZY_COMMANDS``) its arguments
+    and handler."""
     staff.add_argument("scenario", help="scenario YAML file")
     staff.add_argument("--target", action="append", required=True, metavar="EXPR",
                        help="e.g. 'service_level>=0.8' or 'abandon_rate<=5%%' (repeatable; "
@@ -496,8 +496,6 @@ def register(commands: Any) -> None:
 
 def _cmd_staff(args: argparse.Namespace) -> int:
     from policies import UnknownPolicyError, policy_spec
-
-    from .cli import UsageError
 
     try:
         targets = [parse_target(text) for text in args.target]

@@ -55,11 +55,14 @@ from urllib.parse import quote
 import yaml
 from pydantic import BeforeValidator, Field, ValidationError
 
-from .engine import ReplicationResult, Simulation
-from .errors import FieldError, ScenarioError, explain, show_value
-from .fields import Int, Number, StrictModel
-from .runner import SCOPES, Estimate, RunResults
-from .scenario import Scenario, _line_of, parse_scenario, scenario_from_dict
+from policies import UnknownPolicyError, policy_spec
+from policies.verification import strategy_spec
+from sim.kernel.cells import ReplicationResult
+from sim.kernel.kernel import Simulation
+from sim.errors import FieldError, ScenarioError, UsageError, explain, show_value
+from sim.model.fields import Int, Number, StrictModel
+from sim.runner import SCOPES, Estimate, RunResults
+from sim.model.scenario import Scenario, _line_of, parse_scenario, scenario_from_dict
 
 SWEEP_KEY = "sweep"
 MANIFEST = "manifest.json"
@@ -180,9 +183,11 @@ class Sweep:
         return _expand(self.labels or (point.scenario.routing.policy,), point.scenario)
 
     def units(self) -> list[RunUnit]:
-        """Every run, point by point, label by label, replication by replication."""
+        """Every run, point by point, replication by replication, label by label (the
+        labels of one replication share its customers while they are in the population
+        cache, ``Population.shared``)."""
         return [RunUnit(point, label, r) for point in self.points
-                for label in self.labels_of(point) for r in range(self.replications)]
+                for r in range(self.replications) for label in self.labels_of(point)]
 
 
 def load_sweep(
@@ -386,9 +391,6 @@ def split_label(label: str) -> tuple[str, str | None]:
 
 
 def _check_label_names(labels: Sequence[str], source: str, root: Any) -> None:
-    from policies import UnknownPolicyError, policy_spec  # late: policies import sim
-    from policies.verification import strategy_spec
-
     for index, label in enumerate(labels):
         policy, strategy = split_label(label)
         try:
@@ -402,8 +404,6 @@ def _check_label_names(labels: Sequence[str], source: str, root: Any) -> None:
 
 def _check_labels(labels: Sequence[str], scenario: Scenario, where: str) -> None:
     """Each label's policy parameters (and strategy) are valid for this grid point."""
-    from policies import policy_spec  # late: policies import sim for their types
-
     for label in labels:
         policy, strategy = split_label(label)
         try:
@@ -765,10 +765,9 @@ def format_summary(sweep: Sweep, points: Sequence[PointResults],
 
 
 # ------------------------------------------------------------------------------- CLI
-def register(commands: Any) -> None:
-    """Add ``ccsim sweep`` to the ``ccsim`` sub-command parser."""
-    sweep = commands.add_parser(
-        "sweep", help="run a grid of scenario variants (resumable; local processes or Dask)")
+def configure(sweep: argparse.ArgumentParser) -> None:
+    """Give ``ccsim sweep``'s parser (help line in ``sim.cli.LAZY_COMMANDS``) its arguments
+    and handler."""
     sweep.add_argument("scenario", help="scenario YAML file with a 'sweep:' block")
     sweep.add_argument("--grid", action="append", default=[], metavar="PATH=VALUES",
                        help="add a grid path, e.g. 'agents.team.count=[90, 95, 100]' or "
@@ -796,8 +795,6 @@ def register(commands: Any) -> None:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from .cli import UsageError
-
     grid = {}
     for entry in args.grid:
         dotted, sep, values = entry.partition("=")

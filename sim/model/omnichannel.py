@@ -12,9 +12,9 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from .distributions import Distribution
-from .errors import FieldError
-from .fields import Duration, Int, Number, Probability, Rate, StrictModel
+from sim.model.distributions import Distribution
+from sim.errors import FieldError
+from sim.model.fields import Duration, Int, Number, Probability, Rate, StrictModel
 
 
 class Channel(StrictModel):

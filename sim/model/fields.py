@@ -8,8 +8,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from .errors import FieldError
-from .units import DURATION_HELP, RATE_HELP, parse_duration, parse_rate
+from sim.errors import FieldError
+from sim.model.units import DURATION_HELP, RATE_HELP, parse_duration, parse_rate
 
 _DURATION_SCHEMA = {
     "type": "string",

@@ -28,15 +28,15 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from .customers import FRAUD, GENUINE, PROSPECT, Customer, Customers, Population
-from .distributions import Distribution
-from .errors import FieldError
-from .fields import Int, Number, Probability, StrictModel, _sum_to_one
+from sim.model.customers import FRAUD, GENUINE, PROSPECT, Customer, Customers, Population
+from sim.model.distributions import Distribution
+from sim.errors import FieldError
+from sim.model.fields import Int, Number, Probability, StrictModel, _sum_to_one
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from .streams import RandomStreams, Stream
+    from sim.kernel.streams import RandomStreams, Stream
 
 RiskLevel = Literal["low", "medium", "high"]
 Where = Literal["ivr", "agent"]
@@ -308,8 +308,10 @@ class IdentityModel:
         self._strategy = strategy
         methods = identity.methods.configured() if identity is not None else {}
         voice = identity.methods.voice_biometrics if identity is not None else None
-        self.population = Population(customers, streams.generator, hour_weights,
-                                     voice.enrolled if voice is not None else 0.0, owner_groups)
+        # Shared by every policy and strategy run on this replication (built once).
+        self.population = Population.shared(customers, streams.generator, hour_weights,
+                                            voice.enrolled if voice is not None else 0.0,
+                                            owner_groups)
         self._methods = methods
         # Fixed order so that a method's column does not depend on which others exist.
         self._method_columns = {name: _SIGNAL_COLUMNS + i for i, name in enumerate(METHOD_NAMES)}

@@ -15,9 +15,9 @@ from typing import Annotated, Literal, Union
 import numpy as np
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from .errors import FieldError
-from .fields import Duration, Int, Number, OptionalNumber, StrictModel
-from .units import SECONDS_PER_UNIT, format_duration
+from sim.errors import FieldError
+from sim.model.fields import Duration, Int, Number, OptionalNumber, StrictModel
+from sim.model.units import SECONDS_PER_UNIT, format_duration
 
 _UNITS = ("ms", "s", "sec", "min", "h", "d")
 

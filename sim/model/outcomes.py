@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import Field, model_validator
 
-from .distributions import Distribution
-from .errors import FieldError
-from .fields import Number, Probability, StrictModel
-from .streams import RandomStreams, Stream
+from sim.model.distributions import Distribution
+from sim.errors import FieldError
+from sim.model.fields import Number, Probability, StrictModel
+from sim.kernel.streams import RandomStreams, Stream
 
 if TYPE_CHECKING:
-    from .scenario import AgentGroup, ContactType, Scenario
-    from .state import Agent, Contact
+    from sim.model.scenario import AgentGroup, ContactType, Scenario
+    from sim.state import Agent, Contact
 
 
 class Proficiency(StrictModel):

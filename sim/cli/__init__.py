@@ -11,23 +11,39 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import FieldError, PolicyError, ScenarioError
-from .units import format_duration, parse_duration, parse_rate
+from sim.errors import FieldError, PolicyError, ScenarioError, UsageError
+from sim.model.units import format_duration, parse_duration, parse_rate
 
-
-class UsageError(Exception):
-    """A command-line argument that cannot be used; message says what is allowed."""
+# Sub-commands defined next to the code they drive, in modules that import scipy, the
+# engine or pydantic: the help line is here so that ``ccsim --help`` lists them without
+# importing those modules, and only the command being run has its module's
+# ``configure(parser)`` add its arguments and handler.
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "compare": ("reports.compare_cli",
+                "compare policies on the same contacts, with paired CIs"),
+    "sweep": ("sim.analysis.sweep",
+              "run a grid of scenario variants (resumable; local processes or Dask)"),
+    "staff": ("sim.analysis.staffing",
+              "fewest agents meeting service targets (Erlang start, simulation refine)"),
+    "calibrate": ("sim.analysis.calibrate",
+                  "fit a scenario to a call log (Anonymous Bank format or mapped CSV)"),
+    "reality": ("sim.analysis.reality",
+                "calibrate from a call log, simulate the same days, compare per hour"),
+}
+"""Sub-command name -> (module with ``configure(parser)``, help line of ``ccsim --help``)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ccsim`` console script; returns the exit code."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser(_command_of(words))
+    args = parser.parse_args(words)
     try:
         return int(args.handler(args))
     except (ScenarioError, UsageError, FieldError, PolicyError, ValueError) as exc:
@@ -41,7 +57,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _parser() -> argparse.ArgumentParser:
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The sub-command ``argv`` names: its first word that is not an option (no option of
+    the top-level parser takes a value)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def _parser(command: str | None) -> argparse.ArgumentParser:
+    """The ``ccsim`` parser, complete for ``command``; the other ``LAZY_COMMANDS`` only
+    carry their help line (their arguments are never parsed in this process)."""
     parser = argparse.ArgumentParser(
         prog="ccsim", description="Contact-center simulator and routing-policy benchmark.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -92,21 +116,10 @@ def _parser() -> argparse.ArgumentParser:
         "policies", help="list registered routing policies and verification strategies")
     policies.set_defaults(handler=_cmd_policies)
 
-    from reports.compare_cli import register as register_compare
-
-    register_compare(commands)
-
-    from .staffing import register as register_staff
-    from .sweep import register as register_sweep
-
-    register_sweep(commands)
-    register_staff(commands)
-
-    from .calibrate import register as register_calibrate
-    from .reality import register as register_reality
-
-    register_calibrate(commands)
-    register_reality(commands)
+    for name, (module, summary) in LAZY_COMMANDS.items():
+        subparser = commands.add_parser(name, help=summary)
+        if name == command:
+            importlib.import_module(module).configure(subparser)
     return parser
 
 
@@ -117,8 +130,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from reports.onoff import format_uplift, uplifts
     from reports.table import ALL_ROWS, format_comparison
 
-    from .runner import run
-    from .scenario import load_scenario
+    from sim.runner import run
+    from sim.model.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
     if args.replications is not None and args.replications < 1:
@@ -175,7 +188,7 @@ OUTBOUND_EFFECTS = ("outbound_hit_rate", "outbound_attempts_per_contact", "outbo
 
 
 def _cmd_erlang(args: argparse.Namespace) -> int:
-    from .analytics import queue_figures, required_agents
+    from sim.analysis.analytics import queue_figures, required_agents
 
     rate = parse_rate(args.rate)
     aht = parse_duration(args.aht)
@@ -207,7 +220,7 @@ def _cmd_erlang(args: argparse.Namespace) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    from .scenario import scenario_json_schema
+    from sim.model.scenario import scenario_json_schema
 
     text = scenario_json_schema()
     if args.output:
@@ -218,7 +231,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from .scenario import load_scenario
+    from sim.model.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
     print(f"{args.scenario}: ok ({scenario.name}: {len(scenario.contact_types)} contact types, "
@@ -227,20 +240,19 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_policies(args: argparse.Namespace) -> int:
-    from policies import registered_policies
+    from policies.base import ROUTING_POLICIES
     from policies.outbound import OUTBOUND_STRATEGIES
     from policies.verification import VERIFICATION_STRATEGIES
 
-    for title, specs in (("Routing policies (routing.policy, --policy):", registered_policies()),
-                         ("Verification strategies (identity.verification.strategy, "
-                          "--verification):", VERIFICATION_STRATEGIES.specs()),
-                         ("Outbound strategies (outbound.strategies, --outbound):",
-                          OUTBOUND_STRATEGIES.specs())):
+    for title, registry in (("Routing policies (routing.policy, --policy):", ROUTING_POLICIES),
+                            ("Verification strategies (identity.verification.strategy, "
+                             "--verification):", VERIFICATION_STRATEGIES),
+                            ("Outbound strategies (outbound.strategies, --outbound):",
+                             OUTBOUND_STRATEGIES)):
         print(title)
-        for name, spec in sorted(specs.items()):
-            print(f"  {name:<15} {spec.summary}")
+        for name, summary in sorted(registry.summaries().items()):
+            print(f"  {name:<15} {summary}")
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -19,6 +19,9 @@ SECONDS_PER_UNIT: dict[str, float] = {
     "d": 86400.0,
 }
 
+DAY = SECONDS_PER_UNIT["d"]
+"""Seconds in a day: the period of daily profiles, and of shifts."""
+
 _NUMBER = r"[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?"
 _UNIT = "|".join(sorted(SECONDS_PER_UNIT, key=len, reverse=True))
 _DURATION_RE = re.compile(rf"^\s*({_NUMBER})\s*({_UNIT})\s*$")

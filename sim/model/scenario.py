@@ -19,17 +19,18 @@ from pydantic import (
     BaseModel, BeforeValidator, Field, PrivateAttr, ValidationError, ValidationInfo, model_validator,
 )
 
-from .customers import Customers
-from .omnichannel import Blending, Callback, Channel, Journey, Outbound, Retrial
-from .profile import PredictorConfig
-from .distributions import DISTRIBUTION_NAMES, Busyness, Distribution, _Dist
-from .errors import FieldError, ScenarioError, explain, show_value
-from .fields import Duration, Int, Number, OptionalInt, Probability, Rate, StrictModel
-from .identity import Identity
-from .outcomes import Matching, Outcomes, Proficiency
-from .units import format_duration
-
-DAY = 86400.0
+from policies import policy_spec, registered_policies
+from policies.outbound import outbound_spec
+from policies.verification import VERIFICATION_STRATEGIES, strategy_spec
+from sim.model.customers import Customers
+from sim.model.omnichannel import Blending, Callback, Channel, Journey, Outbound, Retrial
+from sim.model.profile import PredictorConfig
+from sim.model.distributions import DISTRIBUTION_NAMES, Busyness, Distribution, _Dist
+from sim.errors import FieldError, ScenarioError, explain, show_value
+from sim.model.fields import Duration, Int, Number, OptionalInt, Probability, Rate, StrictModel
+from sim.model.identity import Identity
+from sim.model.outcomes import Matching, Outcomes, Proficiency
+from sim.model.units import DAY, format_duration
 
 
 class RunSettings(StrictModel):
@@ -124,7 +125,7 @@ class Arrivals(StrictModel):
                     raise FieldError((key,), f"{key} applies only to trace arrivals; allowed "
                                      "here: rate or rates")
             return self
-        from .calllog import read_arrival_trace
+        from sim.analysis.calllog import read_arrival_trace
 
         path = Path(self.trace)
         if not path.is_absolute():
@@ -433,8 +434,6 @@ class Scenario(StrictModel):
         self._check_skills()
         self._check_channels()
         self._check_outbound()
-        from policies import policy_spec  # late import: policies depend on sim
-
         _check_plugins(self, policy_spec, "policy", ("routing",), (self.routing.policy,),
                        self.routing)
         return self
@@ -544,8 +543,6 @@ class Scenario(StrictModel):
                     raise FieldError(("outbound", "campaigns", name, "channels", index), (
                         f"channel {channel!r} is not among customers.channels, so no customer "
                         f"answers there by habit; allowed: {', '.join(channels)}"))
-        from policies.outbound import outbound_spec
-
         _check_plugins(self, outbound_spec, "strategies", ("outbound",), outbound.strategies,
                        outbound)
 
@@ -564,8 +561,6 @@ class Scenario(StrictModel):
                     raise FieldError(("customers", block, "intents", intent), (
                         f"unknown intent {intent!r}; allowed: an intent under "
                         f"identity.intents ({known})"))
-        from policies.verification import strategy_spec
-
         verification = self.identity.verification
         _check_plugins(self, strategy_spec, "strategy", ("identity", "verification"),
                        verification.strategies, verification)
@@ -961,14 +956,10 @@ def scenario_json_schema() -> str:
     schema = Scenario.model_json_schema(by_alias=True, mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "ccsim scenario"
-    from policies import registered_policies
-
     definitions = schema["$defs"]
     routing = definitions["Routing"]
     routing["properties"]["policy"]["enum"] = sorted(registered_policies())
     _add_plugin_params(definitions, routing, registered_policies())
-    from policies.verification import VERIFICATION_STRATEGIES
-
     _add_plugin_params(definitions, definitions["Verification"], VERIFICATION_STRATEGIES.specs())
     return json.dumps(_unit_fields_as_strings(schema), indent=2)
 

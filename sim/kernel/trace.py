@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from .engine import Simulation
-    from .state import Contact
+    from sim.state import Contact
 
 TRACE_COLUMNS = (
     "policy", "replication", "contact_id", "type", "arrival_s", "outcome", "event_s", "wait_s",
@@ -21,6 +20,22 @@ TRACE_COLUMNS = (
     "verify_agent_s", "verification",
 )
 _CALLER_KINDS = ("genuine", "prospect", "fraud")
+
+
+class TracedRun(Protocol):
+    """What a row needs from the run that produced the contact (the engine's ``Simulation``).
+
+    A protocol so that the trace depends on nothing in the engine, which imports it.
+    """
+
+    @property
+    def policy_name(self) -> str: ...
+
+    @property
+    def replication(self) -> int: ...
+
+    @property
+    def verification(self) -> str | None: ...
 
 
 class TraceWriter:
@@ -32,7 +47,7 @@ class TraceWriter:
         self._writer = csv.writer(self._file)
         self._writer.writerow(TRACE_COLUMNS)
 
-    def contact(self, sim: Simulation, contact: Contact, outcome: str, time: float) -> None:
+    def contact(self, sim: TracedRun, contact: Contact, outcome: str, time: float) -> None:
         """Record ``contact``'s ``outcome`` at ``time``: answered, abandoned, blocked,
         waiting_at_end, or with identity self_service, refused_in_ivr, in_ivr_at_end.
 

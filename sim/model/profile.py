@@ -20,16 +20,17 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
 from pydantic import Field, model_validator
 
-from .errors import FieldError
-from .fields import Int, Number, Probability, StrictModel
+from sim.errors import FieldError
+from sim.model.fields import Int, Number, Probability, StrictModel
+from sim.model.sharing import BuildCache, Column, as_numpy, codes, floats, generator_key
 
 if TYPE_CHECKING:
-    from .customers import Population
+    from sim.model.customers import Population
 
 HOURS = 24
 HOUR = 3600.0
@@ -142,8 +143,30 @@ class Priors:
         return cls(population.channel_names, hours, population.spec.channels, patience_mean)
 
 
+class _SeededHistory(NamedTuple):
+    """Every customer's pre-run contacts, read-only, shared by the stores seeded from them."""
+
+    offsets: Column
+    """Customer i's contacts are entries ``offsets[i]:offsets[i + 1]``."""
+    start: Column
+    """Start times, by customer and, for one customer, in time order."""
+    channel: Column
+    """Codes into ``channels``."""
+    channels: tuple[str, ...]
+    state: dict[str, Any]
+    """The generator's state after the draws."""
+
+
 class ProfileStore:
-    """Every customer's recent interactions (a bounded deque per customer, created lazily)."""
+    """Every customer's recent interactions (a bounded deque per customer, created lazily).
+
+    The seeded pre-run history is shared: a store copies a customer's seeded contacts
+    into the customer's own deque on first use (read or write), so runs seeded alike
+    cost one draw and never see each other's interactions.
+    """
+
+    shared_histories: ClassVar[BuildCache[_SeededHistory]] = BuildCache(2)
+    """Seeded histories kept for ``seed_history`` (two, like ``Population.shared_builds``)."""
 
     def __init__(self, size: int, keep: int) -> None:
         """Profiles for customers ``0 .. size-1``, each keeping its ``keep`` latest interactions."""
@@ -153,18 +176,35 @@ class ProfileStore:
         # None until a customer's first interaction: most customers of a large
         # population never make contact in a short run.
         self._histories: list[deque[Interaction] | None] = [None] * size
+        self._seeded: _SeededHistory | None = None
 
     def record(self, customer: int, interaction: Interaction) -> None:
         """Write a finished interaction to the customer's profile (the oldest may drop out)."""
         history = self._histories[customer]
         if history is None:
-            history = self._histories[customer] = deque(maxlen=self.keep)
+            history = self._histories[customer] = self._own(customer)
         history.append(interaction)
 
     def history(self, customer: int) -> tuple[Interaction, ...]:
         """The customer's kept interactions, in the order they were recorded."""
         history = self._histories[customer]
-        return tuple(history) if history is not None else ()
+        if history is None:
+            if self._seeded is None:
+                return ()
+            history = self._histories[customer] = self._own(customer)
+        return tuple(history)
+
+    def _own(self, customer: int) -> deque[Interaction]:
+        """A new deque for the customer, holding the latest ``keep`` seeded contacts."""
+        seeded = self._seeded
+        if seeded is None:
+            return deque(maxlen=self.keep)
+        last = seeded.offsets[customer + 1]
+        first = max(seeded.offsets[customer], last - self.keep)
+        names = seeded.channels
+        return deque([Interaction(begin, begin + 300.0, names[which], INBOUND, SERVED)
+                      for begin, which in zip(seeded.start[first:last],
+                                              seeded.channel[first:last])], maxlen=self.keep)
 
     def seed_history(self, population: Population, rng: np.random.Generator,
                      days: float) -> None:
@@ -177,30 +217,45 @@ class ProfileStore:
         channel drawn with ``spec.channels`` shares at a uniform time of day. Each lasts
         300 s without waiting. Contacts are recorded in time order, so the profile keeps
         the latest ones.
+
+        Call once, before any ``record``. Stores seeded from the same customers
+        (``population.key``), generator state and ``days`` share one drawn history
+        (``shared_histories``); either way ``rng`` ends in the state the draws leave.
         """
-        columns = population.columns
-        counts = np.asarray(columns.contacts, dtype=np.int64)
-        owner = np.repeat(np.arange(population.size), counts)
-        total = len(owner)
-        names = population.channel_names
-        index = {c: i for i, c in enumerate(names)}
-        preferred = np.array([index[c] for c in columns.channel], dtype=np.int64)
-        habit_start = np.asarray(columns.habit_start, dtype=float)
-        # One draw per column for all contacts at once (50,000 customers take well under
-        # a second); the order of draws is fixed, so a seed gives one history.
-        day_start = np.floor(rng.uniform(-days * DAY, 0.0, total) / DAY) * DAY
-        in_habit = rng.random(total) < population.spec.habit_strength
-        habit_time = habit_start[owner] + rng.random(total) * population.habit_window
-        other_time = rng.random(total) * DAY
-        shares = np.cumsum(list(population.spec.channels.values()))
-        other_channel = np.minimum(
-            np.searchsorted(shares / shares[-1], rng.random(total), "right"), len(names) - 1)
-        start = day_start + np.where(in_habit, habit_time % DAY, other_time)
-        channel = np.where(in_habit, preferred[owner], other_channel)
-        order = np.lexsort((start, owner))
-        for who, begin, which in zip(owner[order].tolist(), start[order].tolist(),
-                                     channel[order].tolist()):
-            self.record(who, Interaction(begin, begin + 300.0, names[which], INBOUND, SERVED))
+        if self._seeded is not None or self._histories.count(None) != len(self._histories):
+            raise ValueError("seed_history must be called once, before any record")
+        key = (population.key, generator_key(rng), days)
+        seeded = self.shared_histories.get(key, lambda: _draw_history(population, rng, days))
+        # A shared history skipped the draws: move rng on as drawing would have.
+        rng.bit_generator.state = seeded.state
+        self._seeded = seeded
+
+
+def _draw_history(population: Population, rng: np.random.Generator,
+                  days: float) -> _SeededHistory:
+    """The draws of ``ProfileStore.seed_history``."""
+    columns = population.columns
+    counts = as_numpy(columns.contacts).astype(np.int64)
+    owner = np.repeat(np.arange(population.size), counts)
+    total = len(owner)
+    names = population.channel_names
+    preferred = as_numpy(columns.channel).astype(np.int64)
+    habit_start = as_numpy(columns.habit_hour) * HOUR
+    # One draw per column for all contacts at once; the order of draws is fixed, so a
+    # seed gives one history.
+    day_start = np.floor(rng.uniform(-days * DAY, 0.0, total) / DAY) * DAY
+    in_habit = rng.random(total) < population.spec.habit_strength
+    habit_time = habit_start[owner] + rng.random(total) * population.habit_window
+    other_time = rng.random(total) * DAY
+    shares = np.cumsum(list(population.spec.channels.values()))
+    other_channel = np.minimum(
+        np.searchsorted(shares / shares[-1], rng.random(total), "right"), len(names) - 1)
+    start = day_start + np.where(in_habit, habit_time % DAY, other_time)
+    channel = np.where(in_habit, preferred[owner], other_channel)
+    # By customer, then by time: each customer's contacts are one run of entries.
+    order = np.lexsort((start, owner))
+    return _SeededHistory(codes(np.concatenate(([0], np.cumsum(counts)))), floats(start[order]),
+                          codes(channel[order]), names, rng.bit_generator.state)
 
 
 class InteractionPredictor:

@@ -1,6 +1,6 @@
 """Proactive outbound: campaign tasks, their placement by an outbound strategy, and outcomes.
 
-The dialer is engine-side (it uses the SimPy clock); the strategy it asks is a
+The dialer is kernel-side (it uses the kernel's clock); the strategy it asks is a
 plug-in that only decides when and on which channel (``policies.outbound``).
 Tasks come from campaigns: ``list`` campaigns release ``per_day`` customers at
 the start of each day (payment reminders), ``signal`` campaigns release one
@@ -21,13 +21,15 @@ from itertools import count
 from typing import Any
 
 import numpy as np
-import simpy
 
-from .customers import Population
-from .errors import PolicyError
-from .profile import OUTBOUND, REACHED, UNREACHED, Interaction, InteractionPredictor, ProfileStore
-from .scenario import DAY, Scenario
-from .streams import RandomStreams
+from sim.errors import PolicyError
+from sim.kernel.clock import Clock
+from sim.kernel.streams import RandomStreams, uniform_pairs
+from sim.model.customers import Population
+from sim.model.profile import (
+    OUTBOUND, REACHED, UNREACHED, Interaction, InteractionPredictor, ProfileStore,
+)
+from sim.model.scenario import DAY, Scenario
 
 
 class Attempt:
@@ -82,12 +84,12 @@ class OutboundCell:
 class Dialer:
     """Campaign tasks of one replication, placed by one outbound strategy."""
 
-    def __init__(self, env: simpy.Environment, scenario: Scenario, strategy: Any,
+    def __init__(self, clock: Clock, scenario: Scenario, strategy: Any,
                  predictor: InteractionPredictor, store: ProfileStore, population: Population,
                  streams: RandomStreams, warmup: float, on_ready: Callable[[], None]) -> None:
         outbound = scenario.outbound
         assert outbound is not None
-        self._env = env
+        self._clock = clock
         self._outbound = outbound
         self._strategy = strategy
         self._predictor = predictor
@@ -104,7 +106,7 @@ class Dialer:
         self._timer_armed_for = float("inf")
         self.cells = {name: OutboundCell() for name in outbound.campaigns}
         # One stream per campaign and purpose, so one campaign's volume never moves another's.
-        self._customers = {name: streams.stream(f"outbound/{name}/customer", _uniform_pairs)
+        self._customers = {name: streams.stream(f"outbound/{name}/customer", uniform_pairs)
                            for name in outbound.campaigns}
         self._signals = {name: streams.stream(f"outbound/{name}/signal",
                                               lambda rng, size: rng.standard_exponential(size))
@@ -118,27 +120,27 @@ class Dialer:
         """Start every campaign's task releases."""
         for name, campaign in self._outbound.campaigns.items():
             release = self._daily_list if campaign.trigger == "list" else self._signals_of
-            self._env.process(release(name))
+            self._clock.process(release(name))
 
     # ------------------------------------------------------------------ tasks
-    def _daily_list(self, name: str) -> Iterator[simpy.Event]:
+    def _daily_list(self, name: str) -> Iterator[float]:
         campaign = self._outbound.campaigns[name]
         day = 0
         while True:
-            wait = day * DAY - self._env.now
+            wait = day * DAY - self._clock.now
             if wait > 0:
-                yield self._env.timeout(wait)
+                yield wait
             for _ in range(campaign.per_day or 0):
                 self._new_task(name, self._customer(name, None))
             day += 1
 
-    def _signals_of(self, name: str) -> Iterator[simpy.Event]:
+    def _signals_of(self, name: str) -> Iterator[float]:
         campaign = self._outbound.campaigns[name]
         assert campaign.rate is not None
         while True:
-            yield self._env.timeout(self._signals[name].next_value() / campaign.rate)
+            yield self._signals[name].next_value() / campaign.rate
             customer = self._customer(name, campaign.signal_channel)
-            now = self._env.now
+            now = self._clock.now
             # The signal itself is an interaction the profile sees (a session on that channel).
             self._store.record(customer, Interaction(now, now, campaign.signal_channel, "digital",
                                                      "signal"))
@@ -148,13 +150,13 @@ class Dialer:
         habit_u, pick_u = self._customers[name].next_value()  # type: ignore[misc]
         if channel is None:
             return self._population.pick_victim(pick_u)  # uniform over customers
-        return self._population.pick(channel, self._env.now, habit_u, pick_u)
+        return self._population.pick(channel, self._clock.now, habit_u, pick_u)
 
     def _new_task(self, name: str, customer: int) -> None:
         from policies.outbound import OutboundTask
 
         campaign = self._outbound.campaigns[name]
-        now = self._env.now
+        now = self._clock.now
         if now >= self._warmup:
             self.cells[name].tasks += 1
         task = OutboundTask(customer, name, campaign.channels, campaign.hours,
@@ -162,7 +164,7 @@ class Dialer:
         self._place(task)
 
     def _place(self, task: Any) -> None:
-        now = self._env.now
+        now = self._clock.now
         time, channel = self._strategy.schedule(task, self._predictor, now)
         if time < max(now, task.due) - 1e-9 or channel not in task.channels:
             raise PolicyError(f"outbound strategy {self._strategy.name!r} placed {task} at "
@@ -175,11 +177,11 @@ class Dialer:
         """Wake up at the earliest placed attempt (one pending wake-up at a time)."""
         if self._placed and self._placed[0][0] < self._timer_armed_for:
             self._timer_armed_for = self._placed[0][0]
-            timer = self._env.timeout(max(self._timer_armed_for - self._env.now, 0.0))
-            timer.callbacks.append(self._release_due)
+            self._clock.schedule(max(self._timer_armed_for - self._clock.now, 0.0),
+                                 self._release_due)
 
-    def _release_due(self, event: simpy.Event) -> None:
-        now = self._env.now
+    def _release_due(self, _: None) -> None:
+        now = self._clock.now
         if now < self._timer_armed_for - 1e-9:
             return  # superseded by an earlier wake-up
         self._timer_armed_for = float("inf")
@@ -235,7 +237,3 @@ class Dialer:
 
 def _uniforms(rng: np.random.Generator, size: int) -> np.ndarray:
     return rng.random(size)
-
-
-def _uniform_pairs(rng: np.random.Generator, size: int) -> np.ndarray:
-    return rng.random((size, 2))

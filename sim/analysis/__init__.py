@@ -1,0 +1,1 @@
+"""Analysis around the simulator: Erlang formulas, calibration from logs, reality checks, sweeps, staffing."""

@@ -1,0 +1,5 @@
+"""``python -m sim.cli``: the ``ccsim`` command."""
+
+from sim.cli import main
+
+raise SystemExit(main())

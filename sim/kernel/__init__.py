@@ -1,0 +1,1 @@
+"""The engine: a small kernel that moves contacts through time."""

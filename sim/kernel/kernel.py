@@ -1,0 +1,499 @@
+"""The kernel: moves contacts through time; the routing policy decides; stages add features.
+
+Follow one contact: ``_on_arrival`` draws it and hands it to ``admit`` (count, then
+``route``); ``route`` asks the policy for an idle agent (``start_service``) or ``hold``s the
+contact, which by default ``enqueue``s it with a patience deadline. When an agent finishes
+(``_on_finish``), ``completed`` counts the contact and ``on_free`` asks the policy for the
+next waiting contact, or ``rest``s the agent in the idle indexes. A deadline that fires
+while the contact still waits is an abandonment (``_on_patience_end``). Metrics go to one
+accumulator cell per (type, interval of the day) (``sim.kernel.cells``).
+
+Every step named above without a leading underscore is an instance attribute: a stage
+(``sim.stages``) wraps or replaces the few steps its feature changes when the simulation
+is assembled. A scenario without the feature has no stage for it, so its hot path runs
+the plain steps below and tests no feature flag.
+
+Why it looks the way it does: events are tuples on the kernel's own heap
+(``sim.kernel.clock``), four times cheaper than SimPy events; abandonment deadlines are
+cancelled lazily (a deadline that fires after the contact was answered is ignored); and
+the contact's draws are taken at arrival, used or not (common random numbers).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from heapq import heappush
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sim.errors import PolicyError
+from sim.kernel.arrivals import TypeArrivals, day_factor_function
+from sim.kernel.cells import MetricCells, ReplicationResult
+from sim.kernel.clock import Clock, Stop
+from sim.kernel.metrics import wait_bin
+from sim.kernel.streams import RandomStreams
+from sim.model.outcomes import QualityModel
+from sim.model.scenario import DAY, Scenario
+from sim.state import ABANDONED, IN_SERVICE, WAITING, Agent, Contact, RoutingState
+
+if TYPE_CHECKING:
+    from policies import RoutingPolicy
+    from sim.kernel.trace import TraceWriter
+
+INFINITY = math.inf
+StageType = TypeVar("StageType")
+
+
+class Simulation:
+    """One replication of one scenario under one routing policy.
+
+    >>> result = Simulation(scenario, "fcfs", replication=0).run()   # doctest: +SKIP
+    """
+
+    def __init__(self, scenario: Scenario, policy: str | RoutingPolicy, replication: int = 0, *,
+                 trace: TraceWriter | None = None, progress: Callable[[float], None] | None = None,
+                 verification: str | None = None, outbound: str | None = None) -> None:
+        from policies import make_policy  # late: policies import sim for their types
+        from sim.stages import assemble
+
+        self.scenario = scenario
+        self.replication = replication
+        self.policy = make_policy(policy, scenario) if isinstance(policy, str) else policy
+        self.policy_name = policy if isinstance(policy, str) else type(policy).name
+        # Bound once: attribute lookups per contact add up on the hot path.
+        self.select_agent = self.policy.select_agent
+        self.select_contact = self.policy.select_contact
+        self.clock = Clock()
+        self._heap, self._order = self.clock.heap, self.clock.order
+        run = scenario.run
+        self.streams = RandomStreams(run.seed, replication)
+        self.warmup = run.warmup
+        self.max_arrivals = run.arrivals
+        self.horizon = run.duration if run.duration is not None else INFINITY
+        self._progress = progress
+        self.type_names = tuple(scenario.contact_types)
+        self.group_names = tuple(scenario.agents)
+        day_factor = day_factor_function(scenario, self.streams)
+        self.types = [TypeArrivals(name, self.streams, scenario, day_factor)
+                      for name in self.type_names]
+        skills = tuple(dict.fromkeys(s for g in scenario.agents.values() for s in g.skills))
+        # The policy's own stream: its tie-breaks never shift a customer's draws.
+        self.state = RoutingState(self.clock, self.type_names, skills,
+                                  self.streams.generator("policy"))
+        self.quality = QualityModel(scenario, self.streams)
+        self.cells = MetricCells(scenario)
+        for arrivals, cells in zip(self.types, self.cells.contact):
+            arrivals.cells = cells
+        self.agents: list[list[Agent]] = [[] for _ in self.group_names]
+        self.on_duty_by_group = [0] * len(self.group_names)
+        self.arrivals = 0
+        self.queue_length = 0
+        self._queue_area = 0.0
+        self._queue_changed = 0.0
+        # The current interval of the day, kept by a boundary event every interval so that
+        # the hot path never computes it. ``_epoch`` changes at each boundary and at the end
+        # of warm-up: a busy period that began in the current epoch lies wholly inside one
+        # measured interval. Negative epochs mark warm-up.
+        self.slot = 0
+        self._epoch = 0 if self.warmup == 0 else -1
+        self.verification: str | None = None
+        self.outbound: str | None = None
+        self.trace = trace
+        # Steps that stages may wrap or replace (see the module docstring).
+        self.admit = self._admit
+        self.route = self._route
+        self.hold = self.enqueue = self._enqueue
+        self.start_service = self._start_service
+        self.assign = self._assign
+        self.answered = self._answered
+        self.service_time = self._service_time
+        self.completed = self._completed
+        self.release = self._release
+        self.on_free = self._on_free
+        self.pick_contact = self._pick_contact
+        self.pick_among = self._pick_among
+        self.rest = self._rest
+        self.dial: Callable[[Agent, float], bool] = _no_dial
+        self.abandoned: Callable[[Contact, float, float], None] = _nothing
+        self.new_agent: Callable[[Agent], None] = _nothing_for_agent
+        self.stages = assemble(self, verification, outbound)
+
+    def stage(self, kind: type[StageType]) -> StageType | None:
+        """The installed stage of type ``kind``; None when the scenario does not use it."""
+        return next((stage for stage in self.stages if isinstance(stage, kind)), None)
+
+    # ----------------------------------------------------------------- run
+    def run(self) -> ReplicationResult:
+        """Simulate the replication and return its metrics."""
+        clock = self.clock
+        for index, group in enumerate(self.scenario.agents.values()):
+            steps = group.on_duty(self.cells.interval, self.cells.intervals)
+            if len(steps) == 1:
+                self.set_staff(index, steps[0][1])
+            else:
+                clock.process(self._staffing(index, steps))
+        for arrivals in self.types:
+            clock.schedule(arrivals.first_arrival(), self._on_arrival, arrivals)
+        clock.schedule(self.cells.interval, self._on_interval_boundary)
+        if self.warmup > 0:
+            clock.schedule(self.warmup, self._on_warmup_end)
+        if self._progress is not None and self.horizon < INFINITY:
+            clock.process(self._report_progress(self._progress))
+        for stage in self.stages:
+            stage.start()
+        clock.run(self.horizon)
+        end = clock.now if self.max_arrivals is not None else self.horizon
+        for stage in self.stages:
+            stage.finish_run(end)
+        self._finish_run(end)
+        result = self.cells.result(self, end, self._queue_area)
+        for stage in self.stages:
+            stage.report(result)
+        return result
+
+    def _staffing(self, group_index: int, steps: list[tuple[float, int]]) -> Any:
+        day = 0
+        while True:
+            for time_of_day, count in steps:
+                wait = day * DAY + time_of_day - self.clock.now
+                if wait > 0:
+                    yield wait
+                self.set_staff(group_index, count)
+            day += 1
+
+    def _report_progress(self, report: Callable[[float], None]) -> Any:
+        for percent in range(1, 101):
+            yield self.horizon / 100
+            report(percent / 100)
+
+    def _on_warmup_end(self, _: None) -> None:
+        # Time-weighted figures start at the end of warm-up.
+        self._queue_area = 0.0
+        self._queue_changed = self.clock.now
+        self._epoch = abs(self._epoch) + 1
+
+    def _on_interval_boundary(self, _: None) -> None:
+        cells = self.cells
+        self.slot = round((self.clock.now % DAY) / cells.interval) % cells.intervals
+        self._epoch = self._epoch - 1 if self._epoch < 0 else self._epoch + 1
+        self.clock.schedule(cells.interval, self._on_interval_boundary)
+
+    def _finish_run(self, end: float) -> None:
+        add_time = self.cells.add_time
+        for group_index, agents in enumerate(self.agents):
+            group_cells = self.cells.group[group_index]
+            for agent in agents:
+                if agent.held:
+                    add_time(group_cells, "busy", agent.busy_since, end)
+                    if agent.capacity is None and agent.contact is not None \
+                            and agent.contact.counted:
+                        agent.contact.cell.in_service_at_end += 1
+                if agent.on_duty:
+                    add_time(group_cells, "logged_in", agent.logged_in_at, end)
+        self.queue_change(end, 0)
+        for queue in self.state._waiting.values():
+            for contact in queue:
+                if contact.status != WAITING:
+                    continue
+                if contact.counted:
+                    contact.cell.in_queue_at_end += 1
+                    contact.cell.wait_at_end_sum += end - contact.arrival
+                if self.trace is not None:
+                    self.trace.contact(self, contact, "waiting_at_end", end)
+
+    def drain_check(self) -> None:
+        """With a count of arrivals: stop once the last one has arrived and everything
+        has left (no queue, no agent at work, no stage holding a contact)."""
+        if (self.arrivals == self.max_arrivals and self.queue_length == 0
+                and not any(stage.pending() for stage in self.stages)
+                and not any(a.held for agents in self.agents for a in agents)):
+            self.clock.schedule(0.0, _stop)
+
+    # ----------------------------------------------------------- arrivals
+    def _on_arrival(self, arrivals: TypeArrivals) -> None:
+        if self.arrivals == self.max_arrivals:
+            return  # another type's arrival reached the count first
+        now = self.clock.now
+        self.arrivals += 1
+        _, patience, work, wrap_up = arrivals.pending
+        if self.arrivals != self.max_arrivals:
+            arrivals.pending = draws = next(arrivals.draws, None) or arrivals.refill()
+            rate = arrivals.rate
+            heappush(self._heap, (now + (draws[0] / rate if rate is not None
+                                         else arrivals.clock.next_after(now, draws[0]) - now),
+                                  next(self._order), self._on_arrival, arrivals))
+        self.admit(Contact(self.arrivals, arrivals.name, now, patience, work, wrap_up,
+                           arrivals.cells[self.slot], now >= self.warmup), now)
+
+    def _admit(self, contact: Contact, now: float) -> None:
+        if contact.counted:
+            contact.cell.arrivals += 1
+        self.route(contact, now)
+
+    def _route(self, contact: Contact, now: float) -> None:
+        """Offer a contact to the policy: to an agent now, or hold it (queue)."""
+        agent = self.select_agent(contact, self.state)
+        if agent is None:
+            self.hold(contact, now)
+            return
+        self.check_agent(agent, contact)
+        self.start_service(agent, contact, now)
+
+    def check_agent(self, agent: Agent, contact: Contact) -> None:
+        """Raise unless ``agent`` (a policy's pick) can take ``contact`` now."""
+        if not (agent.idle and contact.type in (
+                agent.skill_set if agent.capacity is None else agent.open)):
+            raise PolicyError(f"{self.policy_name}.select_agent returned {agent!r}, which is "
+                              f"not an idle agent with room for {contact.type!r}")
+
+    def _enqueue(self, contact: Contact, now: float) -> None:
+        contact.status = WAITING
+        self.state.add_waiting(contact)
+        if contact.counted:
+            contact.cell.queued += 1
+        self.wait(contact, now)
+
+    def wait(self, contact: Contact, now: float) -> None:
+        """A queued contact starts (or resumes) waiting, until its patience runs out."""
+        self.state._waiting_count[contact.type] += 1
+        self._queue_area += self.queue_length * (now - self._queue_changed)  # queue_change
+        self._queue_changed = now
+        self.queue_length += 1
+        # Patience runs from queue entry (after the IVR) and is not reset by a ring.
+        patience = contact.arrival + contact.patience - now
+        if patience < INFINITY:
+            heappush(self._heap, (now + (patience if patience > 0.0 else 0.0),
+                                  next(self._order), self._on_patience_end, contact))
+
+    def queue_change(self, now: float, change: int) -> None:
+        """The number of waiting contacts changes by ``change`` now (time-weighted mean)."""
+        self._queue_area += self.queue_length * (now - self._queue_changed)
+        self._queue_changed = now
+        self.queue_length += change
+
+    def take_from_queue(self, contact: Contact, now: float) -> None:
+        """A waiting contact leaves the queue now (answered or abandoned)."""
+        self.state._waiting_count[contact.type] -= 1
+        self._queue_area += self.queue_length * (now - self._queue_changed)  # queue_change
+        self._queue_changed = now
+        self.queue_length -= 1
+
+    def _on_patience_end(self, contact: Contact) -> None:
+        if contact.status != WAITING:
+            return  # answered before the caller's patience ran out
+        now = self.clock.now
+        contact.status = ABANDONED
+        self.take_from_queue(contact, now)
+        waited = now - contact.arrival
+        if contact.counted:
+            cell = contact.cell
+            cell.abandoned += 1
+            cell.wait_abandoned_sum += waited
+            if waited <= cell.sl_threshold:
+                cell.abandoned_in_sl += 1
+            if waited <= self.cells.short_abandon:
+                cell.short_abandoned += 1
+        self.abandoned(contact, now, waited)
+        if self.arrivals == self.max_arrivals:
+            self.drain_check()
+
+    # ------------------------------------------------------------ service
+    def _start_service(self, agent: Agent, contact: Contact, now: float) -> None:
+        contact.status = IN_SERVICE
+        contact.answered_at = now
+        contact.agent = agent
+        agent.contact = contact
+        agent.held += 1
+        if agent.held == 1:
+            agent.busy_since = now
+            agent.busy_epoch = self._epoch
+        self.assign(agent, contact, now)
+        self.answered(contact, now)
+        heappush(self._heap, (now + self.service_time(agent, contact), next(self._order),
+                              self._on_finish, contact))
+
+    def _assign(self, agent: Agent, contact: Contact, now: float) -> None:
+        agent.idle = False
+
+    def _answered(self, contact: Contact, now: float) -> None:
+        if contact.counted:
+            cell = contact.cell
+            wait = now - contact.arrival
+            cell.answered += 1
+            if wait <= cell.sl_threshold:
+                cell.answered_in_sl += 1
+            if wait > 0.0:
+                cell.wait_answered_sum += wait
+                cell.histogram[wait_bin(wait)] += 1
+            else:
+                cell.histogram[0] += 1
+
+    def _service_time(self, agent: Agent, contact: Contact) -> float:
+        return contact.work / agent.speed_for[contact.type] + contact.wrap_up
+
+    def _on_finish(self, contact: Contact) -> None:
+        agent = contact.agent
+        now = self.clock.now
+        agent.held -= 1
+        self.release(agent, contact)
+        handled = now - contact.answered_at
+        self.completed(contact, agent, now, handled)
+        self.agent_done(agent, now, handled)
+
+    def _release(self, agent: Agent, contact: Contact) -> None:
+        agent.contact = None
+
+    def _completed(self, contact: Contact, agent: Agent, now: float, handled: float) -> None:
+        if contact.counted:
+            cell = contact.cell
+            cell.handled += 1
+            cell.handle_sum += handled
+
+    def agent_done(self, agent: Agent, now: float, handled: float) -> None:
+        """An agent finished a contact (or an outbound attempt) of ``handled`` seconds: count
+        its work, then give it the next one or let it go off duty."""
+        group_cell = self.end_busy(agent, now)
+        group_cell.handled += 1
+        group_cell.handle_sum += handled
+        self.after_work(agent, now)
+
+    def after_work(self, agent: Agent, now: float) -> None:
+        """An agent is done with a piece of work: next work, or off duty if leaving."""
+        if not agent.leaving:
+            self.on_free(agent, now)
+        elif not agent.held:
+            self.log_off(agent, now)
+            if self.arrivals == self.max_arrivals:
+                self.drain_check()
+
+    def end_busy(self, agent: Agent, now: float) -> Any:
+        """The group cell that work finishing now counts in; adds the busy period that ends
+        when the agent holds nothing more."""
+        group_cells = self.cells.group[agent.group_index]
+        if not agent.held and agent.busy_epoch == self._epoch > 0:
+            group_cell = group_cells[self.slot]  # busy period wholly inside this interval
+            group_cell.busy += now - agent.busy_since
+            return group_cell
+        if not agent.held:
+            self.cells.add_time(group_cells, "busy", agent.busy_since, now)
+        return group_cells[self.slot] if now >= self.warmup else self.cells.warmup_sink
+
+    def busy_from(self, agent: Agent, now: float) -> None:
+        """The agent starts work now that is not a contact (an outbound attempt)."""
+        agent.held += 1
+        agent.busy_since = now
+        agent.busy_epoch = self._epoch
+
+    def _on_free(self, agent: Agent, now: float) -> None:
+        contact = self.pick_contact(agent)
+        if contact is None:
+            self.rest(agent, now)
+            return
+        self.take_from_queue(contact, now)
+        self.start_service(agent, contact, now)
+
+    def _pick_contact(self, agent: Agent) -> Contact | None:
+        return self.checked_pick(agent, agent.skills)
+
+    def _pick_among(self, agent: Agent, offer: tuple[str, ...]) -> Contact | None:
+        if not offer:
+            return None
+        full = agent.open
+        agent.open = offer  # what the policy sees the agent may take now
+        contact = self.checked_pick(agent, offer)
+        agent.open = full
+        return contact
+
+    def checked_pick(self, agent: Agent, offer: tuple[str, ...]) -> Contact | None:
+        """The policy's pick for ``agent`` among waiting contacts of the types ``offer``."""
+        contact = self.select_contact(agent, self.state)
+        if contact is not None and not (contact.status == WAITING and contact.type in offer):
+            raise PolicyError(f"{self.policy_name}.select_contact returned {contact!r}, which "
+                              f"is not a waiting contact that {agent!r} can take now")
+        return contact
+
+    def _rest(self, agent: Agent, now: float) -> None:
+        agent.idle = True
+        agent.idle_since = now
+        agent.idle_serial += 1
+        self.state.add_idle(agent, agent.skills)
+        if self.arrivals == self.max_arrivals:
+            self.drain_check()
+
+    # ----------------------------------------------------------- staffing
+    def set_staff(self, group_index: int, target: int) -> None:
+        """Bring the group's on-duty head count to ``target`` now."""
+        now = self.clock.now
+        agents = self.agents[group_index]
+        active = [a for a in agents if a.on_duty and not a.leaving]
+        if target > len(active):
+            missing = target - len(active)
+            for agent in agents:  # agents still finishing a contact stay on duty
+                if missing and agent.leaving:
+                    agent.leaving = False
+                    missing -= 1
+                    self.rejoin(agent, now)
+            for _ in range(missing):
+                agent = self._off_duty_agent(group_index)
+                agent.on_duty = True
+                agent.logged_in_at = now
+                self.on_duty_by_group[group_index] += 1
+                self.on_free(agent, now)
+        elif target < len(active):
+            surplus = len(active) - target
+            # Idle agents leave first, the most recently idle first; busy ones leave
+            # when they finish their contact.
+            for agent in sorted(active, key=lambda a: (not a.idle, -a.idle_since)):
+                if not surplus:
+                    break
+                if agent.idle and not agent.held:
+                    self.log_off(agent, now)
+                else:
+                    agent.leaving = True
+                    self.leaving(agent, now)
+                surplus -= 1
+
+    def rejoin(self, agent: Agent, now: float) -> None:
+        """A leaving agent still at work is called back on duty (nothing to do by default)."""
+
+    def leaving(self, agent: Agent, now: float) -> None:
+        """An agent at work will go off duty when done (nothing to do by default)."""
+
+    def _off_duty_agent(self, group_index: int) -> Agent:
+        for agent in self.agents[group_index]:
+            if not agent.on_duty:
+                return agent
+        name = self.group_names[group_index]
+        group = self.scenario.agents[name]
+        agent = Agent(sum(len(agents) for agents in self.agents), name, group_index,
+                      tuple(group.skills), group.speed, seat=len(self.agents[group_index]))
+        self.quality.equip(agent, group)
+        self.new_agent(agent)
+        self.state._seats[agent.seat] = agent
+        self.agents[group_index].append(agent)
+        return agent
+
+    def log_off(self, agent: Agent, now: float) -> None:
+        """The agent goes off duty now."""
+        agent.on_duty = False
+        agent.idle = False
+        agent.leaving = False
+        self.on_duty_by_group[agent.group_index] -= 1
+        self.cells.add_time(self.cells.group[agent.group_index], "logged_in",
+                            agent.logged_in_at, now)
+
+
+def _stop(_: None) -> None:
+    raise Stop
+
+
+def _nothing(*_: Any) -> None:
+    """The default of a notification no stage listens to."""
+
+
+_nothing_for_agent = _nothing
+
+
+def _no_dial(agent: Agent, now: float) -> bool:
+    """Without an outbound stage a free agent never dials."""
+    return False

@@ -1,0 +1,1 @@
+"""The scenario model: validated scenario files, units, distributions, customers, identity."""

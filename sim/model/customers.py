@@ -1,0 +1,469 @@
+"""The synthetic customer base: who calls, from which phone, when and how often.
+
+A scenario's ``customers`` block describes a population (profile attributes,
+phones and devices, habits, contact history) and the other callers: prospects
+(non-customers) and fraudsters who claim to be a real customer. Each
+replication has one ``Population``, drawn from its own random streams, built
+once and shared by every policy and strategy run on it (``Population.shared``,
+each run on a ``fork`` with its own per-run state); the engine asks it, for
+every arriving contact, which caller it is (``Population.pick``).
+
+Habits (domain brief S3): each customer has a preferred channel and a
+preferred window of hours. A contact arriving at hour ``h`` on channel ``c``
+comes, with probability ``habit_strength``, from a customer whose habit is
+``(c, h)`` and otherwise from any customer; either way customers are weighted
+by their own activity (gamma distributed, so a few customers call often and
+the same customer calls again).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from array import array
+from bisect import bisect_right
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import ClassVar
+
+import numpy as np
+from pydantic import Field, field_validator, model_validator
+
+from sim.errors import FieldError
+from sim.model.fields import CountShares, Duration, Int, Number, Probability, Shares, StrictModel
+from sim.model.sharing import BuildCache, Column, as_numpy, codes, floats, generator_key
+
+HOURS = 24
+HOUR = 3600.0
+DAY = 86400.0
+GENUINE, PROSPECT, FRAUD = range(3)
+"""Kinds of caller (ground truth, hidden from routing policies)."""
+
+
+class Spread(StrictModel):
+    """A profile score in [0, 1] drawn from a beta distribution with this mean."""
+
+    mean: Probability
+    concentration: Number = Field(
+        default=10.0, gt=0, description="Beta a + b: larger means customers are more alike.")
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Draw ``size`` scores."""
+        mean = min(max(self.mean, 1e-9), 1 - 1e-9)
+        return rng.beta(mean * self.concentration, (1 - mean) * self.concentration, size)
+
+
+class Money(StrictModel):
+    """A lognormal amount of money by mean and coefficient of variation."""
+
+    mean: Number = Field(gt=0)
+    cv: Number = Field(default=1.0, gt=0)
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Draw ``size`` amounts."""
+        sigma2 = math.log1p(self.cv**2)
+        return rng.lognormal(math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2), size)
+
+
+class Prospects(StrictModel):
+    """Callers who are not customers: nothing to resolve or verify."""
+
+    share: Probability = Field(description="Share of all contacts made by prospects.")
+    intents: Shares = Field(description="Their reasons for calling (intent names).")
+
+
+class Fraud(StrictModel):
+    """Fraudsters: each targets a real customer and claims to be them."""
+
+    share: Probability = Field(description="Share of all contacts that are fraud attempts, "
+                               "e.g. 0.001 for 1 call in 1,000.")
+    spoof: Probability = Field(description="Share of attempts that spoof the victim's number.")
+    spoofed_carrier_match: Probability = Field(
+        default=0.3, description="Chance that a spoofed call's network carrier matches the "
+        "carrier on file (spoofed calls often arrive through other networks).")
+    device_match: Probability = Field(
+        default=0.0, description="Chance that the fraudster's device matches the victim's.")
+    intents: Shares = Field(description="What fraudsters ask for (intent names).")
+
+
+class Customers(StrictModel):
+    """The customer base and the other callers."""
+
+    population: Int = Field(ge=1, description="Number of customers.")
+    tiers: Shares = Field(description="Segment or tier shares, e.g. {standard: 0.9, vip: 0.1}.")
+    languages: Shares = Field(description="Language shares, e.g. {en: 0.8, es: 0.2}.")
+    dialects: dict[str, Shares] = Field(
+        default_factory=dict, description="Per language, shares of its dialects.")
+    channels: Shares = Field(
+        default_factory=lambda: {"voice": 1.0},
+        description="Preferred-channel shares (voice, app, web, chat, ...).")
+    habit_window: Duration = Field(
+        default=7200.0, gt=0, le=86400.0,
+        description="Length of a customer's preferred hours, in whole hours.")
+    habit_strength: Probability = Field(
+        default=0.9, description="Share of a customer's contacts made in their preferred "
+        "channel and hours (S3: 18 of 20).")
+    activity_cv: Number = Field(
+        default=1.0, gt=0, description="Spread of how often customers call (gamma weights).")
+    value: Money = Field(description="Customer value (e.g. balance held), lognormal.")
+    churn_risk: Spread = Spread(mean=0.1)
+    sentiment: Spread = Field(
+        default=Spread(mean=0.6), description="0 = very negative, 1 = very positive.")
+    phones: CountShares = Field(
+        default_factory=lambda: {1: 0.7, 2: 0.25, 3: 0.05},
+        description="Shares of customers by number of phones on file.")
+    devices: CountShares = Field(
+        default_factory=lambda: {1: 0.8, 2: 0.2},
+        description="Shares of customers by number of devices on file.")
+    carriers: Shares = Field(
+        default_factory=lambda: {"carrier_a": 0.4, "carrier_b": 0.35, "carrier_c": 0.25},
+        description="Carrier shares of the phones on file.")
+    history: Number = Field(default=4.0, ge=0, description="Mean earlier contacts per customer.")
+    known_number: Probability = Field(
+        default=0.9, description="Share of genuine calls made from a number on file.")
+    shared_number: Probability = Field(
+        default=0.03, description="Share of numbers on file shared with another customer "
+        "(family or business lines): such a number does not identify one customer.")
+    device_match: Probability = Field(
+        default=0.9, description="Chance that a genuine call from a number on file also "
+        "comes from a device on file.")
+    patience_factor: dict[str, Number] = Field(
+        default_factory=dict, description="Per tier, a multiplier on the patience of its "
+        "customers' contacts (e.g. {vip: 0.5}: VIPs hang up twice as fast).")
+    prospects: Prospects | None = None
+    fraud: Fraud | None = None
+
+    @field_validator("phones", "devices")
+    @classmethod
+    def _counts(cls, value: dict[int, float]) -> dict[int, float]:
+        for count in value:
+            if count < 1:
+                raise FieldError((count,), f"{count} is not a count; allowed: 1 or more")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Customers:
+        if self.habit_window % 3600.0:
+            raise FieldError(("habit_window",), (
+                f"{self.habit_window:g}s is not a whole number of hours; allowed: 1h to 24h "
+                "in whole hours, e.g. 2h"))
+        for tier, factor in self.patience_factor.items():
+            if tier not in self.tiers:
+                raise FieldError(("patience_factor", tier), (
+                    f"unknown tier {tier!r}; allowed: one of tiers ({', '.join(self.tiers)})"))
+            if factor <= 0:
+                raise FieldError(("patience_factor", tier), (
+                    f"{factor:g} is not positive; allowed: a multiplier > 0, e.g. 0.5"))
+        for language in self.dialects:
+            if language not in self.languages:
+                raise FieldError(("dialects", language), (
+                    f"unknown language {language!r}; allowed: one of languages "
+                    f"({', '.join(self.languages)})"))
+        others = (self.prospects.share if self.prospects else 0.0) + (
+            self.fraud.share if self.fraud else 0.0)
+        if others > 1.0:
+            raise FieldError(("fraud", "share"), (
+                f"prospects.share + fraud.share = {others:g}; allowed: at most 1"))
+        return self
+
+    def intent_names(self) -> set[str]:
+        """Intents named by prospects and fraudsters (must exist under identity.intents)."""
+        return set(self.prospects.intents if self.prospects else ()) | set(
+            self.fraud.intents if self.fraud else ())
+
+
+class Customer:
+    """One customer's profile as routing policies see it (read-only by convention).
+
+    A snapshot taken when the contact resolves: ``contacts``, ``last_contact`` and
+    ``last_agent`` do not change when the customer makes another contact later."""
+
+    __slots__ = ("id", "tier", "language", "dialect", "value", "churn_risk", "sentiment",
+                 "preferred_channel", "preferred_hours", "devices", "contacts",
+                 "last_contact", "voice_enrolled", "owner", "last_agent", "_population")
+
+    def __init__(self, population: Population, index: int) -> None:
+        columns = population.columns
+        self.id = index
+        self.tier: str = population.tier_names[columns.tier[index]]
+        self.language: str = population.language_names[columns.language[index]]
+        self.dialect: str | None = population.dialect_names[columns.dialect[index]]
+        self.value: float = columns.value[index]
+        self.churn_risk: float = columns.churn_risk[index]
+        self.sentiment: float = columns.sentiment[index]
+        """0 = very negative, 1 = very positive."""
+        self.preferred_channel: str = population.channel_names[columns.channel[index]]
+        start = columns.habit_hour[index] * HOUR
+        self.preferred_hours = (start, (start + population.habit_window) % DAY)
+        """(start, end) time of day of the customer's usual contacts; may wrap midnight."""
+        self.devices: int = population.device_counts[columns.devices[index]]
+        self.contacts: int = columns.contacts[index] + columns.run_contacts.get(index, 0)
+        """Contacts so far (history before the run plus this run's)."""
+        self.last_contact: float = columns.last_contact.get(index, -math.inf)
+        """Time of the previous contact in this run, or -inf."""
+        self.voice_enrolled: bool = columns.voice_enrolled[index] == 1
+        self.owner: tuple[str, int] | None = columns.owner.get(index)
+        """(group, seat) of the customer's adviser or case owner, if any."""
+        self.last_agent: int | None = columns.last_agent.get(index)
+        """Id of the agent who last served the customer in this run, if any."""
+        self._population = population
+
+    @property
+    def phones(self) -> tuple[str, ...]:
+        """Carrier of each phone number on file."""
+        # Built when read: it costs more than all the other attributes together, and
+        # no shipped policy reads it.
+        return self._population.phones(self.id)
+
+    def __repr__(self) -> str:
+        return f"Customer({self.id}, {self.tier!r}, {self.language!r})"
+
+
+@dataclass(slots=True)
+class _Columns:
+    """Per-customer attributes, indexed by customer id.
+
+    The shared ones are compact read-only columns (``sim.model.sharing``): they index
+    to plain ints and floats on the per-contact path, nearly as fast as lists, in a
+    fraction of the memory. Categorical ones hold codes into the population's name
+    tuples. The last three are one run's own state: sparse dicts, because most
+    customers of a large base make no contact in a run, so a fork starts them empty
+    at no cost.
+    """
+
+    tier: Column
+    """Codes into ``Population.tier_names``."""
+    language: Column
+    """Codes into ``Population.language_names``."""
+    dialect: Column
+    """Codes into ``Population.dialect_names`` (0: none)."""
+    value: array
+    churn_risk: array
+    sentiment: array
+    channel: Column
+    """Preferred channel: codes into ``Population.channel_names``."""
+    habit_hour: Column
+    """Hour of day (0-23) at which the preferred hours start."""
+    phone_offsets: Column
+    """Customer i's phones are ``phone_carriers[phone_offsets[i]:phone_offsets[i + 1]]``."""
+    phone_carriers: Column
+    """Codes into ``Population.carrier_names``."""
+    devices: Column
+    """Codes into ``Population.device_counts``."""
+    contacts: Column
+    """Contacts before the run (the pre-run history)."""
+    voice_enrolled: Column
+    """1 for a customer with a voice print, else 0."""
+    owner: dict[int, tuple[str, int]]
+    """(group, seat) of owned customers only."""
+    run_contacts: dict[int, int] = field(default_factory=dict)
+    """Contacts made in this run, by customer."""
+    last_contact: dict[int, float] = field(default_factory=dict)
+    """Time of the latest contact in this run, by customer."""
+    last_agent: dict[int, int] = field(default_factory=dict)
+    """Id of the agent who last served the customer in this run (written by the engine)."""
+
+    def fork(self) -> _Columns:
+        """The same shared columns with empty per-run state."""
+        return replace(self, run_contacts={}, last_contact={}, last_agent={})
+
+
+_STREAMS = ("tier", "language", "dialect", "value", "churn_risk", "sentiment", "channel",
+            "habit_hour", "activity", "phones", "carriers", "devices", "history",
+            "voice_enrolled", "owner")
+"""The population's random streams, one per attribute (``population/<name>``)."""
+
+OwnerGroups = tuple[tuple[str, int, tuple[str, ...], float], ...]
+"""(group, seats, tiers, share) of each group that owns customers."""
+
+
+class Population:
+    """The customers of one replication.
+
+    Memory grows with the population size, which the scenario fixes; not with
+    the number of contacts. Every run of a replication (policy, strategy) faces the
+    same customers: ``Population.shared`` builds them once and gives each run a
+    ``fork`` whose per-run state (contacts made, last agent, ...) is its own.
+    """
+
+    shared_builds: ClassVar[BuildCache[Population]] = BuildCache(2)
+    """Builds kept for ``shared``: the runner runs every policy and strategy of one
+    replication in a row, so two are plenty and bound the memory of long sweeps."""
+
+    def __init__(self, spec: Customers, generator: Callable[[str], np.random.Generator],
+                 hour_weights: np.ndarray, voice_enrolment: float,
+                 owner_groups: OwnerGroups = ()) -> None:
+        """``generator(purpose)``: a fresh generator per call (``RandomStreams.generator``);
+        ``owner_groups``: (group, seats, tiers, share) of each group that owns customers."""
+        rng = _generators(generator)
+        size = spec.population
+        self.key = _key(spec, rng, hour_weights, voice_enrolment, owner_groups)
+        """Everything the draws depend on: equal keys, equal customers."""
+        self.spec = spec
+        self.size = size
+        self.tier_names = tuple(spec.tiers)
+        self.language_names = tuple(spec.languages)
+        self.dialect_names: tuple[str | None, ...] = (None, *dict.fromkeys(
+            name for shares in spec.dialects.values() for name in shares))
+        self.channel_names = tuple(spec.channels)
+        self.carrier_names = tuple(spec.carriers)
+        self.device_counts = tuple(spec.devices)
+        self.habit_window = spec.habit_window
+
+        # One stream per attribute: changing how one is drawn (a share, a mean, a
+        # sampler that uses a varying amount of randomness) never moves another. Each
+        # is made a compact column at once: with a million customers, the numpy
+        # temporaries kept alive together would outweigh the whole population.
+        tier = codes(_choose(rng["tier"], spec.tiers.values(), size))
+        language = codes(_choose(rng["language"], spec.languages.values(), size))
+        dialect = codes(self._dialects(as_numpy(language), rng["dialect"].random(size)))
+        value = floats(spec.value.sample(rng["value"], size))
+        churn_risk = floats(spec.churn_risk.sample(rng["churn_risk"], size))
+        sentiment = floats(spec.sentiment.sample(rng["sentiment"], size))
+        channel = codes(_choose(rng["channel"], spec.channels.values(), size))
+        # Preferred hours start where the traffic is: hour h with weight of its arrivals.
+        habit_hour = codes(_choose(rng["habit_hour"], hour_weights, size))
+        shape = 1.0 / spec.activity_cv**2
+        activity = rng["activity"].gamma(shape, 1.0 / shape, size)
+        phone_offsets = codes(np.concatenate(([0], np.cumsum(np.array(list(spec.phones))[
+            _choose(rng["phones"], spec.phones.values(), size)]))))
+        phone_carriers = codes(_choose(rng["carriers"], spec.carriers.values(),
+                                       phone_offsets[-1]))
+        self.columns = _Columns(
+            tier=tier, language=language, dialect=dialect, value=value, churn_risk=churn_risk,
+            sentiment=sentiment, channel=channel, habit_hour=habit_hour,
+            phone_offsets=phone_offsets, phone_carriers=phone_carriers,
+            devices=codes(_choose(rng["devices"], spec.devices.values(), size)),
+            contacts=codes(rng["history"].poisson(spec.history, size)),
+            voice_enrolled=codes(rng["voice_enrolled"].random(size) < voice_enrolment),
+            owner=self._owners(as_numpy(tier), owner_groups, rng["owner"]))
+        self._pools = self._habit_pools(as_numpy(channel), as_numpy(habit_hour), activity)
+        self._everyone = _Pool(range(size), activity)
+
+    @classmethod
+    def shared(cls, spec: Customers, generator: Callable[[str], np.random.Generator],
+               hour_weights: np.ndarray, voice_enrolment: float,
+               owner_groups: OwnerGroups = ()) -> Population:
+        """The same customers as ``Population(...)`` with these arguments, built once per
+        distinct key (``shared_builds``) and returned as a ``fork`` for one run."""
+        key = _key(spec, _generators(generator), hour_weights, voice_enrolment, owner_groups)
+        return cls.shared_builds.get(key, lambda: cls(
+            spec, generator, hour_weights, voice_enrolment, owner_groups)).fork()
+
+    def fork(self) -> Population:
+        """These customers with fresh per-run state: what one run records (contacts, last
+        agents) is never seen by another run of the same build."""
+        fork = copy.copy(self)
+        fork.columns = self.columns.fork()
+        return fork
+
+    def _owners(self, tier: np.ndarray, groups: OwnerGroups,
+                rng: np.random.Generator) -> dict[int, tuple[str, int]]:
+        """Each owned customer's owner: the first group that owns their tier, a uniform seat."""
+        owners: dict[int, tuple[str, int]] = {}
+        u, seat_u = rng.random(self.size), rng.random(self.size)
+        for group, seats, tiers, share in groups:
+            if seats <= 0:
+                continue
+            wanted = np.flatnonzero(
+                np.isin(tier, [self.tier_names.index(t) for t in tiers]) & (u < share))
+            seat = np.minimum((seat_u[wanted] * seats).astype(np.int64), seats - 1)
+            for index, which in zip(wanted.tolist(), seat.tolist()):
+                owners.setdefault(index, (group, which))
+        return owners
+
+    def _dialects(self, language: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Each customer's dialect as a code into ``dialect_names`` (0: none)."""
+        dialect = np.zeros(self.size, dtype=np.int64)
+        for lang, shares in self.spec.dialects.items():
+            members = np.flatnonzero(language == self.language_names.index(lang))
+            chosen = np.minimum(np.searchsorted(np.cumsum(list(shares.values())), u[members],
+                                                "right"), len(shares) - 1)
+            dialect[members] = np.array([self.dialect_names.index(d) for d in shares])[chosen]
+        return dialect
+
+    def _habit_pools(self, channel: np.ndarray, habit_hour: np.ndarray,
+                     activity: np.ndarray) -> dict[tuple[int, int], _Pool]:
+        """Customers by (preferred channel, hour of day inside their preferred window)."""
+        window_hours = round(self.habit_window / HOUR)
+        # Compact dtypes: with a million customers these temporaries dominate the build.
+        channel, habit_hour = channel.astype(np.int32), habit_hour.astype(np.int32)
+        keys = np.concatenate([channel * HOURS + (habit_hour + k) % HOURS
+                               for k in range(window_hours)])
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
+        members = (order % self.size).astype(np.uint32)  # position in the tiled customer list
+        bounds = np.searchsorted(keys, np.arange(len(self.channel_names) * HOURS + 1))
+        pools = {}
+        for key in range(len(self.channel_names) * HOURS):
+            chosen = members[bounds[key]:bounds[key + 1]]
+            if len(chosen):
+                pools[divmod(key, HOURS)] = _Pool(codes(chosen), activity[chosen])
+        return pools
+
+    def pick(self, channel: str, time: float, habit_u: float, pick_u: float) -> int:
+        """The customer who makes a contact on ``channel`` at ``time`` (two uniforms)."""
+        pool = None
+        if habit_u < self.spec.habit_strength and channel in self.channel_names:
+            pool = self._pools.get((self.channel_names.index(channel), int(time // 3600) % HOURS))
+        return (pool or self._everyone).pick(pick_u)
+
+    def pick_victim(self, pick_u: float) -> int:
+        """A fraudster's target: any customer, uniformly."""
+        return min(int(pick_u * self.size), self.size - 1)
+
+    def in_habit(self, index: int, channel: str, time: float) -> tuple[bool, bool]:
+        """Whether ``time`` lies in the customer's preferred hours, and ``channel`` is theirs."""
+        columns = self.columns
+        offset = (time % DAY - columns.habit_hour[index] * HOUR) % DAY
+        return offset < self.habit_window, self.channel_names[columns.channel[index]] == channel
+
+    def phones(self, index: int) -> tuple[str, ...]:
+        """Carrier of each of the customer's phone numbers on file."""
+        columns, carriers = self.columns, self.carrier_names
+        first, last = columns.phone_offsets[index], columns.phone_offsets[index + 1]
+        return tuple([carriers[c] for c in columns.phone_carriers[first:last]])
+
+    def record_contact(self, index: int, time: float) -> None:
+        """Add a contact to the customer's history (this run's state only)."""
+        columns = self.columns
+        columns.run_contacts[index] = columns.run_contacts.get(index, 0) + 1
+        columns.last_contact[index] = time
+
+
+class _Pool:
+    """Customers to draw from in proportion to their activity (bisect on cumulative weights)."""
+
+    __slots__ = ("_members", "_cumulative", "_total", "_last")
+
+    def __init__(self, members: Sequence[int], weights: np.ndarray) -> None:
+        self._members = members
+        # numpy's cumsum adds in order, like a running Python sum: the same floats.
+        self._cumulative = floats(np.cumsum(weights))
+        self._total = self._cumulative[-1] if len(self._cumulative) else 0.0
+        self._last = len(members) - 1
+
+    def __bool__(self) -> bool:
+        return self._total > 0
+
+    def pick(self, u: float) -> int:
+        return self._members[min(bisect_right(self._cumulative, u * self._total), self._last)]
+
+
+def _generators(generator: Callable[[str], np.random.Generator]) -> dict[str, np.random.Generator]:
+    return {name: generator(f"population/{name}") for name in _STREAMS}
+
+
+def _key(spec: Customers, rng: dict[str, np.random.Generator], hour_weights: np.ndarray,
+         voice_enrolment: float, owner_groups: OwnerGroups) -> Hashable:
+    """What a build depends on: the spec, the state of every stream before its draws and
+    the other inputs (so two keys are equal exactly when the customers are)."""
+    return (spec.model_dump_json(), tuple(generator_key(r) for r in rng.values()),
+            np.asarray(hour_weights, dtype=float).tobytes(), voice_enrolment, owner_groups)
+
+
+def _choose(rng: np.random.Generator, shares: object, size: int) -> np.ndarray:
+    """``size`` indices drawn with the given (not necessarily normalised) weights."""
+    weights = np.asarray(list(shares), dtype=float)  # type: ignore[call-overload]
+    cumulative = np.cumsum(weights / weights.sum())
+    return np.minimum(np.searchsorted(cumulative, rng.random(size), "right"), len(weights) - 1)

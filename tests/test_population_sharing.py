@@ -1,0 +1,118 @@
+"""Build once, share: every policy and strategy of one replication runs on one shared
+customer base and one seeded profile history, with results identical to separate builds
+and no run seeing another run's contacts."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from sim import run
+from sim.kernel.streams import RandomStreams
+from sim.model.customers import Customer, Population
+from sim.model.profile import INBOUND, SERVED, Interaction, ProfileStore
+from sim.model.scenario import Scenario, scenario_from_dict
+from sim.model.sharing import BuildCache, generator_key
+
+ROOT = Path(__file__).resolve().parents[1]
+HOURS = np.ones(24)
+
+
+@pytest.fixture
+def caches(monkeypatch: pytest.MonkeyPatch) -> tuple[BuildCache[Population],
+                                                      BuildCache[object]]:
+    """Fresh population and seeded-history caches (counting from zero builds)."""
+    populations: BuildCache[Population] = BuildCache(2)
+    histories: BuildCache[object] = BuildCache(2)
+    monkeypatch.setattr(Population, "shared_builds", populations)
+    monkeypatch.setattr(ProfileStore, "shared_histories", histories)
+    return populations, histories
+
+
+def _omnichannel() -> Scenario:
+    """The omnichannel bank (customers, identity, predictor) made small: 3,000 customers,
+    the first hour of traffic."""
+    data = yaml.safe_load((ROOT / "scenarios" / "omnichannel_bank.yaml").read_text())
+    data["customers"]["population"] = 3000
+    data["run"]["duration"] = "9h"
+    return scenario_from_dict(data)
+
+
+def _population(replication: int = 0) -> Population:
+    return Population.shared(_omnichannel().customers, RandomStreams(5, replication).generator,
+                             HOURS, 0.5)
+
+
+def test_every_policy_of_a_replication_uses_one_build(
+        caches: tuple[BuildCache[Population], BuildCache[object]]) -> None:
+    populations, histories = caches
+    # More replications than the cache keeps: sharing relies on the runner running
+    # every policy of one replication in a row.
+    run(_omnichannel(), ["fcfs", "contextual"], replications=3, progress=False)
+    assert populations.builds == 3 and histories.builds == 3  # one per replication
+
+
+def test_shared_builds_give_the_results_of_separate_builds(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    scenario = _omnichannel()
+    shared = run(scenario, ["fcfs", "contextual"], replications=2, progress=False).to_json()
+    # A cache that keeps nothing: every run builds its own customers and history.
+    monkeypatch.setattr(Population, "shared_builds", BuildCache(0))
+    monkeypatch.setattr(ProfileStore, "shared_histories", BuildCache(0))
+    separate = run(scenario, ["fcfs", "contextual"], replications=2, progress=False).to_json()
+    assert shared == separate
+
+
+def test_a_run_never_sees_another_runs_contacts(
+        caches: tuple[BuildCache[Population], BuildCache[object]]) -> None:
+    first, second = _population(), _population()
+    assert caches[0].builds == 1 and first.columns.tier is second.columns.tier
+    before = Customer(second, 3)
+    first.columns.last_agent[3] = 7  # as the engine writes it when an agent serves
+    first.record_contact(3, 100.0)
+    assert (Customer(first, 3).contacts, Customer(first, 3).last_contact,
+            Customer(first, 3).last_agent) == (before.contacts + 1, 100.0, 7)
+    after = Customer(second, 3)
+    assert (after.contacts, after.last_contact, after.last_agent) == (
+        before.contacts, -math.inf, None)
+    # The profile store: one shared seeded history, each store's own writes.
+    stores = [ProfileStore(first.size, 20), ProfileStore(second.size, 20)]
+    for store, population in zip(stores, (first, second)):
+        store.seed_history(population, np.random.default_rng(3), 90.0)
+    assert caches[1].builds == 1
+    seeded = stores[1].history(3)
+    assert seeded  # customer 3 has pre-run contacts to share
+    stores[0].record(3, Interaction(100.0, 400.0, "voice", INBOUND, SERVED))
+    assert stores[0].history(3) == (seeded + stores[0].history(3)[-1:])[-20:]
+    assert stores[1].history(3) == seeded and ProfileStore(first.size, 20).history(3) == ()
+
+
+def test_a_shared_history_leaves_the_generator_where_drawing_would(
+        caches: tuple[BuildCache[Population], BuildCache[object]]) -> None:
+    population = _population()
+    ends = []
+    for _ in range(2):
+        rng = np.random.default_rng(3)
+        ProfileStore(population.size, 20).seed_history(population, rng, 90.0)
+        ends.append((generator_key(rng), rng.random()))
+    assert caches[1].builds == 1 and ends[0] == ends[1]
+
+
+def test_the_caches_are_bounded(
+        caches: tuple[BuildCache[Population], BuildCache[object]]) -> None:
+    populations = caches[0]
+    for replication in range(5):
+        _population(replication)
+    assert len(populations) == 2 and populations.builds == 5
+    _population(4)  # still kept
+    _population(0)  # dropped long ago: built again
+    assert len(populations) == 2 and populations.builds == 6
+    populations.clear()
+    assert len(populations) == 0
+    nothing: BuildCache[int] = BuildCache(0)
+    assert [nothing.get("key", lambda: 1) for _ in range(3)] == [1, 1, 1]
+    assert len(nothing) == 0 and nothing.builds == 3
