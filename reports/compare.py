@@ -76,7 +76,7 @@ METRICS: dict[str, MetricInfo] = dict([
     _info("direct_reach_rate", "Direct reach (rings answered)", SHARE, 1),
     _info("fallback_rate", "Fallback to the center", SHARE, -1),
     # Identity and verification (present when the scenario has an ``identity:`` block);
-    # definitions in sim/metrics.py ``IdentityCell.figures``.
+    # definitions in sim/kernel/metrics.py ``IdentityCell.figures``.
     _info("self_service_rate", "Finished in IVR (self-service)", SHARE, 1),
     _info("passive_identified", "Passively identified", SHARE, 1),
     _info("asked_rate", "Asked to verify actively", SHARE, -1),

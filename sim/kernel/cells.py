@@ -16,6 +16,7 @@ from sim.kernel.metrics import (
     GroupCell, merged_contacts, merged_groups,
 )
 from sim.model.scenario import DAY, Scenario
+from sim.state import WAITING
 
 if TYPE_CHECKING:
     from sim.kernel.kernel import Simulation
@@ -110,6 +111,29 @@ class MetricCells:
             cell = cells[slot]
             setattr(cell, attribute, getattr(cell, attribute) + (slot_end - start))
             start = slot_end
+
+    def count_at_end(self, sim: Simulation, end: float) -> None:
+        """The run ends at ``end``: agents' open busy and logged-in time, contacts still in
+        service or waiting (with the trace rows of those that wait)."""
+        add_time = self.add_time
+        for group_cells, agents in zip(self.group, sim.agents):
+            for agent in agents:
+                if agent.held:
+                    add_time(group_cells, "busy", agent.busy_since, end)
+                    if agent.capacity is None and agent.contact is not None \
+                            and agent.contact.counted:
+                        agent.contact.cell.in_service_at_end += 1
+                if agent.on_duty:
+                    add_time(group_cells, "logged_in", agent.logged_in_at, end)
+        for queue in sim.state._waiting.values():
+            for contact in queue:
+                if contact.status != WAITING:
+                    continue
+                if contact.counted:
+                    contact.cell.in_queue_at_end += 1
+                    contact.cell.wait_at_end_sum += end - contact.arrival
+                if sim.trace is not None:
+                    sim.trace.contact(sim, contact, "waiting_at_end", end)
 
     def _interval_lengths(self, end: float) -> list[float]:
         lengths = [GroupCell() for _ in range(self.intervals)]

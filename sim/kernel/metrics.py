@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from operator import add
 
 LINEAR_BIN_WIDTH = 0.25
 """Seconds per histogram bin below ``LINEAR_LIMIT``."""
@@ -114,7 +115,8 @@ class ContactCell:
         for name in _CONTACT_COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.tracks |= other.tracks
-        self.histogram = [a + b for a, b in zip(self.histogram, other.histogram)]
+        if other.answered:  # the histogram holds answered contacts only: else all zeros
+            self.histogram = list(map(add, self.histogram, other.histogram))
         if other.identity is not None:
             if self.identity is None:
                 self.identity = IdentityCell()

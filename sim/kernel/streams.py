@@ -12,7 +12,8 @@ own stream never shifts a customer's patience.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -86,3 +87,24 @@ def unit_exponential(rng: np.random.Generator, size: int) -> np.ndarray:
 def uniform_pairs(rng: np.random.Generator, size: int) -> np.ndarray:
     """Two uniforms per draw (a decision and its detail, e.g. accept and reach)."""
     return rng.random((size, 2))
+
+
+class ZippedStreams:
+    """Several streams drawn together, one value of each per ``next()``: one C-level
+    ``next`` on a zip of their blocks instead of one ``next_value`` call per stream. The
+    values are those each stream's ``next_value`` would give, as long as the streams are
+    drawn only through this object (their blocks then stay aligned)."""
+
+    __slots__ = ("_streams", "_values")
+
+    def __init__(self, streams: tuple[Stream, ...]) -> None:
+        self._streams = streams
+        self._values: Iterator[tuple[Any, ...]] = iter(())
+
+    def next(self) -> tuple[Any, ...]:
+        """One value of every stream, in the order the streams were given."""
+        return next(self._values, None) or self._refill()
+
+    def _refill(self) -> tuple[Any, ...]:
+        self._values = zip(*(stream.next_block() for stream in self._streams))
+        return next(self._values)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from sim.kernel.streams import ZippedStreams
 from sim.model.customers import FRAUD, GENUINE, PROSPECT, Customer, Customers, Population
 from sim.model.distributions import Distribution
 from sim.errors import FieldError
@@ -36,7 +37,7 @@ from sim.model.fields import Int, Number, Probability, StrictModel, _sum_to_one
 if TYPE_CHECKING:
     import numpy as np
 
-    from sim.kernel.streams import RandomStreams, Stream
+    from sim.kernel.streams import RandomStreams
 
 RiskLevel = Literal["low", "medium", "high"]
 Where = Literal["ivr", "agent"]
@@ -313,17 +314,20 @@ class IdentityModel:
                                             voice.enrolled if voice is not None else 0.0,
                                             owner_groups)
         self._methods = methods
-        # Fixed order so that a method's column does not depend on which others exist.
-        self._method_columns = {name: _SIGNAL_COLUMNS + i for i, name in enumerate(METHOD_NAMES)}
+        self._method_names = tuple(methods)
+        # Per contact: a row of uniforms (signals, then one per method in the fixed order of
+        # METHOD_NAMES, so that a method's column does not depend on which others exist),
+        # and with an identity block the IVR time and each configured method's time.
         width = _SIGNAL_COLUMNS + len(METHOD_NAMES)
-        self._rows = {t: streams.stream(f"identity/{t}", _uniform_rows(width)) for t in type_names}
-        self._ivr_times: dict[str, Stream] = {}
-        self._method_times: dict[str, dict[str, Stream]] = {}
+        self._draws: dict[str, ZippedStreams] = {}
+        for t in type_names:
+            per_contact = [streams.stream(f"identity/{t}", _uniform_rows(width))]
+            if identity is not None:
+                per_contact.append(streams.stream(f"ivr/{t}", identity.ivr_time.sample))
+                per_contact.extend(streams.stream(f"verify/{name}/{t}", m.sample_time)
+                                   for name, m in methods.items())
+            self._draws[t] = ZippedStreams(tuple(per_contact))
         if identity is not None:
-            for t in type_names:
-                self._ivr_times[t] = streams.stream(f"ivr/{t}", identity.ivr_time.sample)
-                self._method_times[t] = {name: streams.stream(f"verify/{name}/{t}", m.sample_time)
-                                         for name, m in methods.items()}
             self._intents = _Chooser({n: i.share for n, i in identity.intents.items()})
         fraud, prospects = customers.fraud, customers.prospects
         self._fraud_share = fraud.share if fraud is not None else 0.0
@@ -338,11 +342,8 @@ class IdentityModel:
         ``logged_in``: the contact escalates from a web or app session whose login carries
         over (identity stitching): a genuine customer is then known for sure, before any
         check. Fraudsters and prospects gain nothing from it."""
-        u = self._rows[contact_type].next_value()
+        u, *timings = self._draws[contact_type].next()
         caller = Caller()
-        times = ({name: s.next_value() for name, s in self._method_times[contact_type].items()}
-                 if self.identity is not None else {})
-        ivr_s = self._ivr_times[contact_type].next_value() if self.identity is not None else 0.0
         population, spec = self.population, self.customers
         if u[0] < self._fraud_share:
             caller.kind = FRAUD
@@ -367,9 +368,13 @@ class IdentityModel:
         if index >= 0:
             unique_number = on_file and u[4] >= spec.shared_number
             in_hours, own_channel = population.in_habit(index, channel, now)
-            flags = tuple(name for name, raised in (
-                ("new_number", not on_file), ("unusual_hour", not in_hours),
-                ("unusual_channel", not own_channel)) if raised)
+            flags: tuple[str, ...] = ()
+            if not on_file:
+                flags += ("new_number",)
+            if not in_hours:
+                flags += ("unusual_hour",)
+            if not own_channel:
+                flags += ("unusual_channel",)
             caller.customer = Customer(population, index)
             population.record_contact(index, now)
             caller.flags = flags
@@ -387,11 +392,12 @@ class IdentityModel:
             return caller
         intent = self.identity.intents[caller.intent]
         caller.risk = intent.risk
-        caller.ivr_s = ivr_s
+        caller.ivr_s = timings[0]
         caller.self_service = caller.kind != FRAUD and u[8] < intent.self_service
         if caller.customer is not None and not caller.self_service:
-            uniforms = {name: u[column] for name, column in self._method_columns.items()}
-            checks = Checks(self._methods, caller, uniforms, times)
+            uniforms = dict(zip(METHOD_NAMES, u[_SIGNAL_COLUMNS:]))
+            checks = Checks(self._methods, caller, uniforms,
+                            dict(zip(self._method_names, timings[1:])))
             caller.verified = bool(self._strategy.verify(caller, checks))  # type: ignore[attr-defined]
             caller.refused_in_ivr = not caller.verified and not checks.with_agent
             caller.methods = checks.ran
