@@ -164,6 +164,10 @@ class Contact:
     """For a call back: whether the agent's call reaches the right party."""
     stretch = 1.0
     """Handle-time factor of holding other contacts of its channel at the same time."""
+    instant_follow_ups = 0
+    service_s = 0.0
+    """Agent time on the contact, wrap-up included (recorded for the trace only)."""
+    """Follow-ups of the same customer's contact chain that came at this same instant."""
 
     def __init__(
         self, id: int, type: str, arrival: float, patience: float,

@@ -53,18 +53,19 @@ class TraceWriter:
 
         ``arrival_s`` is when the contact entered the queue (after the IVR, with
         identity); for contacts that never left the IVR it is their arrival, and
-        ``wait_s`` is then their time in the IVR.
+        ``wait_s`` is then their time in the IVR. ``handle_s`` is the agent's time on the
+        contact before wrap-up (``service_s``, set when the trace is on, less wrap-up).
         """
-        agent = contact.agent if outcome == "answered" else None
-        refused = contact.identity is not None and contact.identity.verified is False
-        handle = (0.0 if refused else contact.work) / agent.speed if agent is not None else None
+        answered = outcome == "answered"
+        agent = contact.agent if answered else None
+        handle = contact.service_s - contact.wrap_up if agent is not None else None
         self._writer.writerow((
             sim.policy_name, sim.replication, contact.id, contact.type, f"{contact.arrival:.3f}",
             outcome, f"{time:.3f}", f"{time - contact.arrival:.3f}",
             agent.id if agent else "", agent.group if agent else "",
             f"{handle:.3f}" if handle is not None else "",
             f"{contact.wrap_up:.3f}" if agent else "", int(not contact.counted),
-            *_identity_columns(contact, sim.verification),
+            *_identity_columns(contact, answered, sim.verification),
         ))
 
     def close(self) -> None:
@@ -78,14 +79,21 @@ class TraceWriter:
         self.close()
 
 
-def _identity_columns(contact: Contact, verification: str | None) -> tuple[object, ...]:
-    """Caller, intent and verification outcome; blank without customers."""
+def _identity_columns(contact: Contact, answered: bool,
+                      verification: str | None) -> tuple[object, ...]:
+    """Caller, intent and verification outcome; blank without customers.
+
+    Verification times are those of this contact: IVR checks on the first contact only (a
+    retrial or repeat skips the IVR), agent checks when this contact was answered (a
+    retrial carries the checks still to do; a repeat of a verified contact has none).
+    """
     caller = contact.identity
     if caller is None:
         return ("",) * 9
-    verified = "" if caller.verified is None else int(caller.verified)
+    verified = "" if caller.verified is None or contact.repeat else int(caller.verified)
+    ivr = 0.0 if contact.repeat or contact.retrial else caller.ivr_verify_s
     return (
         caller.customer.id if caller.customer is not None else "", _CALLER_KINDS[caller.kind],
         caller.intent, int(caller.identified), "|".join(caller.flags), verified,
-        f"{caller.ivr_verify_s:.3f}", f"{caller.agent_verify_s:.3f}", verification or "",
+        f"{ivr:.3f}", f"{contact.agent_extra if answered else 0.0:.3f}", verification or "",
     )

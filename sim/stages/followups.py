@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sim.errors import ScenarioError
 from sim.kernel.streams import uniform_pairs
 from sim.model.outcomes import follow_up_streams
 from sim.stages import Stage, listen_abandoned
@@ -15,6 +16,11 @@ if TYPE_CHECKING:
     from sim.kernel.kernel import Simulation
     from sim.stages.identity import IdentityStage
     from sim.state import Agent
+
+
+INSTANT_FOLLOW_UPS = 1000
+"""Follow-ups of one contact chain at one instant after which the run is stopped: each
+cycle took no time (patience, handle time and delay all 0 s), so time cannot advance."""
 
 
 class FollowUps(Stage):
@@ -101,6 +107,10 @@ class FollowUps(Stage):
             cell = kernel.cells.contact[kernel.type_names.index(type_name)][kernel.slot]
         self._serial += 1
         contact = Contact(self._serial, type_name, now, patience, work, wrap_up, cell, counted)
+        if now == first.arrival:  # the whole cycle took no time
+            contact.instant_follow_ups = first.instant_follow_ups + 1
+            if contact.instant_follow_ups > INSTANT_FOLLOW_UPS:
+                self._endless(first, retrial, now)
         contact.repeat = not retrial
         contact.retrial = retrial
         contact.outcome_u = outcome_u
@@ -116,3 +126,16 @@ class FollowUps(Stage):
             else:
                 cell.repeats += 1
         kernel.route(contact, now)
+
+    def _endless(self, first: Contact, retrial: bool, now: float) -> None:
+        if retrial:
+            field, what = f"contact_types.{first.type}.retrial", "retrials"
+            cause = "patience 0 s, a retrial delay of 0 s and probability 1"
+            allowed = "a patience or retrial delay that is not always 0 s, or a probability below 1"
+        else:
+            field, what = "outcomes.repeat_after", "repeats"
+            cause = "handle time, wrap-up and repeat delay all 0 s"
+            allowed = "a handle time or repeat delay that is not always 0 s"
+        raise ScenarioError("", [
+            f"{field}: more than {INSTANT_FOLLOW_UPS} {what} of one contact at {now:.0f} s: "
+            f"with {cause} simulated time cannot advance; allowed: {allowed}"])

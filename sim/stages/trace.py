@@ -9,22 +9,24 @@ from sim.stages import Stage, listen_abandoned
 
 if TYPE_CHECKING:
     from sim.kernel.kernel import Simulation
-    from sim.state import Contact
+    from sim.state import Agent, Contact
 
 
 class Tracing(Stage):
-    """Wraps ``answered`` (outermost) and listens to abandonments."""
+    """Wraps ``service_time`` (outermost: the row of an answered contact is written once its
+    agent time is known) and listens to abandonments."""
 
     def __init__(self, kernel: Simulation) -> None:
         super().__init__(kernel)
         trace = kernel.trace
         assert trace is not None
-        answered = kernel.answered
+        service_time = kernel.service_time
 
-        def answered_and_traced(contact: Contact, now: float) -> None:
-            answered(contact, now)
-            trace.contact(kernel, contact, "answered", now)
+        def traced_service(agent: Agent, contact: Contact) -> float:
+            contact.service_s = duration = service_time(agent, contact)
+            trace.contact(kernel, contact, "answered", kernel.clock.now)
+            return duration
 
-        kernel.answered = answered_and_traced
+        kernel.service_time = traced_service
         listen_abandoned(kernel, lambda contact, now, waited: trace.contact(
             kernel, contact, "abandoned", now))

@@ -1,0 +1,151 @@
+"""The kernel and its stages: what a plain scenario assembles, the clock's order of
+events, runs that cannot advance, and the per-contact trace of every contact kind."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sim import Simulation, load_scenario, run, scenario_from_dict
+from sim.errors import ScenarioError
+from sim.kernel.clock import Clock
+from sim.stages.followups import INSTANT_FOLLOW_UPS
+from sim.stages.identity import IdentityStage
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _plain(**changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": "plain",
+        "run": {"duration": "10h", "replications": 1, "seed": 3},
+        "contact_types": {"calls": {
+            "arrivals": {"rate": "60/h"},
+            "handle_time": {"dist": "exponential", "mean": "5min"},
+            "patience": {"dist": "exponential", "mean": "3min"},
+        }},
+        "agents": {"pool": {"count": 5, "skills": ["calls"]}},
+        "routing": {"policy": "fcfs"},
+    }
+    data.update(changes)
+    return data
+
+
+# ------------------------------------------------------------------ assembly
+def test_a_plain_scenario_runs_the_kernels_own_steps() -> None:
+    sim = Simulation(scenario_from_dict(_plain()), "fcfs")
+    assert sim.stages == []
+    for step in ("admit", "route", "hold", "enqueue", "start_service", "assign", "answered",
+                 "service_time", "completed", "release", "on_free", "pick_contact", "rest"):
+        assert getattr(sim, step).__func__ is getattr(Simulation, f"_{step}"
+                                                      if step != "hold" else "_enqueue"), step
+
+
+def test_stages_are_built_only_for_the_features_a_scenario_uses() -> None:
+    names = {type(stage).__name__ for stage in Simulation(
+        load_scenario(ROOT / "scenarios" / "omnichannel_bank.yaml"), "fcfs").stages}
+    assert {"IdentityStage", "Profiles", "Capacity", "Blending", "Callbacks",
+            "FollowUps"} <= names
+    assert "MobileRings" not in names and "WaitingRoom" not in names
+    vip = Simulation(load_scenario(ROOT / "scenarios" / "bank_vip.yaml"), "fcfs")
+    assert vip.stage(IdentityStage) is not None and vip.stage(type(None)) is None
+
+
+# ------------------------------------------------------------------ the clock
+def test_equal_times_run_in_scheduling_order_and_urgent_events_first() -> None:
+    clock, log = Clock(), []
+    clock.schedule(5.0, log.append, "a")
+    clock.schedule(5.0, log.append, "b")
+    clock.schedule(1.0, lambda _: clock.schedule(4.0, log.append, "c"))
+    clock.schedule(5.0, lambda _: clock.schedule_urgent(log.append, "urgent"))
+    clock.schedule(5.0, log.append, "d")
+    clock.run()
+    # Ties run in scheduling order: "c", scheduled at t=1, comes after "d", scheduled at
+    # t=0; the urgent event scheduled while time 5 runs comes before "d", due then.
+    assert log == ["a", "b", "urgent", "d", "c"]
+    assert clock.now == 5.0
+
+
+def test_run_until_leaves_events_due_then_and_a_process_resumes_after_its_delays() -> None:
+    clock, log = Clock(), []
+
+    def steps() -> Any:
+        log.append(("start", clock.now))
+        yield 2.0
+        log.append(("later", clock.now))
+        yield 3.0
+        log.append(("never", clock.now))
+
+    clock.process(steps())
+    clock.run(until=5.0)
+    assert log == [("start", 0.0), ("later", 2.0)]  # the step due at 5.0 stays pending
+
+
+# ------------------------------------------------------------------ endless instants
+def test_retrials_at_one_instant_stop_with_the_field_named() -> None:
+    data = _plain()
+    data["contact_types"]["calls"]["patience"] = {"dist": "constant", "value": "0s"}
+    data["contact_types"]["calls"]["handle_time"] = {"dist": "constant", "value": "100h"}
+    data["contact_types"]["calls"]["retrial"] = {
+        "probability": 1.0, "delay": {"dist": "constant", "value": "0s"}}
+    data["agents"]["pool"]["count"] = 1
+    with pytest.raises(ScenarioError, match=r"contact_types\.calls\.retrial: more than "
+                       f"{INSTANT_FOLLOW_UPS} retrials of one contact"):
+        Simulation(scenario_from_dict(data), "fcfs").run()
+
+
+def test_repeats_at_one_instant_stop_with_the_field_named() -> None:
+    data = _plain(outcomes={"resolution_at_lowest": 0.0, "resolution_at_highest": 0.0,
+                            "repeat_after": {"dist": "constant", "value": "0s"}})
+    data["contact_types"]["calls"]["handle_time"] = {"dist": "constant", "value": "0s"}
+    with pytest.raises(ScenarioError, match=r"outcomes\.repeat_after: more than "):
+        Simulation(scenario_from_dict(data), "fcfs").run()
+
+
+def test_retrials_that_take_time_are_not_stopped() -> None:
+    data = _plain()
+    data["contact_types"]["calls"]["retrial"] = {
+        "probability": 1.0, "delay": {"dist": "constant", "value": "1s"}}
+    result = Simulation(scenario_from_dict(data), "fcfs").run()
+    assert result.overall["arrivals"] > 600
+
+
+# ------------------------------------------------------------------ the trace
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def test_trace_rows_are_the_same_for_two_identical_runs(tmp_path: Path) -> None:
+    scenario = load_scenario(ROOT / "scenarios" / "omnichannel_bank.yaml").with_overrides(
+        replications=1)
+    scenario = scenario.model_copy(update={"run": scenario.run.model_copy(
+        update={"duration": 10 * 3600.0})})
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    run(scenario, ["fcfs"], trace=first, progress=False)
+    run(scenario, ["fcfs"], trace=second, progress=False)
+    assert first.read_bytes() == second.read_bytes()
+    assert {"in_ivr_at_end", "waiting_at_end"} & {r["outcome"] for r in _rows(first)}
+
+
+def test_trace_verification_times_belong_to_the_contact_that_spent_them(
+        tmp_path: Path) -> None:
+    """Repeats skip the IVR and verification; retrials skip the IVR; agent checks count
+    only on the contact that reached the agent; handle time is the agent's time."""
+    scenario = load_scenario(ROOT / "scenarios" / "bank_vip.yaml").with_overrides(
+        replications=1)
+    path = tmp_path / "trace.csv"
+    run(scenario, ["fcfs"], trace=path, progress=False)
+    rows = _rows(path)
+    repeats = [r for r in rows if int(r["contact_id"]) > 10**9]
+    assert len(repeats) > 100
+    for row in repeats:
+        assert float(row["verify_ivr_s"]) == 0.0 and float(row["verify_agent_s"]) == 0.0
+        assert row["verified"] == ""
+    firsts = [r for r in rows if int(r["contact_id"]) <= 10**9 and r["verified"] != ""]
+    assert any(float(r["verify_agent_s"]) > 0 for r in firsts if r["outcome"] == "answered")
+    assert all(float(r["verify_agent_s"]) == 0 for r in firsts if r["outcome"] != "answered")
+    assert all(float(r["handle_s"]) >= 0 for r in rows if r["outcome"] == "answered")
