@@ -4,6 +4,7 @@
                   [--replications R] [--seed N] [--jobs N] [--metric NAME]...
                   [--by type|group|interval]
                   [--format table|markdown|csv|json] [--output PATH] [--report DIR]
+                  [--no-limits]
 
 Registered in ``sim.cli.LAZY_COMMANDS`` through ``configure``; errors raised here reach
 users as ``ccsim: error: ...`` with exit status 2.
@@ -13,9 +14,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
+from sim.cli.options import add_limit_options, check_count_options, check_workload, checked_jobs
 from sim.errors import UsageError
+from sim.files import check_output_file, check_output_folder, write_atomic
 
 from .compare import BREAKDOWN_SCOPES, FORMATS
 
@@ -48,6 +50,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", metavar="PATH", help="write the output to a file")
     parser.add_argument("--report", metavar="DIR",
                         help="write a self-contained HTML report to DIR/index.html")
+    add_limit_options(parser)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.set_defaults(handler=run_compare)
 
@@ -64,21 +67,18 @@ def run_compare(args: argparse.Namespace) -> int:
         if repeated:
             raise UsageError(f"{flag}: {', '.join(repeated)} given more than once; "
                              "allowed: each name once")
-    if args.replications is not None and args.replications < 1:
-        raise UsageError("--replications must be >= 1")
-    if args.jobs < 1:
-        raise UsageError("--jobs must be >= 1")
+    check_count_options(args)
     try:
         metrics = check_metrics(args.metric) if args.metric else None
     except ValueError as exc:
         raise UsageError(f"--metric: {exc}") from None
-    if args.report and Path(args.report).exists() and not Path(args.report).is_dir():
-        raise UsageError(f"--report {args.report}: is a file; allowed: a folder "
-                         "(created if missing)")
-    if args.output and Path(args.output).is_dir():
-        raise UsageError(f"--output {args.output}: is a folder; allowed: a file path")
+    if args.report:
+        check_output_folder(args.report, "--report")
+    if args.output:
+        check_output_file(args.output, "--output")
 
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenario(args.scenario, no_limits=args.no_limits)
+    check_workload(scenario, args)
     policies = args.policy or [scenario.routing.policy]
     strategies = args.verification or (
         scenario.identity.verification.strategies if scenario.identity is not None else [None])
@@ -87,16 +87,16 @@ def run_compare(args: argparse.Namespace) -> int:
                          "with an identity block, --verification), e.g. --policy fcfs "
                          "--policy priority")
     results = run(scenario, policies, replications=args.replications, seed=args.seed,
-                  jobs=args.jobs, verifications=args.verification)
+                  jobs=checked_jobs(args.jobs), verifications=args.verification,
+                  no_limits=args.no_limits)
     comparisons = [compare(results, metrics)]
     for scope in args.by:
         comparisons += [compare(results, metrics, scope=f"by_{scope}", key=key)
                         for key in breakdown_keys(results, f"by_{scope}")]
     text = FORMATS[args.format](comparisons)
+    # Files first: a reader of stdout that stops early (| head) must not cost them.
     if args.output:
-        Path(args.output).write_text(text if text.endswith("\n") else text + "\n")
-    else:
-        print(text.rstrip("\n"))
+        write_atomic(args.output, text if text.endswith("\n") else text + "\n")
     if args.report:
         from .html import write_report
 
@@ -107,4 +107,6 @@ def run_compare(args: argparse.Namespace) -> int:
                             f"--replications {results.replications}", f"--seed {results.seed}"])
         index = write_report(results, args.report, metrics=metrics, command=command)
         print(f"report: {index}", file=sys.stderr)
+    if not args.output:
+        print(text.rstrip("\n"))
     return 0

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from sim.files import write_atomic
 from sim.runner import RunResults
 from sim.model.scenario import Scenario
 from sim.model.units import format_duration
@@ -102,7 +103,7 @@ DEFINITIONS: dict[str, str] = {
     "refused_in_ivr": "Contacts refused in the IVR by verification.",
     "in_ivr_at_end": "Contacts still in the IVR when the run stopped.",
 }
-"""What each metric means (shared/domain.md §3 and sim/metrics.py), shown in the report."""
+"""What each metric means (shared/domain.md §3 and sim/kernel/metrics.py), shown in the report."""
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,7 @@ def write_report(
         embedded.append((item, plots.render(item.figure, "svg")))
     page = _page(results.scenario, overall, breakdowns, embedded, command)
     index = directory / "index.html"
-    index.write_text(page, encoding="utf-8")
+    write_atomic(index, page)
     return index
 
 

@@ -25,6 +25,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MultipleLocator, PercentFormatter
 
+from sim.files import write_atomic
 from sim.kernel.metrics import HISTOGRAM_BINS, bin_edges, histogram_quantile
 from sim.runner import Estimate
 
@@ -108,7 +109,7 @@ def save_figure(figure: Figure, directory: str | Path, stem: str,
     paths = {}
     for fmt in formats:
         path = directory / f"{stem}.{fmt}"
-        path.write_bytes(render(figure, fmt))
+        write_atomic(path, render(figure, fmt))
         paths[fmt] = path
     return paths
 

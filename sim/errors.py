@@ -22,10 +22,17 @@ class ScenarioError(Exception):
     per mistake; ``str()`` prefixes each with the source file.
     """
 
+    SHOWN = 20
+    """Problems shown in the message; the rest are counted (``problems`` has them all)."""
+
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
         self.problems = problems
-        super().__init__("\n".join(f"{source}:{p}" if source else p.lstrip() for p in problems))
+        lines = [f"{source}:{p}" if source else p.lstrip() for p in problems[:self.SHOWN]]
+        if len(problems) > self.SHOWN:
+            lines.append(f"{source}: {len(problems) - self.SHOWN} more problems not shown; "
+                         "allowed: fix the ones above first")
+        super().__init__("\n".join(lines))
 
 
 class PolicyError(RuntimeError):

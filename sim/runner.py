@@ -14,17 +14,20 @@ import math
 import statistics
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from scipy import stats
 
+from sim.files import atomic_path
 from sim.kernel.cells import ReplicationResult
 from sim.kernel.kernel import Simulation
+from sim.limits import limits_for, over_limit
 from sim.model.scenario import Scenario
 from sim.kernel.trace import TraceWriter
+from sim.workers import cap_jobs, worker_pool
 
 SCOPES = ("overall", "by_type", "by_group", "by_interval", "by_tier", "by_channel",
           "by_campaign")
@@ -162,6 +165,7 @@ def run(
     progress: bool | None = None,
     verifications: Sequence[str] | None = None,
     outbounds: Sequence[str] | None = None,
+    no_limits: bool = False,
 ) -> RunResults:
     """Run ``scenario`` under each policy (default: the scenario's own) on the same contacts.
 
@@ -172,13 +176,23 @@ def run(
     list); results are then labelled ``policy/strategy``. With an outbound block, likewise
     for each outbound strategy in ``outbounds`` (default: the scenario's list); a label
     names each strategy dimension that has more than one entry. ``jobs > 1`` runs
-    replications in parallel processes; ``trace`` writes a per-contact CSV
-    (sequential runs only). ``progress`` shows a bar on a terminal (default:
-    only when stderr is one).
+    replications in parallel processes (at most one per core); ``trace`` writes a
+    per-contact CSV (sequential runs only; it replaces the file only once complete).
+    ``progress`` shows a bar on a terminal (default: only when stderr is one).
+    ``replications`` beyond the bounds of ``sim.limits`` raise ``ValueError`` unless
+    ``no_limits``.
     """
     from policies import policy_spec  # late: policies import sim for their types
 
     scenario = scenario.with_overrides(seed=seed, replications=replications)
+    limits = limits_for(no_limits)
+    if scenario.run.replications > limits.replications:
+        raise ValueError(f"replications={scenario.run.replications}: " + over_limit(
+            scenario.run.replications, limits.replications, "replications",
+            "fewer replications"))
+    problem = scenario.workload_problem(scenario.run.replications, limits)
+    if problem is not None:
+        raise ValueError(f"replications={scenario.run.replications}: {problem[1]}")
     names = list(dict.fromkeys(policies or [scenario.routing.policy]))
     for name in names:
         spec = policy_spec(name)
@@ -193,26 +207,28 @@ def run(
     if trace is not None and jobs > 1:
         raise ValueError("a per-contact trace needs jobs=1")
     show = sys.stderr.isatty() if progress is None else progress
+    jobs = cap_jobs(jobs)
     if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool, _Progress(len(tasks), show) as bar:
+        with worker_pool(jobs) as pool, _Progress(len(tasks), show) as bar:
             results = []
             for result in pool.map(_run_one, tasks):
                 results.append(result)
                 bar.advance(1.0)
     else:
         results = []
-        writer = TraceWriter(trace) if trace is not None else None
-        try:
-            with _Progress(len(tasks), show) as bar:
-                for task_scenario, name, strategy, dialer, replication in tasks:
-                    sim = Simulation(task_scenario, name, replication, trace=writer,
-                                     progress=bar.within_task(), verification=strategy,
-                                     outbound=dialer)
-                    results.append(sim.run())
-                    bar.advance_to_task_end()
-        finally:
-            if writer is not None:
-                writer.close()
+        with (atomic_path(trace) if trace is not None else nullcontext()) as trace_path:
+            writer = TraceWriter(trace_path) if trace_path is not None else None
+            try:
+                with _Progress(len(tasks), show) as bar:
+                    for task_scenario, name, strategy, dialer, replication in tasks:
+                        sim = Simulation(task_scenario, name, replication, trace=writer,
+                                         progress=bar.within_task(), verification=strategy,
+                                         outbound=dialer)
+                        results.append(sim.run())
+                        bar.advance_to_task_end()
+            finally:
+                if writer is not None:
+                    writer.close()
     runs: dict[str, list[ReplicationResult]] = {}
     for result in results:
         label = "/".join([result.policy]

@@ -149,3 +149,22 @@ def test_trace_verification_times_belong_to_the_contact_that_spent_them(
     assert any(float(r["verify_agent_s"]) > 0 for r in firsts if r["outcome"] == "answered")
     assert all(float(r["verify_agent_s"]) == 0 for r in firsts if r["outcome"] != "answered")
     assert all(float(r["handle_s"]) >= 0 for r in rows if r["outcome"] == "answered")
+
+
+def test_the_command_names_the_file_of_a_run_that_cannot_advance(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import yaml
+
+    from sim.cli import main
+
+    data = _plain()
+    data["contact_types"]["calls"]["patience"] = {"dist": "constant", "value": "0s"}
+    data["contact_types"]["calls"]["retrial"] = {
+        "probability": 1.0, "delay": {"dist": "constant", "value": "0s"}}
+    data["agents"]["pool"]["count"] = 1
+    data["contact_types"]["calls"]["handle_time"] = {"dist": "constant", "value": "100h"}
+    path = tmp_path / "loop.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert main(["run", str(path)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"{path}: contact_types.calls.retrial: more than")

@@ -53,6 +53,8 @@ import numpy as np
 from scipy import stats
 
 from sim.analysis.calllog import ABANDONED, DAY, SERVED, Call, CallLog, CsvMapping, read_log
+from sim.cli.options import parse_flag
+from sim.files import check_output_file, safe_file_name, write_atomic
 from sim.model.units import parse_duration
 
 HOURS = 24
@@ -603,15 +605,15 @@ class Calibration:
 
         out = Path(out)
         written = [out]
-        out.write_text(self.to_yaml(out), encoding="utf-8")
+        # Samples first: the scenario names them, and must not exist without them.
         if self.handle_time == "empirical":
             for kind in self.types:
                 path = out.parent / _samples_file_name(out.stem, kind)
-                path.write_text(f"# talk times (s) of answered {kind} calls, from "
-                                f"{self.log.report.source}\n"
-                                + "\n".join(f"{v:g}" for v in self.handle[kind].samples) + "\n",
-                                encoding="utf-8")
+                write_atomic(path, f"# talk times (s) of answered {kind} calls, from "
+                             f"{self.log.report.source}\n"
+                             + "\n".join(f"{v:g}" for v in self.handle[kind].samples) + "\n")
                 written.append(path)
+        write_atomic(out, self.to_yaml(out))
         load_scenario(out)
         return written
 
@@ -624,7 +626,8 @@ def _scenario_type(call: Call, head_start: HeadStart | None, base_type: dict[str
 
 
 def _samples_file_name(scenario_name: str, kind: str) -> str:
-    return f"{scenario_name}.handle_{kind}.txt"
+    # ``kind`` comes from the log: it must not turn the name into a path elsewhere.
+    return f"{scenario_name}.handle_{safe_file_name(kind, 'type')}.txt"
 
 
 def _rate(per_hour: float) -> str:
@@ -937,8 +940,9 @@ def add_away_after_option(parser: Any) -> None:
 
 
 def _cmd_calibrate(args: Any) -> int:
+    check_output_file(args.out, "--out")
     result = calibrate(args.log, args.days, args.mapping, args.handle_time,
-                       parse_duration(args.away_after))
+                       parse_flag("--away-after", parse_duration, args.away_after))
     print(result.log.report.format_text())
     written = result.write(args.out)
     print(f"calibrated on {result.days_text}: {len(result.types)} contact types, "

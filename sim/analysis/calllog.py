@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -32,6 +33,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
+
+from sim.files import ReadError, open_atomic, read_data_file, read_text
+from sim.limits import DEFAULT_LIMITS
+from sim.model import yaml_input
 
 DAY = 86400.0
 HALF_DAY = DAY / 2
@@ -269,11 +274,17 @@ class CsvMapping:
     def load(cls, path: str | Path) -> CsvMapping:
         """Read a mapping YAML file."""
         try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ValueError(f"{path}: cannot read the mapping: {exc.strerror}") from None
+            data = yaml_input.load(read_text(Path(path), yaml_input.MAX_YAML_BYTES))
+        except ReadError as exc:
+            raise ValueError(f"{path}: cannot read the mapping: {exc}") from None
+        except yaml_input.YamlLimitError as exc:
+            raise ValueError(f"{path}:{exc.line or 1}: {exc.message}") from None
         except yaml.YAMLError as exc:
-            raise ValueError(f"{path}: not valid YAML: {exc}") from None
+            # PyYAML's own text quotes the offending line: only its line and problem here.
+            mark = getattr(exc, "problem_mark", None)
+            raise ValueError(f"{path}:{mark.line + 1 if mark else 1}: not valid YAML "
+                             f"({getattr(exc, 'problem', None) or 'syntax error'}); allowed: "
+                             "a mapping YAML file (docs/calibration.md)") from None
         return cls.from_dict(data, str(path))
 
 
@@ -397,7 +408,7 @@ def _csv_row_reader(mapping: CsvMapping, header: list[str], source: str,
     for name, column in mapping.columns.items():
         if column not in index:
             raise ValueError(f"{mapping_source}: columns.{name}: column {column!r} is not in "
-                             f"the header of {source}; header has: {', '.join(index)}")
+                             f"the header of {source}; {_header_text(list(index), 'header has: ')}")
     where = {name: index[column] for name, column in mapping.columns.items()}
     width = len(header)
 
@@ -522,7 +533,7 @@ def read_log(path: str | Path, mapping: CsvMapping | str | Path | None = None) -
             dated = mapping.time_format != "seconds"
         else:
             raise ValueError(
-                f"{path}: unknown log format (header {first.strip()[:60]!r}); allowed: the "
+                f"{path}: unknown log format ({_header_text(header)}); allowed: the "
                 "Anonymous Bank format (tab separated, header 'vru+line call_id customer_id "
                 "...') or a CSV with a column mapping (--mapping FILE, see docs/calibration.md)")
     base = min((day for day, _ in rows), default=0)
@@ -578,28 +589,22 @@ TRACE_HELP = ("a CSV with a header row and a column arrival_s (seconds since the
 
 
 def read_arrival_trace(path: str | Path, kind: str | None = None,
+                       limit: float = DEFAULT_LIMITS.data_file_bytes,
                        ) -> tuple[list[float], list[float | None]]:
     """Arrival times (sorted) and recorded service times of one arrival trace, for replay.
 
-    The file is what ``write_arrival_trace`` writes (``TRACE_HELP``). With
-    a ``type`` column, ``kind`` picks the rows to replay and is required.
-    Raises ``ValueError`` naming the file, the line and what is allowed.
+    The file is what ``write_arrival_trace`` writes (``TRACE_HELP``), at most ``limit``
+    bytes. With a ``type`` column, ``kind`` picks the rows to replay and is required.
+    Raises ``ValueError`` naming the file, the line and what is allowed; values are
+    quoted only once the header has shown the file is a trace.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ValueError(f"arrival trace {str(path)!r} not found; allowed: a path relative to "
-                         "the scenario's folder, or an absolute path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not a UTF-8 text file"
-        raise ValueError(f"cannot read arrival trace {str(path)!r}: {reason}; "
-                         f"allowed: {TRACE_HELP}") from None
+    text = read_data_file(path, "arrival trace", TRACE_HELP, limit)
     rows = list(csv.reader(text.splitlines()))
     header = [h.strip() for h in rows[0]] if rows else []
     if "arrival_s" not in header:
-        raise ValueError(f"{path}:1: no arrival_s column (header: {', '.join(header) or 'empty'})"
-                         f"; allowed: {TRACE_HELP}")
+        raise ValueError(f"{path}:1: no arrival_s column ({_header_text(header)}); "
+                         f"allowed: {TRACE_HELP}")
     column = {name: i for i, name in enumerate(header)}
     if "type" in column and kind is None:
         kinds = sorted({r[column["type"]].strip() for r in rows[1:] if len(r) == len(header)})
@@ -639,6 +644,19 @@ def read_arrival_trace(path: str | Path, kind: str | None = None,
     return [a for a, _ in pairs], [s for _, s in pairs]
 
 
+_COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_ .+-]{0,39}")
+
+
+def _header_text(header: list[str], lead: str = "header: ") -> str:
+    """``LEAD a, b`` when every field looks like a column name, else a description
+    without the content: the file may be any file (``/etc/shadow``), not a log or trace."""
+    if not any(header):
+        return f"{lead}empty"
+    if all(_COLUMN_NAME.fullmatch(name) for name in header):
+        return f"{lead}{', '.join(header)}"
+    return "its first line is not a header of column names"
+
+
 def write_arrival_trace(calls: list[Call], path: str | Path,
                         type_of: Callable[[Call], str] | None = None, offset: float = 0.0) -> int:
     """Write offered calls as an arrival trace CSV (``type,arrival_s,service_s``) for replay.
@@ -650,7 +668,7 @@ def write_arrival_trace(calls: list[Call], path: str | Path,
     """
     name = type_of or (lambda call: call.type)
     rows = 0
-    with Path(path).open("w", newline="", encoding="utf-8") as handle:
+    with open_atomic(path, newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(("type", "arrival_s", "service_s"))
         for call in calls:

@@ -37,6 +37,8 @@ from sim.analysis.calibrate import (
 )
 from sim.analysis.calllog import ABANDONED, DAY, SERVED, CallLog, read_log, write_arrival_trace
 from sim.runner import estimate
+from sim.cli.options import at_least, parse_flag
+from sim.files import atomic_path, check_output_file, check_output_folder, write_atomic
 from sim.model.units import parse_duration
 
 METRICS = ("offered", "abandon_rate", "service_level", "asa_s")
@@ -182,7 +184,8 @@ class RealityCheck:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{Path(self.source).stem}-reality.png"
-        figure.savefig(path, dpi=110)
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary, dpi=110, format="png")
         plt.close(figure)
         return path
 
@@ -312,14 +315,21 @@ def configure(parser: Any) -> None:
 
 
 def _cmd_reality(args: Any) -> int:
+    at_least("--seed", args.seed, 0)
+    if args.report:
+        check_output_folder(args.report, "--report")
+    if args.json:
+        check_output_file(args.json, "--json")
     check = reality_check(args.log, days=args.days, replications=args.replications,
                           seed=args.seed, arrivals=args.arrivals,
                           recorded_service=args.recorded_service, mapping=args.mapping,
-                          away_after=parse_duration(args.away_after))
-    print(check.format_text())
-    if args.report:
-        print(f"wrote {check.plot(args.report)}")
+                          away_after=parse_flag("--away-after", parse_duration, args.away_after))
+    # Files first: a reader of stdout that stops early (| head) must not cost them.
+    written = [check.plot(args.report)] if args.report else []
     if args.json:
-        Path(args.json).write_text(json.dumps(check.to_json(), indent=2) + "\n")
-        print(f"wrote {args.json}")
+        write_atomic(args.json, json.dumps(check.to_json(), indent=2) + "\n")
+        written.append(Path(args.json))
+    print(check.format_text())
+    for path in written:
+        print(f"wrote {path}")
     return 0

@@ -44,6 +44,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sim.analysis.analytics import queue_figures, required_agents
+from sim.cli.options import (
+    add_limit_options, at_least, check_count_options, check_workload, checked_jobs,
+)
 from sim.runner import Estimate, RunResults, run
 from sim.model.scenario import DAY, AgentGroup, Scenario, load_scenario
 from sim.analysis.sweep import split_label
@@ -165,11 +168,13 @@ def optimise_staffing(
     seed: int | None = None,
     jobs: int = 1,
     start: dict[str, Sequence[int]] | None = None,
+    no_limits: bool = False,
 ) -> Staffing:
     """Smallest agent counts meeting every target under ``policy`` (see the module doc).
 
     ``start`` replaces the Erlang estimate: one count per scope for each sized
-    group (``[n]`` when staffing is constant).
+    group (``[n]`` when staffing is constant). ``no_limits`` lifts the judgement bounds
+    of ``sim.limits`` for every simulated level.
     """
     if not targets:
         raise StaffingError("no target given; allowed: e.g. --target 'service_level>=0.8'")
@@ -195,7 +200,7 @@ def optimise_staffing(
     periods = scenario.run.intervals_per_day if per_interval else 1
     erlang = _erlang_start(scenario, groups, targets, periods)
     initial = erlang if start is None else _checked_start(start, groups, periods)
-    search = _Search(scenario, policy, targets, groups, periods, jobs)
+    search = _Search(scenario, policy, targets, groups, periods, jobs, no_limits)
     schedule = search.run(initial)
     best = search.evaluate(schedule)
     scopes = tuple(search.scope_name(s) for s in range(periods))
@@ -288,7 +293,7 @@ class _Search:
     """Simulation-driven search over (group, scope) counts, with a cache of levels."""
 
     def __init__(self, scenario: Scenario, policy: str, targets: Sequence[Target],
-                 groups: tuple[str, ...], periods: int, jobs: int) -> None:
+                 groups: tuple[str, ...], periods: int, jobs: int, no_limits: bool) -> None:
         self.scenario = scenario
         self.policy = policy
         self.label = split_label(policy)[0]
@@ -297,6 +302,7 @@ class _Search:
         self.groups = groups
         self.periods = periods
         self.jobs = jobs
+        self.no_limits = no_limits
         self.cache: dict[tuple[tuple[int, ...], ...], RunResults] = {}
         self.close_calls: set[tuple[str, int, int]] = set()
         """(group, scope, count) where ``count`` agents gave a CI straddling a target."""
@@ -327,7 +333,8 @@ class _Search:
             strategies = [strategy] if strategy else (
                 list(identity.verification.strategies[:1]) if identity else None)
             self.cache[key] = run(self.scenario_for(schedule), [policy], jobs=self.jobs,
-                                  progress=False, verifications=strategies)
+                                  progress=False, verifications=strategies,
+                                  no_limits=self.no_limits)
         return self.cache[key]
 
     def scope_figures(self, results: RunResults) -> list[dict[str, Estimate]]:
@@ -490,6 +497,7 @@ def configure(staff: argparse.ArgumentParser) -> None:
     staff.add_argument("--replications", type=int, help="replications per staffing level")
     staff.add_argument("--seed", type=int, help="root seed (overrides run.seed)")
     staff.add_argument("--jobs", type=int, default=1, help="parallel processes for replications")
+    add_limit_options(staff)
     staff.add_argument("--debug", action="store_true", help="show tracebacks")
     staff.set_defaults(handler=_cmd_staff)
 
@@ -501,17 +509,17 @@ def _cmd_staff(args: argparse.Namespace) -> int:
         targets = [parse_target(text) for text in args.target]
     except ValueError as exc:
         raise UsageError(f"--target: {exc}") from None
-    if args.jobs < 1:
-        raise UsageError("--jobs must be >= 1")
-    if args.replications is not None and args.replications < 2:
-        raise UsageError("--replications must be >= 2 (the acceptance rule needs a CI)")
+    at_least("--replications", args.replications, 2, " (the acceptance rule needs a CI)")
+    check_count_options(args)
     if args.policy:
         try:
             policy_spec(split_label(args.policy)[0])
         except UnknownPolicyError as exc:
             raise UsageError(f"--policy: {exc}") from None
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenario(args.scenario, no_limits=args.no_limits)
+    check_workload(scenario, args)
     result = optimise_staffing(scenario, targets, args.policy, replications=args.replications,
-                               seed=args.seed, jobs=args.jobs)
+                               seed=args.seed, jobs=checked_jobs(args.jobs),
+                               no_limits=args.no_limits)
     print(format_staffing(result))
     return 0

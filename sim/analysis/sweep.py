@@ -42,27 +42,32 @@ import itertools
 import json
 import logging
 import math
-import os
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import yaml
-from pydantic import BeforeValidator, Field, ValidationError
+from pydantic import BeforeValidator, Field, ValidationError, ValidationInfo
 
 from policies import UnknownPolicyError, policy_spec
 from policies.verification import strategy_spec
+from sim.cli.options import add_limit_options, check_count_options, checked_jobs
 from sim.kernel.cells import ReplicationResult
 from sim.kernel.kernel import Simulation
 from sim.errors import FieldError, ScenarioError, UsageError, explain, show_value
+from sim.files import ReadError, check_output_folder, read_text, safe_file_name, write_atomic
+from sim.limits import DEFAULT_LIMITS, Limits, limits_for, over_limit
+from sim.model import yaml_input
 from sim.model.fields import Int, Number, StrictModel
 from sim.runner import SCOPES, Estimate, RunResults
-from sim.model.scenario import Scenario, _line_of, parse_scenario, scenario_from_dict
+from sim.model.scenario import (
+    Scenario, _line_of, compose_yaml, parse_scenario, scenario_from_dict,
+)
+from sim.workers import cap_jobs, usable_cores, worker_pool
 
 SWEEP_KEY = "sweep"
 MANIFEST = "manifest.json"
@@ -88,11 +93,16 @@ class _Range(StrictModel):
     stop: Number = Field(alias="to")
     step: Number = Field(gt=0)
 
-    def values(self) -> list[float | int]:
-        count = math.floor((self.stop - self.start) / self.step * (1 + 1e-12)) + 1
-        if count < 1:
+    def values(self, limit: float) -> list[float | int]:
+        """The values, unless there are more than ``limit`` (counted before any is made)."""
+        steps = (self.stop - self.start) / self.step * (1 + 1e-12)
+        if steps < 0:
             raise FieldError(("to",), f"to {self.stop:g} is below from {self.start:g}, so "
                              "the range is empty; allowed: to >= from")
+        if not steps + 1 <= limit:  # also when the span overflows to infinity
+            raise FieldError(("step",), over_limit(
+                steps + 1, limit, "grid points", "a larger step or a shorter range"))
+        count = math.floor(steps) + 1
         whole = all(float(v).is_integer() for v in (self.start, self.step))
         # start + i*step rather than repeated addition, so 0.1 steps do not drift;
         # round(..., 12) drops the last-bit noise that would make 0.30000000000000004.
@@ -100,14 +110,15 @@ class _Range(StrictModel):
                 for i in range(count)]
 
 
-def _grid_values(raw: Any) -> tuple[Any, ...]:
+def _grid_values(raw: Any, info: ValidationInfo) -> tuple[Any, ...]:
     if isinstance(raw, list):
         if not raw:
             raise FieldError((), f"has no values; {_RANGE_HINT}")
         return tuple(raw)
     if isinstance(raw, dict):
+        limits: Limits = (info.context or {}).get("limits", DEFAULT_LIMITS)
         try:
-            return tuple(_Range.model_validate(raw).values())
+            return tuple(_Range.model_validate(raw).values(limits.grid_points))
         except ValidationError as exc:
             error = exc.errors(include_url=False)[0]
             context_error = (error.get("ctx") or {}).get("error")
@@ -197,6 +208,7 @@ def load_sweep(
     policies: Sequence[str] | None = None,
     replications: int | None = None,
     seed: int | None = None,
+    no_limits: bool = False,
 ) -> Sweep:
     """Read a scenario file with a ``sweep:`` block and validate every grid point.
 
@@ -204,21 +216,23 @@ def load_sweep(
     file's grid (replacing a path given there); ``policies``, ``replications``
     and ``seed`` replace the file's. A file without ``sweep:`` works when
     ``grid`` is given. Errors are ``ScenarioError`` lines naming the file, the
-    line and the field; a bad grid point is named by its values.
+    line and the field; a bad grid point is named by its values. ``no_limits``
+    lifts the judgement bounds of ``sim.limits`` (grid points, expected events, ...).
     """
     path = Path(path)
     source = str(path)
+    limits = limits_for(no_limits)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ScenarioError(source, [" not a text file; allowed: a scenario YAML file"]) from None
-    except OSError as exc:
-        raise ScenarioError(source, [f" cannot read: {exc.strerror}"]) from None
-    root, base_text = _split_sweep_block(text, source)
-    # Validates the base scenario on its own (and reports YAML syntax errors).
-    base = parse_scenario(base_text, source=source, base_dir=path.parent).with_overrides(
-        seed=seed)
-    data = yaml.safe_load(text)
+        text = read_text(path, yaml_input.MAX_YAML_BYTES)
+    except ReadError as exc:
+        raise ScenarioError(source, [f" cannot read: {exc}; allowed: a scenario YAML file"]
+                            ) from None
+    root = compose_yaml(text, source)
+    base_text = _split_sweep_block(root, text, source)
+    # Validates the base scenario on its own.
+    base = parse_scenario(base_text, source=source, base_dir=path.parent,
+                          no_limits=no_limits).with_overrides(seed=seed)
+    data = yaml_input.construct(root)
     spec_data = data.pop(SWEEP_KEY, None)
     if spec_data is None and not grid:
         raise ScenarioError(source, [
@@ -230,10 +244,15 @@ def load_sweep(
         file_grid = spec_data.get("grid") if isinstance(spec_data, dict) else None
         if isinstance(spec_data, dict) and isinstance(file_grid, (dict, type(None))):
             spec_data = {**spec_data, "grid": {**(file_grid or {}), **grid}}
-    spec = _validate_spec(spec_data, source, root)
+    spec = _validate_spec(spec_data, source, root, limits)
     _check_paths(spec, data, source, root)
     labels = (tuple(policies) if policies else None) or spec.policies
     _check_label_names(labels or (), source, root)
+    # Counted before any point is built: each is a whole scenario to validate.
+    size = math.prod(len(values) for values in spec.grid.values())
+    if size > limits.grid_points:
+        raise ScenarioError(source, [_problem(root, (SWEEP_KEY, "grid"), over_limit(
+            size, limits.grid_points, "grid points", "fewer values per path"))])
     points = []
     for index, values in enumerate(itertools.product(*spec.grid.values())):
         overrides = tuple(zip(spec.grid, values))
@@ -242,29 +261,33 @@ def load_sweep(
             _set_path(point_data, dotted, _fresh_copy(value))
         where = f"{source} [grid point {_title(overrides)}]"
         scenario = scenario_from_dict(point_data, source=where, base_dir=path.parent,
-                                      _yaml_root=root).with_overrides(seed=seed)
+                                      _yaml_root=root, no_limits=no_limits
+                                      ).with_overrides(seed=seed)
         _check_labels(_expand(labels or (scenario.routing.policy,), scenario), scenario, where)
         points.append(GridPoint(index, overrides, scenario, _digest(_normalized(scenario))))
     count = replications if replications is not None else (
         spec.replications or base.run.replications)
+    events = sum(point.scenario.expected_events() for point in points) * count
+    if events > limits.events:
+        raise ScenarioError(source, [_problem(root, (SWEEP_KEY,), over_limit(
+            events, limits.events, "expected events",
+            "fewer grid points, lower rates, a shorter run.duration or fewer replications",
+            f" (arrivals, outbound tasks and interval boundaries of {len(points)} grid points "
+            f"x {count} replications)"))])
     return Sweep(source, base, tuple(spec.grid), tuple(points), labels, count)
 
 
-def _split_sweep_block(text: str, source: str) -> tuple[Any, str]:
-    """YAML root node and the text with the ``sweep`` block blanked out.
+def _split_sweep_block(root: Any, text: str, source: str) -> str:
+    """The text with the ``sweep`` block (of the YAML tree ``root``) blanked out.
 
     Blanking (not deleting) the block's lines keeps every other line where it
     was, so the scenario's own validation reports the right line numbers.
     """
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return None, text  # parse_scenario reports the syntax error with its line
     if not isinstance(root, yaml.MappingNode):
-        return root, text
+        return text
     entries = [(k, v) for k, v in root.value if k.value == SWEEP_KEY]
     if not entries:
-        return root, text
+        return text
     if len(entries) > 1:
         raise ScenarioError(source, [
             (f"{entries[1][0].start_mark.line + 1}: {SWEEP_KEY}: key given twice (first on line "
@@ -278,13 +301,12 @@ def _split_sweep_block(text: str, source: str) -> tuple[Any, str]:
             (f"{first + 1}: {SWEEP_KEY}: shares lines with other keys; allowed: '{SWEEP_KEY}:' "
             "as its own block at the top level (see docs/sweeps.md)")])
     lines = text.splitlines(keepends=True)
-    blanked = "".join("\n" if first <= i < last else line for i, line in enumerate(lines))
-    return root, blanked
+    return "".join("\n" if first <= i < last else line for i, line in enumerate(lines))
 
 
-def _validate_spec(raw: Any, source: str, root: Any) -> SweepSpec:
+def _validate_spec(raw: Any, source: str, root: Any, limits: Limits) -> SweepSpec:
     try:
-        spec = SweepSpec.model_validate(raw)
+        spec = SweepSpec.model_validate(raw, context={"limits": limits})
     except ValidationError as exc:
         problems = []
         for error in exc.errors(include_url=False):
@@ -496,7 +518,7 @@ def open_results(sweep: Sweep, directory: str | Path) -> Path:
                          "results directory; allowed: a new or empty directory")
     else:
         directory.mkdir(parents=True, exist_ok=True)
-        _write_atomic(manifest, json.dumps(document, indent=2, sort_keys=True))
+        write_atomic(manifest, json.dumps(document, indent=2, sort_keys=True))
     runs = directory / RUNS
     runs.mkdir(exist_ok=True)
     return runs
@@ -517,29 +539,11 @@ def _differences(old: Any, new: Any) -> str:
     return ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder and ``os.replace``: a reader (or
-    a rerun after a kill) sees either no file or the whole file, never a torn one."""
-    temporary: Path | None = None
-    try:
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=".tmp-",
-                                         suffix=".part", delete=False) as handle:
-            temporary = Path(handle.name)
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if temporary is not None:
-            temporary.unlink(missing_ok=True)
-        raise
-
-
 def _save(runs: Path, unit: RunUnit, result: ReplicationResult) -> None:
     document = {"point": dict(unit.point.overrides), "label": unit.label,
                 "replication": unit.replication, "result": dataclasses.asdict(result)}
     # NaN is kept as NaN (Python's JSON reads it back) so a loaded run equals the computed one.
-    _write_atomic(runs / unit.file_name, json.dumps(document))
+    write_atomic(runs / unit.file_name, json.dumps(document))
 
 
 def _load(runs: Path, unit: RunUnit) -> ReplicationResult:
@@ -570,14 +574,11 @@ def _execute(
         for unit in units:
             yield unit, _simulate(unit.point.scenario, unit.label, unit.replication)
     else:
-        pool = ProcessPoolExecutor(max_workers=min(jobs, len(units)))
-        try:
+        with worker_pool(min(jobs, len(units))) as pool:
             futures = {pool.submit(_simulate, u.point.scenario, u.label, u.replication): u
                        for u in units}
             for future in as_completed(futures):
                 yield futures[future], future.result()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _execute_dask(
@@ -621,12 +622,6 @@ def _execute_dask(
             cluster.close()
 
 
-def default_jobs() -> int:
-    """Cores this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-        os.cpu_count() or 1)
-
-
 def run_sweep(
     sweep: Sweep,
     directory: str | Path,
@@ -640,7 +635,7 @@ def run_sweep(
 ) -> SweepOutcome:
     """Compute every run of ``sweep`` not yet in ``directory``, writing each as it finishes.
 
-    ``executor`` is ``"local"`` (``jobs`` processes, default all cores;
+    ``executor`` is ``"local"`` (``jobs`` processes, default and at most all cores;
     ``jobs=1`` runs in this process) or ``"dask"`` (a ``LocalCluster`` of
     ``jobs`` single-threaded worker processes, or the scheduler at
     ``scheduler``, e.g. ``tcp://host:8786``, reached within
@@ -650,9 +645,11 @@ def run_sweep(
     """
     if executor not in EXECUTORS:
         raise SweepError(f"executor {executor!r} is unknown; allowed: {', '.join(EXECUTORS)}")
-    jobs = default_jobs() if jobs is None else jobs
+    jobs = usable_cores() if jobs is None else jobs
     if jobs < 1:
         raise SweepError(f"jobs={jobs}; allowed: 1 or more")
+    if scheduler is None:  # workers on this machine
+        jobs = cap_jobs(jobs)
     if max_runs is not None and max_runs < 0:
         raise SweepError(f"max_runs={max_runs}; allowed: 0 or more")
     runs = open_results(sweep, directory)
@@ -719,7 +716,7 @@ def write_summary(sweep: Sweep, points: Sequence[PointResults], directory: str |
     """Write ``summary.json`` and ``summary.csv`` (one row per grid point and label,
     ``METRIC``, ``METRIC_low``, ``METRIC_high`` columns) into ``directory``."""
     directory = Path(directory)
-    _write_atomic(directory / "summary.json",
+    write_atomic(directory / "summary.json",
                   json.dumps(summary_json(sweep, points), indent=2, allow_nan=False))
     rows = _summary_rows(points)
     metrics = list(dict.fromkeys(m for _, _, figures in rows for m in figures))
@@ -731,7 +728,7 @@ def write_summary(sweep: Sweep, points: Sequence[PointResults], directory: str |
         writer.writerow([*(_show(v) for _, v in item.point.overrides), label,
                          *(_csv_number(getattr(figures[m], part)) if m in figures else ""
                            for m in metrics for part in ("mean", "low", "high"))])
-    _write_atomic(directory / "summary.csv", buffer.getvalue())
+    write_atomic(directory / "summary.csv", buffer.getvalue())
 
 
 def _csv_number(value: float) -> str:
@@ -779,10 +776,12 @@ def configure(sweep: argparse.ArgumentParser) -> None:
     sweep.add_argument("--seed", type=int, help="root seed (overrides run.seed)")
     sweep.add_argument("--results", metavar="DIR",
                        help="results directory (default: SCENARIO-NAME.sweep in the current "
-                       "directory); rerunning with the same directory resumes")
+                       "directory, the name reduced to letters, digits, '.', '_' and '-'); "
+                       "rerunning with the same directory resumes")
     sweep.add_argument("--executor", choices=EXECUTORS, default="local",
                        help="local processes (default) or a Dask LocalCluster")
-    sweep.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
+    sweep.add_argument("--jobs", type=int,
+                       help="worker processes (default and at most: all cores)")
     sweep.add_argument("--scheduler", metavar="ADDR",
                        help="Dask scheduler address, e.g. tcp://host:8786 (implies dask)")
     sweep.add_argument("--connect-timeout", type=float, default=10.0, metavar="SECONDS",
@@ -790,6 +789,7 @@ def configure(sweep: argparse.ArgumentParser) -> None:
     sweep.add_argument("--metric", action="append", metavar="NAME",
                        help=f"metric column of the printed table (repeatable; default: "
                        f"{', '.join(DEFAULT_METRICS)})")
+    add_limit_options(sweep)
     sweep.add_argument("--debug", action="store_true", help="show tracebacks")
     sweep.set_defaults(handler=_cmd_sweep)
 
@@ -802,23 +802,29 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             raise UsageError(f"--grid {entry!r}: allowed: PATH=VALUES, e.g. "
                              "'agents.team.count=[90, 95, 100]'")
         try:
-            grid[dotted.strip()] = yaml.safe_load(values)
-        except yaml.YAMLError as exc:
-            raise UsageError(f"--grid {entry!r}: the values are not YAML ({exc})") from None
-    for flag, value in (("--replications", args.replications), ("--jobs", args.jobs)):
-        if value is not None and value < 1:
-            raise UsageError(f"{flag} must be >= 1")
+            grid[dotted.strip()] = yaml_input.load(values)
+        except (yaml.YAMLError, yaml_input.YamlLimitError) as exc:
+            problem = exc.message if isinstance(exc, yaml_input.YamlLimitError) else (
+                getattr(exc, "problem", None) or "syntax error")
+            raise UsageError(f"--grid {entry!r}: the values are not YAML ({problem})") from None
+    check_count_options(args)
     if args.connect_timeout <= 0:
         raise UsageError("--connect-timeout must be > 0 seconds")
+    if args.results:
+        check_output_folder(args.results, "--results")
     sweep = load_sweep(args.scenario, grid=grid or None, policies=args.policy,
-                       replications=args.replications, seed=args.seed)
-    directory = Path(args.results or f"{sweep.base.name}.sweep")
+                       replications=args.replications, seed=args.seed,
+                       no_limits=args.no_limits)
+    # A name from the file must not lead out of the working directory ('../x', '/etc').
+    directory = Path(args.results or f"{safe_file_name(sweep.base.name, 'sweep')}.sweep")
+    check_output_folder(directory, "--results")
     units = len(sweep.units())
     print(f"{sweep.base.name}: {len(sweep.points)} grid points x "
           f"{len(sweep.labels_of(sweep.points[0]))} labels x {sweep.replications} "
           f"replications = {units} runs, seed {sweep.base.run.seed}; results in {directory}",
           file=sys.stderr)
-    outcome = run_sweep(sweep, directory, executor=args.executor, jobs=args.jobs,
+    jobs = args.jobs if args.jobs is None or args.scheduler else checked_jobs(args.jobs)
+    outcome = run_sweep(sweep, directory, executor=args.executor, jobs=jobs,
                         scheduler=args.scheduler, connect_timeout=args.connect_timeout)
     print(f"{outcome.reused} runs were already done, {outcome.executed} computed now",
           file=sys.stderr)

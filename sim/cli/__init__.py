@@ -1,10 +1,10 @@
 """The ``ccsim`` command line.
 
     ccsim run SCENARIO.yaml [--seed N] [--replications R] [--policy NAME]... [--json PATH]
-              [--trace PATH] [--jobs N] [--by type|group|interval] [--debug]
+              [--trace PATH] [--jobs N] [--by type|group|interval] [--no-limits] [--debug]
     ccsim erlang --rate 1176/h --aht 300s --agents 100 [--patience 180s] [--threshold 20s]
     ccsim schema [--output PATH]
-    ccsim validate SCENARIO.yaml
+    ccsim validate SCENARIO.yaml [--no-limits]
     ccsim policies
 """
 
@@ -13,11 +13,18 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
+import re
+import signal
 import sys
 from collections.abc import Sequence
-from pathlib import Path
+from types import FrameType
 
+from sim.cli.options import (
+    add_limit_options, at_least, check_count_options, check_workload, checked_jobs, parse_flag,
+)
 from sim.errors import FieldError, PolicyError, ScenarioError, UsageError
+from sim.files import check_output_file, write_atomic
 from sim.model.units import format_duration, parse_duration, parse_rate
 
 # Sub-commands defined next to the code they drive, in modules that import scipy, the
@@ -39,22 +46,73 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
 """Sub-command name -> (module with ``configure(parser)``, help line of ``ccsim --help``)."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every cleanup runs on the way out: worker
+    processes are terminated, temporary output files removed."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ccsim`` console script; returns the exit code."""
-    words = list(sys.argv[1:] if argv is None else argv)
+    words = _glue_negative_values(list(sys.argv[1:] if argv is None else argv))
     parser = _parser(_command_of(words))
     args = parser.parse_args(words)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return int(args.handler(args))
-    except (ScenarioError, UsageError, FieldError, PolicyError, ValueError) as exc:
+        code = int(args.handler(args))
+        sys.stdout.flush()  # here, so that a reader who left is noticed below
+        return code
+    except BrokenPipeError:
+        # The reader of stdout left (``ccsim run ... | head``): the files are written, and
+        # there is no one to tell anything. Python's exit would flush into the closed pipe
+        # again and complain, unless stdout points elsewhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except (ScenarioError, UsageError, FieldError, PolicyError, ValueError, OSError) as exc:
         if getattr(args, "debug", False):
             raise
-        print(f"ccsim: error: {exc}" if not isinstance(exc, ScenarioError) else str(exc),
-              file=sys.stderr)
+        if isinstance(exc, ScenarioError) and not exc.source and getattr(args, "scenario", None):
+            exc = ScenarioError(str(args.scenario), exc.problems)  # found while running it
+        print(_error_line(exc), file=sys.stderr)
         return 2
+    except Terminated:
+        print("ccsim: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("ccsim: interrupted", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _error_line(exc: Exception) -> str:
+    """What ``ccsim`` prints for an error that ends a command."""
+    if isinstance(exc, ScenarioError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:  # e.g. a full disk while writing
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"ccsim: error: {where}{exc.strerror}"
+    return f"ccsim: error: {exc}"
+
+
+_NEGATIVE = re.compile(r"-\.?[0-9]")
+
+
+def _glue_negative_values(words: list[str]) -> list[str]:
+    """``--rate -5/h`` as ``--rate=-5/h``: argparse takes a word that starts with '-' and
+    is not a plain number for an option and would only say "expected one argument"; glued,
+    the value reaches the command, which says what is wrong with it."""
+    glued: list[str] = []
+    for word in words:
+        if glued and glued[-1].startswith("--") and "=" not in glued[-1] and \
+                _NEGATIVE.match(word):
+            glued[-1] += f"={word}"
+        else:
+            glued.append(word)
+    return glued
 
 
 def _command_of(argv: Sequence[str]) -> str | None:
@@ -89,6 +147,7 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
                      action="append",
                      default=[],
                      help="also print a breakdown table (repeatable)")
+    add_limit_options(run)
     run.add_argument("--debug", action="store_true", help="show tracebacks")
     run.set_defaults(handler=_cmd_run)
 
@@ -105,10 +164,12 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print the JSON Schema of scenario files")
     schema.add_argument("--output", metavar="PATH", help="write to a file instead of stdout")
+    schema.add_argument("--debug", action="store_true", help="show tracebacks")
     schema.set_defaults(handler=_cmd_schema)
 
     validate = commands.add_parser("validate", help="check a scenario file without running it")
     validate.add_argument("scenario")
+    add_limit_options(validate)
     validate.add_argument("--debug", action="store_true", help="show tracebacks")
     validate.set_defaults(handler=_cmd_validate)
 
@@ -133,11 +194,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from sim.runner import run
     from sim.model.scenario import load_scenario
 
-    scenario = load_scenario(args.scenario)
-    if args.replications is not None and args.replications < 1:
-        raise UsageError("--replications must be >= 1")
-    if args.jobs < 1:
-        raise UsageError("--jobs must be >= 1")
+    check_count_options(args)
+    if args.trace and args.jobs > 1:
+        raise UsageError("--trace writes one file in order; allowed: --jobs 1 with --trace")
+    if args.json and args.json != "-":  # '-' is stdout
+        check_output_file(args.json, "--json")
+    if args.trace:
+        check_output_file(args.trace, "--trace")
+    scenario = load_scenario(args.scenario, no_limits=args.no_limits)
+    check_workload(scenario, args)
     for flag, names, lookup in (("--policy", args.policy, policy_spec),
                                 ("--verification", args.verification, strategy_spec),
                                 ("--outbound", args.outbound, outbound_spec)):
@@ -147,8 +212,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
             except UnknownPolicyError as exc:
                 raise UsageError(f"{flag}: {exc}") from None
     results = run(scenario, args.policy, replications=args.replications, seed=args.seed,
-                  trace=args.trace, jobs=args.jobs, verifications=args.verification,
-                  outbounds=args.outbound)
+                  trace=args.trace, jobs=checked_jobs(args.jobs),
+                  verifications=args.verification, outbounds=args.outbound,
+                  no_limits=args.no_limits)
+    onoff = uplifts(results) if scenario.outcomes is not None else {}
+    if args.json:
+        document = results.to_json()
+        if onoff:
+            document["onoff"] = {label: uplift.as_json() for label, uplift in onoff.items()}
+        text = json.dumps(document, indent=2, allow_nan=False)
+        # The file first: a reader of stdout that stops early (| head) must not cost it.
+        if args.json != "-":
+            write_atomic(args.json, text + "\n")
     reps = results.replications
     title = (f"{scenario.name}: {reps} replication{'s' if reps > 1 else ''}, seed {results.seed}"
              f", SL threshold {format_duration(scenario.service_level.threshold)}"
@@ -166,21 +241,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
         # The paired difference to the first label (same customers and tasks per replication).
         print()
         print(to_text([compare(results, list(OUTBOUND_EFFECTS))]).rstrip("\n"))
-    onoff = uplifts(results) if scenario.outcomes is not None else {}
     for uplift in onoff.values():
         print()
         print(format_uplift(uplift))
-    if args.json:
-        document = results.to_json()
-        if onoff:
-            document["onoff"] = {label: uplift.as_json() for label, uplift in onoff.items()}
-        text = json.dumps(document, indent=2, allow_nan=False)
-        if args.json == "-":
-            print(text)
-        else:
-            Path(args.json).write_text(text + "\n")
+    if args.json == "-":
+        print(text)
     return 0
 
+
+ERLANG_MAX_AGENTS = 100_000
+"""Most agents of ``ccsim erlang`` (as in ``required_agents``'s search)."""
 
 OUTBOUND_EFFECTS = ("outbound_hit_rate", "outbound_attempts_per_contact", "outbound_reached",
                     "service_level", "abandon_rate")
@@ -190,12 +260,14 @@ OUTBOUND_EFFECTS = ("outbound_hit_rate", "outbound_attempts_per_contact", "outbo
 def _cmd_erlang(args: argparse.Namespace) -> int:
     from sim.analysis.analytics import queue_figures, required_agents
 
-    rate = parse_rate(args.rate)
-    aht = parse_duration(args.aht)
-    threshold = parse_duration(args.threshold)
-    patience = parse_duration(args.patience) if args.patience else None
-    if args.agents < 1:
-        raise UsageError("--agents must be >= 1")
+    rate = parse_flag("--rate", parse_rate, args.rate)
+    aht = parse_flag("--aht", parse_duration, args.aht)
+    threshold = parse_flag("--threshold", parse_duration, args.threshold)
+    patience = parse_flag("--patience", parse_duration, args.patience) if args.patience else None
+    at_least("--agents", args.agents, 1)
+    if args.agents > ERLANG_MAX_AGENTS:
+        raise UsageError(f"--agents must be <= {ERLANG_MAX_AGENTS} (the exact formulas take "
+                         "time in proportion to it)")
     if not 0 < args.target < 1:
         raise UsageError("--target must be between 0 and 1, e.g. 0.8")
     figures = queue_figures(rate, aht, args.agents, threshold, patience)
@@ -224,7 +296,8 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
     text = scenario_json_schema()
     if args.output:
-        Path(args.output).write_text(text + "\n")
+        check_output_file(args.output, "--output")
+        write_atomic(args.output, text + "\n")
     else:
         print(text)
     return 0
@@ -233,7 +306,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from sim.model.scenario import load_scenario
 
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenario(args.scenario, no_limits=args.no_limits)
     print(f"{args.scenario}: ok ({scenario.name}: {len(scenario.contact_types)} contact types, "
           f"{len(scenario.agents)} agent groups, policy {scenario.routing.policy})")
     return 0

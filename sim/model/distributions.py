@@ -13,13 +13,32 @@ from pathlib import Path
 from typing import Annotated, Literal, Union
 
 import numpy as np
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from sim.errors import FieldError
+from sim.files import read_data_file
+from sim.limits import DEFAULT_LIMITS
 from sim.model.fields import Duration, Int, Number, OptionalNumber, StrictModel
 from sim.model.units import SECONDS_PER_UNIT, format_duration
 
 _UNITS = ("ms", "s", "sec", "min", "h", "d")
+
+
+def _between(low: float, high: float) -> AfterValidator:
+    """Reject a parameter outside ``[low, high]``: beyond, the draws overflow or underflow
+    (``cv: 1e300`` squares to infinity) or are all alike."""
+
+    def check(value: float) -> float:
+        if not low <= value <= high:
+            raise ValueError(f"{value:g} is out of range for drawing values; allowed: "
+                             f"{low:g} to {high:g}")
+        return value
+
+    return AfterValidator(check)
+
+
+Cv = Annotated[Number, Field(gt=0), _between(0.001, 100.0)]
+"""A coefficient of variation of a gamma or lognormal distribution."""
 
 
 class _Dist(StrictModel):
@@ -93,7 +112,7 @@ class Erlang(_Dist):
 
     dist: Literal["erlang"]
     mean_s: Duration = Field(alias="mean", gt=0)
-    k: Int = Field(ge=1)
+    k: Annotated[Int, _between(1, 1_000_000)] = Field(ge=1)
 
     @property
     def mean(self) -> float:
@@ -108,7 +127,7 @@ class Gamma(_Dist):
 
     dist: Literal["gamma"]
     mean_s: Duration = Field(alias="mean", gt=0)
-    cv: Number = Field(gt=0)
+    cv: Cv
 
     @property
     def mean(self) -> float:
@@ -124,7 +143,7 @@ class Lognormal(_Dist):
 
     dist: Literal["lognormal"]
     mean_s: Duration = Field(alias="mean", gt=0)
-    cv: Number = Field(gt=0)
+    cv: Cv
 
     @property
     def mean(self) -> float:
@@ -140,7 +159,7 @@ class Weibull(_Dist):
 
     dist: Literal["weibull"]
     mean_s: Duration = Field(alias="mean", gt=0)
-    shape: Number = Field(gt=0)
+    shape: Annotated[Number, _between(0.01, 1000.0)] = Field(gt=0)
 
     @property
     def mean(self) -> float:
@@ -183,38 +202,34 @@ class Empirical(_Dist):
             raise FieldError(("file",), (
                 f"{data['file']!r} is not a file name; allowed: a path, relative to the "
                 "scenario's folder, e.g. data/handle_times.txt"))
-        base = Path((info.context or {}).get("base_dir", "."))
+        context = info.context or {}
         path = Path(data["file"])
-        path = path if path.is_absolute() else base / path
+        path = path if path.is_absolute() else Path(context.get("base_dir", ".")) / path
+        allowed = f"one number ({unit}) per line, blank lines and # comments"
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            raise FieldError(("file",), (
-                f"samples file {str(path)!r} not found; allowed: a path relative to the "
-                "scenario's folder, or an absolute path")) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else "not a UTF-8 text file"
-            raise FieldError(("file",), (
-                f"cannot read samples file {str(path)!r}: {reason}; "
-                "allowed: a text file with one number per line")) from None
+            text = read_data_file(path, "samples file", f"a text file with {allowed}",
+                                  context.get("limits", DEFAULT_LIMITS).data_file_bytes)
+        except ValueError as exc:
+            raise FieldError(("file",), str(exc)) from None
         values = []
-        for number, line in enumerate(lines, start=1):
-            text = line.split("#", 1)[0].strip()
-            if not text:
+        for number, line in enumerate(text.splitlines(), start=1):
+            entry = line.split("#", 1)[0].strip()
+            if not entry:
                 continue
             try:
-                value = float(text)
+                value = float(entry)
             except ValueError:
                 value = math.nan
             if not math.isfinite(value) or value < 0:
+                # The entry is quoted only when it is a number or follows numbers: the path
+                # may name any file, and its first line must not end up in a message.
+                quoted = f"{entry!r} is " if values or not math.isnan(value) else ""
                 raise FieldError(("file",), (
-                    f"{path}:{number}: {text!r} is not a number >= 0; allowed: one number "
-                    f"({unit}) per line, blank lines and # comments")) from None
+                    f"{path}:{number}: {quoted}not a number >= 0; allowed: {allowed}"))
             values.append(value)
         if not values:
             raise FieldError(("file",), (
-                f"samples file {str(path)!r} holds no numbers; allowed: one number "
-                f"({unit}) per line, blank lines and # comments"))
+                f"samples file {str(path)!r} holds no numbers; allowed: {allowed}"))
         scale = SECONDS_PER_UNIT[unit]
         return {**data, "samples": [f"{v * scale!r}s" for v in values]}
 
@@ -292,7 +307,7 @@ class Busyness(StrictModel):
     """
 
     dist: Literal["gamma", "lognormal"]
-    cv: Number = Field(gt=0, description="Coefficient of variation of the day multiplier.")
+    cv: Cv = Field(description="Coefficient of variation of the day multiplier.")
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Draw ``size`` day multipliers with mean 1."""

@@ -27,10 +27,16 @@ from sim.model.omnichannel import Blending, Callback, Channel, Journey, Outbound
 from sim.model.profile import PredictorConfig
 from sim.model.distributions import DISTRIBUTION_NAMES, Busyness, Distribution, _Dist
 from sim.errors import FieldError, ScenarioError, explain, show_value
+from sim.files import ReadError, read_text
+from sim.limits import DEFAULT_LIMITS, Limits, limits_for, over_limit
+from sim.model import yaml_input
 from sim.model.fields import Duration, Int, Number, OptionalInt, Probability, Rate, StrictModel
 from sim.model.identity import Identity
 from sim.model.outcomes import Matching, Outcomes, Proficiency
 from sim.model.units import DAY, format_duration
+
+MAX_QUESTIONS = 100
+"""Knowledge questions per verification (each is a draw per contact)."""
 
 
 class RunSettings(StrictModel):
@@ -127,11 +133,13 @@ class Arrivals(StrictModel):
             return self
         from sim.analysis.calllog import read_arrival_trace
 
+        context = info.context or {}
         path = Path(self.trace)
         if not path.is_absolute():
-            path = Path((info.context or {}).get("base_dir", ".")) / path
+            path = Path(context.get("base_dir", ".")) / path
         try:
-            times, services = read_arrival_trace(path, self.type)
+            times, services = read_arrival_trace(
+                path, self.type, context.get("limits", DEFAULT_LIMITS).data_file_bytes)
         except ValueError as exc:
             raise FieldError(("trace",), str(exc)) from None
         if self.service == "recorded" and all(s is None for s in services):
@@ -371,7 +379,7 @@ class Scenario(StrictModel):
     outbound: Outbound | None = None
 
     @model_validator(mode="after")
-    def _consistent(self) -> Scenario:
+    def _consistent(self, info: ValidationInfo) -> Scenario:
         periods = self.run.intervals_per_day
         interval = format_duration(self.run.interval)
         for type_name, ctype in list(self.contact_types.items()):
@@ -430,6 +438,7 @@ class Scenario(StrictModel):
                     f"skills ({', '.join(groups)}) have 0 agents all day; allowed: at least one "
                     "agent on duty at some time of day",
                 )
+        self._check_limits((info.context or {}).get("limits", DEFAULT_LIMITS))
         self._check_identity()
         self._check_skills()
         self._check_channels()
@@ -437,6 +446,81 @@ class Scenario(StrictModel):
         _check_plugins(self, policy_spec, "policy", ("routing",), (self.routing.policy,),
                        self.routing)
         return self
+
+    def _check_limits(self, limits: Limits) -> None:
+        """Judgement bounds (``sim.limits``): what the scenario builds and simulates."""
+        if self.run.replications > limits.replications:
+            raise FieldError(("run", "replications"), over_limit(
+                self.run.replications, limits.replications, "replications", "fewer replications"))
+        seats = {name: group.seats(self.run.interval, self.run.intervals_per_day)
+                 for name, group in self.agents.items()}
+        for name, count in seats.items():
+            if count > limits.agents:
+                group = self.agents[name]
+                key = next(k for k in ("count", "staffing", "shifts")
+                           if getattr(group, k) is not None)
+                raise FieldError(("agents", name, key), over_limit(
+                    count, limits.agents, "agents on duty", "fewer agents in this group"))
+        if sum(seats.values()) > limits.agents:
+            raise FieldError(("agents",), over_limit(
+                sum(seats.values()), limits.agents, "agents on duty",
+                "fewer agents in all groups together"))
+        if self.customers is not None and self.customers.population > limits.population:
+            raise FieldError(("customers", "population"), over_limit(
+                self.customers.population, limits.population, "customers",
+                "a smaller population"))
+        problem = self.workload_problem(self.run.replications, limits)
+        if problem is not None:
+            raise FieldError(*problem)
+
+    def workload_problem(
+        self, replications: int, limits: Limits,
+    ) -> tuple[tuple[str | int, ...], str] | None:
+        """``(field, message)`` when ``replications`` replications are expected to simulate
+        more events than ``limits`` allows (``None`` when they are not); the field is the
+        largest contributor, or ``run.replications`` when one replication is within."""
+        per_replication = self.expected_events()
+        total = per_replication * replications
+        if total <= limits.events:
+            return None
+        path = (("run", "replications") if per_replication <= limits.events
+                else max(self._events_per_replication(), key=lambda part: part[0])[1])
+        detail = (f" (arrivals, outbound tasks and interval boundaries: "
+                  f"{per_replication:.3g} per replication x {replications})")
+        return path, over_limit(total, limits.events, "expected events", (
+            "lower rates, a shorter run.duration or fewer replications"), detail)
+
+    def expected_events(self) -> float:
+        """The mean number of events one replication simulates (see ``workload_problem``)."""
+        return sum(count for count, _ in self._events_per_replication())
+
+    def _events_per_replication(self) -> list[tuple[float, tuple[str | int, ...]]]:
+        """The mean number of events one replication simulates, per field that sets them:
+        arrivals of each contact type, tasks of each outbound campaign, interval
+        boundaries (retrials, repeats and call backs are left out)."""
+        run = self.run
+        parts: list[tuple[float, tuple[str | int, ...]]] = []
+        if run.duration is not None:
+            horizon, where = run.duration, ("run", "duration")
+            for name, ctype in self.contact_types.items():
+                arrivals = ctype.arrivals
+                key = next(k for k in ("trace", "rate", "rates") if getattr(arrivals, k))
+                count = (len(arrivals.trace_times) if arrivals.trace is not None
+                         else _mean_rate(arrivals) * horizon)
+                parts.append((count, ("contact_types", name, "arrivals", key)))
+        else:
+            assert run.arrivals is not None  # traces need a duration (checked above)
+            rate = sum(_mean_rate(ctype.arrivals) for ctype in self.contact_types.values())
+            horizon, where = run.arrivals / rate, ("run", "arrivals")
+            parts.append((run.arrivals, where))
+        parts.append((horizon / run.interval, where))
+        for name, campaign in (self.outbound.campaigns if self.outbound else {}).items():
+            if campaign.trigger == "list":
+                count, key = (campaign.per_day or 0) * horizon / DAY, "per_day"
+            else:
+                count, key = (campaign.rate or 0.0) * horizon, "rate"
+            parts.append((count, ("outbound", "campaigns", name, key)))
+        return parts
 
     def _check_skills(self) -> None:
         intents = self.identity.intents if self.identity is not None else {}
@@ -561,6 +645,10 @@ class Scenario(StrictModel):
                     raise FieldError(("customers", block, "intents", intent), (
                         f"unknown intent {intent!r}; allowed: an intent under "
                         f"identity.intents ({known})"))
+        questions = self.identity.methods.knowledge_questions
+        if questions is not None and questions.questions > MAX_QUESTIONS:
+            raise FieldError(("identity", "methods", "knowledge_questions", "questions"), (
+                f"{questions.questions} questions; allowed: 1 to {MAX_QUESTIONS}"))
         verification = self.identity.verification
         _check_plugins(self, strategy_spec, "strategy", ("identity", "verification"),
                        verification.strategies, verification)
@@ -598,46 +686,63 @@ def _check_plugins(scenario: Scenario, lookup: Any, kind: str, where: tuple[str 
         spec.parse_params(block.params_for(extra), scenario, where=where + (extra,))
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario YAML file; raise ``ScenarioError`` on any problem."""
+def _mean_rate(arrivals: Arrivals) -> float:
+    """Mean arrival rate per second over the day (a trace's: its profile's)."""
+    if arrivals.rate is not None:
+        return arrivals.rate
+    assert arrivals.rates is not None
+    return sum(arrivals.rates) / len(arrivals.rates)
+
+
+def load_scenario(path: str | Path, *, no_limits: bool = False) -> Scenario:
+    """Read and validate a scenario YAML file; raise ``ScenarioError`` on any problem.
+
+    ``no_limits`` lifts the judgement bounds of ``sim.limits`` (``--no-limits``).
+    """
     path = Path(path)
     where = "" if path.is_absolute() else f" (looked in {Path.cwd()})"
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(str(path), [f" file not found{where}"]) from None
-    except IsADirectoryError:
-        raise ScenarioError(str(path), [" is a folder; allowed: a scenario YAML file"]) from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(str(path), [
-            f" not a text file (byte {exc.start} is not UTF-8); allowed: a scenario YAML file"
-        ]) from None
-    except OSError as exc:
-        raise ScenarioError(str(path), [f" cannot read: {exc.strerror}"]) from None
-    return parse_scenario(text, source=str(path), base_dir=path.parent)
+        text = read_text(path, yaml_input.MAX_YAML_BYTES)
+    except ReadError as exc:
+        problem = f"file not found{where}" if exc.missing else (
+            f"{exc}; allowed: a scenario YAML file")
+        raise ScenarioError(str(path), [f" {problem}"]) from None
+    return parse_scenario(text, source=str(path), base_dir=path.parent, no_limits=no_limits)
 
 
 _TOP_HINT = ("allowed: a mapping with keys name, run, contact_types, agents, routing "
              "(see scenarios/quickstart.yaml)")
 
 
-def parse_scenario(text: str, source: str = "<string>", base_dir: str | Path = ".") -> Scenario:
+def parse_scenario(text: str, source: str = "<string>", base_dir: str | Path = ".", *,
+                   no_limits: bool = False) -> Scenario:
     """Validate scenario YAML text; errors carry ``source`` and line numbers."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError(source, [_yaml_problem(exc)]) from None
-    duplicates = _duplicate_keys(root, ())
+    root = compose_yaml(text, source)
+    duplicates = _duplicate_keys(root, (), set())
     if duplicates:
         raise ScenarioError(source, duplicates)
+    data = yaml_input.construct(root)
     if not isinstance(data, dict):
         line = root.start_mark.line + 1 if root is not None else 1
+        # The value itself is not shown: the file may be any file, not meant as YAML.
         what = ("the file is empty" if data is None else
-                f"the top level is {'a list' if isinstance(data, list) else show_value(data)}, "
-                "not a mapping")
+                f"the top level is {'a list' if isinstance(data, list) else 'a single value'}"
+                ", not a mapping")
         raise ScenarioError(source, [f"{line}: (top level): {what}; {_TOP_HINT}"])
-    return scenario_from_dict(data, source=source, base_dir=base_dir, _yaml_root=root)
+    return scenario_from_dict(data, source=source, base_dir=base_dir, _yaml_root=root,
+                              no_limits=no_limits)
+
+
+def compose_yaml(text: str, source: str) -> Any:
+    """The YAML node tree of ``text`` within the bounds of ``sim.model.yaml_input``;
+    a syntax error or a bound raises ``ScenarioError`` naming ``source`` and the line."""
+    try:
+        return yaml_input.compose(text)
+    except yaml_input.YamlLimitError as exc:
+        raise ScenarioError(source, [f"{exc.line}: {exc.message}" if exc.line
+                                     else f" {exc.message}"]) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(source, [_yaml_problem(exc)]) from None
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
@@ -656,8 +761,15 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     return f"{mark.line + 1}: YAML syntax error: {problem}{hint}"
 
 
-def _duplicate_keys(node: Any, path: tuple[str | int, ...]) -> list[str]:
-    """One problem per key given twice in a mapping (YAML would silently keep the last)."""
+def _duplicate_keys(node: Any, path: tuple[str | int, ...], visited: set[int]) -> list[str]:
+    """One problem per key given twice in a mapping (YAML would silently keep the last).
+
+    A node reached again through an alias is not walked again (``visited``): walking
+    every use would take exponential time on nested aliases.
+    """
+    if id(node) in visited:
+        return []
+    visited.add(id(node))
     problems: list[str] = []
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
@@ -669,19 +781,22 @@ def _duplicate_keys(node: Any, path: tuple[str | int, ...]) -> list[str]:
                 problems.append(f"{line}: {field}: key given twice (first on line {seen[name]}); "
                                 "allowed: each key once")
             seen.setdefault(name, line)
-            problems += _duplicate_keys(value, (*path, name))
+            problems += _duplicate_keys(value, (*path, name), visited)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            problems += _duplicate_keys(item, (*path, index))
+            problems += _duplicate_keys(item, (*path, index), visited)
     return problems
 
 
 def scenario_from_dict(
     data: dict[str, Any], source: str = "", base_dir: str | Path = ".", _yaml_root: Any = None,
+    *, no_limits: bool = False,
 ) -> Scenario:
-    """Validate a plain dict (as YAML would give) into a ``Scenario``."""
+    """Validate a plain dict (as YAML would give) into a ``Scenario``; ``no_limits``
+    lifts the judgement bounds of ``sim.limits``."""
+    context = {"base_dir": str(base_dir), "limits": limits_for(no_limits)}
     try:
-        return Scenario.model_validate(data, context={"base_dir": str(base_dir)})
+        return Scenario.model_validate(data, context=context)
     except ValidationError as exc:
         raise ScenarioError(source, _describe(exc, _yaml_root, data)) from None
 
@@ -726,13 +841,19 @@ def _describe(exc: ValidationError, root: Any, data: Any = None) -> list[str]:
     return problems
 
 
+_NAMES_SHOWN = 5
+"""Unknown or missing keys named in one message."""
+
+
 def _key_problems(
     parent: tuple[str | int, ...], group: dict[str, list[str]], data: Any,
 ) -> tuple[tuple[str | int, ...], str]:
     """One message for the unknown and missing keys of the mapping at ``parent``."""
 
     def names(items: list[str]) -> str:
-        quoted = [repr(k) for k in items]
+        quoted = [repr(k) for k in items[:_NAMES_SHOWN]]
+        if len(items) > _NAMES_SHOWN:  # a pasted foreign file has thousands
+            return ", ".join(quoted) + f" and {len(items) - _NAMES_SHOWN} more"
         return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
     unknown, missing = group["extra_forbidden"], group["missing"]

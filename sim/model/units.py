@@ -30,6 +30,10 @@ _RATE_RE = re.compile(rf"^\s*({_NUMBER})\s*/\s*({_UNIT})\s*$")
 _LOOSE_RE = re.compile(rf"^\s*([-+]?)\s*({_NUMBER})\s*(/?)\s*(.*?)\s*$")
 _UNITS_HELP = "ms, s, min, h, d"
 
+MAX_SECONDS = 1e10
+"""Longest duration (about 317 years): beyond it, times lose the precision of seconds and
+a typo in an exponent (``1e9h``) would mean a run that never ends."""
+
 DURATION_HELP = f"a duration with a unit, e.g. 300s, 5min, 1.5h (units: {_UNITS_HELP})"
 RATE_HELP = "a rate with a unit, e.g. 1176/h or 19.6/min (units: /ms, /s, /min, /h, /d)"
 
@@ -61,33 +65,36 @@ def _problem(text: object, kind: str) -> str:
     return f"{text!r} is not a {kind}"
 
 
-def _parse(
-    text: object, pattern: re.Pattern[str], kind: str, help_text: str,
-) -> tuple[float, float]:
+def _parse(text: object, pattern: re.Pattern[str], kind: str, help_text: str) -> float:
+    """The number of ``text`` in seconds (a duration) or per second (a rate)."""
     match = pattern.match(text) if isinstance(text, str) else None
     if match is None:
         raise ValueError(f"{_problem(text, kind)}; allowed: {help_text}")
-    number = float(match.group(1))
-    if not math.isfinite(number):
+    number, scale = float(match.group(1)), SECONDS_PER_UNIT[match.group(2)]
+    value = number / scale if kind == "rate" else number * scale
+    if not math.isfinite(value):
         raise ValueError(f"{text!r} is too large; allowed: {help_text}")
-    return number, SECONDS_PER_UNIT[match.group(2)]
+    return value
 
 
 def parse_duration(text: object) -> float:
     """Parse ``'300s'``, ``'5min'``, ``'1.5h'`` into seconds.
 
     Raises ``ValueError`` saying what is wrong and what is allowed when the
-    text is not a non-negative number followed by a known unit. Bare numbers
-    and booleans are rejected: a duration always says its unit.
+    text is not a non-negative number followed by a known unit, or is longer than
+    ``MAX_SECONDS``. Bare numbers and booleans are rejected: a duration always says
+    its unit.
     """
-    number, scale = _parse(text, _DURATION_RE, "duration", DURATION_HELP)
-    return number * scale
+    seconds = _parse(text, _DURATION_RE, "duration", DURATION_HELP)
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"{text!r} is too large; allowed: at most {MAX_SECONDS:g}s "
+                         f"({MAX_SECONDS / DAY / 365:.0f} years)")
+    return seconds
 
 
 def parse_rate(text: object) -> float:
     """Parse ``'1176/h'`` or ``'19.6/min'`` into events per second (rejections as for durations)."""
-    number, scale = _parse(text, _RATE_RE, "rate", RATE_HELP)
-    return number / scale
+    return _parse(text, _RATE_RE, "rate", RATE_HELP)
 
 
 def format_duration(seconds: float) -> str:

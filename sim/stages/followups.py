@@ -136,6 +136,6 @@ class FollowUps(Stage):
             field, what = "outcomes.repeat_after", "repeats"
             cause = "handle time, wrap-up and repeat delay all 0 s"
             allowed = "a handle time or repeat delay that is not always 0 s"
-        raise ScenarioError("", [
-            f"{field}: more than {INSTANT_FOLLOW_UPS} {what} of one contact at {now:.0f} s: "
+        raise ScenarioError("", [  # no line: the file and field are what went wrong
+            f" {field}: more than {INSTANT_FOLLOW_UPS} {what} of one contact at {now:.0f} s: "
             f"with {cause} simulated time cannot advance; allowed: {allowed}"])

@@ -1,0 +1,68 @@
+"""Options shared by the commands that run simulations (run, compare, sweep, staff).
+
+Each check raises ``UsageError`` naming the flag, before any work starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from sim.errors import UsageError
+from sim.limits import limits_for, over_limit
+
+if TYPE_CHECKING:
+    from sim.model.scenario import Scenario
+
+T = TypeVar("T")
+
+
+def add_limit_options(parser: argparse.ArgumentParser) -> None:
+    """``--no-limits``: lift the judgement bounds of ``sim.limits``."""
+    parser.add_argument("--no-limits", action="store_true",
+                        help="lift the bounds on expected events, agents, population, "
+                        "replications, grid points and data file sizes (see README)")
+
+
+def at_least(flag: str, value: int | None, minimum: int, why: str = "") -> None:
+    """``FLAG must be >= MINIMUM`` unless ``value`` is absent or large enough."""
+    if value is not None and value < minimum:
+        raise UsageError(f"{flag} must be >= {minimum}{why}")
+
+
+def check_count_options(args: argparse.Namespace) -> None:
+    """``--seed``, ``--replications`` and ``--jobs`` of a command that runs replications."""
+    at_least("--seed", args.seed, 0)
+    at_least("--replications", args.replications, 1)
+    bound = limits_for(args.no_limits).replications
+    if args.replications is not None and args.replications > bound:
+        raise UsageError(f"--replications {args.replications}: " + over_limit(
+            args.replications, bound, "replications", "fewer replications"))
+    at_least("--jobs", args.jobs, 1)
+
+
+def checked_jobs(jobs: int) -> int:
+    """``--jobs``, capped at the usable cores with a warning on stderr."""
+    from sim.workers import cap_jobs  # late: the pool machinery only for commands that run
+
+    return cap_jobs(jobs, "--jobs")
+
+
+def check_workload(scenario: Scenario, args: argparse.Namespace) -> None:
+    """``--replications`` within the bound on expected events (the file's own
+    ``run.replications`` was checked when the scenario was loaded)."""
+    if args.replications is None:
+        return
+    problem = scenario.workload_problem(args.replications, limits_for(args.no_limits))
+    if problem is not None:
+        raise UsageError(f"--replications {args.replications}: {problem[1]}")
+
+
+def parse_flag(flag: str, parse: Callable[[str], T], text: str) -> T:
+    """``parse(text)``, with a ``ValueError`` turned into a ``UsageError`` naming ``flag``."""
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+
