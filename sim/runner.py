@@ -21,6 +21,8 @@ from typing import Any
 
 from scipy import stats
 
+from policies import policy_spec
+
 from sim.files import atomic_path
 from sim.kernel.cells import ReplicationResult
 from sim.kernel.kernel import Simulation
@@ -182,8 +184,6 @@ def run(
     ``replications`` beyond the bounds of ``sim.limits`` raise ``ValueError`` unless
     ``no_limits``.
     """
-    from policies import policy_spec  # late: policies import sim for their types
-
     scenario = scenario.with_overrides(seed=seed, replications=replications)
     limits = limits_for(no_limits)
     if scenario.run.replications > limits.replications:

@@ -168,3 +168,31 @@ def test_the_command_names_the_file_of_a_run_that_cannot_advance(
     assert main(["run", str(path)]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith(f"{path}: contact_types.calls.retrial: more than")
+
+
+def test_trace_has_a_true_row_for_outbound_attempts_and_unreached_call_backs(
+        tmp_path: Path) -> None:
+    scenario = load_scenario(ROOT / "scenarios" / "outbound_best_time.yaml").with_overrides(
+        replications=1)
+    scenario = scenario.model_copy(update={"run": scenario.run.model_copy(
+        update={"duration": 86400.0})})
+    path = tmp_path / "trace.csv"
+    result = run(scenario, ["fcfs"], outbounds=["fixed_time"], trace=path, progress=False)
+    rows = _rows(path)
+    attempts = [r for r in rows if r["outcome"].startswith("outbound_")]
+    (figures,) = [r.overall for r in result.runs["fcfs"]]
+    counted = [r for r in attempts if r["in_warmup"] == "0"]
+    assert len(counted) == figures["outbound_attempts"] > 0
+    assert sum(r["outcome"] == "outbound_reached" for r in counted) == figures["outbound_reached"]
+    assert all(r["agent_id"] and float(r["handle_s"]) > 0 and float(r["wait_s"]) >= 0
+               for r in attempts)
+
+    omni = load_scenario(ROOT / "scenarios" / "omnichannel_bank.yaml").with_overrides(
+        replications=1)
+    path = tmp_path / "omni.csv"
+    (result,) = run(omni, ["fcfs"], trace=path, progress=False).runs["fcfs"]
+    rows = [r for r in _rows(path) if r["in_warmup"] == "0"]
+    unreached = [r for r in rows if r["outcome"] == "callback_unreached"]
+    assert len(unreached) == sum(f["callbacks_unreached"] for f in result.by_type.values()) > 0
+    assert all(r["agent_id"] and r["wrap_up_s"] == "0.000" for r in unreached)
+    assert sum(r["outcome"] == "answered" for r in rows) == result.overall["answered"]

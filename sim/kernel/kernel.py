@@ -26,6 +26,7 @@ from collections.abc import Callable
 from heapq import heappush
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from policies import make_policy
 from sim.errors import PolicyError
 from sim.kernel.arrivals import TypeArrivals, day_factor_function
 from sim.kernel.cells import MetricCells, ReplicationResult
@@ -34,6 +35,7 @@ from sim.kernel.metrics import wait_bin
 from sim.kernel.streams import RandomStreams
 from sim.model.outcomes import QualityModel
 from sim.model.scenario import DAY, Scenario
+from sim.stages import assemble
 from sim.state import ABANDONED, IN_SERVICE, WAITING, Agent, Contact, RoutingState
 
 if TYPE_CHECKING:
@@ -53,9 +55,6 @@ class Simulation:
     def __init__(self, scenario: Scenario, policy: str | RoutingPolicy, replication: int = 0, *,
                  trace: TraceWriter | None = None, progress: Callable[[float], None] | None = None,
                  verification: str | None = None, outbound: str | None = None) -> None:
-        from policies import make_policy  # late: policies import sim for their types
-        from sim.stages import assemble
-
         self.scenario = scenario
         self.replication = replication
         self.policy = make_policy(policy, scenario) if isinstance(policy, str) else policy
@@ -115,7 +114,7 @@ class Simulation:
         self.rest = self._rest
         self.dial: Callable[[Agent, float], bool] = _no_dial
         self.abandoned: Callable[[Contact, float, float], None] = _nothing
-        self.new_agent: Callable[[Agent], None] = _nothing_for_agent
+        self.new_agent: Callable[[Agent], None] = _nothing
         self.stages = assemble(self, verification, outbound)
 
     def stage(self, kind: type[StageType]) -> StageType | None:
@@ -482,8 +481,6 @@ def _stop(_: None) -> None:
 def _nothing(*_: Any) -> None:
     """The default of a notification no stage listens to."""
 
-
-_nothing_for_agent = _nothing
 
 
 def _no_dial(agent: Agent, now: float) -> bool:

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from sim.state import Contact
+    from sim.stages.dialer import Attempt
+    from sim.state import Agent, Contact
 
 TRACE_COLUMNS = (
     "policy", "replication", "contact_id", "type", "arrival_s", "outcome", "event_s", "wait_s",
@@ -49,7 +50,8 @@ class TraceWriter:
 
     def contact(self, sim: TracedRun, contact: Contact, outcome: str, time: float) -> None:
         """Record ``contact``'s ``outcome`` at ``time``: answered, abandoned, blocked,
-        waiting_at_end, or with identity self_service, refused_in_ivr, in_ivr_at_end.
+        waiting_at_end, callback_unreached (the agent's call back did not reach the
+        customer), or with identity self_service, refused_in_ivr, in_ivr_at_end.
 
         ``arrival_s`` is when the contact entered the queue (after the IVR, with
         identity); for contacts that never left the IVR it is their arrival, and
@@ -57,15 +59,31 @@ class TraceWriter:
         contact before wrap-up (``service_s``, set when the trace is on, less wrap-up).
         """
         answered = outcome == "answered"
-        agent = contact.agent if answered else None
-        handle = contact.service_s - contact.wrap_up if agent is not None else None
+        agent = contact.agent if answered or outcome == "callback_unreached" else None
+        # An unreached call back took the agent's dialling time and no wrap-up.
+        wrap_up = contact.wrap_up if answered else 0.0
+        handle = contact.service_s - wrap_up if agent is not None else None
         self._writer.writerow((
             sim.policy_name, sim.replication, contact.id, contact.type, f"{contact.arrival:.3f}",
             outcome, f"{time:.3f}", f"{time - contact.arrival:.3f}",
             agent.id if agent else "", agent.group if agent else "",
             f"{handle:.3f}" if handle is not None else "",
-            f"{contact.wrap_up:.3f}" if agent else "", int(not contact.counted),
+            f"{wrap_up:.3f}" if agent else "", int(not contact.counted),
             *_identity_columns(contact, answered, sim.verification),
+        ))
+
+    def attempt(self, sim: TracedRun, agent: Agent, attempt: Attempt, time: float) -> None:
+        """Record an outbound attempt that ended at ``time``: ``outbound_reached`` or
+        ``outbound_unreached``. ``type`` is the campaign, ``arrival_s`` when the attempt was
+        due, ``wait_s`` how long it waited for a dialling agent, ``handle_s`` the agent's
+        time on it; it has no contact id (it is not an inbound contact)."""
+        task = attempt.task
+        self._writer.writerow((
+            sim.policy_name, sim.replication, "", task.campaign, f"{attempt.time:.3f}",
+            "outbound_reached" if attempt.reached else "outbound_unreached",
+            f"{attempt.started:.3f}", f"{attempt.started - attempt.time:.3f}",
+            agent.id, agent.group, f"{time - attempt.started:.3f}", "0.000",
+            int(not attempt.counted), task.customer, *("",) * 8,
         ))
 
     def close(self) -> None:

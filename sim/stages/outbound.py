@@ -78,6 +78,8 @@ class Outbound(Stage):
         kernel = self.kernel
         now = kernel.clock.now
         self.dialer.end(attempt, now)
+        if kernel.trace is not None:
+            kernel.trace.attempt(kernel, agent, attempt, now)
         agent.held -= 1
         kernel.end_busy(agent, now)
         kernel.after_work(agent, now)

@@ -24,7 +24,8 @@ class Tracing(Stage):
 
         def traced_service(agent: Agent, contact: Contact) -> float:
             contact.service_s = duration = service_time(agent, contact)
-            trace.contact(kernel, contact, "answered", kernel.clock.now)
+            trace.contact(kernel, contact, "answered" if contact.reached else "callback_unreached",
+                          kernel.clock.now)
             return duration
 
         kernel.service_time = traced_service
