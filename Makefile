@@ -1,12 +1,19 @@
 # Two entry points for a fresh clone (only Python 3.11+ and make needed):
 #   make quickstart   set up .venv and run the main job on scenarios/quickstart.yaml
-#   make test         set up .venv and run the whole test suite
+#   make test         set up .venv and run the fast test loop (everything not marked slow,
+#                     in parallel with pytest-xdist)
+#   make test-slow    the long statistical checks (marked slow); .ci/run runs both
+# `.venv/bin/python -m pytest` with no arguments still runs every test, serially.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: quickstart test bench setup clean
+# Workers for the fast loop: `make test WORKERS=0` runs it in one process; PYTEST_ARGS adds options.
+WORKERS     ?= auto
+PYTEST_ARGS ?=
+
+.PHONY: quickstart test test-slow bench setup clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +25,15 @@ setup: $(STAMP)
 quickstart: $(STAMP)
 	$(BIN)/ccsim run scenarios/quickstart.yaml --policy fcfs --policy priority --by type
 
+# pytest exits 5 when it collects no test: a split that lost its tests fails, and says so.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not slow" -n $(WORKERS) --dist worksteal $(PYTEST_ARGS) \
+	    || { rc=$$?; [ $$rc -ne 5 ] || echo "make test: pytest collected no test" >&2; exit $$rc; }
+
+# Serial: the theory checks run their replications on 2 processes each already.
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow --durations=0 $(PYTEST_ARGS) \
+	    || { rc=$$?; [ $$rc -ne 5 ] || echo "make test-slow: pytest collected no test (is anything still marked slow?)" >&2; exit $$rc; }
 
 bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_throughput.py

@@ -205,11 +205,13 @@ def _hit_rate_difference(scenario: Scenario) -> Any:
                              [r.overall["outbound_hit_rate"] for r in best])
 
 
+@pytest.mark.slow  # paired runs of 2 days of outbound_best_time: 11-20 s
 def test_predicted_best_time_reaches_more_customers_than_fixed_time() -> None:
     difference = _hit_rate_difference(_outbound())
     assert difference.low > 0.15, difference
 
 
+@pytest.mark.slow  # paired runs of 2 days of outbound_best_time: 11-20 s
 def test_with_flat_habits_both_strategies_reach_as_many() -> None:
     """When the hour and channel do not change the chance of an answer, knowing the
     customer's habits cannot help: the paired difference covers 0."""
