@@ -1,0 +1,1036 @@
+"""Fuzzing scenario dictionaries across every feature (issue 13, item 7).
+
+Hypothesis builds scenario dicts as YAML would give them: a small core scenario (the
+strategy of ``tests/test_invariants.py``) with any combination of the optional blocks on
+top: customers and identity (intents, methods, verification strategies and their
+parameters), proficiency, outcomes and matching, mobile agents and owners, channels,
+capacity mixes, blending, retrials, callbacks, journeys, the predictor, outbound
+campaigns, and the parameters of every registered routing policy.
+
+* Valid dicts must validate and run; the run's invariants must hold: the accounting
+  identity and capacity for every feature (``tests/invariant_checks.py``), and for the
+  plain model the exact trace-level checks of ``tests/test_invariants.py``.
+* Mutated dicts (wrong types, out-of-range, huge, zero or negative values, missing and
+  unknown keys, empty mappings and lists) must either fail with a ``ScenarioError``
+  whose every problem reads ``LINE: field.path: what; allowed: ...`` (the line is empty
+  for a dict), or validate and then run with the same invariants.
+
+Every run is one replication of a few simulated hours with small rates and agent counts;
+a mutated scenario that validates but would simulate many events is only validated.
+A run that does not end within ``RUN_BUDGET_S`` fails the example (a hang). Examples are
+derandomized, so the test is deterministic.
+
+The bugs the fuzzing found are xfail tests at the end of this file (each with the exact
+input); the strategies steer around them (``known_hang``, ``known_crash``, ``KNOWN_BAD``)
+so that the fuzz tests keep guarding everything else. When a bug is fixed, its xfail
+test passes (strict: it fails the suite) and its exclusion here can go.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+import signal
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from invariant_checks import CapacityWatch, check_accounting
+from test_invariants import (
+    POLICIES as CORE_POLICIES, RecordingTrace, check_conservation, check_trace,
+)
+from test_invariants import scenarios as core_scenarios
+
+from sim import ScenarioError, Simulation, scenario_from_dict
+
+RUN_BUDGET_S = 8.0
+"""Wall-clock seconds one run may take before the example counts as a hang."""
+MAX_EVENTS_TO_RUN = 20_000
+"""Mutated scenarios expected to simulate more events than this are only validated."""
+MAX_AGENTS_TO_RUN = 300
+MAX_POPULATION_TO_RUN = 5_000
+
+FUZZ_SETTINGS = settings(
+    # No shrinking: a failing scenario is reported as drawn (shrinking one of these dicts
+    # can take many minutes); add Phase.shrink locally to get a smaller one.
+    max_examples=60, deadline=timedelta(seconds=10), derandomize=True, database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                           HealthCheck.data_too_large])
+
+TOP_LEVEL = ("name", "description", "run", "contact_types", "agents", "routing",
+             "service_level", "waiting_room", "busyness", "customers", "identity",
+             "proficiency", "outcomes", "matching", "channels", "blending", "predictor",
+             "outbound")
+
+
+# =============================================================================== values
+def seconds(low: float, high: float) -> st.SearchStrategy[str]:
+    return st.integers(int(low), int(high)).map(lambda s: f"{s}s")
+
+
+def distributions(low: int = 10, high: int = 600, zero: bool = False
+                  ) -> st.SearchStrategy[dict[str, Any]]:
+    """Every distribution kind, means between ``low`` and ``high`` seconds."""
+    mean = seconds(low, high)
+    return st.one_of(
+        st.builds(lambda m: {"dist": "exponential", "mean": m}, mean),
+        st.builds(lambda v: {"dist": "constant", "value": v},
+                  seconds(0 if zero else low, high)),
+        st.builds(lambda lo, w: {"dist": "uniform", "low": f"{lo}s", "high": f"{lo + w}s"},
+                  st.integers(0 if zero else low, high), st.integers(0, high)),
+        st.builds(lambda m, k: {"dist": "erlang", "mean": m, "k": k}, mean,
+                  st.integers(1, 5)),
+        st.builds(lambda m, cv: {"dist": "gamma", "mean": m, "cv": cv}, mean,
+                  st.sampled_from([0.2, 1.0, 3.0])),
+        st.builds(lambda m, cv: {"dist": "lognormal", "mean": m, "cv": cv}, mean,
+                  st.sampled_from([0.3, 1.2, 5.0])),
+        st.builds(lambda m, k: {"dist": "weibull", "mean": m, "shape": k}, mean,
+                  st.sampled_from([0.5, 1.0, 3.0])),
+        st.builds(lambda xs: {"dist": "empirical", "samples": [f"{x}s" for x in xs]},
+                  st.lists(st.integers(low, high), min_size=1, max_size=4)),
+        st.builds(lambda w, a, b: {"dist": "mixture", "components": [
+            {"weight": w, "dist": "constant", "value": a},
+            {"weight": round(1 - w, 2), "dist": "exponential", "mean": b}]},
+            st.sampled_from([0.1, 0.5, 0.9]), seconds(0 if zero else low, high), mean),
+    )
+
+
+def probabilities() -> st.SearchStrategy[float]:
+    return st.sampled_from([0.0, 0.05, 0.3, 0.5, 0.9, 1.0])
+
+
+def shares(names: list[str]) -> dict[str, float]:
+    """Shares over ``names`` that sum to 1 exactly enough (1e-9)."""
+    if len(names) == 1:
+        return {names[0]: 1.0}
+    first = round(1.0 / len(names), 3)
+    return {**{n: first for n in names[:-1]}, names[-1]: round(1 - first * (len(names) - 1), 3)}
+
+
+INTENT_SETS = [
+    {"balance": "low"},
+    {"balance": "low", "transfer": "high"},
+    {"balance": "low", "card": "medium", "transfer": "high"},
+]
+METHOD_NAMES = ("knowledge_questions", "otp", "voice_biometrics", "manual_check")
+CHANNEL_NAMES = ("voice", "chat", "email")
+UNDRAINED_POLICIES = ("fraud_desk", "vip", "mobile_advisers")
+"""Policies that may keep a contact from every group with its skill (not work-conserving
+by design): a run by arrivals then never ends (reported:
+test_runs_by_arrivals_that_cannot_drain_end)."""
+MOBILE_SHY_POLICIES = ("contextual", "predictive")
+"""Policies that never offer a contact again to a mobile agent who let it ring: when every
+agent with its skill is mobile, a run by arrivals may never end (reported, same test)."""
+
+
+# ============================================================================ layers
+class Draft:
+    """A scenario dict being built, with what later layers need to know."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.types: list[str] = list(data["contact_types"])
+        self.groups: list[str] = list(data["agents"])
+        self.intents: list[str] = []
+        self.tiers: list[str] = []
+        self.highest = 10.0
+        self.lowest = 1.0
+
+    def skills_of(self, group: str) -> list[str]:
+        skills = self.data["agents"][group]["skills"]
+        return list(skills) if isinstance(skills, list) else list(skills.keys())
+
+    def channel_of(self, type_name: str) -> str:
+        return self.data["contact_types"][type_name].get("channel", "voice")
+
+    def type_channels(self) -> list[str]:
+        return list(dict.fromkeys(self.channel_of(t) for t in self.types))
+
+    def peak(self, group: str) -> int:
+        spec = self.data["agents"][group]
+        if "count" in spec:
+            return int(spec["count"])
+        if "staffing" in spec:
+            return max(spec["staffing"])
+        return sum(int(s["count"]) for s in spec["shifts"])
+
+
+def add_channels(draw: st.DrawFn, d: Draft) -> None:
+    """Channels per type, a channels block, blending, capacity mixes, retrials,
+    callbacks and journeys."""
+    for name in d.types:
+        if draw(st.booleans()):
+            d.data["contact_types"][name]["channel"] = draw(st.sampled_from(CHANNEL_NAMES))
+    used = d.type_channels()
+    if draw(st.booleans()):
+        block: dict[str, Any] = {}
+        for channel in used + draw(st.sampled_from([[], ["video"]])):
+            spec: dict[str, Any] = {}
+            if draw(st.booleans()):
+                spec["service_level"] = draw(st.sampled_from(["0s", "20s", "60s", "4h"]))
+            if draw(st.booleans()):
+                spec["concurrency_factor"] = draw(st.sampled_from([0, 0.25, 1.0]))
+            if channel == "email" and draw(st.booleans()):
+                spec["deferrable"] = True
+            block[channel] = spec
+        d.data["channels"] = block
+        if draw(st.booleans()):
+            # (0 never serves deferrable work: see test_runs_by_arrivals_that_cannot_drain_end)
+            d.data["blending"] = {"deferrable_max_share": draw(st.sampled_from([0.3, 1.0]))}
+    for group in d.groups:
+        if draw(st.booleans()):
+            mine = list(dict.fromkeys(d.channel_of(t) for t in d.skills_of(group)))
+            mixes: list[dict[str, int]] = [{c: draw(st.integers(1, 3))} for c in mine]
+            if len(mine) > 1 and draw(st.booleans()):
+                mixes.append({c: draw(st.integers(0, 2)) for c in mine})
+            d.data["agents"][group]["capacity"] = mixes
+    for name in d.types:
+        spec = d.data["contact_types"][name]
+        if draw(st.integers(0, 2)) == 0:
+            retrial: dict[str, Any] = {"probability": draw(probabilities()),
+                                       "delay": draw(distributions(30, 1200))}
+            others = [t for t in d.types if t != name]
+            if others and draw(st.booleans()):
+                retrial["switch"] = {draw(st.sampled_from(others)): draw(
+                    st.sampled_from([0.0, 0.3, 1.0]))}
+            spec["retrial"] = retrial
+        if draw(st.integers(0, 2)) == 0:
+            callback: dict[str, Any] = {"threshold": draw(st.sampled_from(["0s", "30s", "90s"])),
+                                        "accept": draw(probabilities())}
+            if draw(st.booleans()):
+                callback["mode"] = draw(st.sampled_from(["virtual_hold", "scheduled"]))
+                callback["delay"] = draw(st.sampled_from(["0s", "10min"]))
+            if draw(st.booleans()):
+                callback["reach"] = draw(probabilities())
+                callback["dial_time"] = draw(st.sampled_from(["0s", "20s"]))
+            spec["callback"] = callback
+        if draw(st.integers(0, 2)) == 0:
+            spec["journey"] = {"start": draw(st.sampled_from(["web", "app"])),
+                               "share": draw(probabilities()),
+                               "recognised": draw(probabilities())}
+
+
+def add_customers(draw: st.DrawFn, d: Draft, identity: bool) -> None:
+    d.tiers = draw(st.sampled_from([["standard"], ["standard", "vip"],
+                                    ["standard", "gold", "vip"]]))
+    d.intents = list(draw(st.sampled_from(INTENT_SETS)))
+    languages = draw(st.sampled_from([["en"], ["en", "es"]]))
+    channels = list(dict.fromkeys([*d.type_channels(), *draw(st.sampled_from(
+        [[], ["app"], ["app", "web"]]))]))
+    customers: dict[str, Any] = {
+        "population": draw(st.integers(20, 400)),
+        "tiers": shares(d.tiers), "languages": shares(languages),
+        "channels": shares(channels),
+        "value": {"mean": draw(st.sampled_from([100, 20000])),
+                  **({"cv": draw(st.sampled_from([0.5, 2]))} if draw(st.booleans()) else {})},
+    }
+    if "en" in languages and draw(st.booleans()):
+        customers["dialects"] = {"en": {"general": 0.9, "scottish": 0.1}}
+    optional: dict[str, st.SearchStrategy[Any]] = {
+        "habit_window": st.sampled_from(["1h", "2h", "24h"]),
+        "habit_strength": probabilities(),
+        "activity_cv": st.sampled_from([0.5, 1.0, 3.0]),
+        "churn_risk": st.builds(lambda m: {"mean": m, "concentration": 10}, probabilities()),
+        "sentiment": st.builds(lambda m: {"mean": m}, probabilities()),
+        "phones": st.just({1: 0.7, 2: 0.3}),
+        "devices": st.just({1: 1.0}),
+        "carriers": st.just({"a": 0.5, "b": 0.5}),
+        "history": st.sampled_from([0, 1, 4]),
+        "known_number": probabilities(),
+        "shared_number": probabilities(),
+        "device_match": probabilities(),
+        "patience_factor": st.just({d.tiers[-1]: 0.5}),
+    }
+    for key, strategy in optional.items():
+        if draw(st.integers(0, 2)) == 0:
+            customers[key] = draw(strategy)
+    if draw(st.booleans()):
+        customers["prospects"] = {"share": draw(st.sampled_from([0.0, 0.1, 0.5])),
+                                  "intents": shares(d.intents[:1])}
+    if draw(st.booleans()):
+        customers["fraud"] = {"share": draw(st.sampled_from([0.0, 0.05, 0.3])),
+                              "spoof": draw(probabilities()),
+                              "intents": shares(d.intents[-1:])}
+        if draw(st.booleans()):
+            customers["fraud"]["spoofed_carrier_match"] = draw(probabilities())
+            customers["fraud"]["device_match"] = draw(probabilities())
+    d.data["customers"] = customers
+    if identity:
+        add_identity(draw, d)
+
+
+def add_identity(draw: st.DrawFn, d: Draft) -> None:
+    intents: dict[str, Any] = {}
+    for name, share in shares(d.intents).items():
+        intent: dict[str, Any] = {"share": share, "risk": dict(
+            kv for s in INTENT_SETS for kv in s.items())[name]}
+        if draw(st.booleans()):
+            intent["self_service"] = draw(probabilities())
+        if draw(st.integers(0, 3)) == 0:
+            intent["fraud_loss"] = draw(st.sampled_from([0, 500]))
+        intents[name] = intent
+    configured = draw(st.lists(st.sampled_from(METHOD_NAMES), min_size=1, unique=True))
+    time = distributions(1, 40, zero=True)
+    methods: dict[str, Any] = {}
+    for method in configured:
+        if method == "knowledge_questions":
+            spec = {"time": draw(time), "genuine_fail": draw(probabilities()),
+                    "fraud_pass": draw(probabilities())}
+            if draw(st.booleans()):
+                spec["questions"] = draw(st.integers(1, 5))
+        elif method == "otp":
+            spec = {"time": draw(time), "delivery_failure": draw(probabilities()),
+                    "fraud_pass": draw(probabilities())}
+        elif method == "voice_biometrics":
+            spec = {"time": draw(time), "enrolled": draw(probabilities()),
+                    "false_reject": draw(probabilities()), "false_accept": draw(probabilities())}
+        else:
+            spec = {"time": draw(time), "genuine_fail": draw(probabilities()),
+                    "fraud_pass": draw(probabilities())}
+        if method != "manual_check" and draw(st.booleans()):
+            spec["where"] = draw(st.sampled_from(["ivr", "agent"]))
+        if draw(st.booleans()):
+            spec["fee"] = draw(st.sampled_from([0, 0.02, 1]))
+        methods[method] = spec
+    strategies = draw(st.lists(st.sampled_from(["kba_all", "passive_stepup", "biometric"]),
+                               min_size=1, max_size=3, unique=True))
+    chain = st.lists(st.sampled_from(configured), max_size=3, unique=True)
+    verification: dict[str, Any] = {
+        "strategy": strategies[0] if len(strategies) == 1 and draw(st.booleans())
+        else strategies}
+    defaults = {"kba_all": {"knowledge_questions"},
+                "passive_stepup": {"otp", "knowledge_questions", "manual_check"},
+                "biometric": {"voice_biometrics", "knowledge_questions"}}
+    for strategy in strategies:
+        if defaults[strategy] <= set(configured) and draw(st.booleans()):
+            continue  # the defaults are runnable
+        if strategy == "kba_all":
+            verification[strategy] = {"method": draw(st.sampled_from(configured)),
+                                      "escalate_to": draw(chain)}
+        elif strategy == "biometric":
+            verification[strategy] = {"method": draw(st.sampled_from(configured)),
+                                      "fallback": draw(chain)}
+        else:
+            verification[strategy] = {
+                key: {risk: draw(chain) for risk in ("low", "medium", "high")}
+                for key in ("trusted", "step_up")}
+    identity: dict[str, Any] = {
+        "ivr_time": draw(distributions(1, 60, zero=True)), "intents": intents,
+        "methods": methods, "verification": verification,
+        "agent_cost_per_hour": draw(st.sampled_from([0, 20])),
+        "loss_per_fraud": draw(st.sampled_from([0, 1000])),
+    }
+    if draw(st.booleans()):
+        identity["score"] = {"ani": 0.5, "device": 0.3, "carrier": 0.2,
+                             "flag_penalty": draw(st.sampled_from([0, 0.25])),
+                             "passive_threshold": draw(probabilities())}
+    d.data["identity"] = identity
+
+
+def add_quality(draw: st.DrawFn, d: Draft) -> None:
+    """Proficiency levels, outcomes (with repeat contacts) and matching."""
+    if draw(st.booleans()):
+        d.lowest, d.highest = draw(st.sampled_from([(1, 10), (0, 5), (1, 2)]))
+        d.data["proficiency"] = {"lowest": d.lowest, "highest": d.highest,
+                                 "speed_at_lowest": draw(st.sampled_from([0.5, 1.0, 1.5]))}
+    level = st.sampled_from([d.lowest, (d.lowest + d.highest) / 2, d.highest])
+    for group in d.groups:
+        spec = d.data["agents"][group]
+        if draw(st.booleans()):
+            spec["skills"] = {t: draw(level) for t in spec["skills"]}
+        if d.intents and "identity" in d.data and draw(st.booleans()):
+            spec["intent_levels"] = {d.intents[0]: draw(level)}
+        if "customers" in d.data and draw(st.booleans()):
+            spec["languages"] = draw(st.sampled_from([["en"], ["es"], ["en", "es"]]))
+            if draw(st.booleans()):
+                spec["dialects"] = ["scottish"]
+    if draw(st.booleans()):
+        outcomes: dict[str, Any] = {"resolution_at_lowest": draw(probabilities()),
+                                    "resolution_at_highest": draw(probabilities())}
+        if draw(st.booleans()):
+            outcomes["match_bonus"] = draw(probabilities())
+        if draw(st.booleans()):
+            outcomes["repeat_after"] = draw(distributions(600, 7200))
+        d.data["outcomes"] = outcomes
+    if draw(st.booleans()):
+        matching: dict[str, Any] = {}
+        for key in ("language", "owner", "preferred"):  # they compare with customers
+            if draw(st.booleans()):
+                matching[key] = draw(st.booleans()) and "customers" in d.data
+        if draw(st.booleans()) or not any(matching.values()):
+            matching["min_level"] = draw(level)
+        d.data["matching"] = matching
+
+
+def add_mobile(draw: st.DrawFn, d: Draft) -> None:
+    group = draw(st.sampled_from(d.groups))
+    spec = d.data["agents"][group]
+    # (A ring of 0 s that is never answered loops at one instant: see
+    # test_mobile_agent_ringing_zero_seconds_unanswered_does_not_hang.)
+    spec["mobile"] = {"ring": draw(distributions(1, 30)),
+                      "answer": draw(st.sampled_from([0.05, 0.5, 1.0]))}  # (0: known_hang)
+    if "capacity" in spec:  # a mobile agent takes one contact at a time
+        spec["capacity"] = [{c: 1} for c in dict.fromkeys(
+            c for mix in spec["capacity"] for c in mix)]
+    if d.tiers and draw(st.booleans()):
+        spec["owns"] = {"tiers": [d.tiers[-1]]}
+        if draw(st.booleans()):
+            spec["owns"]["share"] = draw(probabilities())
+
+
+def add_predictor(draw: st.DrawFn, d: Draft) -> None:
+    low = draw(st.sampled_from([0.0, 0.15, 0.5]))
+    d.data["predictor"] = {"history_kept": draw(st.integers(1, 20)),
+                           "prior_weight": draw(st.sampled_from([0.5, 4])),
+                           "history_days": draw(st.sampled_from([1, 90])),
+                           "answer_low": low, "answer_high": max(low, 0.6)}
+
+
+def add_outbound(draw: st.DrawFn, d: Draft) -> None:
+    run = d.data["run"]
+    if "duration" not in run:  # campaigns release tasks for as long as the run lasts
+        run.pop("arrivals")
+        run["duration"] = f"{draw(st.integers(1, 4))}h"
+    channels = list(d.data["customers"]["channels"])
+    group = draw(st.sampled_from(d.groups))
+    share = draw(st.sampled_from([0.3, 1.0]))
+    if share * d.peak(group) < 1:
+        share = 1.0
+    campaigns: dict[str, Any] = {}
+    for index in range(draw(st.integers(1, 2))):
+        campaign: dict[str, Any] = {
+            "channels": draw(st.lists(st.sampled_from(channels), min_size=1, unique=True)),
+            "handle_time": draw(distributions(30, 400))}
+        if draw(st.booleans()):
+            campaign |= {"trigger": "list", "per_day": draw(st.integers(1, 40))}
+        else:
+            campaign |= {"trigger": "signal", "rate": f"{draw(st.integers(1, 6))}/h",
+                         "signal_channel": draw(st.sampled_from(channels))}
+        if draw(st.booleans()):
+            start = draw(st.integers(0, 20))
+            campaign["hours"] = [start, draw(st.integers(start + 1, 24))]
+            campaign["fixed_hour"] = draw(st.integers(0, 23))
+        if draw(st.booleans()):
+            campaign["max_attempts"] = draw(st.integers(1, 4))
+            campaign["retry_after"] = draw(st.sampled_from(["0s", "30min", "4h"]))
+            campaign["delay"] = draw(st.sampled_from(["0s", "15min"]))
+        campaigns[f"c{index}"] = campaign
+    outbound: dict[str, Any] = {
+        "strategies": draw(st.lists(st.sampled_from(["fixed_time", "predicted_best_time"]),
+                                    min_size=1, unique=True)),
+        "groups": [group], "max_share": share, "campaigns": campaigns}
+    if draw(st.booleans()):
+        outbound["dial_time"] = draw(st.sampled_from(["0s", "20s"]))
+        outbound["reach"] = {"base": draw(probabilities()), "in_hours": 2.5,
+                             "own_channel": 1.6, "max": 0.9}
+    if draw(st.booleans()):
+        outbound["predicted_best_time"] = {"horizon": draw(st.sampled_from(["1h", "24h"]))}
+    d.data["outbound"] = outbound
+
+
+def add_routing(draw: st.DrawFn, d: Draft) -> None:
+    """A policy that can run on the scenario, and parameter blocks for several policies
+    (every block is validated, run or not)."""
+    data = d.data
+    routing = data["routing"]
+    has_customers = "customers" in data
+    reach_any = any("mobile" in g or "owns" in g for g in data["agents"].values())
+    candidates = ["fcfs", "priority", "skills", "bullseye", "contextual"]
+    if "outcomes" in data:
+        candidates.append("predictive")
+    if has_customers:
+        candidates += ["vip", "preferred_agent", "fraud_desk"]
+    if reach_any:
+        candidates.append("mobile_advisers")
+    routing["policy"] = draw(st.sampled_from(candidates + candidates[5:]))  # features twice
+    mobile = any("mobile" in g for g in data["agents"].values())
+    if "arrivals" in data["run"] and (routing["policy"] in UNDRAINED_POLICIES or (
+            mobile and routing["policy"] in MOBILE_SHY_POLICIES)):
+        # (They may leave contacts that no group may take: a run by arrivals never ends,
+        # see test_runs_by_arrivals_that_cannot_drain_end.)
+        data["run"]["duration"] = f"{data['run'].pop('arrivals') % 4 + 1}h"
+    params: dict[str, Any] = {
+        "skills": lambda: {"mode": draw(st.sampled_from(["best_proficiency", "longest_idle"])),
+                           "pick": draw(st.sampled_from(["oldest", "best_skill"])),
+                           "min_level": {d.types[0]: d.lowest}},
+        "bullseye": lambda: {"rings": [
+            {"after": "0s", "groups": [draw(st.sampled_from(d.groups))]},
+            {"after": draw(st.sampled_from(["10s", "60s"])),
+             **({"min_level": d.lowest} if draw(st.booleans()) else {})}]},
+        "contextual": lambda: {
+            "weights": {"language": 1, "level": draw(st.sampled_from([0, 1])),
+                        "patience": 0.5, "sentiment": 0.25, "idle": 0.1},
+            "require_language": draw(st.booleans()),
+            "wait_for_match": draw(st.sampled_from(["0s", "30s"])),
+            "candidates": draw(st.integers(1, 8))},
+        "predictive": lambda: {
+            "key": draw(st.sampled_from(["intent", "segment"] if has_customers else ["intent"])),
+            "prior": {"successes": 1, "failures": 2},
+            "explore": "thompson", "handle_time_penalty": draw(st.sampled_from([0, 0.01])),
+            "candidates": draw(st.integers(1, 8)),
+            **({"onoff": {"baseline": "fcfs", "slot": data["run"]["interval"]}}
+               if draw(st.booleans()) else {})},
+        "vip": lambda: {"tiers": {d.tiers[-1]: {"priority": 1, "head_start": "30s"}},
+                        "team": draw(st.sampled_from(d.groups)), "team_tiers": [d.tiers[-1]],
+                        "overflow_after": draw(st.sampled_from([None, "0s", "30s"])),
+                        "team_helps": draw(st.booleans())},
+        "preferred_agent": lambda: {"timeout": draw(st.sampled_from(["0s", "60s"]))},
+        "fraud_desk": lambda: {"desk": draw(st.sampled_from(d.groups)),
+                               "min_confidence": draw(probabilities()),
+                               "desk_helps": draw(st.booleans()),
+                               "vip_tiers": [d.tiers[-1]]},
+        "mobile_advisers": lambda: {"intents": d.intents[:1] if "identity" in data else [],
+                                    "advisers_take_queue": draw(st.booleans())},
+    }
+    for name in candidates:
+        if name in params and (name == routing["policy"] or draw(st.booleans())):
+            routing[name] = params[name]()
+
+
+LAYERS = ("channels", "customers", "identity", "quality", "mobile", "predictor", "outbound",
+          "service_level")
+
+
+@st.composite
+def valid_scenarios(draw: st.DrawFn) -> dict[str, Any]:
+    """A small scenario dict with any combination of the optional feature blocks."""
+    data = draw(core_scenarios())
+    data["name"] = "fuzz"
+    layers = {layer for layer in LAYERS if draw(st.booleans())}
+    if "identity" in layers or "outbound" in layers:
+        layers.add("customers")
+    d = Draft(data)
+    if "channels" in layers:
+        add_channels(draw, d)
+    if "customers" in layers:
+        add_customers(draw, d, "identity" in layers)
+    if "quality" in layers:
+        add_quality(draw, d)
+    if "mobile" in layers:
+        add_mobile(draw, d)
+    if "predictor" in layers:
+        add_predictor(draw, d)
+    if "outbound" in layers:
+        add_outbound(draw, d)
+    add_routing(draw, d)
+    if "service_level" in layers:
+        data["service_level"] = {"threshold": draw(st.sampled_from(["0s", "20s", "5min"])),
+                                 "short_abandon": draw(st.sampled_from(["0s", "5s"]))}
+    return data
+
+
+# ========================================================================= mutations
+DURATION = re.compile(r"^[0-9.e+]+ ?(ms|s|sec|min|h|d)$")
+RATE = re.compile(r"^[0-9.e+]+ ?/ ?(ms|s|sec|min|h|d)$")
+
+
+def nested(depth: int) -> Any:
+    value: Any = "deep"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def bad_values(value: Any) -> list[Any]:
+    """Replacements for ``value``: wrong types, out-of-range, huge, zero, negative."""
+    common: list[Any] = [None, "x" * 300, nested(60), {"unexpected": 1}, [1, "two"]]
+    if isinstance(value, bool):
+        return [*common, "yes", 1, 0.5, "maybe"]
+    if isinstance(value, str) and DURATION.match(value):
+        return [*common, "0s", "1ms", "-5s", "1e9h", "1e308d", "5", "nan s", "", "5 parsecs",
+                "1h30min", 5, True]
+    if isinstance(value, str) and RATE.match(value):
+        return [*common, "0/h", "-1/h", "1e12/h", "1e308/ms", "5", "inf/h", "x/h", 3.0]
+    if isinstance(value, int):
+        return [*common, 0, 1, -1, 10**9, 10**12, 10**100, 2.5, "many", True, -(10**9)]
+    if isinstance(value, float):
+        return [*common, -0.5, 0.0, 1.0, 1.0000001, 1.5, 1e300, -1e300, math.nan, math.inf,
+                "high", True, 10**20]
+    if isinstance(value, str):
+        return [*common, "", "unknown_name", "voice", 7, "../../etc/passwd"]
+    if isinstance(value, list):
+        return [*common, [], "x", [None], [[[]]], value * 50]
+    if isinstance(value, dict):
+        return [*common, {}, [], "x", 5]
+    return [*common, 0, "x", {}]
+
+
+def extreme_values(value: Any) -> list[Any]:
+    """Replacements of the same kind at the edge of what is allowed (many validate)."""
+    if isinstance(value, bool):
+        return [not value]
+    if isinstance(value, str) and DURATION.match(value):
+        return ["0s", "1ms", "24h", "100h"]
+    if isinstance(value, str) and RATE.match(value):
+        return ["0/h", "1/d", "1000/h"]
+    if isinstance(value, int):
+        return [0, 1, 50]
+    if isinstance(value, float):
+        return [0.0, 1.0, 1e-9, 0.999999]
+    if isinstance(value, list):
+        return [[], value[:1], value + value]
+    if isinstance(value, dict):
+        return [{}]
+    return [None]
+
+
+def paths(node: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every path to a value of the dict, containers included."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield (*prefix, key)
+            yield from paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield (*prefix, index)
+            yield from paths(value, (*prefix, index))
+
+
+def parent_of(data: Any, path: tuple[Any, ...]) -> Any:
+    node = data
+    for key in path[:-1]:
+        node = node[key]
+    return node
+
+
+@st.composite
+def mutated_scenarios(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid scenario with one to three mistakes."""
+    data = copy.deepcopy(draw(valid_scenarios()))
+    if draw(st.integers(0, 2)) == 0:  # one value at the edge of what is allowed
+        path = draw(st.sampled_from(list(paths(data))))
+        parent = parent_of(data, path)
+        parent[path[-1]] = draw(st.sampled_from(extreme_values(parent[path[-1]])))
+        return data
+    for _ in range(draw(st.integers(1, 3))):
+        where = list(paths(data))
+        kind = draw(st.sampled_from(["replace", "replace", "replace", "delete", "unknown_key",
+                                     "empty", "rename"]))
+        if not where:
+            break
+        path = draw(st.sampled_from(where))
+        parent = parent_of(data, path)
+        key = path[-1]
+        if kind == "replace":
+            parent[key] = draw(st.sampled_from(bad_values(parent[key])))
+        elif kind == "delete":
+            del parent[key]
+        elif kind == "unknown_key":
+            target = parent[key] if isinstance(parent[key], dict) else parent
+            if isinstance(target, dict):
+                target[draw(st.sampled_from(["colour", "sede", "rate", "Count", "1"]))] = 1
+        elif kind == "empty":
+            if isinstance(parent[key], (dict, list)):
+                parent[key] = type(parent[key])()
+            else:
+                parent[key] = ""
+        elif isinstance(parent, dict):  # rename: references to the old name dangle
+            parent[draw(st.sampled_from(["renamed", "t0", "g0", "vip"]))] = parent.pop(key)
+    return data
+
+
+# ============================================================================ checks
+PROBLEM = re.compile(
+    r"^(?P<line>\d*):? ?(?P<path>\(top level\)|[^\s:;'\"]+(?: [^\s:;'\"]+)*): (?P<what>\S.*)$")
+SEGMENT = re.compile(r"^[\w-]+$")
+KNOWN_BAD = re.compile(
+    r"^identity\.verification\.strategy\.(str|tuple\[str, \.\.\.\])"
+    r"|^outbound\.campaigns\.[^.]+\.hours(\.\d+)?: missing required keys? ")
+"""Reported messages: a wrong strategy gives one line per member of the field's type union
+with pydantic's member names in the path, and a short ``hours`` list is described as a
+mapping with missing keys (test_a_wrong_strategy_gives_one_line_naming_the_field,
+test_a_short_hours_list_says_what_is_allowed)."""
+LEAKS = ("Input should", "Value error", "function-", "tagged-union", "[key]",
+         "Field required", "validation error", "Traceback")
+
+
+def check_problems(error: ScenarioError, data: Any) -> None:
+    """Every problem reads ``LINE: field.path: what; allowed: ...``."""
+    assert error.problems, "a ScenarioError without problems"
+    keys = set(TOP_LEVEL) | (set(map(str, data)) if isinstance(data, dict) else set())
+    for problem in error.problems:
+        assert "\n" not in problem, problem
+        found = PROBLEM.match(problem.strip())
+        assert found, f"not 'LINE: field.path: what; allowed: ...': {problem!r}"
+        path = found["path"]
+        if KNOWN_BAD.match(problem.strip()):
+            continue
+        assert path == "(top level)" or path.split(".")[0] in keys, (
+            f"the path {path!r} does not start at a top-level key: {problem!r}")
+        assert path == "(top level)" or all(SEGMENT.match(p) for p in path.split(".")), (
+            f"the path {path!r} is not a dotted field path: {problem!r}")
+        what = found["what"]
+        assert re.search(r"; (allowed|known|required here)|allowed here|allowed:", what), (
+            f"no 'allowed' part: {problem!r}")
+        # (Values are quoted in full by some messages: see
+        # test_a_huge_value_is_not_quoted_in_full; 300 characters are the fuzz's longest.)
+        assert len(problem) < 1000, f"a problem line of {len(problem)} characters"
+        for leak in LEAKS:
+            assert leak not in problem, f"{leak!r} leaked into {problem!r}"
+
+
+class Hang(Exception):
+    pass
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    def give_up(signum: int, frame: Any) -> None:
+        raise Hang(f"a run did not end within {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, give_up)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _first(names: Any) -> str | None:
+    if names is None:
+        return None
+    return names if isinstance(names, str) else next(iter(names))
+
+
+def is_core(data: dict[str, Any]) -> bool:
+    """The plain model that ``tests/test_invariants.py`` checks exactly from the trace."""
+    return (data["routing"]["policy"] in CORE_POLICIES
+            and not set(data) & {"customers", "identity", "proficiency", "outcomes",
+                                 "matching", "channels", "blending", "predictor", "outbound"}
+            and all(set(g) <= {"skills", "count", "staffing", "shifts", "speed"}
+                    and isinstance(g["skills"], list) for g in data["agents"].values())
+            and all(set(t) <= {"arrivals", "handle_time", "patience", "wrap_up"}
+                    for t in data["contact_types"].values()))
+
+
+def run_and_check(scenario: Any, data: dict[str, Any]) -> None:
+    """One replication under the scenario's policy (first verification and outbound
+    strategy), within the time budget; every invariant that applies."""
+    policy = scenario.routing.policy
+    verification = _first(scenario.identity.verification.strategy
+                          if scenario.identity is not None else None)
+    outbound = _first(scenario.outbound.strategies if scenario.outbound is not None else None)
+    with tempfile.TemporaryDirectory() as folder:
+        trace = RecordingTrace(Path(folder) / "trace.csv")
+        with trace:
+            sim = Simulation(scenario, policy, 0, trace=trace, verification=verification,
+                             outbound=outbound)
+            watch = CapacityWatch(sim)
+            try:
+                with time_limit(RUN_BUDGET_S):
+                    result = sim.run()
+            except ScenarioError as error:
+                # A run that cannot advance (retrials or repeats at one instant) stops
+                # with the field named.
+                check_problems(error, data)
+                return
+    watch.check_end()
+    # Known bug (test_run_by_arrivals_with_mobile_agents_ends_empty): a run by arrivals
+    # with mobile agents may stop while an unanswered ring's contact is back in line.
+    mobile = any(group.mobile is not None for group in scenario.agents.values())
+    check_accounting(result, scenario, drains=scenario.run.arrivals is not None and not mobile)
+    if is_core(data):
+        check_conservation(result, data)
+        check_trace(data, scenario, result, sim, trace.rows, policy)
+
+
+def known_hang(scenario: Any) -> bool:
+    """Scenarios that validate and then never end or take far too long (reported bugs, see
+    the xfail tests below): mobile agents that never answer; retrials after less than a
+    second (a storm of retrials that the bound on expected events does not count); runs by
+    arrivals where some contacts can never be served (deferrable work capped at 0, the
+    fraud_desk, vip and mobile_advisers policies keeping contacts from every group with the
+    skill, contextual and predictive with mobile agents who let a contact ring)."""
+    if any(group.mobile is not None and group.mobile.answer == 0
+           for group in scenario.agents.values()):
+        return True
+    if any(ctype.retrial is not None and ctype.retrial.delay.mean < 1.0
+           for ctype in scenario.contact_types.values()):
+        return True
+    if scenario.run.arrivals is None:
+        return False
+    deferrable = any(channel.deferrable for channel in (scenario.channels or {}).values())
+    capped = scenario.blending is not None and scenario.blending.deferrable_max_share == 0
+    mobile = any(group.mobile is not None for group in scenario.agents.values())
+    policy = scenario.routing.policy
+    return ((deferrable and capped) or policy in UNDRAINED_POLICIES
+            or (mobile and policy in MOBILE_SHY_POLICIES))
+
+
+def known_crash(scenario: Any) -> bool:
+    """Validated scenarios whose run ends in a traceback (reported, see
+    test_a_huge_speed_at_lowest_is_rejected): a speed factor that rounds to 0."""
+    return scenario.proficiency is not None and scenario.proficiency.speed_at_lowest > 1e15
+
+
+def runnable(scenario: Any) -> bool:
+    """Whether one replication is cheap enough for a fuzz example."""
+    if known_hang(scenario) or known_crash(scenario):
+        return False
+    agents = sum(max(n for _, n in group.on_duty(scenario.run.interval,
+                                                 round(86400 / scenario.run.interval)))
+                 for group in scenario.agents.values())
+    population = scenario.customers.population if scenario.customers is not None else 0
+    return (scenario.expected_events() <= MAX_EVENTS_TO_RUN and agents <= MAX_AGENTS_TO_RUN
+            and population <= MAX_POPULATION_TO_RUN)
+
+
+# ============================================================================= tests
+@FUZZ_SETTINGS
+@given(data=valid_scenarios())
+def test_valid_scenarios_validate_run_and_keep_their_invariants(data: dict[str, Any]) -> None:
+    try:
+        scenario = scenario_from_dict(copy.deepcopy(data))
+    except ScenarioError as error:
+        check_problems(error, data)
+        raise AssertionError(f"a valid scenario was rejected:\n{error}") from None
+    assert runnable(scenario)
+    run_and_check(scenario, data)
+
+
+@FUZZ_SETTINGS
+@given(data=mutated_scenarios())
+def test_mutated_scenarios_fail_clearly_or_run_correctly(data: dict[str, Any]) -> None:
+    try:
+        scenario = scenario_from_dict(copy.deepcopy(data))
+    except ScenarioError as error:
+        check_problems(error, data)
+        return
+    if runnable(scenario):
+        run_and_check(scenario, data)
+
+
+def nodes(node: Any) -> Iterator[Any]:
+    yield node
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+    for child in children:
+        yield from nodes(child)
+
+
+def features(data: dict[str, Any]) -> set[str]:
+    """What one scenario dict uses: top-level blocks, policy, strategies, per-type and
+    per-group features."""
+    used = {f"block:{key}" for key in data}
+    used.add(f"policy:{data['routing']['policy']}")
+    used |= {f"params:{key}" for key in data["routing"] if key != "policy"}
+    verification = data.get("identity", {}).get("verification", {})
+    strategies = verification.get("strategy", [])
+    used |= {f"strategy:{s}" for s in ([strategies] if isinstance(strategies, str)
+                                       else strategies)}
+    used |= {f"method:{m}" for m in data.get("identity", {}).get("methods", {})}
+    used |= {f"outbound:{s}" for s in data.get("outbound", {}).get("strategies", [])}
+    used |= {f"type:{key}" for t in data["contact_types"].values() for key in t}
+    used |= {f"group:{key}" for g in data["agents"].values() for key in g}
+    used |= {f"dist:{node['dist']}" for node in nodes(data)
+             if isinstance(node, dict) and isinstance(node.get("dist"), str)}
+    used.add(f"run:{'duration' if 'duration' in data['run'] else 'arrivals'}")
+    return used
+
+
+def test_the_strategies_cover_every_feature() -> None:
+    """The valid strategy reaches every top-level block, every registered routing policy,
+    verification and outbound strategy, and every per-type and per-group feature (a guard
+    against a layer that silently stops being drawn)."""
+    from policies import registered_policies
+
+    seen: set[str] = set()
+
+    @settings(max_examples=150, derandomize=True, database=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(data=valid_scenarios())
+    def collect(data: dict[str, Any]) -> None:
+        seen.update(features(data))
+
+    collect()
+    expected = {f"block:{key}" for key in TOP_LEVEL if key != "description"}
+    expected |= {f"policy:{name}" for name in registered_policies()}
+    expected |= {f"params:{name}" for name in registered_policies() if name != "fcfs"}
+    expected |= {f"strategy:{s}" for s in ("kba_all", "passive_stepup", "biometric")}
+    expected |= {f"method:{m}" for m in METHOD_NAMES}
+    expected |= {"outbound:fixed_time", "outbound:predicted_best_time"}
+    expected |= {f"type:{key}" for key in ("arrivals", "handle_time", "patience", "wrap_up",
+                                           "channel", "retrial", "callback", "journey")}
+    expected |= {f"group:{key}" for key in ("count", "staffing", "shifts", "speed",
+                                            "capacity", "mobile", "owns", "intent_levels",
+                                            "languages", "dialects")}
+    expected |= {f"dist:{d}" for d in ("exponential", "constant", "uniform", "erlang", "gamma",
+                                       "lognormal", "weibull", "empirical", "mixture")}
+    expected |= {"run:duration", "run:arrivals"}
+    assert expected <= seen, sorted(expected - seen)
+
+
+# ==================================================== bugs the fuzzing found (reported)
+def _plain(**changes: Any) -> dict[str, Any]:
+    """One type, one group of two agents, fcfs; ``changes`` replace top-level keys."""
+    data: dict[str, Any] = {
+        "name": "found", "run": {"arrivals": 20, "seed": 1},
+        "contact_types": {"calls": {"arrivals": {"rate": "60/h"},
+                                    "handle_time": {"dist": "constant", "value": "60s"}}},
+        "agents": {"team": {"count": 2, "skills": ["calls"]}},
+        "routing": {"policy": "fcfs"},
+    }
+    return data | changes
+
+
+CUSTOMERS = {"population": 100, "tiers": {"standard": 0.5, "vip": 0.5},
+             "languages": {"en": 1.0}, "value": {"mean": 100}}
+TWO_TYPES = {"a": {"arrivals": {"rate": "60/h"},
+                   "handle_time": {"dist": "constant", "value": "60s"}},
+             "b": {"arrivals": {"rate": "60/h"},
+                   "handle_time": {"dist": "constant", "value": "60s"}}}
+
+
+def _ends_or_is_rejected(data: dict[str, Any], budget: float) -> None:
+    """Either validation rejects ``data`` naming a field, or one replication ends within
+    ``budget`` seconds (a run by arrivals ends empty)."""
+    try:
+        scenario = scenario_from_dict(data)
+    except ScenarioError as error:
+        check_problems(error, data)
+        return
+    with time_limit(budget):
+        result = Simulation(scenario, scenario.routing.policy, 0).run()
+    if scenario.run.arrivals is not None:
+        assert result.overall["in_queue_at_end"] == 0
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: a run by arrivals with mobile agents can stop while a contact whose ring went "
+    "unanswered is on its way back to the queue (the agent is freed before the contact is "
+    "re-routed, drain_check sees nothing waiting): in_queue_at_end 1"))
+def test_run_by_arrivals_with_mobile_agents_ends_empty() -> None:
+    data = _plain(run={"arrivals": 50, "seed": 20}, contact_types={"calls": {
+        "arrivals": {"rate": "240/h"}, "handle_time": {"dist": "constant", "value": "300s"},
+        "patience": {"dist": "constant", "value": "200s"}}},
+        agents={"advisers": {"count": 2, "skills": ["calls"], "mobile": {
+            "ring": {"dist": "exponential", "mean": "10s"}, "answer": 0.5}}})
+    result = Simulation(scenario_from_dict(data), "fcfs", 0).run()
+    assert result.overall["arrivals"] == 50
+    assert result.overall["in_queue_at_end"] == 0
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: a mobile agent whose phone rings 0 s and never answers gets the same contact "
+    "back at once, forever, at one simulated instant (a hang; validation accepts it)"))
+def test_mobile_agent_ringing_zero_seconds_unanswered_does_not_hang() -> None:
+    _ends_or_is_rejected(_plain(run={"duration": "1h", "seed": 1}, agents={"team": {
+        "count": 2, "skills": ["calls"],
+        "mobile": {"ring": {"dist": "constant", "value": "0s"}, "answer": 0.0}}}), 2.0)
+
+
+UNDRAINED = {
+    "mobile agents that never answer": _plain(agents={"team": {
+        "count": 2, "skills": ["calls"],
+        "mobile": {"ring": {"dist": "constant", "value": "10s"}, "answer": 0.0}}}),
+    "deferrable work capped at 0": _plain(
+        contact_types={"mail": {"channel": "email", "arrivals": {"rate": "60/h"},
+                                "handle_time": {"dist": "constant", "value": "60s"}}},
+        agents={"team": {"count": 2, "skills": ["mail"]}},
+        channels={"email": {"deferrable": True}}, blending={"deferrable_max_share": 0.0}),
+    "fraud_desk: the desk is the only group for a type": _plain(
+        contact_types=TWO_TYPES, customers=CUSTOMERS,
+        agents={"desk": {"count": 2, "skills": ["a"]}, "team": {"count": 2, "skills": ["b"]}},
+        routing={"policy": "fraud_desk", "fraud_desk": {"desk": "desk"}}),
+    "vip: the team is the only group for a type and does not help": _plain(
+        contact_types=TWO_TYPES, customers=CUSTOMERS,
+        agents={"team": {"count": 2, "skills": ["a"]}, "rest": {"count": 2, "skills": ["b"]}},
+        routing={"policy": "vip", "vip": {"team": "team", "team_helps": False,
+                                          "overflow_after": None}}),
+    "contextual: every agent is mobile": _plain(
+        run={"arrivals": 113, "seed": 0, "interval": "6h"},
+        agents={"team": {"count": 2, "skills": ["calls"], "mobile": {
+            "ring": {"dist": "constant", "value": "9s"}, "answer": 0.5}}},
+        routing={"policy": "contextual"}),
+}
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: a run by arrivals where some contact can never be served (no patience) never "
+    "ends: simulated time runs on forever (validation accepts these scenarios; cf. "
+    "test_run_by_arrivals_with_no_agents_does_not_hang)"))
+@pytest.mark.parametrize("data", list(UNDRAINED.values()), ids=list(UNDRAINED))
+def test_runs_by_arrivals_that_cannot_drain_end(data: dict[str, Any]) -> None:
+    _ends_or_is_rejected(copy.deepcopy(data), 2.0)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: patience 0 s with retrial probability 1 and a delay of 1 ms validates (retrials "
+    "are left out of the bound on expected events) and runs for far more than 20 s (the "
+    "zero-time loop check only catches a delay of exactly 0 s)"))
+def test_a_storm_of_retrials_ends_or_is_rejected_within_20_s() -> None:
+    _ends_or_is_rejected(_plain(
+        run={"duration": "8h", "seed": 1},
+        contact_types={"calls": {
+            "arrivals": {"rate": "120/h"}, "handle_time": {"dist": "constant", "value": "600s"},
+            "patience": {"dist": "constant", "value": "0s"},
+            "retrial": {"probability": 1.0, "delay": {"dist": "constant", "value": "1ms"}}}}),
+        20.0)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: proficiency.speed_at_lowest 1e20 validates, then the speed factor at the highest "
+    "level rounds to 0 and `ccsim run` ends in a ZeroDivisionError traceback"))
+def test_a_huge_speed_at_lowest_is_rejected(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from sim.cli import main
+
+    path = tmp_path / "speed.yaml"
+    path.write_text(
+        "name: speed\nrun: {duration: 1h, seed: 1}\ncontact_types:\n  calls:\n"
+        "    arrivals: {rate: 60/h}\n    handle_time: {dist: exponential, mean: 3min}\n"
+        "agents:\n  team: {count: 2, skills: [calls]}\nrouting: {policy: fcfs}\n"
+        "proficiency: {lowest: 1, highest: 10, speed_at_lowest: 1e20}\n")
+    assert main(["run", str(path)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{path}:10: proficiency.speed_at_lowest: ")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: identity.verification.strategy: 5 gives two lines, one per member of the type "
+    "union, with pydantic's member names in the path (strategy.str, strategy.tuple[str, ...])"))
+def test_a_wrong_strategy_gives_one_line_naming_the_field() -> None:
+    data = _plain(customers=CUSTOMERS, identity={
+        "ivr_time": {"dist": "constant", "value": "10s"},
+        "intents": {"balance": {"share": 1.0, "risk": "low"}}, "methods": {},
+        "verification": {"strategy": 5}, "agent_cost_per_hour": 0, "loss_per_fraud": 0})
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(data)
+    assert len(info.value.problems) == 1, info.value.problems
+    assert info.value.problems[0].strip().startswith("identity.verification.strategy: ")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: outbound campaign hours: [8] says 'hours.1: missing required key 1' (and hours: [] "
+    "\"missing required keys '0' and '1'\"): a list described as a mapping, nothing allowed"))
+@pytest.mark.parametrize("hours", [[8], []], ids=["one", "none"])
+def test_a_short_hours_list_says_what_is_allowed(hours: list[int]) -> None:
+    data = _plain(run={"duration": "2h", "seed": 1}, customers=CUSTOMERS, outbound={
+        "strategies": ["fixed_time"], "groups": ["team"], "max_share": 1.0,
+        "campaigns": {"reminder": {"trigger": "list", "per_day": 10, "channels": ["voice"],
+                                   "hours": hours,
+                                   "handle_time": {"dist": "constant", "value": "60s"}}}})
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(data)
+    [problem] = info.value.problems
+    assert problem.strip().startswith("outbound.campaigns.reminder.hours: ")
+    assert "allowed" in problem and "missing required key" not in problem
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: a value that is not a duration is quoted in full: a 10,000-character run.interval "
+    "gives a 10,000-character line (show_value shortens other values to 60 characters)"))
+def test_a_huge_value_is_not_quoted_in_full() -> None:
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(_plain(run={"duration": "2h", "interval": "x" * 10_000}))
+    [problem] = info.value.problems
+    assert problem.strip().startswith("run.interval: ") and len(problem) < 500
