@@ -41,7 +41,7 @@ class IdentityStage(Stage):
         self.population = self.model.population
         self._last_agent = self.population.columns.last_agent
         self._cost_per_second = spec.agent_cost_per_hour / 3600.0 if spec is not None else 0.0
-        self._channels = {name: t.channel for name, t in scenario.contact_types.items()}
+        self._channels = kernel.cells.channel_of
         self._tier_cells = kernel.cells.tier
         self.patience_factor = scenario.customers.patience_factor  # type: ignore[union-attr]
         self._journeys = {name: (t.journey, kernel.streams.stream(f"journey/{name}",

@@ -41,7 +41,7 @@ class Profiles(Stage):
         self.predictor = InteractionPredictor(self.store, priors, config)
         kernel.state.predictor = self.predictor
         identity.profiles = self
-        self._channels = {name: t.channel for name, t in scenario.contact_types.items()}
+        self._channels = kernel.cells.channel_of
         completed = kernel.completed
 
         def record_served(contact: Contact, agent: Agent, now: float, handled: float) -> None:
