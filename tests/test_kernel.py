@@ -7,10 +7,12 @@ import csv
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from sim import Simulation, load_scenario, run, scenario_from_dict
 from sim.errors import ScenarioError
+from sim.kernel.arrivals import ArrivalClock
 from sim.kernel.clock import Clock
 from sim.stages.followups import INSTANT_FOLLOW_UPS
 from sim.stages.identity import IdentityStage
@@ -82,6 +84,28 @@ def test_run_until_leaves_events_due_then_and_a_process_resumes_after_its_delays
     clock.process(steps())
     clock.run(until=5.0)
     assert log == [("start", 0.0), ("later", 2.0)]  # the step due at 5.0 stays pending
+
+
+def test_an_index_error_inside_a_callback_is_not_taken_for_the_end_of_the_events() -> None:
+    clock = Clock()
+    clock.schedule(1.0, lambda _: [][0])
+    with pytest.raises(IndexError):
+        clock.run(until=10.0)
+
+
+def test_the_arrival_clock_gives_the_same_times_as_walking_the_rates_afresh() -> None:
+    # The clock keeps the interval of the last arrival; a fresh clock per call does not.
+    rates, interval = (0.0, 0.02, 0.5, 0.0, 0.003, 0.1), 4 * 3600.0
+    busyness = {0: 1.0, 1: 0.7, 2: 1.6}
+
+    def factor(day: int) -> float:
+        return busyness.get(day, 1.2)
+
+    kept, rng, t = ArrivalClock(rates, interval, factor), np.random.default_rng(5), 0.0
+    for exp1 in rng.exponential(size=20_000):
+        expected = ArrivalClock(rates, interval, factor).next_after(t, exp1)
+        t = kept.next_after(t, exp1)
+        assert t == expected
 
 
 # ------------------------------------------------------------------ endless instants

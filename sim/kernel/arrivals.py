@@ -30,8 +30,19 @@ class ArrivalClock:
         self._rates = rates
         self._interval = interval
         self._day_factor = day_factor
+        # The interval of the day the last arrival fell in, and its rate (> 0): most
+        # arrivals fall in the same interval as the one before.
+        self._start = self._end = 0.0
+        self._rate = 1.0
 
     def next_after(self, t: float, exp1: float) -> float:
+        if self._start <= t < self._end:
+            step = exp1 / self._rate
+            if t + step < self._end:
+                return t + step
+        return self._walk(t, exp1)
+
+    def _walk(self, t: float, exp1: float) -> float:
         rates, interval = self._rates, self._interval
         last = len(rates) - 1
         while True:
@@ -42,6 +53,7 @@ class ArrivalClock:
             if rate > 0.0:
                 step = exp1 / rate
                 if t + step < slot_end:
+                    self._start, self._end, self._rate = t, slot_end, rate
                     return t + step
                 exp1 -= rate * (slot_end - t)
             t = slot_end

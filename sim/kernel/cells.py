@@ -102,12 +102,19 @@ class MetricCells:
 
     def add_time(self, cells: list[GroupCell], attribute: str, start: float, end: float) -> None:
         """Add the part of [start, end) inside the measured window to per-interval cells."""
-        start = max(start, self.warmup)
-        interval = self.interval
+        if start < self.warmup:
+            start = self.warmup
+        interval, last = self.interval, self.intervals - 1
+        # Comparisons rather than min/max: this runs for every busy period that spans an
+        # interval boundary.
         while start < end:
             day_start = (start // DAY) * DAY
-            slot = min(int((start - day_start) // interval), self.intervals - 1)
-            slot_end = min(day_start + (slot + 1) * interval, end)
+            slot = int((start - day_start) // interval)
+            if slot > last:
+                slot = last
+            slot_end = day_start + (slot + 1) * interval
+            if slot_end > end:
+                slot_end = end
             cell = cells[slot]
             setattr(cell, attribute, getattr(cell, attribute) + (slot_end - start))
             start = slot_end

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 from itertools import count
 from typing import Any
 
@@ -22,6 +22,11 @@ Callback = Callable[[Any], None]
 _URGENT_OFFSET = 1 << 62
 """Subtracted from an urgent event's order: before any ordinary event of the same time,
 among urgent ones in the order they were scheduled."""
+
+
+_HORIZON_ORDER = -(1 << 63)
+"""Order of the stop event at the end of ``Clock.run``: before any event due then, urgent
+ones included."""
 
 
 class Stop(Exception):
@@ -65,10 +70,27 @@ class Clock:
         """Run events due before ``until`` (events due exactly then stay pending), or until
         a callback raises ``Stop``."""
         heap = self.heap
+        if until < math.inf:
+            # A stop event before every other event due at ``until``: the loop then needs
+            # no test of the time per event.
+            heappush(heap, (until, _HORIZON_ORDER, stop, None))
         try:
             # The loop every contact goes through several times: locals only.
-            while heap and heap[0][0] < until:
+            while True:
                 self.now, _, callback, subject = heappop(heap)
                 callback(subject)
         except Stop:
             pass
+        except IndexError as error:
+            if error.__traceback__ is None or error.__traceback__.tb_next is not None:
+                raise  # raised by a callback, not by popping the last event
+        if until < math.inf and heap:
+            # Stopped early or at the horizon: the horizon's stop event (if still there)
+            # is not an event of the model.
+            heap[:] = [event for event in heap if event[2] is not stop]
+            heapify(heap)
+
+
+def stop(_: object = None) -> None:
+    """An event callback that ends ``Clock.run``."""
+    raise Stop

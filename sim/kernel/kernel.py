@@ -30,7 +30,7 @@ from policies import make_policy
 from sim.errors import PolicyError
 from sim.kernel.arrivals import TypeArrivals, day_factor_function
 from sim.kernel.cells import MetricCells, ReplicationResult
-from sim.kernel.clock import Clock, Stop
+from sim.kernel.clock import Clock, stop
 from sim.kernel.metrics import wait_bin
 from sim.kernel.streams import RandomStreams
 from sim.model.outcomes import QualityModel
@@ -184,7 +184,7 @@ class Simulation:
         if (self.arrivals == self.max_arrivals and self.queue_length == 0
                 and not any(stage.pending() for stage in self.stages)
                 and not any(a.held for agents in self.agents for a in agents)):
-            self.clock.schedule(0.0, _stop)
+            self.clock.schedule(0.0, stop)
 
     # ----------------------------------------------------------- arrivals
     def _on_arrival(self, arrivals: TypeArrivals) -> None:
@@ -472,10 +472,6 @@ class Simulation:
         self.on_duty_by_group[agent.group_index] -= 1
         self.cells.add_time(self.cells.group[agent.group_index], "logged_in",
                             agent.logged_in_at, now)
-
-
-def _stop(_: None) -> None:
-    raise Stop
 
 
 def _nothing(*_: Any) -> None:

@@ -182,28 +182,33 @@ class Customer:
                  "preferred_channel", "preferred_hours", "devices", "contacts",
                  "last_contact", "voice_enrolled", "owner", "last_agent", "_population")
 
+    tier: str
+    language: str
+    dialect: str | None
+    value: float
+    churn_risk: float
+    sentiment: float
+    """0 = very negative, 1 = very positive."""
+    preferred_channel: str
+    preferred_hours: tuple[float, float]
+    """(start, end) time of day of the customer's usual contacts; may wrap midnight."""
+    devices: int
+    voice_enrolled: bool
+    owner: tuple[str, int] | None
+    """(group, seat) of the customer's adviser or case owner, if any."""
+
     def __init__(self, population: Population, index: int) -> None:
+        # The fixed attributes come as one tuple, built at the customer's first contact
+        # (a customer makes several contacts in a run; each gets a fresh snapshot).
+        (self.tier, self.language, self.dialect, self.value, self.churn_risk, self.sentiment,
+         self.preferred_channel, self.preferred_hours, self.devices, self.voice_enrolled,
+         self.owner, history) = population.fixed.get(index) or population.fix(index)
         columns = population.columns
         self.id = index
-        self.tier: str = population.tier_names[columns.tier[index]]
-        self.language: str = population.language_names[columns.language[index]]
-        self.dialect: str | None = population.dialect_names[columns.dialect[index]]
-        self.value: float = columns.value[index]
-        self.churn_risk: float = columns.churn_risk[index]
-        self.sentiment: float = columns.sentiment[index]
-        """0 = very negative, 1 = very positive."""
-        self.preferred_channel: str = population.channel_names[columns.channel[index]]
-        start = columns.habit_hour[index] * HOUR
-        self.preferred_hours = (start, (start + population.habit_window) % DAY)
-        """(start, end) time of day of the customer's usual contacts; may wrap midnight."""
-        self.devices: int = population.device_counts[columns.devices[index]]
-        self.contacts: int = columns.contacts[index] + columns.run_contacts.get(index, 0)
+        self.contacts: int = history + columns.run_contacts.get(index, 0)
         """Contacts so far (history before the run plus this run's)."""
         self.last_contact: float = columns.last_contact.get(index, -math.inf)
         """Time of the previous contact in this run, or -inf."""
-        self.voice_enrolled: bool = columns.voice_enrolled[index] == 1
-        self.owner: tuple[str, int] | None = columns.owner.get(index)
-        """(group, seat) of the customer's adviser or case owner, if any."""
         self.last_agent: int | None = columns.last_agent.get(index)
         """Id of the agent who last served the customer in this run, if any."""
         self._population = population
@@ -274,6 +279,12 @@ _STREAMS = ("tier", "language", "dialect", "value", "churn_risk", "sentiment", "
 """The population's random streams, one per attribute (``population/<name>``)."""
 
 OwnerGroups = tuple[tuple[str, int, tuple[str, ...], float], ...]
+
+_Fixed = tuple[str, str, "str | None", float, float, float, str, tuple[float, float], int, bool,
+               "tuple[str, int] | None", int]
+"""A customer's attributes that do not change in a run, in ``Customer.__init__``'s order."""
+_FIXED_KEPT = 200_000
+"""At most this many customers' fixed attributes are kept (``Population.fixed``)."""
 """(group, seats, tiers, share) of each group that owns customers."""
 
 
@@ -306,6 +317,7 @@ class Population:
         self.dialect_names: tuple[str | None, ...] = (None, *dict.fromkeys(
             name for shares in spec.dialects.values() for name in shares))
         self.channel_names = tuple(spec.channels)
+        self._channel_codes = {name: code for code, name in enumerate(self.channel_names)}
         self.carrier_names = tuple(spec.carriers)
         self.device_counts = tuple(spec.devices)
         self.habit_window = spec.habit_window
@@ -339,6 +351,25 @@ class Population:
             owner=self._owners(as_numpy(tier), owner_groups, rng["owner"]))
         self._pools = self._habit_pools(as_numpy(channel), as_numpy(habit_hour), activity)
         self._everyone = _Pool(range(size), activity)
+        self.fixed: dict[int, _Fixed] = {}
+        """The fixed attributes of customers who made a contact (``fix``), shared by every
+        fork: they are the same in every run of the build."""
+
+    def fix(self, index: int) -> _Fixed:
+        """The customer's fixed attributes as ``Customer`` takes them (kept in ``fixed``)."""
+        columns, fixed = self.columns, self.fixed
+        if len(fixed) >= _FIXED_KEPT:
+            fixed.clear()  # bounds the memory of long runs over a large base
+        start = columns.habit_hour[index] * HOUR
+        fixed[index] = attributes = (
+            self.tier_names[columns.tier[index]], self.language_names[columns.language[index]],
+            self.dialect_names[columns.dialect[index]], columns.value[index],
+            columns.churn_risk[index], columns.sentiment[index],
+            self.channel_names[columns.channel[index]],
+            (start, (start + self.habit_window) % DAY),
+            self.device_counts[columns.devices[index]], columns.voice_enrolled[index] == 1,
+            columns.owner.get(index), columns.contacts[index])
+        return attributes
 
     @classmethod
     def shared(cls, spec: Customers, generator: Callable[[str], np.random.Generator],
@@ -404,8 +435,8 @@ class Population:
     def pick(self, channel: str, time: float, habit_u: float, pick_u: float) -> int:
         """The customer who makes a contact on ``channel`` at ``time`` (two uniforms)."""
         pool = None
-        if habit_u < self.spec.habit_strength and channel in self.channel_names:
-            pool = self._pools.get((self.channel_names.index(channel), int(time // 3600) % HOURS))
+        if habit_u < self.spec.habit_strength and channel in self._channel_codes:
+            pool = self._pools.get((self._channel_codes[channel], int(time // 3600) % HOURS))
         return (pool or self._everyone).pick(pick_u)
 
     def pick_victim(self, pick_u: float) -> int:

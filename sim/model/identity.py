@@ -24,6 +24,7 @@ signals and method outcomes under every routing policy and every strategy
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -202,34 +203,30 @@ class Caller:
 
     Routing policies read ``customer``, ``identified``, ``confidence``,
     ``flags``, ``intent`` and ``risk``; the ground truth (``kind``) and the
-    verification outcome are for metrics only.
+    verification outcome are for metrics only. The defaults are class attributes: a
+    caller is made per arrival and most of its figures keep them.
     """
 
-    __slots__ = ("kind", "customer", "identified", "confidence", "flags", "intent", "risk",
-                 "self_service", "ivr_s", "ivr_verify_s", "agent_verify_s", "verified",
-                 "refused_in_ivr", "methods", "asked", "ivr_fee", "agent_fee", "loss")
-
-    def __init__(self) -> None:
-        self.kind = GENUINE
-        self.customer: Customer | None = None
-        self.identified = False
-        self.confidence = 0.0
-        self.flags: tuple[str, ...] = ()
-        self.intent = ""
-        self.risk: RiskLevel = "low"
-        self.self_service = False
-        self.ivr_s = 0.0
-        self.ivr_verify_s = 0.0
-        self.agent_verify_s = 0.0
-        self.verified: bool | None = None
-        """None: nothing to verify (prospect, self-service)."""
-        self.refused_in_ivr = False
-        self.methods: tuple[str, ...] = ()
-        self.asked = False
-        """Whether some method asked the caller to do something (all but the voice print)."""
-        self.ivr_fee = 0.0
-        self.agent_fee = 0.0
-        self.loss = 0.0
+    kind = GENUINE
+    customer: Customer | None = None
+    identified = False
+    confidence = 0.0
+    flags: tuple[str, ...] = ()
+    intent = ""
+    risk: RiskLevel = "low"
+    self_service = False
+    ivr_s = 0.0
+    ivr_verify_s = 0.0
+    agent_verify_s = 0.0
+    verified: bool | None = None
+    """None: nothing to verify (prospect, self-service)."""
+    refused_in_ivr = False
+    methods: tuple[str, ...] = ()
+    asked = False
+    """Whether some method asked the caller to do something (all but the voice print)."""
+    ivr_fee = 0.0
+    agent_fee = 0.0
+    loss = 0.0
 
     def __repr__(self) -> str:
         return (f"Caller({self.customer!r}, identified={self.identified}, "
@@ -295,6 +292,10 @@ class Checks:
 
 
 _SIGNAL_COLUMNS = 9  # kind, habit, pick, number, shared, device, carrier, intent, self-service
+_FLAGS = tuple(tuple(flag for bit, flag in enumerate(("new_number", "unusual_hour",
+                                                      "unusual_channel")) if raised >> bit & 1)
+               for raised in range(8))
+"""Flags raised, indexed by new number + 2 x unusual hour + 4 x unusual channel."""
 
 
 class IdentityModel:
@@ -327,6 +328,7 @@ class IdentityModel:
                 per_contact.extend(streams.stream(f"verify/{name}/{t}", m.sample_time)
                                    for name, m in methods.items())
             self._draws[t] = ZippedStreams(tuple(per_contact))
+        self._score = identity.score if identity is not None else None
         if identity is not None:
             self._intents = _Chooser({n: i.share for n, i in identity.intents.items()})
         fraud, prospects = customers.fraud, customers.prospects
@@ -368,18 +370,12 @@ class IdentityModel:
         if index >= 0:
             unique_number = on_file and u[4] >= spec.shared_number
             in_hours, own_channel = population.in_habit(index, channel, now)
-            flags: tuple[str, ...] = ()
-            if not on_file:
-                flags += ("new_number",)
-            if not in_hours:
-                flags += ("unusual_hour",)
-            if not own_channel:
-                flags += ("unusual_channel",)
+            flags = _FLAGS[(not on_file) + 2 * (not in_hours) + 4 * (not own_channel)]
             caller.customer = Customer(population, index)
             population.record_contact(index, now)
             caller.flags = flags
-            if self.identity is not None:
-                score = self.identity.score
+            score = self._score
+            if score is not None:
                 caller.confidence = min(1.0, max(0.0, (
                     score.ani * unique_number + score.device * device + score.carrier * carrier
                     - score.flag_penalty * len(flags))))
@@ -410,10 +406,11 @@ class IdentityModel:
 class _Chooser:
     """Picks a name by share from one uniform."""
 
-    __slots__ = ("_names", "_cumulative")
+    __slots__ = ("_names", "_cumulative", "_count")
 
     def __init__(self, shares: dict[str, float]) -> None:
         self._names = tuple(shares)
+        self._count = len(self._names)
         total = 0.0
         self._cumulative = []
         for share in shares.values():
@@ -421,10 +418,9 @@ class _Chooser:
             self._cumulative.append(total)
 
     def pick(self, u: float) -> str:
-        for name, edge in zip(self._names, self._cumulative):
-            if u < edge:
-                return name
-        return self._names[-1]
+        # The first name whose cumulative share exceeds u (the last one past the end).
+        index = bisect_right(self._cumulative, u)
+        return self._names[index] if index < self._count else self._names[-1]
 
 
 def _uniform_rows(width: int):  # type: ignore[no-untyped-def]
