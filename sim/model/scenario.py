@@ -597,6 +597,13 @@ class Scenario(StrictModel):
             raise FieldError(("outbound",), (
                 "outbound contacts customers, but the scenario has no customers block; "
                 "allowed: add customers, or remove outbound"))
+        if self.run.arrivals is not None:
+            # Campaigns release tasks by the clock for as long as the run lasts; a run by
+            # arrivals stops once the inbound contacts are done, before any task is due.
+            raise FieldError(("run", "arrivals"), (
+                "outbound campaigns release tasks for as long as the run lasts, so a run by "
+                "arrivals would place no attempt; allowed: run.duration (e.g. 8h) with "
+                "outbound, or remove outbound"))
         for index, group in enumerate(outbound.groups):
             if group not in self.agents:
                 raise FieldError(("outbound", "groups", index), (
