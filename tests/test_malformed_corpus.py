@@ -61,7 +61,7 @@ class Case:
     field_line: str | None = None
     """For scenario errors, the file: the line must start ``FILE:LINE: `` or ``FILE: ``."""
     usage: bool = False
-    """argparse rejects the flag: its usage lines come before the error line."""
+    """argparse itself rejects the flag (test_argparse_errors_are_one_line)."""
     bug: str | None = None
     """A reported bug: the case is an xfail (strict) with this reason."""
     validates: str | None = None
@@ -197,8 +197,9 @@ FLAGS: list[Case] = [
     Case("erlang --threshold -1s", ("erlang", "--rate", "100/h", "--aht", "300s", "--agents",
                                     "10", "--threshold", "-1s"), ("--threshold",)),
     Case("erlang --aht 0s", ("erlang", "--rate", "100/h", "--aht", "0s", "--agents", "10"),
-         ("--aht",), bug="says 'aht must be a finite number > 0, got 0.0' (the formula's "
-                         "argument), not the flag --aht"),
+         ("--aht", "0s")),
+    Case("erlang --patience 0s", ("erlang", "--rate", "100/h", "--aht", "300s", "--agents",
+                                  "10", "--patience", "0s"), ("--patience", "0s")),
     Case("schema --output a folder", ("schema", "--output", "{tmp}"), ("--output",)),
     Case("schema --output into a missing folder", ("schema", "--output", "{tmp}/nodir/s.json"),
          ("--output", "nodir")),
@@ -208,8 +209,7 @@ FLAGS: list[Case] = [
     Case("compare --report a file", ("compare", "{ok}", "--policy", "fcfs", "--policy",
                                      "priority", "--report", "{ok}"), ("--report",)),
     Case("compare --policy unknown", ("compare", "{ok}", "--policy", "fcfs", "--policy", "nosuch"),
-         ("--policy", "nosuch"), bug="says \"unknown routing policy 'nosuch'\" without the "
-                                     "flag (ccsim run says '--policy: unknown ...')"),
+         ("--policy", "nosuch")),
     Case("sweep --grid without '='", ("sweep", "{ok}", "--grid", "agents.team.count", "--jobs",
                                       "1", "--results", "{tmp}/out.sweep"), ("--grid",)),
     Case("sweep --grid not YAML", ("sweep", "{ok}", "--grid", "agents.team.count=[1,", "--jobs",
@@ -226,9 +226,7 @@ FLAGS: list[Case] = [
                                         "--connect-timeout", "-1"), ("--connect-timeout",)),
     Case("sweep --metric unknown", ("sweep", "{ok}", "--grid", "agents.team.count=[4]",
                                     "--metric", "nosuch", "--jobs", "1", "--results",
-                                    "{tmp}/out.sweep"), ("--metric",),
-         bug="--metric is checked only after the whole sweep has run (stderr: '0 runs were "
-             "already done, 1 computed now', then the error)"),
+                                    "{tmp}/out.sweep"), ("--metric", "nosuch")),
     Case("sweep without a grid", ("sweep", "{ok}", "--jobs", "1", "--results", "{tmp}/out.sweep"),
          ("ok.yaml", "no grid")),
     Case("staff --target nonsense", ("staff", "{ok}", "--target", "nonsense"), ("--target",)),
@@ -324,10 +322,7 @@ def check_failure(case: Case, tmp: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert "Traceback" not in err, err
     lines = err.strip().splitlines()
     assert lines, "no message on stderr"
-    if case.usage:  # argparse's usage lines first (test_argparse_errors_are_one_line)
-        assert lines[-1].startswith("ccsim"), err
-    else:
-        assert len(lines) == 1, f"one line expected, got {len(lines)}:\n{err}"
+    assert len(lines) == 1, f"one line expected, got {len(lines)}:\n{err}"
     if case.argv[0] in ("validate", "run", "sweep"):
         assert out == "", f"stdout of a failed command:\n{out}"
     line = lines[-1]
@@ -359,16 +354,29 @@ def test_bad_flag(case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     check_failure(case, tmp_path, capsys)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "argparse's own errors (a value that is not a number, an unknown choice, a missing "
-    "argument, an unknown command) print the usage block before the error line; the README "
-    "promises one line naming the flag"))
 @pytest.mark.parametrize("case", [c for c in FLAGS if c.usage], ids=lambda c: c.id)
 def test_argparse_errors_are_one_line(case: Case, tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """argparse's own errors (a value that is not a number, an unknown choice, a missing
+    argument, an unknown command) are one line, without the usage block, pointing at the
+    command's --help."""
     (tmp_path / "ok.yaml").write_text(OK_SCENARIO)
     code, _, err = run_cli(case.words(tmp_path), capsys)
-    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    [line] = err.strip().splitlines()
+    assert code == 2 and "usage:" not in err, err
+    assert re.fullmatch(r"(ccsim( \w+)?): error: .* \(see \1 --help\)", line), line
+
+
+def test_an_argparse_error_quoting_a_huge_value_is_shortened(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["run", "x.yaml", "--seed", "9" * 300 + "x"], capsys)
+    [line] = err.strip().splitlines()
+    assert code == 2 and "--seed" in line and len(line) < 500, line
+
+
+def test_help_keeps_its_usage_block(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["run", "--help"], capsys)
+    assert code == 0 and out.startswith("usage: ccsim run [-h]") and "--replications" in out
 
 
 def test_the_corpus_covers_every_area() -> None:
