@@ -42,7 +42,8 @@ CORPUS = Path(__file__).parent / "data" / "malformed"
 EXCERPT = Path(__file__).parent / "data" / "anonymous_bank_excerpt.txt"
 SCENARIO_AREAS = ("core", "identity", "omnichannel", "outbound", "policy", "sweep")
 SECRET = "SECRET-HASH"
-"""In ``core/data/junk.txt`` and ``calibrate/unknown-header.txt``: never echoed."""
+"""In ``core/data/junk.txt``, ``calibrate/unknown-header.txt`` and
+``calibrate/one-word-header.txt``: never echoed."""
 CASE_BUDGET_S = 20.0
 ADDRESS_SPACE = 1536 * 2**20  # 1.5 GB
 
@@ -117,6 +118,8 @@ LOGS: list[tuple[str, str, str | None, tuple[str, ...], str | None]] = [
     ("empty log", "empty.txt", None, ("unknown log format",), None),
     ("header only", "header-only.txt", None, ("no call asked for an agent",), None),
     ("unknown header (not echoed)", "unknown-header.txt", None, ("unknown log format",), None),
+    ("one-word first line (not echoed)", "one-word-header.txt", None, ("unknown log format",),
+     None),
     ("only PHANTOM lines", "all-phantom.txt", None, ("no call asked for an agent",), None),
     ("every line short of fields", "wrong-field-count.txt", None, ("no call",), None),
     ("every time unreadable", "bad-times.txt", None, ("no call",), None),
@@ -448,11 +451,8 @@ def run_driver(cases: list[dict[str, object]], cwd: Path) -> list[dict[str, obje
     return results
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: a call log is read line by line with no size bound and no regular-file check: "
-    "`ccsim calibrate /dev/zero --out x.yaml` (and `ccsim reality /dev/zero`) grow until a "
-    "MemoryError traceback (about 5 s under 1.5 GB; unbounded without a limit)"))
 def test_dev_zero_as_a_call_log(tmp_path: Path) -> None:
+    """A call log must be a regular file (``/dev/zero`` grew until a MemoryError)."""
     if not Path("/dev/zero").exists():
         pytest.skip("no /dev/zero")
     results = run_driver([{"id": "calibrate", "argv": ["calibrate", "/dev/zero", "--out",
@@ -462,6 +462,7 @@ def test_dev_zero_as_a_call_log(tmp_path: Path) -> None:
         lines = str(result["stderr"]).strip().splitlines()
         assert result["kind"] is None and result["code"] == 2, result
         assert len(lines) == 1 and "/dev/zero" in lines[0], result
+        assert "not a regular file" in lines[0], result
 
 
 def test_the_whole_corpus_in_one_process_within_bounds(tmp_path: Path) -> None:
