@@ -79,7 +79,8 @@ def check_metric_names(names: Sequence[str]) -> list[str]:
         raise UsageError(f"--metric: {exc}") from None
 
 
-def check_plugin_names(flag: str, names: Sequence[str] | None, lookup: Callable[[str], Any]) -> None:
+def check_plugin_names(flag: str, names: Sequence[str] | None,
+                       lookup: Callable[[str], Any]) -> None:
     """Each of ``names`` (``--policy``, ``--verification``, ``--outbound``) is registered with
     ``lookup`` (``policy_spec``...); an unknown one is a ``UsageError`` naming ``flag``."""
     from policies import UnknownPolicyError  # late: the plug-in registries only when asked

@@ -32,7 +32,7 @@ from sim.kernel.streams import ZippedStreams
 from sim.model.customers import FRAUD, GENUINE, PROSPECT, Customer, Customers, Population
 from sim.model.distributions import Distribution
 from sim.errors import FieldError, show_value
-from sim.model.fields import Int, Number, Probability, StrictModel, _sum_to_one
+from sim.model.fields import Int, Number, Probability, StrictModel, _sum_to_one, check_names
 
 if TYPE_CHECKING:
     import numpy as np
@@ -159,10 +159,7 @@ def _name_or_names(value: object) -> object:
     # Checked here so that a mistake gives one message, not one per member of the type
     # union (with pydantic's names for the members in the field path).
     if isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            if not isinstance(item, str):
-                raise FieldError((index,), f"{show_value(item)} is not text; allowed: "
-                                 "a verification strategy name, e.g. passive_stepup")
+        check_names(value, "a verification strategy name, e.g. passive_stepup")
     elif not isinstance(value, str):
         raise ValueError(f"{show_value(value)} is not a strategy name; allowed: "
                          f"{_STRATEGY_ALLOWED}")
