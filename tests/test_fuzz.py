@@ -828,7 +828,10 @@ def test_the_strategies_cover_every_feature() -> None:
 
     seen: set[str] = set()
 
-    @settings(max_examples=150, derandomize=True, database=None, phases=[Phase.generate],
+    # Hypothesis also draws constants it finds in the project's modules, so the derandomized
+    # examples move with any change of the code: 150 once missed fraud_desk (1 in 7 of the
+    # scenarios with customers); 300 leave a margin.
+    @settings(max_examples=300, derandomize=True, database=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
     @given(data=valid_scenarios())
     def collect(data: dict[str, Any]) -> None:
