@@ -15,6 +15,7 @@ its interval excludes 0; with fewer than two replications it is undefined.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import json
 import math
@@ -136,12 +137,24 @@ def metric_info(name: str) -> MetricInfo:
     return METRICS.get(name) or MetricInfo(name, name, "{:,.4g}", 0)
 
 
+EXAMPLE_METRICS = ("service_level", "abandon_rate", "asa_s", "occupancy")
+"""Metric names an error about an unknown one shows when none is close to it."""
+
+
 def check_metrics(names: Sequence[str]) -> list[str]:
-    """``names`` without repeats, or a ``ValueError`` naming the first unknown one."""
-    known = set(METRICS) | set(OVERALL_METRICS)
+    """``names`` without repeats, or a ``ValueError`` naming the first unknown one.
+
+    The message shows the known names closest to it (else ``EXAMPLE_METRICS``), not all
+    of them: the whole list would make a line of over 1,000 characters."""
+    known = sorted(set(METRICS) | set(OVERALL_METRICS))
     for name in names:
         if name not in known:
-            raise ValueError(f"unknown metric {name!r}; allowed: {', '.join(sorted(known))}")
+            close = difflib.get_close_matches(name, known, n=3)
+            shown = (f"the closest: {', '.join(close)}" if close
+                     else f"e.g. {', '.join(EXAMPLE_METRICS)}")
+            raise ValueError(f"unknown metric {name!r}; allowed: one of the {len(known)} "
+                             "metrics of docs/scenarios.md, identity.md and omnichannel.md, "
+                             f"{shown}")
     return list(dict.fromkeys(names))
 
 

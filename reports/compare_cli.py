@@ -15,7 +15,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sim.cli.options import add_limit_options, check_count_options, check_workload, checked_jobs
+from sim.cli.options import (
+    add_limit_options, check_count_options, check_metric_names, check_plugin_names,
+    check_workload, checked_jobs,
+)
 from sim.errors import UsageError
 from sim.files import check_output_file, check_output_folder, write_atomic
 
@@ -60,7 +63,10 @@ def run_compare(args: argparse.Namespace) -> int:
     from sim.runner import run
     from sim.model.scenario import load_scenario
 
-    from .compare import breakdown_keys, check_metrics, compare
+    from policies import policy_spec
+    from policies.verification import strategy_spec
+
+    from .compare import breakdown_keys, compare
 
     for flag, names in (("--policy", args.policy), ("--verification", args.verification)):
         repeated = sorted({name for name in names or [] if names.count(name) > 1})
@@ -68,10 +74,9 @@ def run_compare(args: argparse.Namespace) -> int:
             raise UsageError(f"{flag}: {', '.join(repeated)} given more than once; "
                              "allowed: each name once")
     check_count_options(args)
-    try:
-        metrics = check_metrics(args.metric) if args.metric else None
-    except ValueError as exc:
-        raise UsageError(f"--metric: {exc}") from None
+    check_plugin_names("--policy", args.policy, policy_spec)
+    check_plugin_names("--verification", args.verification, strategy_spec)
+    metrics = check_metric_names(args.metric) if args.metric else None
     if args.report:
         check_output_folder(args.report, "--report")
     if args.output:

@@ -33,20 +33,40 @@ class ReadError(ValueError):
         self.missing = missing
 
 
+def check_regular_file(path: Path, limit: float, *, lifted_by: str = "") -> None:
+    """Raise ``ReadError`` unless ``path`` is a regular file of at most ``limit`` bytes by
+    its size: devices, pipes and sockets are refused before opening (``/dev/zero`` never
+    ends and a pipe blocks), and so is a file too large, before any of it is read.
+    ``lifted_by`` names the option that lifts the limit, for the message."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ReadError("not found", missing=True) from None
+    except OSError as exc:
+        raise ReadError(f"cannot be read: {exc.strerror}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ReadError("is a folder")
+    if not stat.S_ISREG(info.st_mode):
+        raise ReadError("is not a regular file (a device, pipe or socket)")
+    if info.st_size > limit:
+        raise ReadError(too_large(limit, lifted_by))
+
+
+def too_large(limit: float, lifted_by: str = "") -> str:
+    """``is larger than the limit of 16 MB, which LIFTED_BY lifts``."""
+    lift = f", which {lifted_by} lifts" if lifted_by else ""
+    return f"is larger than the limit of {limit / MB:g} MB{lift}"
+
+
 def read_text(path: Path, limit: float, *, lifted_by: str = "") -> str:
     """The UTF-8 text of the regular file ``path``, at most ``limit`` bytes.
 
-    Devices, pipes and sockets are refused before opening (``/dev/zero`` never ends and
-    a pipe blocks), and at most ``limit + 1`` bytes are read whatever the file claims
-    to hold (``/proc`` files say 0). ``lifted_by`` names the option that lifts the
-    limit, for the message. Raises ``ReadError``.
+    ``check_regular_file`` first; then at most ``limit + 1`` bytes are read whatever the
+    file claims to hold (``/proc`` files say 0). ``lifted_by`` names the option that lifts
+    the limit, for the message. Raises ``ReadError``.
     """
+    check_regular_file(path, limit, lifted_by=lifted_by)
     try:
-        mode = path.stat().st_mode
-        if stat.S_ISDIR(mode):
-            raise ReadError("is a folder")
-        if not stat.S_ISREG(mode):
-            raise ReadError("is not a regular file (a device, pipe or socket)")
         with path.open("rb") as handle:
             data = handle.read(int(min(limit, 2**62)) + 1)
     except FileNotFoundError:
@@ -54,8 +74,7 @@ def read_text(path: Path, limit: float, *, lifted_by: str = "") -> str:
     except OSError as exc:
         raise ReadError(f"cannot be read: {exc.strerror}") from None
     if len(data) > limit:
-        lift = f", which {lifted_by} lifts" if lifted_by else ""
-        raise ReadError(f"is larger than the limit of {limit / MB:g} MB{lift}")
+        raise ReadError(too_large(limit, lifted_by))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -34,6 +34,9 @@ class Limits:
     """Grid points of one sweep (each is validated before the first run)."""
     data_file_bytes: float = 16 * 2**20
     """Size of a file a scenario reads: empirical samples, arrival traces."""
+    call_log_bytes: float = 100 * 2**20
+    """Size of a call log ``calibrate`` and ``reality`` read (about a million calls: each
+    becomes an object in memory, some four times its bytes)."""
 
 
 DEFAULT_LIMITS = Limits()

@@ -255,3 +255,19 @@ def test_calibrate_command_errors(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "no weekend seen" in capsys.readouterr().err
     assert main(["calibrate", str(tmp_path / "none.txt"), "--out", "x.yaml"]) == 2
     assert "log file not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["calibrate", "reality"])
+def test_no_limits_lifts_the_bound_on_the_size_of_a_log(
+        command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bound is ``Limits.call_log_bytes``: made smaller than the excerpt here."""
+    import sim.limits
+
+    monkeypatch.setattr(sim.limits, "DEFAULT_LIMITS", sim.limits.Limits(call_log_bytes=1000))
+    tail = ["--out", str(tmp_path / "x.yaml")] if command == "calibrate" else [
+        "--replications", "1", "--days", "sun"]
+    assert main([command, str(EXCERPT), *tail]) == 2
+    err = capsys.readouterr().err
+    assert f"{EXCERPT}: the log is larger than the limit of " in err and "--no-limits" in err
+    assert main([command, str(EXCERPT), *tail, "--no-limits"]) == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -245,6 +246,35 @@ def test_unknown_format_and_missing_file(tmp_path: Path) -> None:
         read_log(tmp_path / "missing.txt")
 
 
+def test_a_log_over_the_size_limit_is_refused_before_reading(tmp_path: Path) -> None:
+    size = EXCERPT.stat().st_size
+    with pytest.raises(ValueError, match=r"anonymous_bank_excerpt.txt: the log is larger than "
+                       r"the limit of .* MB, which --no-limits \(no_limits=True in Python\) "
+                       r"lifts; allowed: a call log file"):
+        read_log(EXCERPT, limit=size - 1)
+    assert read_log(EXCERPT, limit=size).report.lines == 3885
+
+
+def test_a_log_that_says_size_0_is_read_within_the_limit() -> None:
+    """``/proc`` files say 0 bytes whatever they hold: the lines are counted as read."""
+    maps = Path("/proc/self/maps")
+    if not maps.is_file():
+        pytest.skip("no /proc")
+    with pytest.raises(ValueError, match=r"maps: the log is larger than the limit"):
+        read_log(maps, limit=100)
+
+
+@pytest.mark.parametrize(("path", "message"), [
+    ("/dev/null", "the log is not a regular file (a device, pipe or socket)"),
+    (".", "the log is a folder"),
+])
+def test_a_log_that_is_not_a_regular_file_is_refused(path: str, message: str) -> None:
+    if not Path(path).exists():
+        pytest.skip(f"no {path}")
+    with pytest.raises(ValueError, match=re.escape(f"{path}: {message}; allowed: ")):
+        read_log(path)
+
+
 def test_arrival_trace_round_trip(tmp_path: Path) -> None:
     log = read_log(EXCERPT)
     path = tmp_path / "arrivals.csv"
@@ -257,7 +287,9 @@ def test_arrival_trace_round_trip(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("text", "kind", "message"), [
-    ("time\n1\n", None, r":1: no arrival_s column \(header: time\)"),
+    ("time\n1\n", None, r":1: no arrival_s column \(its first line has one field, not "
+                         r"shown\)"),
+    ("time,kind\n1,a\n", None, r":1: no arrival_s column \(header: time, kind\)"),
     ("arrival_s\n1\nsoon\n", None, r":3: arrival_s 'soon' is not a number of seconds >= 0"),
     ("arrival_s,service_s\n1,-4\n", None, r":2: service_s '-4' is not a number"),
     ("arrival_s,service_s\n1\n", None, r":2: has 1 fields, the header has 2"),

@@ -21,8 +21,8 @@ A run that does not end within ``RUN_BUDGET_S`` fails the example (a hang). Exam
 derandomized, so the test is deterministic.
 
 The bugs the fuzzing found are xfail tests at the end of this file (each with the exact
-input); the strategies steer around them (``known_hang``, ``known_crash``, ``KNOWN_BAD``)
-so that the fuzz tests keep guarding everything else. When a bug is fixed, its xfail
+input); the strategies steer around them (``known_hang``) so that the fuzz tests keep
+guarding everything else. When a bug is fixed, its xfail
 test passes (strict: it fails the suite) and its exclusion here can go.
 """
 
@@ -641,13 +641,6 @@ def mutated_scenarios(draw: st.DrawFn) -> dict[str, Any]:
 PROBLEM = re.compile(
     r"^(?P<line>\d*):? ?(?P<path>\(top level\)|[^\s:;'\"]+(?: [^\s:;'\"]+)*): (?P<what>\S.*)$")
 SEGMENT = re.compile(r"^[\w-]+$")
-KNOWN_BAD = re.compile(
-    r"^identity\.verification\.strategy\.(str|tuple\[str, \.\.\.\])"
-    r"|^outbound\.campaigns\.[^.]+\.hours(\.\d+)?: missing required keys? ")
-"""Reported messages: a wrong strategy gives one line per member of the field's type union
-with pydantic's member names in the path, and a short ``hours`` list is described as a
-mapping with missing keys (test_a_wrong_strategy_gives_one_line_naming_the_field,
-test_a_short_hours_list_says_what_is_allowed)."""
 LEAKS = ("Input should", "Value error", "function-", "tagged-union", "[key]",
          "Field required", "validation error", "Traceback")
 
@@ -661,8 +654,6 @@ def check_problems(error: ScenarioError, data: Any) -> None:
         found = PROBLEM.match(problem.strip())
         assert found, f"not 'LINE: field.path: what; allowed: ...': {problem!r}"
         path = found["path"]
-        if KNOWN_BAD.match(problem.strip()):
-            continue
         assert path == "(top level)" or path.split(".")[0] in keys, (
             f"the path {path!r} does not start at a top-level key: {problem!r}")
         assert path == "(top level)" or all(SEGMENT.match(p) for p in path.split(".")), (
@@ -670,8 +661,7 @@ def check_problems(error: ScenarioError, data: Any) -> None:
         what = found["what"]
         assert re.search(r"; (allowed|known|required here)|allowed here|allowed:", what), (
             f"no 'allowed' part: {problem!r}")
-        # (Values are quoted in full by some messages: see
-        # test_a_huge_value_is_not_quoted_in_full; 300 characters are the fuzz's longest.)
+        # (A value is quoted shortened: test_a_huge_value_is_not_quoted_in_full.)
         assert len(problem) < 1000, f"a problem line of {len(problem)} characters"
         for leak in LEAKS:
             assert leak not in problem, f"{leak!r} leaked into {problem!r}"
@@ -766,15 +756,9 @@ def known_hang(scenario: Any) -> bool:
             or (mobile and policy in MOBILE_SHY_POLICIES))
 
 
-def known_crash(scenario: Any) -> bool:
-    """Validated scenarios whose run ends in a traceback (reported, see
-    test_a_huge_speed_at_lowest_is_rejected): a speed factor that rounds to 0."""
-    return scenario.proficiency is not None and scenario.proficiency.speed_at_lowest > 1e15
-
-
 def runnable(scenario: Any) -> bool:
     """Whether one replication is cheap enough for a fuzz example."""
-    if known_hang(scenario) or known_crash(scenario):
+    if known_hang(scenario):
         return False
     agents = sum(max(n for _, n in group.on_duty(scenario.run.interval,
                                                  round(86400 / scenario.run.interval)))
@@ -844,7 +828,10 @@ def test_the_strategies_cover_every_feature() -> None:
 
     seen: set[str] = set()
 
-    @settings(max_examples=150, derandomize=True, database=None, phases=[Phase.generate],
+    # Hypothesis also draws constants it finds in the project's modules, so the derandomized
+    # examples move with any change of the code: 150 once missed fraud_desk (1 in 7 of the
+    # scenarios with customers); 300 leave a margin.
+    @settings(max_examples=300, derandomize=True, database=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
     @given(data=valid_scenarios())
     def collect(data: dict[str, Any]) -> None:
@@ -977,9 +964,6 @@ def test_a_storm_of_retrials_ends_or_is_rejected_within_20_s() -> None:
         20.0)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: proficiency.speed_at_lowest 1e20 validates, then the speed factor at the highest "
-    "level rounds to 0 and `ccsim run` ends in a ZeroDivisionError traceback"))
 def test_a_huge_speed_at_lowest_is_rejected(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     from sim.cli import main
@@ -995,9 +979,6 @@ def test_a_huge_speed_at_lowest_is_rejected(tmp_path: Path,
     assert len(lines) == 1 and lines[0].startswith(f"{path}:10: proficiency.speed_at_lowest: ")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: identity.verification.strategy: 5 gives two lines, one per member of the type "
-    "union, with pydantic's member names in the path (strategy.str, strategy.tuple[str, ...])"))
 def test_a_wrong_strategy_gives_one_line_naming_the_field() -> None:
     data = _plain(customers=CUSTOMERS, identity={
         "ivr_time": {"dist": "constant", "value": "10s"},
@@ -1009,9 +990,6 @@ def test_a_wrong_strategy_gives_one_line_naming_the_field() -> None:
     assert info.value.problems[0].strip().startswith("identity.verification.strategy: ")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: outbound campaign hours: [8] says 'hours.1: missing required key 1' (and hours: [] "
-    "\"missing required keys '0' and '1'\"): a list described as a mapping, nothing allowed"))
 @pytest.mark.parametrize("hours", [[8], []], ids=["one", "none"])
 def test_a_short_hours_list_says_what_is_allowed(hours: list[int]) -> None:
     data = _plain(run={"duration": "2h", "seed": 1}, customers=CUSTOMERS, outbound={
@@ -1026,9 +1004,6 @@ def test_a_short_hours_list_says_what_is_allowed(hours: list[int]) -> None:
     assert "allowed" in problem and "missing required key" not in problem
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: a value that is not a duration is quoted in full: a 10,000-character run.interval "
-    "gives a 10,000-character line (show_value shortens other values to 60 characters)"))
 def test_a_huge_value_is_not_quoted_in_full() -> None:
     with pytest.raises(ScenarioError) as info:
         scenario_from_dict(_plain(run={"duration": "2h", "interval": "x" * 10_000}))

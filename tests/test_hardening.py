@@ -460,11 +460,16 @@ def test_samples_file_content_is_not_echoed(tmp_path: Path,
     assert "SECRET" not in line
 
 
-def test_trace_content_is_not_echoed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "shadow").write_text(f"{SECRET}\n12\n")
+@pytest.mark.parametrize(("first", "said"), [
+    (SECRET, "its first line has one field, not shown"),
+    (f"{SECRET},x", "its first line is not a header of column names"),
+    ("SECRET-HASH", "its first line has one field, not shown"),  # looks like a column name
+])
+def test_trace_content_is_not_echoed(first: str, said: str, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "shadow").write_text(f"{first}\n12\n")
     line = scenario_error(tmp_path, capsys, edit("rate: 120/h", "trace: shadow"))
-    assert "shadow:1: no arrival_s column (its first line is not a header of column names)" \
-        in line
+    assert f"shadow:1: no arrival_s column ({said})" in line
     assert "SECRET" not in line
 
 

@@ -45,8 +45,10 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def _drained(data: dict[str, Any], arrivals: int) -> dict[str, Any]:
-    """``data`` stopped after ``arrivals`` contacts, no warm-up: the system ends empty."""
+    """``data`` stopped after ``arrivals`` contacts, no warm-up: the system ends empty.
+    Without outbound, which needs run.duration (by arrivals it would place no attempt)."""
     variant = copy.deepcopy(data)
+    variant.pop("outbound", None)
     run = {k: v for k, v in variant["run"].items() if k not in ("duration", "warmup")}
     run["arrivals"] = arrivals
     variant["run"] = run

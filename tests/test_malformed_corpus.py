@@ -42,7 +42,8 @@ CORPUS = Path(__file__).parent / "data" / "malformed"
 EXCERPT = Path(__file__).parent / "data" / "anonymous_bank_excerpt.txt"
 SCENARIO_AREAS = ("core", "identity", "omnichannel", "outbound", "policy", "sweep")
 SECRET = "SECRET-HASH"
-"""In ``core/data/junk.txt`` and ``calibrate/unknown-header.txt``: never echoed."""
+"""In ``core/data/junk.txt``, ``calibrate/unknown-header.txt`` and
+``calibrate/one-word-header.txt``: never echoed."""
 CASE_BUDGET_S = 20.0
 ADDRESS_SPACE = 1536 * 2**20  # 1.5 GB
 
@@ -61,7 +62,7 @@ class Case:
     field_line: str | None = None
     """For scenario errors, the file: the line must start ``FILE:LINE: `` or ``FILE: ``."""
     usage: bool = False
-    """argparse rejects the flag: its usage lines come before the error line."""
+    """argparse itself rejects the flag (test_argparse_errors_are_one_line)."""
     bug: str | None = None
     """A reported bug: the case is an xfail (strict) with this reason."""
     validates: str | None = None
@@ -117,6 +118,8 @@ LOGS: list[tuple[str, str, str | None, tuple[str, ...], str | None]] = [
     ("empty log", "empty.txt", None, ("unknown log format",), None),
     ("header only", "header-only.txt", None, ("no call asked for an agent",), None),
     ("unknown header (not echoed)", "unknown-header.txt", None, ("unknown log format",), None),
+    ("one-word first line (not echoed)", "one-word-header.txt", None, ("unknown log format",),
+     None),
     ("only PHANTOM lines", "all-phantom.txt", None, ("no call asked for an agent",), None),
     ("every line short of fields", "wrong-field-count.txt", None, ("no call",), None),
     ("every time unreadable", "bad-times.txt", None, ("no call",), None),
@@ -197,8 +200,9 @@ FLAGS: list[Case] = [
     Case("erlang --threshold -1s", ("erlang", "--rate", "100/h", "--aht", "300s", "--agents",
                                     "10", "--threshold", "-1s"), ("--threshold",)),
     Case("erlang --aht 0s", ("erlang", "--rate", "100/h", "--aht", "0s", "--agents", "10"),
-         ("--aht",), bug="says 'aht must be a finite number > 0, got 0.0' (the formula's "
-                         "argument), not the flag --aht"),
+         ("--aht", "0s")),
+    Case("erlang --patience 0s", ("erlang", "--rate", "100/h", "--aht", "300s", "--agents",
+                                  "10", "--patience", "0s"), ("--patience", "0s")),
     Case("schema --output a folder", ("schema", "--output", "{tmp}"), ("--output",)),
     Case("schema --output into a missing folder", ("schema", "--output", "{tmp}/nodir/s.json"),
          ("--output", "nodir")),
@@ -208,8 +212,7 @@ FLAGS: list[Case] = [
     Case("compare --report a file", ("compare", "{ok}", "--policy", "fcfs", "--policy",
                                      "priority", "--report", "{ok}"), ("--report",)),
     Case("compare --policy unknown", ("compare", "{ok}", "--policy", "fcfs", "--policy", "nosuch"),
-         ("--policy", "nosuch"), bug="says \"unknown routing policy 'nosuch'\" without the "
-                                     "flag (ccsim run says '--policy: unknown ...')"),
+         ("--policy", "nosuch")),
     Case("sweep --grid without '='", ("sweep", "{ok}", "--grid", "agents.team.count", "--jobs",
                                       "1", "--results", "{tmp}/out.sweep"), ("--grid",)),
     Case("sweep --grid not YAML", ("sweep", "{ok}", "--grid", "agents.team.count=[1,", "--jobs",
@@ -226,9 +229,7 @@ FLAGS: list[Case] = [
                                         "--connect-timeout", "-1"), ("--connect-timeout",)),
     Case("sweep --metric unknown", ("sweep", "{ok}", "--grid", "agents.team.count=[4]",
                                     "--metric", "nosuch", "--jobs", "1", "--results",
-                                    "{tmp}/out.sweep"), ("--metric",),
-         bug="--metric is checked only after the whole sweep has run (stderr: '0 runs were "
-             "already done, 1 computed now', then the error)"),
+                                    "{tmp}/out.sweep"), ("--metric", "nosuch")),
     Case("sweep without a grid", ("sweep", "{ok}", "--jobs", "1", "--results", "{tmp}/out.sweep"),
          ("ok.yaml", "no grid")),
     Case("staff --target nonsense", ("staff", "{ok}", "--target", "nonsense"), ("--target",)),
@@ -324,10 +325,7 @@ def check_failure(case: Case, tmp: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert "Traceback" not in err, err
     lines = err.strip().splitlines()
     assert lines, "no message on stderr"
-    if case.usage:  # argparse's usage lines first (test_argparse_errors_are_one_line)
-        assert lines[-1].startswith("ccsim"), err
-    else:
-        assert len(lines) == 1, f"one line expected, got {len(lines)}:\n{err}"
+    assert len(lines) == 1, f"one line expected, got {len(lines)}:\n{err}"
     if case.argv[0] in ("validate", "run", "sweep"):
         assert out == "", f"stdout of a failed command:\n{out}"
     line = lines[-1]
@@ -359,16 +357,29 @@ def test_bad_flag(case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     check_failure(case, tmp_path, capsys)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "argparse's own errors (a value that is not a number, an unknown choice, a missing "
-    "argument, an unknown command) print the usage block before the error line; the README "
-    "promises one line naming the flag"))
 @pytest.mark.parametrize("case", [c for c in FLAGS if c.usage], ids=lambda c: c.id)
 def test_argparse_errors_are_one_line(case: Case, tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """argparse's own errors (a value that is not a number, an unknown choice, a missing
+    argument, an unknown command) are one line, without the usage block, pointing at the
+    command's --help."""
     (tmp_path / "ok.yaml").write_text(OK_SCENARIO)
     code, _, err = run_cli(case.words(tmp_path), capsys)
-    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    [line] = err.strip().splitlines()
+    assert code == 2 and "usage:" not in err, err
+    assert re.fullmatch(r"(ccsim( \w+)?): error: .* \(see \1 --help\)", line), line
+
+
+def test_an_argparse_error_quoting_a_huge_value_is_shortened(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["run", "x.yaml", "--seed", "9" * 300 + "x"], capsys)
+    [line] = err.strip().splitlines()
+    assert code == 2 and "--seed" in line and len(line) < 500, line
+
+
+def test_help_keeps_its_usage_block(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["run", "--help"], capsys)
+    assert code == 0 and out.startswith("usage: ccsim run [-h]") and "--replications" in out
 
 
 def test_the_corpus_covers_every_area() -> None:
@@ -440,11 +451,8 @@ def run_driver(cases: list[dict[str, object]], cwd: Path) -> list[dict[str, obje
     return results
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: a call log is read line by line with no size bound and no regular-file check: "
-    "`ccsim calibrate /dev/zero --out x.yaml` (and `ccsim reality /dev/zero`) grow until a "
-    "MemoryError traceback (about 5 s under 1.5 GB; unbounded without a limit)"))
 def test_dev_zero_as_a_call_log(tmp_path: Path) -> None:
+    """A call log must be a regular file (``/dev/zero`` grew until a MemoryError)."""
     if not Path("/dev/zero").exists():
         pytest.skip("no /dev/zero")
     results = run_driver([{"id": "calibrate", "argv": ["calibrate", "/dev/zero", "--out",
@@ -454,6 +462,7 @@ def test_dev_zero_as_a_call_log(tmp_path: Path) -> None:
         lines = str(result["stderr"]).strip().splitlines()
         assert result["kind"] is None and result["code"] == 2, result
         assert len(lines) == 1 and "/dev/zero" in lines[0], result
+        assert "not a regular file" in lines[0], result
 
 
 def test_the_whole_corpus_in_one_process_within_bounds(tmp_path: Path) -> None:

@@ -331,9 +331,20 @@ def test_bad_base_scenario_is_reported_with_its_line(tmp_path: Path,
     assert "sweep.yaml:6: contact_types.calls.handle_time.mean: 4 has no unit" in err
 
 
-def test_unknown_metric_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_metric_is_refused_before_any_run(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
     err = _error(tmp_path, capsys, SWEEP, "--metric", "sevice_level")
-    assert "--metric 'sevice_level' is unknown; known:" in err and "service_level" in err
+    assert "--metric: unknown metric 'sevice_level'; allowed: " in err
+    assert "the closest: service_level" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "out").exists(), err
+
+
+def test_a_known_metric_the_results_lack_is_refused_after_the_runs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """fraud_caught is a metric, but only of scenarios with an identity block."""
+    err = _error(tmp_path, capsys, SWEEP, "--metric", "fraud_caught")
+    assert "--metric 'fraud_caught' is not a figure of this scenario's runs; allowed: " in err
+    assert "service_level" in err and "the runs are saved" in err
 
 
 def test_scheduler_that_does_not_answer_fails_fast(tmp_path: Path,

@@ -53,8 +53,9 @@ import numpy as np
 from scipy import stats
 
 from sim.analysis.calllog import ABANDONED, DAY, SERVED, Call, CallLog, CsvMapping, read_log
-from sim.cli.options import parse_flag
+from sim.cli.options import add_limit_options, parse_flag
 from sim.files import check_output_file, safe_file_name, write_atomic
+from sim.limits import limits_for
 from sim.model.units import parse_duration
 
 HOURS = 24
@@ -640,16 +641,18 @@ def _seconds(value: float) -> str:
 
 def calibrate(log: CallLog | str | Path, days: str = "weekdays",
               mapping: CsvMapping | str | Path | None = None,
-              handle_time: str = "lognormal", away_after: float = AWAY_AFTER) -> Calibration:
+              handle_time: str = "lognormal", away_after: float = AWAY_AFTER, *,
+              no_limits: bool = False) -> Calibration:
     """Fit every scenario parameter from a call log (a ``CallLog`` or a file to read).
 
     ``away_after``: how long callers may wait while an agent is between talks
     before the agent counts as away (staffing and wrap-up; ``agent_activity``).
+    ``no_limits`` lifts the bound on the size of the log file (``sim.limits``).
     """
     if handle_time not in ("lognormal", "empirical"):
         raise ValueError(f"--handle-time {handle_time}: allowed: lognormal, empirical")
     if not isinstance(log, CallLog):
-        log = read_log(log, mapping)
+        log = read_log(log, mapping, limit=limits_for(no_limits).call_log_bytes)
     chosen, days_text = select_days(log, days)
     day_set = set(chosen)
     calls = [c for c in log.calls if c.day in day_set]
@@ -928,6 +931,7 @@ def configure(parser: Any) -> None:
     parser.add_argument("--handle-time", choices=["lognormal", "empirical"], default="lognormal",
                         help="handle-time distribution to write (default lognormal)")
     add_away_after_option(parser)
+    add_limit_options(parser)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.set_defaults(handler=_cmd_calibrate)
 
@@ -942,7 +946,8 @@ def add_away_after_option(parser: Any) -> None:
 def _cmd_calibrate(args: Any) -> int:
     check_output_file(args.out, "--out")
     result = calibrate(args.log, args.days, args.mapping, args.handle_time,
-                       parse_flag("--away-after", parse_duration, args.away_after))
+                       parse_flag("--away-after", parse_duration, args.away_after),
+                       no_limits=args.no_limits)
     print(result.log.report.format_text())
     written = result.write(args.out)
     print(f"calibrated on {result.days_text}: {len(result.types)} contact types, "

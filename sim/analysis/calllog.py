@@ -27,15 +27,17 @@ import datetime as dt
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 import yaml
 
-from sim.files import ReadError, open_atomic, read_data_file, read_text
-from sim.limits import DEFAULT_LIMITS
+from sim.files import (
+    ReadError, check_regular_file, open_atomic, read_data_file, read_text, too_large,
+)
+from sim.limits import DEFAULT_LIMITS, LIFT
 from sim.model import yaml_input
 
 DAY = 86400.0
@@ -498,19 +500,30 @@ def _csv_row_reader(mapping: CsvMapping, header: list[str], source: str,
 
 
 # --------------------------------------------------------------------------- reading
-def read_log(path: str | Path, mapping: CsvMapping | str | Path | None = None) -> CallLog:
+LOG_ALLOWED = "a call log file (Anonymous Bank format, or a CSV with --mapping)"
+
+
+def read_log(path: str | Path, mapping: CsvMapping | str | Path | None = None, *,
+             limit: float = DEFAULT_LIMITS.call_log_bytes) -> CallLog:
     """Read a call log: the Anonymous Bank format (recognised by its header) or a CSV
-    described by ``mapping`` (a ``CsvMapping`` or the path of a mapping YAML file)."""
+    described by ``mapping`` (a ``CsvMapping`` or the path of a mapping YAML file).
+
+    The log must be a regular file of at most ``limit`` bytes (``Limits.call_log_bytes``,
+    lifted by ``--no-limits``): it is refused before any line is read otherwise."""
     path = Path(path)
     try:
+        check_regular_file(path, limit, lifted_by=LIFT)
         handle = path.open(encoding="utf-8", newline="")
-    except FileNotFoundError:
-        raise ValueError(f"{path}: log file not found") from None
-    except OSError as exc:
+    except ReadError as exc:
+        if exc.missing:
+            raise ValueError(f"{path}: log file not found") from None
+        raise ValueError(f"{path}: the log {exc}; allowed: {LOG_ALLOWED}") from None
+    except OSError as exc:  # e.g. removed since it was checked
         raise ValueError(f"{path}: cannot read the log: {exc.strerror}") from None
     with handle:
+        lines = _bounded_lines(handle, limit, path)
         try:
-            first = handle.readline()
+            first = next(lines, "")
         except UnicodeDecodeError:
             raise ValueError(f"{path}: not a UTF-8 text file; allowed: a text call log") from None
         header = [h.strip() for h in first.rstrip("\r\n").split("\t")]
@@ -519,15 +532,15 @@ def read_log(path: str | Path, mapping: CsvMapping | str | Path | None = None) -
             mapping = CsvMapping.load(mapping)
         if mapping is None and tuple(header) == BANK_COLUMNS:
             report = ReadReport(str(path), "Anonymous Bank format")
-            lines: Iterator[tuple[int, str]] = enumerate(handle, start=2)
-            rows = _read_rows(lines, lambda text: text.split("\t"), _bank_row, report, path)
+            rows = _read_rows(enumerate(lines, start=2), lambda text: text.split("\t"),
+                              _bank_row, report, path)
             dated = True
         elif mapping is not None:
             header = next(csv.reader([first.rstrip("\r\n")], delimiter=mapping.delimiter))
             report = ReadReport(str(path), f"CSV ({mapping_source})")
             reader = _csv_row_reader(mapping, header, str(path), mapping_source)
             delimiter = mapping.delimiter
-            rows = _read_rows(enumerate(handle, start=2),
+            rows = _read_rows(enumerate(lines, start=2),
                               lambda text: next(csv.reader([text], delimiter=delimiter)),
                               reader, report, path)
             dated = mapping.time_format != "seconds"
@@ -541,6 +554,18 @@ def read_log(path: str | Path, mapping: CsvMapping | str | Path | None = None) -
     calls.sort(key=lambda c: c.arrival)
     date = dt.date.fromordinal(base) if (dated and base > 0) else None
     return CallLog(calls, report, date)
+
+
+def _bounded_lines(handle: Iterable[str], limit: float, path: Path) -> Iterator[str]:
+    """The lines of ``handle`` while they add up to at most ``limit`` characters: the
+    size was checked before opening, but a file may grow meanwhile, or say a size of 0
+    (``/proc``)."""
+    read = 0
+    for text in handle:
+        read += len(text)
+        if read > limit:
+            raise ValueError(f"{path}: the log {too_large(limit, LIFT)}; allowed: {LOG_ALLOWED}")
+        yield text
 
 
 def _read_rows(lines: Iterator[tuple[int, str]], split: Callable[[str], list[str]],
@@ -648,10 +673,14 @@ _COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_ .+-]{0,39}")
 
 
 def _header_text(header: list[str], lead: str = "header: ") -> str:
-    """``LEAD a, b`` when every field looks like a column name, else a description
-    without the content: the file may be any file (``/etc/shadow``), not a log or trace."""
+    """``LEAD a, b`` when the line has two or more fields that each look like a column
+    name, else a description without the content: the file may be any file
+    (``/etc/shadow``), not a log or trace, and a one-word first line may be a secret (a
+    password, a key) as well as the name of the one column."""
     if not any(header):
         return f"{lead}empty"
+    if len(header) == 1:
+        return "its first line has one field, not shown"
     if all(_COLUMN_NAME.fullmatch(name) for name in header):
         return f"{lead}{', '.join(header)}"
     return "its first line is not a header of column names"

@@ -37,8 +37,9 @@ from sim.analysis.calibrate import (
 )
 from sim.analysis.calllog import ABANDONED, DAY, SERVED, CallLog, read_log, write_arrival_trace
 from sim.runner import estimate
-from sim.cli.options import at_least, parse_flag
+from sim.cli.options import add_limit_options, at_least, parse_flag
 from sim.files import atomic_path, check_output_file, check_output_folder, write_atomic
+from sim.limits import limits_for
 from sim.model.units import parse_duration
 
 METRICS = ("offered", "abandon_rate", "service_level", "asa_s")
@@ -221,12 +222,13 @@ def actual_tally(log: CallLog, days: Iterable[int], threshold: float = 20.0) -> 
 def reality_check(log: CallLog | str | Path, *, days: str = "all", replications: int = 5,
                   seed: int = 1, arrivals: str = "replay", recorded_service: bool = False,
                   mapping: str | Path | None = None,
-                  away_after: float = AWAY_AFTER) -> RealityCheck:
+                  away_after: float = AWAY_AFTER, no_limits: bool = False) -> RealityCheck:
     """Calibrate from ``log`` and simulate each of its days (see the module docstring).
 
     ``arrivals``: ``poisson`` (each day's hourly counts as hourly rates) or
     ``replay`` (the exact arrival times); ``recorded_service`` (replay only)
     gives answered calls their recorded talk time instead of a drawn one.
+    ``no_limits`` lifts the bound on the size of the log file (``sim.limits``).
     """
     from sim.runner import run
     from sim.model.scenario import scenario_from_dict
@@ -239,7 +241,7 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
     if replications < 1:
         raise ValueError("--replications must be >= 1")
     if not isinstance(log, CallLog):
-        log = read_log(log, mapping)
+        log = read_log(log, mapping, limit=limits_for(no_limits).call_log_bytes)
     fitted = calibrate(log, days, away_after=away_after)
     assert fitted.activity is not None
     staffing = staffing_table(fitted.activity, fitted.groups, fitted.days, STAFFING_INTERVAL)
@@ -308,6 +310,7 @@ def configure(parser: Any) -> None:
                         help="replications per day (default 5)")
     parser.add_argument("--seed", type=int, default=1, help="root seed (day d uses seed + d)")
     add_away_after_option(parser)
+    add_limit_options(parser)
     parser.add_argument("--report", metavar="DIR", help="write a PNG of actual vs simulated")
     parser.add_argument("--json", metavar="PATH", help="write the comparison as JSON")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -323,7 +326,8 @@ def _cmd_reality(args: Any) -> int:
     check = reality_check(args.log, days=args.days, replications=args.replications,
                           seed=args.seed, arrivals=args.arrivals,
                           recorded_service=args.recorded_service, mapping=args.mapping,
-                          away_after=parse_flag("--away-after", parse_duration, args.away_after))
+                          away_after=parse_flag("--away-after", parse_duration, args.away_after),
+                          no_limits=args.no_limits)
     # Files first: a reader of stdout that stops early (| head) must not cost them.
     written = [check.plot(args.report)] if args.report else []
     if args.json:

@@ -55,7 +55,9 @@ from pydantic import BeforeValidator, Field, ValidationError, ValidationInfo
 
 from policies import UnknownPolicyError, policy_spec
 from policies.verification import strategy_spec
-from sim.cli.options import add_limit_options, check_count_options, checked_jobs
+from sim.cli.options import (
+    add_limit_options, check_count_options, check_metric_names, checked_jobs,
+)
 from sim.kernel.cells import ReplicationResult
 from sim.kernel.kernel import Simulation
 from sim.errors import FieldError, ScenarioError, UsageError, explain, show_value
@@ -810,6 +812,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     check_count_options(args)
     if args.connect_timeout <= 0:
         raise UsageError("--connect-timeout must be > 0 seconds")
+    metrics = check_metric_names(args.metric) if args.metric else list(DEFAULT_METRICS)
     if args.results:
         check_output_folder(args.results, "--results")
     sweep = load_sweep(args.scenario, grid=grid or None, policies=args.policy,
@@ -829,13 +832,15 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     print(f"{outcome.reused} runs were already done, {outcome.executed} computed now",
           file=sys.stderr)
     points = load_results(sweep, directory)
-    metrics = args.metric or list(DEFAULT_METRICS)
+    # A known metric may still be absent from these results (fraud_caught without an
+    # identity block): that is only seen now.
     known = dict.fromkeys(m for item in points for reps in item.results.runs.values()
                           for rep in reps for m in rep.overall)
     unknown = [m for m in metrics if m not in known]
     if unknown:
-        raise UsageError(f"--metric {unknown[0]!r} is unknown; known: {', '.join(known)} "
-                         "(the runs are saved: rerun with a known metric to print at once)")
+        raise UsageError(f"--metric {unknown[0]!r} is not a figure of this scenario's runs; "
+                         f"allowed: {', '.join(known)} (the runs are saved: rerun with one of "
+                         "these to print at once)")
     write_summary(sweep, points, directory)
     print(format_summary(sweep, points, metrics))
     print(f"\nSummary: {directory / 'summary.csv'}, {directory / 'summary.json'}")

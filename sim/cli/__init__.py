@@ -19,11 +19,13 @@ import signal
 import sys
 from collections.abc import Sequence
 from types import FrameType
+from typing import NoReturn
 
 from sim.cli.options import (
-    add_limit_options, at_least, check_count_options, check_workload, checked_jobs, parse_flag,
+    add_limit_options, at_least, check_count_options, check_plugin_names, check_workload,
+    checked_jobs, parse_flag,
 )
-from sim.errors import FieldError, PolicyError, ScenarioError, UsageError
+from sim.errors import FieldError, PolicyError, ScenarioError, UsageError, show_value
 from sim.files import check_output_file, write_atomic
 from sim.model.units import format_duration, parse_duration, parse_rate
 
@@ -121,10 +123,28 @@ def _command_of(argv: Sequence[str]) -> str | None:
     return next((word for word in argv if not word.startswith("-")), None)
 
 
+MAX_ERROR_CHARS = 400
+"""Longest argparse message shown (the user's value is quoted in it)."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line naming the flag, like every other
+    ``ccsim`` error, instead of the usage block and the error; ``--help`` is unchanged.
+    Sub-command parsers are of this class too (``add_subparsers`` uses the parent's)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``PROG: error: MESSAGE (see PROG --help)`` and exit with status 2."""
+        # argparse's messages are one line but for a few long choice lists: fold them, and
+        # shorten one that quotes a huge value, as show_value does.
+        text = " ".join(message.split())
+        text = text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS - 3] + "..."
+        self.exit(2, f"{self.prog}: error: {text} (see {self.prog} --help)\n")
+
+
 def _parser(command: str | None) -> argparse.ArgumentParser:
     """The ``ccsim`` parser, complete for ``command``; the other ``LAZY_COMMANDS`` only
     carry their help line (their arguments are never parsed in this process)."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="ccsim", description="Contact-center simulator and routing-policy benchmark.")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -185,7 +205,7 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from policies import UnknownPolicyError, policy_spec
+    from policies import policy_spec
     from policies.outbound import outbound_spec
     from policies.verification import strategy_spec
     from reports.onoff import format_uplift, uplifts
@@ -206,11 +226,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for flag, names, lookup in (("--policy", args.policy, policy_spec),
                                 ("--verification", args.verification, strategy_spec),
                                 ("--outbound", args.outbound, outbound_spec)):
-        for name in names or []:
-            try:
-                lookup(name)
-            except UnknownPolicyError as exc:
-                raise UsageError(f"{flag}: {exc}") from None
+        check_plugin_names(flag, names, lookup)
     results = run(scenario, args.policy, replications=args.replications, seed=args.seed,
                   trace=args.trace, jobs=checked_jobs(args.jobs),
                   verifications=args.verification, outbounds=args.outbound,
@@ -261,9 +277,10 @@ def _cmd_erlang(args: argparse.Namespace) -> int:
     from sim.analysis.analytics import queue_figures, required_agents
 
     rate = parse_flag("--rate", parse_rate, args.rate)
-    aht = parse_flag("--aht", parse_duration, args.aht)
+    aht = parse_flag("--aht", _positive_duration, args.aht)
     threshold = parse_flag("--threshold", parse_duration, args.threshold)
-    patience = parse_flag("--patience", parse_duration, args.patience) if args.patience else None
+    patience = parse_flag("--patience", _positive_duration, args.patience) if args.patience \
+        else None
     at_least("--agents", args.agents, 1)
     if args.agents > ERLANG_MAX_AGENTS:
         raise UsageError(f"--agents must be <= {ERLANG_MAX_AGENTS} (the exact formulas take "
@@ -289,6 +306,15 @@ def _cmd_erlang(args: argparse.Namespace) -> int:
     width = max(len(k) for k, _ in rows)
     print("\n".join(f"{k.ljust(width)}  {v}" for k, v in rows))
     return 0
+
+
+def _positive_duration(text: str) -> float:
+    """A duration above 0 s (a mean handle time or patience: the formulas divide by it)."""
+    seconds = parse_duration(text)
+    if seconds <= 0:
+        raise ValueError(f"{show_value(text)} is not more than 0s; allowed: a duration above "
+                         "0s, e.g. 300s")
+    return seconds
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:

@@ -6,8 +6,8 @@ Each check raises ``UsageError`` naming the flag, before any work starts.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sim.errors import UsageError
 from sim.limits import limits_for, over_limit
@@ -66,3 +66,27 @@ def parse_flag(flag: str, parse: Callable[[str], T], text: str) -> T:
     except ValueError as exc:
         raise UsageError(f"{flag}: {exc}") from None
 
+
+
+def check_metric_names(names: Sequence[str]) -> list[str]:
+    """``--metric`` names without repeats (those of ``ccsim compare``); an unknown one is a
+    ``UsageError`` naming the flag, before any run starts."""
+    from reports.compare import check_metrics  # late: reports and numpy only when asked
+
+    try:
+        return check_metrics(names)
+    except ValueError as exc:
+        raise UsageError(f"--metric: {exc}") from None
+
+
+def check_plugin_names(flag: str, names: Sequence[str] | None,
+                       lookup: Callable[[str], Any]) -> None:
+    """Each of ``names`` (``--policy``, ``--verification``, ``--outbound``) is registered with
+    ``lookup`` (``policy_spec``...); an unknown one is a ``UsageError`` naming ``flag``."""
+    from policies import UnknownPolicyError  # late: the plug-in registries only when asked
+
+    for name in names or []:
+        try:
+            lookup(name)
+        except UnknownPolicyError as exc:
+            raise UsageError(f"{flag}: {exc}") from None

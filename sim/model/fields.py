@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from sim.errors import FieldError
+from sim.errors import FieldError, show_value
 from sim.model.units import DURATION_HELP, RATE_HELP, parse_duration, parse_rate
 
 _DURATION_SCHEMA = {
@@ -64,6 +64,14 @@ OptionalNumber = Annotated[float | None, _PLAIN_NUMBER]
 
 Probability = Annotated[float, _PLAIN_NUMBER, Field(ge=0, le=1)]
 """A probability or share: a number from 0 to 1."""
+
+
+def check_names(items: list[object] | tuple[object, ...], allowed: str) -> None:
+    """Each of ``items`` is text, else a ``FieldError`` at its index saying ``allowed``
+    (for ``BeforeValidator``s of type unions, which check a list of names themselves)."""
+    for index, item in enumerate(items):
+        if not isinstance(item, str):
+            raise FieldError((index,), f"{show_value(item)} is not text; allowed: {allowed}")
 
 
 def _sum_to_one(shares: dict[object, float]) -> dict[object, float]:

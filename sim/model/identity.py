@@ -25,15 +25,15 @@ signals and method outcomes under every routing policy and every strategy
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from sim.kernel.streams import ZippedStreams
 from sim.model.customers import FRAUD, GENUINE, PROSPECT, Customer, Customers, Population
 from sim.model.distributions import Distribution
-from sim.errors import FieldError
-from sim.model.fields import Int, Number, Probability, StrictModel, _sum_to_one
+from sim.errors import FieldError, show_value
+from sim.model.fields import Int, Number, Probability, StrictModel, _sum_to_one, check_names
 
 if TYPE_CHECKING:
     import numpy as np
@@ -152,6 +152,21 @@ class Score(StrictModel):
         "confidence at least this.")
 
 
+_STRATEGY_ALLOWED = ("a verification strategy name, e.g. passive_stepup, or a list of names to "
+                     "compare, e.g. [kba_all, passive_stepup] (ccsim policies lists them)")
+
+
+def _name_or_names(value: object) -> object:
+    # Checked here so that a mistake gives one message, not one per member of the type
+    # union (with pydantic's names for the members in the field path).
+    if isinstance(value, (list, tuple)):
+        check_names(value, "a verification strategy name, e.g. passive_stepup")
+    elif not isinstance(value, str):
+        raise ValueError(f"{show_value(value)} is not a strategy name; allowed: "
+                         f"{_STRATEGY_ALLOWED}")
+    return value
+
+
 class Verification(StrictModel):
     """Which verification strategy runs, plus parameters for any registered strategy.
 
@@ -160,7 +175,7 @@ class Verification(StrictModel):
     """
 
     model_config = {**StrictModel.model_config, "extra": "allow"}
-    strategy: str | tuple[str, ...] = Field(
+    strategy: Annotated[str | tuple[str, ...], BeforeValidator(_name_or_names)] = Field(
         min_length=1, description="Registered strategy name, or a list of names to compare.")
 
     @property

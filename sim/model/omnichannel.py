@@ -8,12 +8,12 @@ reads them (``sim.engine``); what they mean is in docs/omnichannel.md.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from sim.model.distributions import Distribution
-from sim.errors import FieldError
+from sim.errors import FieldError, show_value
 from sim.model.fields import Duration, Int, Number, Probability, Rate, StrictModel
 
 
@@ -99,6 +99,19 @@ class Reach(StrictModel):
         return min(self.max, self.base * factor)
 
 
+HOURS_ALLOWED = "[start, end] with 0 <= start < end <= 24, e.g. [8, 21]"
+"""What a campaign's ``hours`` may be, as messages say."""
+
+
+def _hour_pair(value: object) -> object:
+    # Checked here: pydantic reads a tuple of two as a mapping with keys 0 and 1, and a
+    # short list would be reported as "missing required key 1", saying nothing allowed.
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise ValueError(f"{show_value(value)} is not a [start, end] pair of hours; "
+                         f"allowed: {HOURS_ALLOWED}")
+    return value
+
+
 class Campaign(StrictModel):
     """One outbound campaign: who is contacted, on which channels, at which hours."""
 
@@ -112,7 +125,8 @@ class Campaign(StrictModel):
     delay: Duration = Field(default=0.0, ge=0, description="From release to first due time.")
     channels: tuple[str, ...] = Field(min_length=1, description="Channels the campaign may "
                                       "use; the first is fixed_time's.")
-    hours: tuple[Int, Int] = Field(default=(8, 21), description="Allowed hours [start, end).")
+    hours: Annotated[tuple[Int, Int], BeforeValidator(_hour_pair)] = Field(
+        default=(8, 21), description="Allowed hours [start, end).")
     fixed_hour: Int = Field(default=10, ge=0, le=23, description="fixed_time's hour.")
     handle_time: Distribution = Field(description="Conversation time once reached.")
     max_attempts: Int = Field(default=3, ge=1)
@@ -129,7 +143,7 @@ class Campaign(StrictModel):
         start, end = self.hours
         if not 0 <= start < end <= 24:
             raise FieldError(("hours",), f"[{start}, {end}] is not a window of the day; allowed: "
-                             "[start, end] with 0 <= start < end <= 24, e.g. [8, 21]")
+                             f"{HOURS_ALLOWED}")
         return self
 
 

@@ -30,6 +30,12 @@ if TYPE_CHECKING:
     from sim.state import Agent, Contact
 
 
+MAX_SPEED_AT_LOWEST = 100.0
+"""Largest ``speed_at_lowest``: the factor between is ``s + (1 - s) x fraction``, which
+loses all precision for a huge ``s`` (1e20 gives 0 at the highest level, a division by
+zero); 100 (a novice a hundred times as fast as an expert) is far beyond any real scale."""
+
+
 class Proficiency(StrictModel):
     """The level scale and how a level changes speed."""
 
@@ -37,8 +43,9 @@ class Proficiency(StrictModel):
     highest: Number = Field(default=10.0, description="Highest level; skills listed without a "
                             "level have this one.")
     speed_at_lowest: Number = Field(
-        default=1.0, gt=0, description="Speed factor at the lowest level (1 at the highest, "
-        "linear between): handle time is work / (agent speed x factor).")
+        default=1.0, gt=0, le=MAX_SPEED_AT_LOWEST,
+        description="Speed factor at the lowest level (1 at the highest, linear between): "
+        "handle time is work / (agent speed x factor).")
 
     @model_validator(mode="after")
     def _ordered(self) -> Proficiency:

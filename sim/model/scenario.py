@@ -30,7 +30,9 @@ from sim.errors import FieldError, ScenarioError, explain, show_value
 from sim.files import ReadError, read_text
 from sim.limits import DEFAULT_LIMITS, Limits, limits_for, over_limit
 from sim.model import yaml_input
-from sim.model.fields import Duration, Int, Number, OptionalInt, Probability, Rate, StrictModel
+from sim.model.fields import (
+    Duration, Int, Number, OptionalInt, Probability, Rate, StrictModel, check_names,
+)
 from sim.model.identity import Identity
 from sim.model.outcomes import Matching, Outcomes, Proficiency
 from sim.model.units import DAY, format_duration
@@ -235,10 +237,7 @@ class Owns(StrictModel):
 def _list_or_mapping(value: object) -> object:
     # Checked here so that a mistake gives one message, not one per member of the union.
     if isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            if not isinstance(item, str):
-                raise FieldError((index,), f"{show_value(item)} is not text; allowed: a contact "
-                                 "type name")
+        check_names(value, "a contact type name")
     elif isinstance(value, dict):
         for name, level in value.items():
             if isinstance(level, bool) or not isinstance(level, (int, float)):
@@ -597,6 +596,13 @@ class Scenario(StrictModel):
             raise FieldError(("outbound",), (
                 "outbound contacts customers, but the scenario has no customers block; "
                 "allowed: add customers, or remove outbound"))
+        if self.run.arrivals is not None:
+            # Campaigns release tasks by the clock for as long as the run lasts; a run by
+            # arrivals stops once the inbound contacts are done, before any task is due.
+            raise FieldError(("run", "arrivals"), (
+                "outbound campaigns release tasks for as long as the run lasts, so a run by "
+                "arrivals would place no attempt; allowed: run.duration (e.g. 8h) with "
+                "outbound, or remove outbound"))
         for index, group in enumerate(outbound.groups):
             if group not in self.agents:
                 raise FieldError(("outbound", "groups", index), (

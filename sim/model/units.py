@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import re
 
+from sim.errors import show_value
+
 SECONDS_PER_UNIT: dict[str, float] = {
     "ms": 0.001,
     "s": 1.0,
@@ -45,24 +47,24 @@ def _problem(text: object, kind: str) -> str:
     if isinstance(text, bool):
         return f"{str(text).lower()} is a yes/no value, not a {kind}"
     if isinstance(text, (int, float)):
-        return f"{text!r} has no unit"
+        return f"{show_value(text)} has no unit"
     if not isinstance(text, str):
-        return f"{text!r} is not a {kind}"
+        return f"{show_value(text)} is not a {kind}"
     loose = _LOOSE_RE.match(text)
     if loose is None:
-        return f"{text!r} is not a {kind}"
+        return f"{show_value(text)} is not a {kind}"
     sign, _, slash, unit = loose.groups()
     if sign == "-":
-        return f"{text!r} is negative"
+        return f"{show_value(text)} is negative"
     if not unit:
-        return f"{text!r} has no unit"
+        return f"{show_value(text)} has no unit"
     if kind == "rate" and not slash:
-        return f"{text!r} is not a rate (write events per unit of time with '/')"
+        return f"{show_value(text)} is not a rate (write events per unit of time with '/')"
     if kind == "duration" and slash:
-        return f"{text!r} is a rate, not a duration"
+        return f"{show_value(text)} is a rate, not a duration"
     if unit not in SECONDS_PER_UNIT:
-        return f"{text!r} has an unknown unit {unit!r}"
-    return f"{text!r} is not a {kind}"
+        return f"{show_value(text)} has an unknown unit {show_value(unit)}"
+    return f"{show_value(text)} is not a {kind}"
 
 
 def _parse(text: object, pattern: re.Pattern[str], kind: str, help_text: str) -> float:
@@ -73,7 +75,7 @@ def _parse(text: object, pattern: re.Pattern[str], kind: str, help_text: str) ->
     number, scale = float(match.group(1)), SECONDS_PER_UNIT[match.group(2)]
     value = number / scale if kind == "rate" else number * scale
     if not math.isfinite(value):
-        raise ValueError(f"{text!r} is too large; allowed: {help_text}")
+        raise ValueError(f"{show_value(text)} is too large; allowed: {help_text}")
     return value
 
 
@@ -87,7 +89,7 @@ def parse_duration(text: object) -> float:
     """
     seconds = _parse(text, _DURATION_RE, "duration", DURATION_HELP)
     if seconds > MAX_SECONDS:
-        raise ValueError(f"{text!r} is too large; allowed: at most {MAX_SECONDS:g}s "
+        raise ValueError(f"{show_value(text)} is too large; allowed: at most {MAX_SECONDS:g}s "
                          f"({MAX_SECONDS / DAY / 365:.0f} years)")
     return seconds
 
