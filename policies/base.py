@@ -95,6 +95,14 @@ class PolicyConfigError(FieldError):
 PolicyFactory = Callable[[Any, "Scenario"], Any]
 
 
+def skills_only_in(scenario: Scenario, group: str) -> list[str]:
+    """Contact types that ``group`` alone has among its skills (no other group serves them)."""
+    others = {skill for name, spec in scenario.agents.items() if name != group
+              for skill in spec.skills}
+    return [name for name in scenario.contact_types
+            if name in scenario.agents[group].skills and name not in others]
+
+
 @dataclass(frozen=True)
 class PolicySpec:
     """A registered plug-in (routing policy or verification strategy): its name,

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from .base import PolicyConfigError, PolicyParams, register_policy
+from .base import PolicyConfigError, PolicyParams, register_policy, skills_only_in
 
 if TYPE_CHECKING:
     from sim.model.scenario import Scenario
@@ -42,6 +42,20 @@ class FraudDeskParams(PolicyParams):
             raise PolicyConfigError((), (
                 "fraud_desk routes on the caller's identity, but the scenario has no customers "
                 "block; allowed: add customers (and identity) to the scenario"))
+        lacking = [name for name in scenario.contact_types
+                   if name not in scenario.agents[self.desk].skills]
+        if lacking:
+            raise PolicyConfigError(("desk",), (
+                f"{self.desk!r} lacks skill {lacking[0]!r}: suspicious {lacking[0]!r} contacts "
+                "go to the desk only and would never be answered; allowed: a group with "
+                "every contact type among its skills"))
+        if not self.desk_helps:
+            only_desk = skills_only_in(scenario, self.desk)
+            if only_desk:
+                raise PolicyConfigError(("desk",), (
+                    f"{self.desk!r} is the only group with skill {only_desk[0]!r}, and the desk "
+                    "takes only suspicious contacts: ordinary ones would never be answered; "
+                    f"allowed: give another group {only_desk[0]!r}, or desk_helps: true"))
         unknown = set(self.vip_tiers) - set(scenario.customers.tiers)
         if self.vip_team is not None and unknown:
             raise PolicyConfigError(("vip_tiers",), (

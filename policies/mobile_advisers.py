@@ -30,6 +30,14 @@ class MobileAdvisersParams(PolicyParams):
             raise PolicyConfigError((), (
                 "no agent group is mobile or owns customers, so there is nobody to reach "
                 "directly; allowed: a group with mobile: {ring, answer} and/or owns: {tiers}"))
+        center = {skill for group in scenario.agents.values()
+                  if group.mobile is None and group.owns is None for skill in group.skills}
+        uncovered = [name for name in scenario.contact_types if name not in center]
+        if uncovered:
+            raise PolicyConfigError((), (
+                f"no center group (neither mobile nor owning customers) has skill "
+                f"{uncovered[0]!r}: its contacts that no adviser takes would never be answered; "
+                f"allowed: give a seated group without owns the skill {uncovered[0]!r}"))
         known = scenario.identity.intents if scenario.identity is not None else {}
         for index, intent in enumerate(self.intents):
             if intent not in known:

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from sim.model.fields import Duration
 
-from .base import PolicyConfigError, PolicyParams, register_policy
+from .base import PolicyConfigError, PolicyParams, register_policy, skills_only_in
 from .priority import PriorityClass
 
 if TYPE_CHECKING:
@@ -60,6 +60,20 @@ class VipParams(PolicyParams):
             if name not in scenario.customers.tiers:
                 raise PolicyConfigError(("team_tiers", index),
                                         f"unknown tier {name!r}; known: {known}")
+        lacking = [name for name in scenario.contact_types
+                   if name not in scenario.agents[self.team].skills]
+        if self.overflow_after is None and lacking:
+            raise PolicyConfigError(("overflow_after",), (
+                f"null, but {self.team!r} lacks skill {lacking[0]!r}: {lacking[0]!r} contacts of "
+                "the team tiers would never be answered; allowed: a wait (e.g. 30s), or a team "
+                "with every contact type among its skills"))
+        if not self.team_helps:
+            only_team = skills_only_in(scenario, self.team)
+            if only_team:
+                raise PolicyConfigError(("team_helps",), (
+                    f"false, but {self.team!r} is the only group with skill {only_team[0]!r}: "
+                    "contacts of other tiers would never be answered; allowed: true, or give "
+                    f"another group {only_team[0]!r}"))
 
 
 @register_policy("vip", VipParams)

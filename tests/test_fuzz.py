@@ -20,10 +20,9 @@ a mutated scenario that validates but would simulate many events is only validat
 A run that does not end within ``RUN_BUDGET_S`` fails the example (a hang). Examples are
 derandomized, so the test is deterministic.
 
-The bugs the fuzzing found are xfail tests at the end of this file (each with the exact
-input); the strategies steer around them (``known_hang``) so that the fuzz tests keep
-guarding everything else. When a bug is fixed, its xfail
-test passes (strict: it fails the suite) and its exclusion here can go.
+The bugs the fuzzing found are tests at the end of this file, each with the exact input.
+A bug still open is a strict xfail there, and the strategies steer around it so that the
+fuzz tests keep guarding everything else; once fixed, the xfail mark and the exclusion go.
 """
 
 from __future__ import annotations
@@ -122,13 +121,6 @@ INTENT_SETS = [
 ]
 METHOD_NAMES = ("knowledge_questions", "otp", "voice_biometrics", "manual_check")
 CHANNEL_NAMES = ("voice", "chat", "email")
-UNDRAINED_POLICIES = ("fraud_desk", "vip", "mobile_advisers")
-"""Policies that may keep a contact from every group with its skill (not work-conserving
-by design): a run by arrivals then never ends (reported:
-test_runs_by_arrivals_that_cannot_drain_end)."""
-MOBILE_SHY_POLICIES = ("contextual", "predictive")
-"""Policies that never offer a contact again to a mobile agent who let it ring: when every
-agent with its skill is mobile, a run by arrivals may never end (reported, same test)."""
 
 
 # ============================================================================ layers
@@ -373,10 +365,8 @@ def add_quality(draw: st.DrawFn, d: Draft) -> None:
 def add_mobile(draw: st.DrawFn, d: Draft) -> None:
     group = draw(st.sampled_from(d.groups))
     spec = d.data["agents"][group]
-    # (A ring of 0 s that is never answered loops at one instant: see
-    # test_mobile_agent_ringing_zero_seconds_unanswered_does_not_hang.)
     spec["mobile"] = {"ring": draw(distributions(1, 30)),
-                      "answer": draw(st.sampled_from([0.05, 0.5, 1.0]))}  # (0: known_hang)
+                      "answer": draw(st.sampled_from([0.05, 0.5, 1.0]))}  # (0 is refused)
     if "capacity" in spec:  # a mobile agent takes one contact at a time
         spec["capacity"] = [{c: 1} for c in dict.fromkeys(
             c for mix in spec["capacity"] for c in mix)]
@@ -443,20 +433,39 @@ def add_routing(draw: st.DrawFn, d: Draft) -> None:
     routing = data["routing"]
     has_customers = "customers" in data
     reach_any = any("mobile" in g or "owns" in g for g in data["agents"].values())
+    # Groups that may serve every type (a fraud desk, a team that never overflows), and
+    # whether groups neither mobile nor owning cover every type (mobile_advisers' center):
+    # validation refuses a policy that would leave some contacts with nobody to take them.
+    complete = [g for g in d.groups if set(d.types) <= set(d.skills_of(g))]
+    center = {skill for g, spec in data["agents"].items()
+              if "mobile" not in spec and "owns" not in spec for skill in d.skills_of(g)}
     candidates = ["fcfs", "priority", "skills", "bullseye", "contextual"]
     if "outcomes" in data:
         candidates.append("predictive")
     if has_customers:
-        candidates += ["vip", "preferred_agent", "fraud_desk"]
-    if reach_any:
+        candidates += ["vip", "preferred_agent"] + (["fraud_desk"] if complete else [])
+    if reach_any and set(d.types) <= center:
         candidates.append("mobile_advisers")
     routing["policy"] = draw(st.sampled_from(candidates + candidates[5:]))  # features twice
-    mobile = any("mobile" in g for g in data["agents"].values())
-    if "arrivals" in data["run"] and (routing["policy"] in UNDRAINED_POLICIES or (
-            mobile and routing["policy"] in MOBILE_SHY_POLICIES)):
-        # (They may leave contacts that no group may take: a run by arrivals never ends,
-        # see test_runs_by_arrivals_that_cannot_drain_end.)
-        data["run"]["duration"] = f"{data['run'].pop('arrivals') % 4 + 1}h"
+
+    def alone(group: str) -> bool:
+        """Whether ``group`` is the only one with some skill."""
+        others = {skill for g in d.groups if g != group for skill in d.skills_of(g)}
+        return not set(d.skills_of(group)) <= others
+
+    def vip() -> dict[str, Any]:
+        team = draw(st.sampled_from(d.groups))
+        overflow = draw(st.sampled_from([None, "0s", "30s"] if team in complete
+                                        else ["0s", "30s"]))
+        return {"tiers": {d.tiers[-1]: {"priority": 1, "head_start": "30s"}}, "team": team,
+                "team_tiers": [d.tiers[-1]], "overflow_after": overflow,
+                "team_helps": alone(team) or draw(st.booleans())}
+
+    def fraud_desk() -> dict[str, Any]:
+        desk = draw(st.sampled_from(complete))
+        return {"desk": desk, "min_confidence": draw(probabilities()),
+                "desk_helps": alone(desk) or draw(st.booleans()), "vip_tiers": [d.tiers[-1]]}
+
     params: dict[str, Any] = {
         "skills": lambda: {"mode": draw(st.sampled_from(["best_proficiency", "longest_idle"])),
                            "pick": draw(st.sampled_from(["oldest", "best_skill"])),
@@ -478,15 +487,9 @@ def add_routing(draw: st.DrawFn, d: Draft) -> None:
             "candidates": draw(st.integers(1, 8)),
             **({"onoff": {"baseline": "fcfs", "slot": data["run"]["interval"]}}
                if draw(st.booleans()) else {})},
-        "vip": lambda: {"tiers": {d.tiers[-1]: {"priority": 1, "head_start": "30s"}},
-                        "team": draw(st.sampled_from(d.groups)), "team_tiers": [d.tiers[-1]],
-                        "overflow_after": draw(st.sampled_from([None, "0s", "30s"])),
-                        "team_helps": draw(st.booleans())},
+        "vip": vip,
         "preferred_agent": lambda: {"timeout": draw(st.sampled_from(["0s", "60s"]))},
-        "fraud_desk": lambda: {"desk": draw(st.sampled_from(d.groups)),
-                               "min_confidence": draw(probabilities()),
-                               "desk_helps": draw(st.booleans()),
-                               "vip_tiers": [d.tiers[-1]]},
+        "fraud_desk": fraud_desk,
         "mobile_advisers": lambda: {"intents": d.intents[:1] if "identity" in data else [],
                                     "advisers_take_queue": draw(st.booleans())},
     }
@@ -724,42 +727,14 @@ def run_and_check(scenario: Any, data: dict[str, Any]) -> None:
                 check_problems(error, data)
                 return
     watch.check_end()
-    # Known bug (test_run_by_arrivals_with_mobile_agents_ends_empty): a run by arrivals
-    # with mobile agents may stop while an unanswered ring's contact is back in line.
-    mobile = any(group.mobile is not None for group in scenario.agents.values())
-    check_accounting(result, scenario, drains=scenario.run.arrivals is not None and not mobile)
+    check_accounting(result, scenario, drains=scenario.run.arrivals is not None)
     if is_core(data):
         check_conservation(result, data)
         check_trace(data, scenario, result, sim, trace.rows, policy)
 
 
-def known_hang(scenario: Any) -> bool:
-    """Scenarios that validate and then never end or take far too long (reported bugs, see
-    the xfail tests below): mobile agents that never answer; retrials after less than a
-    second (a storm of retrials that the bound on expected events does not count); runs by
-    arrivals where some contacts can never be served (deferrable work capped at 0, the
-    fraud_desk, vip and mobile_advisers policies keeping contacts from every group with the
-    skill, contextual and predictive with mobile agents who let a contact ring)."""
-    if any(group.mobile is not None and group.mobile.answer == 0
-           for group in scenario.agents.values()):
-        return True
-    if any(ctype.retrial is not None and ctype.retrial.delay.mean < 1.0
-           for ctype in scenario.contact_types.values()):
-        return True
-    if scenario.run.arrivals is None:
-        return False
-    deferrable = any(channel.deferrable for channel in (scenario.channels or {}).values())
-    capped = scenario.blending is not None and scenario.blending.deferrable_max_share == 0
-    mobile = any(group.mobile is not None for group in scenario.agents.values())
-    policy = scenario.routing.policy
-    return ((deferrable and capped) or policy in UNDRAINED_POLICIES
-            or (mobile and policy in MOBILE_SHY_POLICIES))
-
-
 def runnable(scenario: Any) -> bool:
     """Whether one replication is cheap enough for a fuzz example."""
-    if known_hang(scenario):
-        return False
     agents = sum(max(n for _, n in group.on_duty(scenario.run.interval,
                                                  round(86400 / scenario.run.interval)))
                  for group in scenario.agents.values())
@@ -890,10 +865,6 @@ def _ends_or_is_rejected(data: dict[str, Any], budget: float) -> None:
         assert result.overall["in_queue_at_end"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: a run by arrivals with mobile agents can stop while a contact whose ring went "
-    "unanswered is on its way back to the queue (the agent is freed before the contact is "
-    "re-routed, drain_check sees nothing waiting): in_queue_at_end 1"))
 def test_run_by_arrivals_with_mobile_agents_ends_empty() -> None:
     data = _plain(run={"arrivals": 50, "seed": 20}, contact_types={"calls": {
         "arrivals": {"rate": "240/h"}, "handle_time": {"dist": "constant", "value": "300s"},
@@ -905,9 +876,6 @@ def test_run_by_arrivals_with_mobile_agents_ends_empty() -> None:
     assert result.overall["in_queue_at_end"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: a mobile agent whose phone rings 0 s and never answers gets the same contact "
-    "back at once, forever, at one simulated instant (a hang; validation accepts it)"))
 def test_mobile_agent_ringing_zero_seconds_unanswered_does_not_hang() -> None:
     _ends_or_is_rejected(_plain(run={"duration": "1h", "seed": 1}, agents={"team": {
         "count": 2, "skills": ["calls"],
@@ -940,20 +908,12 @@ UNDRAINED = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: a run by arrivals where some contact can never be served (no patience) never "
-    "ends: simulated time runs on forever (validation accepts these scenarios; cf. "
-    "test_run_by_arrivals_with_no_agents_does_not_hang)"))
 @pytest.mark.parametrize("data", list(UNDRAINED.values()), ids=list(UNDRAINED))
 def test_runs_by_arrivals_that_cannot_drain_end(data: dict[str, Any]) -> None:
     _ends_or_is_rejected(copy.deepcopy(data), 2.0)
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: patience 0 s with retrial probability 1 and a delay of 1 ms validates (retrials "
-    "are left out of the bound on expected events) and runs for far more than 20 s (the "
-    "zero-time loop check only catches a delay of exactly 0 s)"))
 def test_a_storm_of_retrials_ends_or_is_rejected_within_20_s() -> None:
     _ends_or_is_rejected(_plain(
         run={"duration": "8h", "seed": 1},

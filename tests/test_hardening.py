@@ -184,11 +184,11 @@ def test_many_problems_are_counted_not_all_shown() -> None:
     ("count: 12", "count: 1000000000",
      ":8: agents.team.count: 1e+09 agents on duty; allowed: at most 100000"),
     ("rate: 120/h", "rate: 1e12/h",
-     ":5: contact_types.calls.arrivals.rate: 1.6e+13 expected events (arrivals, outbound "
-     "tasks and interval boundaries: 8e+12 per replication x 2); allowed: at most 5e+07"),
+     ":5: contact_types.calls.arrivals.rate: 1.6e+13 expected events (arrivals, retrials, "
+     "outbound tasks and interval boundaries: 8e+12 per replication x 2); allowed: at most 5e+07"),
     ("rate: 120/h", "rate: 4000000/h",
-     ":2: run.replications: 6.4e+07 expected events (arrivals, outbound tasks and interval "
-     "boundaries: 3.2e+07 per replication x 2)"),
+     ":2: run.replications: 6.4e+07 expected events (arrivals, retrials, outbound tasks and "
+     "interval boundaries: 3.2e+07 per replication x 2)"),
     ("duration: 8h", "duration: 1e9h",
      ":2: run.duration: '1e9h' is too large; allowed: at most 1e+10s (317 years)"),
     ("cv: 1.2", "cv: 1e300",
@@ -261,7 +261,7 @@ def test_replications_flag_is_bounded(tmp_path: Path,
                     ["staff", "--target", "service_level>=0.8"]):
         line = error_of(capsys, command[0], str(busy), *command[1:], "--replications", "100")
         assert line.startswith("ccsim: error: --replications 100: 9.6e+07 expected events "
-                               "(arrivals, outbound tasks and interval boundaries: 9.6e+05 per "
+                               "(arrivals, retrials, outbound tasks and interval boundaries: 9.6e+05 per "
                                "replication x 100); allowed: at most 5e+07"), line
 
 

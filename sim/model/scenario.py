@@ -226,6 +226,14 @@ class Mobile(StrictModel):
                                "call falls back to the center.")
     answer: Probability = Field(description="Chance that a free mobile agent answers.")
 
+    @model_validator(mode="after")
+    def _answers_sometimes(self) -> Mobile:
+        if self.answer == 0:
+            raise FieldError(("answer",), (
+                "0: these agents would never answer, so no contact could ever reach them; "
+                "allowed: a probability > 0 and at most 1 (e.g. 0.7)"))
+        return self
+
 
 class Owns(StrictModel):
     """Customers who have an owner in this group (adviser or case owner), one seat each."""
@@ -484,7 +492,7 @@ class Scenario(StrictModel):
             return None
         path = (("run", "replications") if per_replication <= limits.events
                 else max(self._events_per_replication(), key=lambda part: part[0])[1])
-        detail = (f" (arrivals, outbound tasks and interval boundaries: "
+        detail = (f" (arrivals, retrials, outbound tasks and interval boundaries: "
                   f"{per_replication:.3g} per replication x {replications})")
         return path, over_limit(total, limits.events, "expected events", (
             "lower rates, a shorter run.duration or fewer replications"), detail)
@@ -496,7 +504,8 @@ class Scenario(StrictModel):
     def _events_per_replication(self) -> list[tuple[float, tuple[str | int, ...]]]:
         """The mean number of events one replication simulates, per field that sets them:
         arrivals of each contact type, tasks of each outbound campaign, interval
-        boundaries (retrials, repeats and call backs are left out)."""
+        boundaries, and retrials as if every attempt abandoned (repeats and call backs
+        are left out)."""
         run = self.run
         parts: list[tuple[float, tuple[str | int, ...]]] = []
         if run.duration is not None:
@@ -513,6 +522,19 @@ class Scenario(StrictModel):
             horizon, where = run.arrivals / rate, ("run", "arrivals")
             parts.append((run.arrivals, where))
         parts.append((horizon / run.interval, where))
+        arrivals_of = {where[1]: count for count, where in parts if where[0] == "contact_types"}
+        for name, ctype in self.contact_types.items():
+            retrial = ctype.retrial
+            # A zero delay is the run-time guard's (sim.stages.followups): no time passes.
+            if retrial is None or retrial.probability == 0 or retrial.delay.mean == 0:
+                continue
+            # As if every attempt abandoned: p / (1 - p) retries per contact, and no more
+            # than fit in the run one delay after another.
+            fit = horizon / retrial.delay.mean
+            tries = (min(retrial.probability / (1 - retrial.probability), fit)
+                     if retrial.probability < 1 else fit)
+            per_type = arrivals_of.get(name, run.arrivals or 0.0)
+            parts.append((per_type * tries, ("contact_types", name, "retrial")))
         for name, campaign in (self.outbound.campaigns if self.outbound else {}).items():
             if campaign.trigger == "list":
                 count, key = (campaign.per_day or 0) * horizon / DAY, "per_day"
@@ -549,6 +571,13 @@ class Scenario(StrictModel):
 
     def _check_channels(self) -> None:
         channels = self.channel_names()
+        deferrable = [name for name, spec in (self.channels or {}).items() if spec.deferrable]
+        if (self.run.arrivals is not None and deferrable and self.blending is not None
+                and self.blending.deferrable_max_share == 0):
+            raise FieldError(("blending", "deferrable_max_share"), (
+                f"0 keeps every deferrable contact ({', '.join(deferrable)}) waiting for ever, "
+                "so a run by a count of arrivals (run.arrivals) could never end; allowed: a "
+                "share > 0, or run.duration instead of run.arrivals"))
         for type_name, ctype in self.contact_types.items():
             if ctype.channel not in channels:
                 raise FieldError(("contact_types", type_name, "channel"), (

@@ -26,6 +26,9 @@ class MobileRings(Stage):
     def __init__(self, kernel: Simulation) -> None:
         super().__init__(kernel)
         self._ringing = 0
+        self._groups_for = {name: [index for index, group in enumerate(kernel.scenario.agents.values())
+                                   if name in group.skills]
+                            for name in kernel.type_names}
         self.serve = serve = kernel.start_service
         """The kernel's start of service, for a contact the agent answers."""
         enqueue = kernel.enqueue
@@ -66,22 +69,36 @@ class MobileRings(Stage):
         kernel = self.kernel
         now = kernel.clock.now
         agent.ringing = False
-        self._ringing -= 1
         kernel.queue_change(now, -1)
         cell = kernel.cells.group[agent.group_index][kernel.slot] if now >= kernel.warmup \
             else kernel.cells.warmup_sink
         cell.ring_offers += 1
         if answers and not agent.leaving:
             cell.ring_answered += 1
+            self._ringing -= 1
             self.serve(agent, contact, now)
             return
         agent.contact = None
         contact.unanswered += (agent.id,)
+        if len(set(contact.unanswered)) >= self._on_duty_for(contact.type):
+            # Every agent who could take it let it ring: policies that skip those agents
+            # would leave it waiting for ever, so it may ring them again.
+            contact.unanswered = ()
+        # Counted as ringing until it is back in line: freeing the agent first must not end
+        # a run by arrivals while the contact is on its way back.
         if agent.leaving:
             kernel.log_off(agent, now)
         else:
             kernel.on_free(agent, now)
         kernel.route(contact, now)  # back to the center
+        self._ringing -= 1
+        if kernel.arrivals == kernel.max_arrivals:
+            kernel.drain_check()
+
+    def _on_duty_for(self, contact_type: str) -> int:
+        """Agents on duty now in the groups that have ``contact_type`` among their skills."""
+        on_duty = self.kernel.on_duty_by_group
+        return sum(on_duty[index] for index in self._groups_for[contact_type])
 
     def pending(self) -> bool:
         return self._ringing > 0
