@@ -250,15 +250,7 @@ def _language(languages: frozenset[str], dialects: frozenset[str], contact: Cont
 def idle_candidates(contact: ContactView, state: RoutingState, limit: int) -> list[AgentView]:
     """Up to ``limit`` idle agents with the contact's skill, longest idle first, leaving out
     mobile agents who let it ring unanswered (it falls back to the center)."""
-    unanswered = contact.unanswered
-    agents = []
-    # Plain loops, not chained generators: this runs for every decision.
-    for agent in state.idle_agents(contact.type):
-        if agent.id not in unanswered:
-            agents.append(agent)
-            if len(agents) == limit:
-                break
-    return agents
+    return state.first_idle_agents(contact.type, limit, contact.unanswered)
 
 
 def waiting_candidates(agent: AgentView, state: RoutingState, limit: int) -> list[ContactView]:
@@ -266,14 +258,7 @@ def waiting_candidates(agent: AgentView, state: RoutingState, limit: int) -> lis
     unanswered: the oldest of each of its skills, the limit shared evenly among them (at
     least one each)."""
     share = max(1, -(-limit // len(agent.open)))
-    me = agent.id
-    contacts = []
+    contacts: list[ContactView] = []
     for skill in agent.open:
-        taken = 0
-        for contact in state.waiting(skill):
-            if me not in contact.unanswered:
-                contacts.append(contact)
-                taken += 1
-                if taken == share:
-                    break
+        contacts += state.first_waiting(skill, share, agent.id)
     return contacts
