@@ -2,7 +2,7 @@
 
     ccsim compare SCENARIO.yaml --policy A --policy B [--policy C]... [--verification S]...
                   [--replications R] [--seed N] [--jobs N] [--metric NAME]...
-                  [--by type|group|interval]
+                  [--by type|group|interval|tier|channel|campaign]
                   [--format table|markdown|csv|json] [--output PATH] [--report DIR]
                   [--no-limits]
 
@@ -47,7 +47,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="metric to compare (repeatable; default: the usual table)")
     parser.add_argument("--by", choices=[s.removeprefix("by_") for s in BREAKDOWN_SCOPES],
                         action="append", default=[],
-                        help="also compare per contact type, agent group or interval")
+                        help="also compare per contact type, agent group, interval, customer "
+                             "tier, channel or outbound campaign (repeatable)")
     parser.add_argument("--format", choices=list(FORMATS), default="table",
                         help="output format (default: table)")
     parser.add_argument("--output", metavar="PATH", help="write the output to a file")
@@ -60,7 +61,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run_compare(args: argparse.Namespace) -> int:
     """Handler of ``ccsim compare``; every argument is checked before the simulation starts."""
-    from sim.runner import run
+    from sim.runner import run, scopes_of
     from sim.model.scenario import load_scenario
 
     from policies import policy_spec
@@ -84,6 +85,12 @@ def run_compare(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario, no_limits=args.no_limits)
     check_workload(scenario, args)
+    missing = [scope for scope in args.by if scope not in scopes_of(scenario)]
+    if missing:
+        raise UsageError(f"--by {missing[0]}: scenario {scenario.name!r} has no {missing[0]} "
+                         f"breakdown (tiers need customers, channels need channels or "
+                         f"retrials/callbacks/journeys, campaigns need outbound); allowed: "
+                         f"{', '.join(s for s in scopes_of(scenario) if s != 'overall')}")
     policies = args.policy or [scenario.routing.policy]
     strategies = args.verification or (
         scenario.identity.verification.strategies if scenario.identity is not None else [None])
@@ -95,7 +102,7 @@ def run_compare(args: argparse.Namespace) -> int:
                   jobs=checked_jobs(args.jobs), verifications=args.verification,
                   no_limits=args.no_limits)
     comparisons = [compare(results, metrics)]
-    for scope in args.by:
+    for scope in dict.fromkeys(args.by):
         comparisons += [compare(results, metrics, scope=f"by_{scope}", key=key)
                         for key in breakdown_keys(results, f"by_{scope}")]
     text = FORMATS[args.format](comparisons)
