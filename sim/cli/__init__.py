@@ -1,7 +1,8 @@
 """The ``ccsim`` command line.
 
     ccsim run SCENARIO.yaml [--seed N] [--replications R] [--policy NAME]... [--json PATH]
-              [--trace PATH] [--jobs N] [--by type|group|interval] [--no-limits] [--debug]
+              [--trace PATH] [--jobs N] [--by type|group|interval|tier|channel|campaign]
+              [--no-limits] [--debug]
     ccsim erlang --rate 1176/h --aht 300s --agents 100 [--patience 180s] [--threshold 20s]
     ccsim schema [--output PATH]
     ccsim validate SCENARIO.yaml [--no-limits]
