@@ -17,7 +17,7 @@ import sys
 
 from sim.cli.options import (
     add_limit_options, check_count_options, check_metric_names, check_plugin_names,
-    check_workload, checked_jobs,
+    check_scopes, check_workload, checked_jobs,
 )
 from sim.errors import UsageError
 from sim.files import check_output_file, check_output_folder, write_atomic
@@ -61,7 +61,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run_compare(args: argparse.Namespace) -> int:
     """Handler of ``ccsim compare``; every argument is checked before the simulation starts."""
-    from sim.runner import run, scopes_of
+    from sim.runner import run
     from sim.model.scenario import load_scenario
 
     from policies import policy_spec
@@ -85,12 +85,7 @@ def run_compare(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario, no_limits=args.no_limits)
     check_workload(scenario, args)
-    missing = [scope for scope in args.by if scope not in scopes_of(scenario)]
-    if missing:
-        raise UsageError(f"--by {missing[0]}: scenario {scenario.name!r} has no {missing[0]} "
-                         f"breakdown (tiers need customers, channels need channels or "
-                         f"retrials/callbacks/journeys, campaigns need outbound); allowed: "
-                         f"{', '.join(s for s in scopes_of(scenario) if s != 'overall')}")
+    check_scopes(scenario, args.by)
     policies = args.policy or [scenario.routing.policy]
     strategies = args.verification or (
         scenario.identity.verification.strategies if scenario.identity is not None else [None])

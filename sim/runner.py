@@ -31,7 +31,7 @@ from policies import policy_spec
 
 from sim.errors import FewReplicationsWarning
 from sim.files import atomic_path
-from sim.kernel.cells import ReplicationResult
+from sim.kernel.cells import ReplicationResult, is_omnichannel
 from sim.kernel.kernel import Simulation
 from sim.kernel.metrics import metric_range
 from sim.limits import limits_for, over_limit
@@ -57,7 +57,7 @@ def scope_attribute(scope: str) -> str:
     """``by_type`` for ``type`` or ``by_type``, ``overall`` for ``overall``; a ``ValueError``
     naming the scopes for anything else."""
     attribute = scope if scope in SCOPES else f"by_{scope}"
-    if attribute not in SCOPES or scope == "by_overall":
+    if attribute not in SCOPES:
         raise ValueError(f"unknown scope {scope!r}; allowed: {', '.join(SCOPE_NAMES)} "
                          "(or by_type, by_group, ... as in the JSON document)")
     return attribute
@@ -67,8 +67,6 @@ def scopes_of(scenario: Scenario) -> tuple[str, ...]:
     """The scopes a run of ``scenario`` has figures for (``SCOPE_NAMES`` order): per tier
     with customers, per channel with channels, retrials, callbacks, journeys or outbound,
     per campaign with outbound."""
-    from sim.kernel.cells import is_omnichannel
-
     present = {"tier": scenario.customers is not None,
                "channel": is_omnichannel(scenario),
                "campaign": scenario.outbound is not None}

@@ -212,9 +212,10 @@ def test_compare_by_tier_gives_the_vip_paired_difference(
     assert difference["ci95"][0] < difference["mean"] < difference["ci95"][1]
 
 
-def test_compare_by_a_scope_the_scenario_lacks_is_one_line(
-        capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = _cli(capsys, "compare", str(QUICKSTART), "--policy", "fcfs",
+@pytest.mark.parametrize("command", ["compare", "run"])
+def test_by_a_scope_the_scenario_lacks_is_one_line(capsys: pytest.CaptureFixture[str],
+                                                   command: str) -> None:
+    code, out, err = _cli(capsys, command, str(QUICKSTART), "--policy", "fcfs",
                           "--policy", "priority", "--by", "tier")
     assert code == 2 and out == ""
     assert err == ("ccsim: error: --by tier: scenario 'quickstart' has no tier breakdown "

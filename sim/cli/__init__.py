@@ -24,8 +24,8 @@ from types import FrameType
 from typing import NoReturn
 
 from sim.cli.options import (
-    add_limit_options, at_least, check_count_options, check_plugin_names, check_workload,
-    checked_jobs, parse_flag,
+    add_limit_options, at_least, check_count_options, check_plugin_names, check_scopes,
+    check_workload, checked_jobs, parse_flag,
 )
 from sim.errors import (
     FewReplicationsWarning, FieldError, PolicyError, ScenarioError, UsageError, show_value,
@@ -234,6 +234,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         check_output_file(args.trace, "--trace")
     scenario = load_scenario(args.scenario, no_limits=args.no_limits)
     check_workload(scenario, args)
+    check_scopes(scenario, args.by)
     for flag, names, lookup in (("--policy", args.policy, policy_spec),
                                 ("--verification", args.verification, strategy_spec),
                                 ("--outbound", args.outbound, outbound_spec)):
