@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import inspect
 import pkgutil
 import types
 from collections.abc import Callable
@@ -248,7 +249,7 @@ class Registry:
         return dict(self._specs)
 
     def summaries(self) -> dict[str, str]:
-        """Every known plug-in's one-line summary (the first line of its docstring).
+        """Every known plug-in's summary (the first paragraph of its docstring).
 
         The package's modules are read, not imported: importing them builds every
         parameter model and pulls in numpy and the scenario model, several times the
@@ -281,9 +282,10 @@ class Registry:
 
 
 def _summary(doc: str | None) -> str:
-    """The first line of a plug-in class's docstring, or ``""``."""
-    lines = (doc or "").strip().splitlines()
-    return lines[0] if lines else ""
+    """The first paragraph of a plug-in class's docstring on one line, or ``""`` (a summary
+    may run over several lines; the first alone would stop mid-sentence)."""
+    paragraph = inspect.cleandoc(doc or "").split("\n\n", 1)[0]
+    return " ".join(paragraph.split())
 
 
 def _declared(source: str, decorator: str) -> dict[str, str]:

@@ -26,9 +26,11 @@ from typing import Any
 
 from sim.kernel.cells import ReplicationResult
 from sim.kernel.metrics import OVERALL_METRICS
-from sim.runner import Estimate, RunResults, estimate
+from sim.runner import SCOPES, Estimate, RunResults, estimate, metric_estimate, scope_attribute
 
-BREAKDOWN_SCOPES = ("by_type", "by_group", "by_interval")
+BREAKDOWN_SCOPES = SCOPES[1:]
+"""Every breakdown a run produces: ``by_type``, ``by_group``, ``by_interval``, ``by_tier``,
+``by_channel``, ``by_campaign`` (``ccsim compare --by type`` ... names them without ``by_``)."""
 
 
 @dataclass(frozen=True)
@@ -230,12 +232,13 @@ def compare(
     """Compare every label of ``results`` with the first one, metric by metric.
 
     ``metrics`` defaults to the usual table (plus identity metrics when the
-    results have them). ``scope`` is ``overall`` or one of ``BREAKDOWN_SCOPES``
-    with ``key`` a contact type, agent group or ``"HH:MM"`` interval. Only
-    replications present under every label are paired.
+    results have them). ``scope`` is ``overall`` or a breakdown (``type``, ``group``,
+    ``interval``, ``tier``, ``channel``, ``campaign``; ``by_type``... as in
+    ``BREAKDOWN_SCOPES`` too) with ``key`` a contact type, agent group, ``"HH:MM"``
+    interval, tier, channel or campaign. Only replications present under every label are
+    paired.
     """
-    if scope != "overall" and scope not in BREAKDOWN_SCOPES:
-        raise ValueError(f"scope must be overall or one of {', '.join(BREAKDOWN_SCOPES)}")
+    scope = scope_attribute(scope)
     labels = results.policies
     if not labels:
         raise ValueError("no results to compare")
@@ -255,27 +258,26 @@ def compare(
         values = {label: [row.get(name, math.nan) for row in paired[label]] for label in labels}
         rows.append(MetricRow(
             metric_info(name),
-            {label: estimate(values[label]) for label in labels},
+            {label: metric_estimate(name, values[label]) for label in labels},
             {label: paired_difference(values[labels[0]], values[label]) for label in labels[1:]},
         ))
     return Comparison(results.scenario.name, results.seed, len(common), labels, rows, scope, key)
 
 
 def breakdown_keys(results: RunResults, scope: str) -> list[str]:
-    """Keys of a breakdown scope in the order the engine reports them (intervals by time)."""
+    """Keys of a breakdown scope (``tier`` or ``by_tier``...) in the order the engine
+    reports them (intervals by time); empty when the run has no such breakdown (no
+    customers, channels or campaigns)."""
+    attribute = scope_attribute(scope)
     return list(dict.fromkeys(k for reps in results.runs.values() for rep in reps
-                              for k in getattr(rep, scope)))
+                              for k in getattr(rep, attribute)))
 
 
 # ------------------------------------------------------------------------------ formatting
 def format_estimate(value: Estimate, info: MetricInfo) -> str:
-    """``mean ± half-width`` (``-`` when undefined, no ``±`` with one replication)."""
-    if math.isnan(value.mean):
-        return "-"
-    text = info.fmt.format(value.mean)
-    if not math.isnan(value.half_width):
-        text += " ± " + info.fmt.format(value.half_width).lstrip()
-    return text
+    """``mean ± half-width`` (``-`` when undefined, no ``±`` with one replication, a
+    clipped interval as ``mean [low, high]``)."""
+    return value.text(info.fmt)
 
 
 def _signed(value: float, info: MetricInfo, extra_digits: int = 0) -> str:

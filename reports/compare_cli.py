@@ -2,7 +2,7 @@
 
     ccsim compare SCENARIO.yaml --policy A --policy B [--policy C]... [--verification S]...
                   [--replications R] [--seed N] [--jobs N] [--metric NAME]...
-                  [--by type|group|interval]
+                  [--by type|group|interval|tier|channel|campaign]
                   [--format table|markdown|csv|json] [--output PATH] [--report DIR]
                   [--no-limits]
 
@@ -17,7 +17,7 @@ import sys
 
 from sim.cli.options import (
     add_limit_options, check_count_options, check_metric_names, check_plugin_names,
-    check_workload, checked_jobs,
+    check_scopes, check_workload, checked_jobs,
 )
 from sim.errors import UsageError
 from sim.files import check_output_file, check_output_folder, write_atomic
@@ -47,7 +47,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="metric to compare (repeatable; default: the usual table)")
     parser.add_argument("--by", choices=[s.removeprefix("by_") for s in BREAKDOWN_SCOPES],
                         action="append", default=[],
-                        help="also compare per contact type, agent group or interval")
+                        help="also compare per contact type, agent group, interval, customer "
+                             "tier, channel or outbound campaign (repeatable)")
     parser.add_argument("--format", choices=list(FORMATS), default="table",
                         help="output format (default: table)")
     parser.add_argument("--output", metavar="PATH", help="write the output to a file")
@@ -84,6 +85,7 @@ def run_compare(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario, no_limits=args.no_limits)
     check_workload(scenario, args)
+    check_scopes(scenario, args.by)
     policies = args.policy or [scenario.routing.policy]
     strategies = args.verification or (
         scenario.identity.verification.strategies if scenario.identity is not None else [None])
@@ -95,7 +97,7 @@ def run_compare(args: argparse.Namespace) -> int:
                   jobs=checked_jobs(args.jobs), verifications=args.verification,
                   no_limits=args.no_limits)
     comparisons = [compare(results, metrics)]
-    for scope in args.by:
+    for scope in dict.fromkeys(args.by):
         comparisons += [compare(results, metrics, scope=f"by_{scope}", key=key)
                         for key in breakdown_keys(results, f"by_{scope}")]
     text = FORMATS[args.format](comparisons)

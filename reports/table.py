@@ -1,4 +1,5 @@
-"""Plain-text tables of results: one column per policy, mean ± 95% CI half-width."""
+"""Plain-text tables of results: one column per policy, mean ± 95% CI half-width (an
+interval clipped at its metric's range as ``mean [low, high]``)."""
 
 from __future__ import annotations
 
@@ -88,13 +89,7 @@ ALL_ROWS = TABLE_ROWS + QUALITY_ROWS + IDENTITY_ROWS + OMNICHANNEL_ROWS + OUTBOU
 
 
 def _cell(estimate: Any, fmt: str) -> str:
-    if estimate is None or math.isnan(estimate.mean):
-        return "-"
-    text = fmt.format(estimate.mean)
-    if not math.isnan(estimate.half_width):
-        half = fmt.format(estimate.half_width).lstrip()
-        text += f" ± {half}"
-    return text
+    return "-" if estimate is None else str(estimate.text(fmt))
 
 
 def format_comparison(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from sim.errors import PolicyError, ScenarioError
+from sim.errors import FewReplicationsWarning, PolicyError, ScenarioError
 
 if TYPE_CHECKING:
     from sim.kernel.cells import ReplicationResult
@@ -39,6 +39,7 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "Estimate",
+    "FewReplicationsWarning",
     "PolicyError",
     "ReplicationResult",
     "RunResults",

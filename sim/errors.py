@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -13,6 +14,42 @@ class FieldError(ValueError):
         super().__init__(message)
         self.path = path
         self.message = message
+
+
+class FieldErrors(ValueError):
+    """Several independent ``FieldError`` of one validation step, reported together so that
+    a file with several mistakes needs one round of fixes, not one per mistake."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(error.message for error in errors))
+        self.errors = errors
+
+
+class Problems:
+    """Collects the ``FieldError`` of independent checks: ``with problems.check(): ...``
+    per check, then ``raise_any()``."""
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+
+    @contextmanager
+    def check(self, where: tuple[str | int, ...] = ()) -> Iterator[None]:
+        """Run one check; a ``FieldError`` it raises is kept (its path under ``where``)."""
+        try:
+            yield
+        except FieldErrors as group:
+            self.errors += [FieldError(where + error.path, error.message)
+                            for error in group.errors]
+        except FieldError as error:
+            self.errors.append(FieldError(where + error.path, error.message) if where
+                               else error)
+
+    def raise_any(self) -> None:
+        """Raise what was collected: one ``FieldError`` alone, several as ``FieldErrors``."""
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise FieldErrors(self.errors)
 
 
 class ScenarioError(Exception):
@@ -45,6 +82,11 @@ class UsageError(Exception):
     Here rather than in ``sim.cli`` so that the modules defining sub-commands
     (``sim.analysis.sweep``, ``reports.compare_cli``...) need not import the CLI.
     """
+
+
+class FewReplicationsWarning(UserWarning):
+    """A run with fewer replications than confidence intervals need (``sim.runner.run``);
+    ``ccsim`` prints it as ``ccsim: warning: ...``."""
 
 
 _LIST_TYPES = ("tuple_type", "list_type", "set_type", "frozen_set_type", "iterable_type")

@@ -6,6 +6,11 @@ This is the public Python API next to ``load_scenario``::
     results = run(load_scenario("scenarios/quickstart.yaml"), policies=["fcfs", "priority"])
     results.summary()["fcfs"]["service_level"]      # Estimate(mean=..., low=..., high=...)
     rows = results.records()                       # plain dicts, ready for pandas.DataFrame
+    frame = results.to_frame("type")               # tidy DataFrame (pip install 'ccsim[pandas]')
+
+Scopes are named ``overall``, ``type``, ``group``, ``interval``, ``tier``, ``channel`` and
+``campaign`` (``SCOPE_NAMES``), as in ``ccsim run --by``; the JSON document's keys
+``by_type``... are accepted wherever a scope is.
 """
 
 from __future__ import annotations
@@ -13,36 +18,75 @@ from __future__ import annotations
 import math
 import statistics
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scipy import stats
 
 from policies import policy_spec
 
+from sim.errors import FewReplicationsWarning
 from sim.files import atomic_path
-from sim.kernel.cells import ReplicationResult
+from sim.kernel.cells import ReplicationResult, is_omnichannel
 from sim.kernel.kernel import Simulation
+from sim.kernel.metrics import metric_range
 from sim.limits import limits_for, over_limit
 from sim.model.scenario import Scenario
-from sim.kernel.trace import TraceWriter
+from sim.kernel.trace import TRACE_COLUMNS, TraceRecorder, TraceRows, TraceTee, TraceWriter
 from sim.workers import cap_jobs, worker_pool
+
+if TYPE_CHECKING:
+    import pandas
 
 SCOPES = ("overall", "by_type", "by_group", "by_interval", "by_tier", "by_channel",
           "by_campaign")
+"""Attribute names of ``ReplicationResult`` (and keys of the JSON document) per scope."""
+SCOPE_NAMES = tuple(scope.removeprefix("by_") for scope in SCOPES)
+"""The names of scopes: ``overall``, ``type``, ``group``, ``interval``, ``tier``, ``channel``,
+``campaign`` (``ccsim run --by``, ``ccsim compare --by``, ``records()``, ``to_frame()``)."""
+
+MIN_REPLICATIONS = 5
+"""Fewer replications than this make ``run`` warn: their t-intervals are too wide to read."""
+
+
+def scope_attribute(scope: str) -> str:
+    """``by_type`` for ``type`` or ``by_type``, ``overall`` for ``overall``; a ``ValueError``
+    naming the scopes for anything else."""
+    attribute = scope if scope in SCOPES else f"by_{scope}"
+    if attribute not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}; allowed: {', '.join(SCOPE_NAMES)} "
+                         "(or by_type, by_group, ... as in the JSON document)")
+    return attribute
+
+
+def scopes_of(scenario: Scenario) -> tuple[str, ...]:
+    """The scopes a run of ``scenario`` has figures for (``SCOPE_NAMES`` order): per tier
+    with customers, per channel with channels, retrials, callbacks, journeys or outbound,
+    per campaign with outbound."""
+    present = {"tier": scenario.customers is not None,
+               "channel": is_omnichannel(scenario),
+               "campaign": scenario.outbound is not None}
+    return tuple(name for name in SCOPE_NAMES if present.get(name, True))
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """Mean over replications with a 95% Student-t confidence interval (NaN when undefined)."""
+    """Mean over replications with a 95% Student-t confidence interval (NaN when undefined).
+
+    The interval of a metric is cut at the values the metric can take
+    (``sim.kernel.metrics.metric_range``: shares within 0..1, nothing negative);
+    ``clipped`` says a bound was cut, so the interval is no longer symmetric.
+    """
 
     mean: float
     low: float
     high: float
     n: int
+    clipped: bool = False
 
     @property
     def half_width(self) -> float:
@@ -54,9 +98,24 @@ class Estimate:
         return {"mean": _json_number(self.mean), "ci95": [_json_number(self.low),
                                                           _json_number(self.high)]}
 
+    def text(self, fmt: str) -> str:
+        """``mean ± half-width`` in format ``fmt`` (e.g. ``{:.1%}``); a clipped interval as
+        ``mean [low, high]`` (a ± would misplace it); ``-`` when undefined, no ``±`` with
+        one replication."""
+        if math.isnan(self.mean):
+            return "-"
+        text = fmt.format(self.mean)
+        if math.isnan(self.half_width):
+            return text
+        if self.clipped:
+            return f"{text} [{fmt.format(self.low).lstrip()}, {fmt.format(self.high).lstrip()}]"
+        return f"{text} ± {fmt.format(self.half_width).lstrip()}"
 
-def estimate(values: Iterable[float]) -> Estimate:
-    """Mean and 95% t-interval of per-replication values, ignoring NaN ones."""
+
+def estimate(values: Iterable[float],
+             bounds: tuple[float, float] = (-math.inf, math.inf)) -> Estimate:
+    """Mean and 95% t-interval of per-replication values, ignoring NaN ones; the interval
+    is clipped to ``bounds`` (``metric_estimate`` passes the metric's range)."""
     finite = [v for v in values if not math.isnan(v)]
     if not finite:
         return Estimate(math.nan, math.nan, math.nan, 0)
@@ -65,10 +124,17 @@ def estimate(values: Iterable[float]) -> Estimate:
         return Estimate(mean, math.nan, math.nan, len(finite))
     half = float(stats.t.ppf(0.975, len(finite) - 1)) * statistics.stdev(finite) / math.sqrt(
         len(finite))
-    return Estimate(mean, mean - half, mean + half, len(finite))
+    low, high = max(mean - half, bounds[0]), min(mean + half, bounds[1])
+    return Estimate(mean, low, high, len(finite),
+                    clipped=low != mean - half or high != mean + half)
 
 
-@dataclass
+def metric_estimate(metric: str, values: Iterable[float]) -> Estimate:
+    """``estimate`` of a metric's per-replication values, clipped to the metric's range."""
+    return estimate(values, metric_range(metric))
+
+
+@dataclass(repr=False)
 class RunResults:
     """Every replication of every policy of one scenario run, and their summaries."""
 
@@ -76,18 +142,26 @@ class RunResults:
     seed: int
     replications: int
     runs: dict[str, list[ReplicationResult]]
+    contacts: list[dict[str, Any]] | None = field(default=None)
+    """One row per contact (the columns of ``--trace``, ``TRACE_COLUMNS``) when ``run`` was
+    asked for them with ``contacts=True``; else ``None``."""
 
     @property
     def policies(self) -> list[str]:
         """Policy names in the order they were run."""
         return list(self.runs)
 
+    def __repr__(self) -> str:
+        # The scenario alone prints pages; its name, the labels and counts say what this is.
+        contacts = "" if self.contacts is None else f", contacts={len(self.contacts)}"
+        return (f"RunResults(scenario={self.scenario.name!r}, policies={self.policies}, "
+                f"replications={self.replications}, seed={self.seed}{contacts})")
+
     def summary(self, scope: str = "overall") -> dict[str, Any]:
         """Estimates per policy: ``{policy: {metric: Estimate}}`` for ``overall``,
-        ``{policy: {key: {metric: Estimate}}}`` for ``by_type``, ``by_group``, ``by_interval``,
-        ``by_tier``, ``by_channel``, ``by_campaign``."""
-        if scope not in SCOPES:
-            raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
+        ``{policy: {key: {metric: Estimate}}}`` for ``type``, ``group``, ``interval``,
+        ``tier``, ``channel``, ``campaign`` (``by_type``... accepted too)."""
+        scope = scope_attribute(scope)
         out: dict[str, Any] = {}
         for policy, reps in self.runs.items():
             if scope == "overall":
@@ -126,7 +200,8 @@ class RunResults:
         return document
 
     def records(self) -> list[dict[str, Any]]:
-        """One row per policy, replication, scope, key and metric (long format)."""
+        """One row per policy, replication, scope, key and metric (long format); ``scope``
+        is one of ``SCOPE_NAMES`` and ``key`` is ``""`` for ``overall``."""
         rows: list[dict[str, Any]] = []
         for policy, reps in self.runs.items():
             for rep in reps:
@@ -140,20 +215,68 @@ class RunResults:
                              for metric, value in figures.items()]
         return rows
 
+    def to_frame(self, scope: str | Sequence[str] | None = None) -> pandas.DataFrame:
+        """A tidy ``pandas.DataFrame``: one row per policy, scope, key and metric with
+        ``mean``, ``ci95_low``, ``ci95_high`` and ``n`` (replications with a value).
+
+        ``scope`` is one of ``SCOPE_NAMES`` (``by_type``... accepted too), a list of them,
+        or ``None`` for every scope. ``key`` is the contact type, group, ``HH:MM``
+        interval, tier, channel or campaign (``""`` for ``overall``). Needs pandas
+        (``pip install 'ccsim[pandas]'``).
+        """
+        pandas = require_pandas("RunResults.to_frame")
+        wanted = SCOPES if scope is None else [
+            scope_attribute(name) for name in ([scope] if isinstance(scope, str) else scope)]
+        rows = []
+        for attribute in dict.fromkeys(wanted):
+            name = attribute.removeprefix("by_")
+            for policy, tree in self.summary(attribute).items():
+                keyed = {"": tree} if attribute == "overall" else tree
+                rows += [(policy, name, key, metric, value.mean, value.low, value.high, value.n)
+                         for key, figures in keyed.items() for metric, value in figures.items()]
+        return pandas.DataFrame(rows, columns=FRAME_COLUMNS)
+
+    def contacts_frame(self) -> pandas.DataFrame:
+        """The per-contact rows (``contacts``) as a ``pandas.DataFrame`` with the columns of
+        ``--trace``; blank cells are missing values (NaN/None)."""
+        pandas = require_pandas("RunResults.contacts_frame")
+        if self.contacts is None:
+            raise ValueError("no per-contact rows were kept; allowed: run(..., contacts=True)")
+        return pandas.DataFrame(self.contacts, columns=TRACE_COLUMNS)
+
+
+FRAME_COLUMNS = ("policy", "scope", "key", "metric", "mean", "ci95_low", "ci95_high", "n")
+"""Columns of ``RunResults.to_frame``."""
+
+
+def require_pandas(what: str) -> Any:
+    """The pandas module, or an ``ImportError`` that says how to install it (pandas is an
+    optional dependency: the simulator and its CLI do not need it)."""
+    try:
+        import pandas
+    except ImportError:
+        raise ImportError(f"{what} needs pandas, an optional dependency; install it with "
+                          "pip install 'ccsim[pandas]' (or pip install pandas)") from None
+    return pandas
+
 
 def _estimates(figures: Sequence[dict[str, float]]) -> dict[str, Estimate]:
     metrics = dict.fromkeys(m for f in figures for m in f)
-    return {m: estimate(f.get(m, math.nan) for f in figures) for m in metrics}
+    return {m: metric_estimate(m, (f.get(m, math.nan) for f in figures)) for m in metrics}
 
 
 def _json_number(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
-def _run_one(task: tuple[Scenario, str, str | None, str | None, int]) -> ReplicationResult:
-    scenario, policy, verification, outbound, replication = task
-    return Simulation(scenario, policy, replication, verification=verification,
-                      outbound=outbound).run()
+def _run_one(task: tuple[Scenario, str, str | None, str | None, int, bool],
+             ) -> tuple[ReplicationResult, list[tuple[Any, ...]] | None]:
+    """One replication in a worker process, with its per-contact rows when asked for."""
+    scenario, policy, verification, outbound, replication, keep_contacts = task
+    recorder = TraceRecorder() if keep_contacts else None
+    result = Simulation(scenario, policy, replication, trace=recorder, verification=verification,
+                        outbound=outbound).run()
+    return result, recorder.rows if recorder is not None else None
 
 
 def run(
@@ -163,6 +286,7 @@ def run(
     replications: int | None = None,
     seed: int | None = None,
     trace: str | Path | None = None,
+    contacts: bool = False,
     jobs: int = 1,
     progress: bool | None = None,
     verifications: Sequence[str] | None = None,
@@ -179,10 +303,12 @@ def run(
     for each outbound strategy in ``outbounds`` (default: the scenario's list); a label
     names each strategy dimension that has more than one entry. ``jobs > 1`` runs
     replications in parallel processes (at most one per core); ``trace`` writes a
-    per-contact CSV (sequential runs only; it replaces the file only once complete).
+    per-contact CSV (sequential runs only; it replaces the file only once complete);
+    ``contacts=True`` keeps the same rows in memory as ``RunResults.contacts`` (any
+    ``jobs``; memory grows with the number of contacts).
     ``progress`` shows a bar on a terminal (default: only when stderr is one).
     ``replications`` beyond the bounds of ``sim.limits`` raise ``ValueError`` unless
-    ``no_limits``.
+    ``no_limits``; fewer than ``MIN_REPLICATIONS`` warn (``FewReplicationsWarning``).
     """
     scenario = scenario.with_overrides(seed=seed, replications=replications)
     limits = limits_for(no_limits)
@@ -200,28 +326,39 @@ def run(
     strategies = _strategies(scenario, verifications)
     dialers = _outbound_strategies(scenario, outbounds)
     count = scenario.run.replications
+    if count < MIN_REPLICATIONS:
+        warnings.warn(FewReplicationsWarning(
+            f"{count} replication{'s' if count != 1 else ''}: 95% confidence intervals "
+            f"{'are undefined' if count == 1 else 'from so few are wide and unreliable'}; "
+            f"allowed: {MIN_REPLICATIONS} or more replications (10 or more for tight "
+            "intervals)"), stacklevel=2)
     # Replication by replication: every run of one replication faces the same customers,
     # built once while they are in the population cache (``Population.shared``).
-    tasks = [(scenario, name, strategy, dialer, r) for r in range(count)
+    tasks = [(scenario, name, strategy, dialer, r, contacts) for r in range(count)
              for name in names for strategy in strategies for dialer in dialers]
     if trace is not None and jobs > 1:
         raise ValueError("a per-contact trace needs jobs=1")
     show = sys.stderr.isatty() if progress is None else progress
     jobs = cap_jobs(jobs)
+    rows: list[tuple[Any, ...]] = []
     if jobs > 1:
         with worker_pool(jobs) as pool, _Progress(len(tasks), show) as bar:
             results = []
-            for result in pool.map(_run_one, tasks):
+            # ``map`` yields in task order: the rows come out as a sequential run's would.
+            for result, task_rows in pool.map(_run_one, tasks):
                 results.append(result)
-                bar.advance(1.0)
+                rows += task_rows or []
+                bar.advance_to_task_end()
     else:
         results = []
         with (atomic_path(trace) if trace is not None else nullcontext()) as trace_path:
             writer = TraceWriter(trace_path) if trace_path is not None else None
+            recorder = TraceRecorder(rows) if contacts else None
             try:
                 with _Progress(len(tasks), show) as bar:
-                    for task_scenario, name, strategy, dialer, replication in tasks:
-                        sim = Simulation(task_scenario, name, replication, trace=writer,
+                    for task_scenario, name, strategy, dialer, replication, _ in tasks:
+                        sim = Simulation(task_scenario, name, replication,
+                                         trace=_tee(writer, recorder),
                                          progress=bar.within_task(), verification=strategy,
                                          outbound=dialer)
                         results.append(sim.run())
@@ -235,7 +372,15 @@ def run(
                          + ([str(result.verification)] if len(strategies) > 1 else [])
                          + ([str(result.outbound)] if len(dialers) > 1 else []))
         runs.setdefault(label, []).append(result)
-    return RunResults(scenario, scenario.run.seed, count, runs)
+    return RunResults(scenario, scenario.run.seed, count, runs,
+                      [dict(zip(TRACE_COLUMNS, row)) for row in rows] if contacts else None)
+
+
+def _tee(writer: TraceWriter | None, recorder: TraceRecorder | None) -> TraceRows | None:
+    """The one trace sink a run feeds: the file, the memory, or both."""
+    if writer is None or recorder is None:
+        return writer or recorder
+    return TraceTee(writer, recorder)
 
 
 def _strategies(scenario: Scenario, verifications: Sequence[str] | None) -> list[str | None]:
@@ -271,16 +416,26 @@ def _outbound_strategies(scenario: Scenario, outbounds: Sequence[str] | None) ->
 
 
 class _Progress:
-    """A tqdm bar over (policy, replication) units, shown after two seconds on a terminal."""
+    """A tqdm bar over (policy, replication) runs, shown after two seconds on a terminal.
+
+    The bar moves within a run (the engine reports the share of it done); the count
+    beside it is of whole runs finished, so it never reads ``9.5/10``.
+    """
 
     def __init__(self, units: int, show: bool) -> None:
         self._bar: Any = None
         self._done = 0.0
+        self._finished = 0
+        self._units = units
         if show:
             from tqdm import tqdm
 
             self._bar = tqdm(total=units, unit="run", delay=2.0, file=sys.stderr,
-                             bar_format="{l_bar}{bar}| {n:.1f}/{total} runs [{elapsed}<{remaining}]")
+                             bar_format="{l_bar}{bar}| {postfix} [{elapsed}<{remaining}]")
+            self._bar.set_postfix_str(self._count(), refresh=False)
+
+    def _count(self) -> str:
+        return f"{self._finished}/{self._units} runs"
 
     def __enter__(self) -> _Progress:
         return self
@@ -305,4 +460,7 @@ class _Progress:
         return report
 
     def advance_to_task_end(self) -> None:
-        self.advance(math.floor(self._done + 1e-9) + 1 - self._done if self._done % 1 else 1.0)
+        self._finished += 1
+        if self._bar is not None:
+            self._bar.set_postfix_str(self._count(), refresh=False)
+        self.advance(self._finished - self._done)

@@ -85,9 +85,10 @@ def test_run_json_to_stdout_seed_and_breakdowns(capsys: pytest.CaptureFixture[st
     code, out, err = _cli(capsys, "run", str(QUICKSTART), "--replications", "1", "--seed", "5",
                           "--by", "type", "--json", "-")
     assert code == 0, err
-    document = json.loads(out[out.index("\n{") + 1:])
+    # stdout is the JSON document alone (no table, no breakdown), for a pipe into a parser.
+    document = json.loads(out)
     assert document["seed"] == 5 and document["replications"] == 1
-    assert "fcfs by type" in out
+    assert "fcfs by type" not in out and "general" in document["by_type"]["fcfs"]
     # One replication: no interval, JSON null (never NaN, which is not JSON).
     assert document["results"]["fcfs"]["offered"]["ci95"] == [None, None]
 

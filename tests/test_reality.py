@@ -95,7 +95,9 @@ def test_trace_arrivals_are_checked_against_other_keys(tmp_path: Path) -> None:
         broken["contact_types"]["PS"]["arrivals"] = {**spec, **change}
         with pytest.raises(ScenarioError, match=expected):
             scenario_from_dict(broken, base_dir=tmp_path)
-    counted = {**scenario, "run": {"arrivals": 100}}
+    # Only the length changes (the interval stays, so the staffing lists still fit it).
+    run = {key: value for key, value in scenario["run"].items() if key != "duration"}
+    counted = {**scenario, "run": {**run, "arrivals": 100}}
     with pytest.raises(ScenarioError, match="run.arrivals: .*allowed: run.duration"):
         scenario_from_dict(counted, base_dir=tmp_path)
 

@@ -51,7 +51,7 @@ from sim.runner import Estimate, RunResults, run
 from sim.model.scenario import DAY, AgentGroup, Scenario, load_scenario
 from sim.analysis.sweep import split_label
 from sim.errors import UsageError
-from sim.model.units import format_duration
+from sim.model.units import format_duration, parse_share
 
 # Metrics that improve with more agents, and the side a staffing target bounds.
 TARGET_METRICS: dict[str, str] = {
@@ -123,7 +123,7 @@ def parse_target(text: str) -> Target:
         raise ValueError(f"target {text!r}: {metric} {trend} with more agents, so a staffing "
                          f"target bounds it with {want}; allowed: {metric}{want}VALUE")
     try:
-        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+        value = parse_share(raw)
     except ValueError:
         raise ValueError(f"target {text!r}: {raw!r} is not a number; allowed: a number such "
                          "as 0.8 or 80%") from None

@@ -1,7 +1,8 @@
 """The ``ccsim`` command line.
 
     ccsim run SCENARIO.yaml [--seed N] [--replications R] [--policy NAME]... [--json PATH]
-              [--trace PATH] [--jobs N] [--by type|group|interval] [--no-limits] [--debug]
+              [--trace PATH] [--jobs N] [--by type|group|interval|tier|channel|campaign]
+              [--no-limits] [--debug]
     ccsim erlang --rate 1176/h --aht 300s --agents 100 [--patience 180s] [--threshold 20s]
     ccsim schema [--output PATH]
     ccsim validate SCENARIO.yaml [--no-limits]
@@ -17,17 +18,20 @@ import os
 import re
 import signal
 import sys
+import warnings
 from collections.abc import Sequence
 from types import FrameType
 from typing import NoReturn
 
 from sim.cli.options import (
-    add_limit_options, at_least, check_count_options, check_plugin_names, check_workload,
-    checked_jobs, parse_flag,
+    add_limit_options, at_least, check_count_options, check_plugin_names, check_scopes,
+    check_workload, checked_jobs, parse_flag,
 )
-from sim.errors import FieldError, PolicyError, ScenarioError, UsageError, show_value
+from sim.errors import (
+    FewReplicationsWarning, FieldError, PolicyError, ScenarioError, UsageError, show_value,
+)
 from sim.files import check_output_file, write_atomic
-from sim.model.units import format_duration, parse_duration, parse_rate
+from sim.model.units import format_duration, parse_duration, parse_rate, parse_share
 
 # Sub-commands defined next to the code they drive, in modules that import scipy, the
 # engine or pydantic: the help line is here so that ``ccsim --help`` lists them without
@@ -64,7 +68,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(words)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        code = int(args.handler(args))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", FewReplicationsWarning)
+            code = int(args.handler(args))
+        # After the results, each once: they qualify what was printed, and a command that
+        # fails prints its error line alone.
+        for text in dict.fromkeys(str(warning.message) for warning in caught):
+            print(f"ccsim: warning: {text}", file=sys.stderr)
         sys.stdout.flush()  # here, so that a reader who left is noticed below
         return code
     except BrokenPipeError:
@@ -160,7 +170,8 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
     run.add_argument("--outbound", action="append", metavar="NAME",
                      help="outbound strategy; repeat to compare several on the same customers "
                      "(default: the scenario's outbound.strategies)")
-    run.add_argument("--json", metavar="PATH", help="write results as JSON ('-' for stdout)")
+    run.add_argument("--json", metavar="PATH",
+                     help="write results as JSON ('-': print only the JSON on stdout, no table)")
     run.add_argument("--trace", metavar="PATH", help="write one CSV row per contact")
     run.add_argument("--jobs", type=int, default=1, help="parallel processes for replications")
     run.add_argument("--by", choices=["type", "group", "interval", "tier", "channel", "campaign"],
@@ -177,8 +188,8 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
     erlang.add_argument("--agents", type=int, required=True, help="number of agents")
     erlang.add_argument("--patience", help="mean patience, e.g. 180s (Erlang A); omit for Erlang C")
     erlang.add_argument("--threshold", default="20s", help="service-level threshold T (default 20s)")
-    erlang.add_argument("--target", type=float, default=0.8,
-                        help="SL target for the staffing line (default 0.8)")
+    erlang.add_argument("--target", default="0.8",
+                        help="SL target for the staffing line, e.g. 0.8 or 80%% (default 0.8)")
     erlang.add_argument("--debug", action="store_true", help="show tracebacks")
     erlang.set_defaults(handler=_cmd_erlang)
 
@@ -223,6 +234,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         check_output_file(args.trace, "--trace")
     scenario = load_scenario(args.scenario, no_limits=args.no_limits)
     check_workload(scenario, args)
+    check_scopes(scenario, args.by)
     for flag, names, lookup in (("--policy", args.policy, policy_spec),
                                 ("--verification", args.verification, strategy_spec),
                                 ("--outbound", args.outbound, outbound_spec)):
@@ -237,9 +249,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if onoff:
             document["onoff"] = {label: uplift.as_json() for label, uplift in onoff.items()}
         text = json.dumps(document, indent=2, allow_nan=False)
+        if args.json == "-":
+            # stdout is the JSON document alone, for a pipe into jq or json.load.
+            print(text)
+            return 0
         # The file first: a reader of stdout that stops early (| head) must not cost it.
-        if args.json != "-":
-            write_atomic(args.json, text + "\n")
+        write_atomic(args.json, text + "\n")
     reps = results.replications
     title = (f"{scenario.name}: {reps} replication{'s' if reps > 1 else ''}, seed {results.seed}"
              f", SL threshold {format_duration(scenario.service_level.threshold)}"
@@ -260,8 +275,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for uplift in onoff.values():
         print()
         print(format_uplift(uplift))
-    if args.json == "-":
-        print(text)
     return 0
 
 
@@ -285,12 +298,13 @@ def _cmd_erlang(args: argparse.Namespace) -> int:
     if args.agents > ERLANG_MAX_AGENTS:
         raise UsageError(f"--agents must be <= {ERLANG_MAX_AGENTS} (the exact formulas take "
                          "time in proportion to it)")
-    if not 0 < args.target < 1:
-        raise UsageError("--target must be between 0 and 1, e.g. 0.8")
+    target = parse_flag("--target", parse_share, args.target)
+    if not 0 < target < 1:
+        raise UsageError("--target must be between 0 and 1 (0% and 100%), e.g. 0.8 or 80%")
     figures = queue_figures(rate, aht, args.agents, threshold, patience)
     model = f"Erlang A (M/M/c+M, mean patience {format_duration(patience)})" if patience \
         else "Erlang C (M/M/c, no abandonment)"
-    needed = required_agents(rate, aht, args.target, threshold, patience)
+    needed = required_agents(rate, aht, target, threshold, patience)
     rows = [
         ("Model", model),
         ("Offered load", f"{figures.load_erlangs:.2f} Erlangs on {args.agents} agents"),
@@ -301,7 +315,7 @@ def _cmd_erlang(args: argparse.Namespace) -> int:
         (f"SL({format_duration(threshold)})", f"{figures.service_level:.4f}"),
         ("Occupancy", f"{figures.occupancy:.4f}"),
         ("Mean queue length", f"{figures.mean_queue_length:.3f}"),
-        (f"Agents for SL >= {args.target:.0%}", str(needed)),
+        (f"Agents for SL >= {target:.0%}", str(needed)),
     ]
     width = max(len(k) for k, _ in rows)
     print("\n".join(f"{k.ljust(width)}  {v}" for k, v in rows))
@@ -349,6 +363,8 @@ def _cmd_policies(args: argparse.Namespace) -> int:
                             ("Outbound strategies (outbound.strategies, --outbound):",
                              OUTBOUND_STRATEGIES)):
         print(title)
+        # One line per plug-in with its whole summary (its docstring's first paragraph),
+        # so that grep finds a plug-in with everything said about it.
         for name, summary in sorted(registry.summaries().items()):
             print(f"  {name:<15} {summary}")
     return 0

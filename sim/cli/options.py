@@ -59,6 +59,19 @@ def check_workload(scenario: Scenario, args: argparse.Namespace) -> None:
         raise UsageError(f"--replications {args.replications}: {problem[1]}")
 
 
+def check_scopes(scenario: Scenario, scopes: list[str]) -> None:
+    """``--by`` names only scopes that a run of ``scenario`` produces figures for."""
+    from sim.runner import scopes_of  # late: only commands that run simulations get here
+
+    produced = scopes_of(scenario)
+    missing = [scope for scope in scopes if scope not in produced]
+    if missing:
+        raise UsageError(f"--by {missing[0]}: scenario {scenario.name!r} has no {missing[0]} "
+                         f"breakdown (tiers need customers, channels need channels or "
+                         f"retrials/callbacks/journeys, campaigns need outbound); allowed: "
+                         f"{', '.join(s for s in produced if s != 'overall')}")
+
+
 def parse_flag(flag: str, parse: Callable[[str], T], text: str) -> T:
     """``parse(text)``, with a ``ValueError`` turned into a ``UsageError`` naming ``flag``."""
     try:

@@ -40,7 +40,7 @@ from sim.state import ABANDONED, IN_SERVICE, WAITING, Agent, Contact, RoutingSta
 
 if TYPE_CHECKING:
     from policies import RoutingPolicy
-    from sim.kernel.trace import TraceWriter
+    from sim.kernel.trace import TraceRows
 
 INFINITY = math.inf
 StageType = TypeVar("StageType")
@@ -53,7 +53,7 @@ class Simulation:
     """
 
     def __init__(self, scenario: Scenario, policy: str | RoutingPolicy, replication: int = 0, *,
-                 trace: TraceWriter | None = None, progress: Callable[[float], None] | None = None,
+                 trace: TraceRows | None = None, progress: Callable[[float], None] | None = None,
                  verification: str | None = None, outbound: str | None = None) -> None:
         self.scenario = scenario
         self.replication = replication

@@ -49,6 +49,27 @@ RING_METRICS = ("ring_offers", "direct_reach_rate", "fallback_rate")
 SYSTEM_METRICS = ("mean_queue_length", "measured_hours")
 OVERALL_METRICS = CONTACT_METRICS + AGENT_METRICS + SYSTEM_METRICS
 
+SHARE_METRICS = frozenset({
+    "service_level", "abandon_rate", "p_wait", "occupancy", "utilisation", "fcr",
+    "match_hit_rate", "direct_reach_rate", "fallback_rate", "passive_identified",
+    "self_service_rate", "asked_rate", "genuine_refused_rate", "flag_precision",
+    "customer_abandon_rate", "callback_reach_rate", "cross_channel_recognised",
+    "outbound_hit_rate", "outbound_agent_share",
+})
+"""Figures that are shares of a whole (0 to 1): a part over a total that contains it."""
+
+
+def metric_range(name: str) -> tuple[float, float]:
+    """The values figure ``name`` can take, which its confidence interval is clipped to.
+
+    Every figure the engine reports is a count, a time, an amount of money or a ratio
+    of such sums, so none is negative; shares (``SHARE_METRICS``) are also at most 1.
+    A t-interval from few replications ignores that (an ASA interval reaching below 0 s,
+    occupancy above 100%), so the interval is cut at the range. Paired differences are
+    signed and are not clipped.
+    """
+    return (0.0, 1.0) if name in SHARE_METRICS else (0.0, math.inf)
+
 
 def wait_bin(wait: float) -> int:
     """Histogram bin of a positive wait in seconds (bin 0 is for waits of exactly zero)."""

@@ -1,14 +1,16 @@
 """Optional per-contact trace: one CSV row per contact outcome.
 
-Only written when asked for (``--trace PATH``); it is the one output whose size
-grows with the number of contacts.
+Only kept when asked for (``--trace PATH`` writes a file, ``run(..., contacts=True)`` keeps
+the rows in memory); it is the one output whose size grows with the number of contacts.
+The engine's stages call ``contact``/``attempt`` only when a sink is set, so a run without
+one pays nothing for it.
 """
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from sim.stages.dialer import Attempt
@@ -39,14 +41,17 @@ class TracedRun(Protocol):
     def verification(self) -> str | None: ...
 
 
-class TraceWriter:
-    """Writes contact rows to a CSV file; usable as a context manager."""
+class TraceRows:
+    """Builds one row per contact outcome or outbound attempt (``TRACE_COLUMNS``) and hands
+    it to ``emit``: a file (``TraceWriter``) or memory (``TraceRecorder``).
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._file: IO[str] = self.path.open("w", newline="")
-        self._writer = csv.writer(self._file)
-        self._writer.writerow(TRACE_COLUMNS)
+    Values are typed: times in seconds as floats, counts and flags as ints, ``None`` where
+    a column does not apply (the CSV file writes it as an empty cell).
+    """
+
+    def emit(self, row: tuple[Any, ...]) -> None:
+        """Keep one row; subclasses say where."""
+        raise NotImplementedError
 
     def contact(self, sim: TracedRun, contact: Contact, outcome: str, time: float) -> None:
         """Record ``contact``'s ``outcome`` at ``time``: answered, abandoned, blocked,
@@ -62,13 +67,12 @@ class TraceWriter:
         agent = contact.agent if answered or outcome == "callback_unreached" else None
         # An unreached call back took the agent's dialling time and no wrap-up.
         wrap_up = contact.wrap_up if answered else 0.0
-        handle = contact.service_s - wrap_up if agent is not None else None
-        self._writer.writerow((
-            sim.policy_name, sim.replication, contact.id, contact.type, f"{contact.arrival:.3f}",
-            outcome, f"{time:.3f}", f"{time - contact.arrival:.3f}",
-            agent.id if agent else "", agent.group if agent else "",
-            f"{handle:.3f}" if handle is not None else "",
-            f"{wrap_up:.3f}" if agent else "", int(not contact.counted),
+        self.emit((
+            sim.policy_name, sim.replication, contact.id, contact.type, float(contact.arrival),
+            outcome, float(time), float(time - contact.arrival),
+            agent.id if agent else None, agent.group if agent else None,
+            float(contact.service_s - wrap_up) if agent is not None else None,
+            float(wrap_up) if agent else None, int(not contact.counted),
             *_identity_columns(contact, answered, sim.verification),
         ))
 
@@ -78,13 +82,29 @@ class TraceWriter:
         due, ``wait_s`` how long it waited for a dialling agent, ``handle_s`` the agent's
         time on it; it has no contact id (it is not an inbound contact)."""
         task = attempt.task
-        self._writer.writerow((
-            sim.policy_name, sim.replication, "", task.campaign, f"{attempt.time:.3f}",
+        self.emit((
+            sim.policy_name, sim.replication, None, task.campaign, float(attempt.time),
             "outbound_reached" if attempt.reached else "outbound_unreached",
-            f"{attempt.started:.3f}", f"{attempt.started - attempt.time:.3f}",
-            agent.id, agent.group, f"{time - attempt.started:.3f}", "0.000",
-            int(not attempt.counted), task.customer, *("",) * 8,
+            float(attempt.started), float(attempt.started - attempt.time),
+            agent.id, agent.group, float(time - attempt.started), 0.0,
+            int(not attempt.counted), task.customer, *(None,) * 8,
         ))
+
+
+class TraceWriter(TraceRows):
+    """Writes contact rows to a CSV file (times with millisecond digits); usable as a
+    context manager."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._file: IO[str] = self.path.open("w", newline="")
+        self._writer = csv.writer(self._file)
+        self._writer.writerow(TRACE_COLUMNS)
+
+    def emit(self, row: tuple[Any, ...]) -> None:
+        """Write ``row``: floats with three decimals, ``None`` as an empty cell."""
+        self._writer.writerow(["" if value is None else f"{value:.3f}"
+                               if isinstance(value, float) else value for value in row])
 
     def close(self) -> None:
         """Flush and close the file."""
@@ -97,6 +117,26 @@ class TraceWriter:
         self.close()
 
 
+class TraceRecorder(TraceRows):
+    """Keeps the rows in memory, as tuples in ``TRACE_COLUMNS`` order (``run(...,
+    contacts=True)`` turns them into ``RunResults.contacts``)."""
+
+    def __init__(self, rows: list[tuple[Any, ...]] | None = None) -> None:
+        self.rows: list[tuple[Any, ...]] = [] if rows is None else rows
+        self.emit = self.rows.append  # type: ignore[method-assign]
+
+
+class TraceTee(TraceRows):
+    """Hands every row to several sinks (a file and memory)."""
+
+    def __init__(self, *sinks: TraceRows) -> None:
+        self._sinks = sinks
+
+    def emit(self, row: tuple[Any, ...]) -> None:
+        for sink in self._sinks:
+            sink.emit(row)
+
+
 def _identity_columns(contact: Contact, answered: bool,
                       verification: str | None) -> tuple[object, ...]:
     """Caller, intent and verification outcome; blank without customers.
@@ -107,11 +147,11 @@ def _identity_columns(contact: Contact, answered: bool,
     """
     caller = contact.identity
     if caller is None:
-        return ("",) * 9
-    verified = "" if caller.verified is None or contact.repeat else int(caller.verified)
+        return (None,) * 9
+    verified = None if caller.verified is None or contact.repeat else int(caller.verified)
     ivr = 0.0 if contact.repeat or contact.retrial else caller.ivr_verify_s
     return (
-        caller.customer.id if caller.customer is not None else "", _CALLER_KINDS[caller.kind],
+        caller.customer.id if caller.customer is not None else None, _CALLER_KINDS[caller.kind],
         caller.intent, int(caller.identified), "|".join(caller.flags), verified,
-        f"{ivr:.3f}", f"{contact.agent_extra if answered else 0.0:.3f}", verification or "",
+        float(ivr), float(contact.agent_extra) if answered else 0.0, verification or None,
     )

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from sim.errors import FieldError, show_value
-from sim.model.units import DURATION_HELP, RATE_HELP, parse_duration, parse_rate
+from sim.model.units import DURATION_HELP, RATE_HELP, parse_duration, parse_rate, parse_share
 
 _DURATION_SCHEMA = {
     "type": "string",
@@ -62,8 +62,24 @@ OptionalInt = Annotated[int | None, _PLAIN_INT]
 OptionalNumber = Annotated[float | None, _PLAIN_NUMBER]
 """``Number`` or absent."""
 
-Probability = Annotated[float, _PLAIN_NUMBER, Field(ge=0, le=1)]
-"""A probability or share: a number from 0 to 1."""
+def _percentage(value: object) -> object:
+    # ``80%`` reads as 0.8, as on the command line (``--target 80%``); anything else goes
+    # on to the plain-number check, which says what is wrong with it.
+    if isinstance(value, str) and value.strip().endswith("%"):
+        return parse_share(value)
+    return value
+
+
+_SHARE_SCHEMA = {
+    "anyOf": [{"type": "number", "minimum": 0, "maximum": 1},
+              {"type": "string", "pattern": r"^\s*[0-9]*\.?[0-9]+\s*%\s*$"}],
+    "description": "a share: a number from 0 to 1, or a percentage such as 80%",
+}
+
+# Before-validators run last-listed first: the percentage is read before the number check.
+Probability = Annotated[float, _PLAIN_NUMBER, BeforeValidator(_percentage), Field(ge=0, le=1),
+                        WithJsonSchema(_SHARE_SCHEMA)]
+"""A probability or share: a number from 0 to 1, or a percentage (``80%``)."""
 
 
 def check_names(items: list[object] | tuple[object, ...], allowed: str) -> None:

@@ -16,7 +16,8 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
-    BaseModel, BeforeValidator, Field, PrivateAttr, ValidationError, ValidationInfo, model_validator,
+    BaseModel, BeforeValidator, Field, PrivateAttr, ValidationError, ValidationInfo,
+    field_validator, model_validator,
 )
 
 from policies import policy_spec, registered_policies
@@ -26,7 +27,7 @@ from sim.model.customers import Customers
 from sim.model.omnichannel import Blending, Callback, Channel, Journey, Outbound, Retrial
 from sim.model.profile import PredictorConfig
 from sim.model.distributions import DISTRIBUTION_NAMES, Busyness, Distribution, _Dist
-from sim.errors import FieldError, ScenarioError, explain, show_value
+from sim.errors import FieldError, FieldErrors, Problems, ScenarioError, explain, show_value
 from sim.files import ReadError, read_text
 from sim.limits import DEFAULT_LIMITS, Limits, limits_for, over_limit
 from sim.model import yaml_input
@@ -385,74 +386,140 @@ class Scenario(StrictModel):
     predictor: PredictorConfig | None = None
     outbound: Outbound | None = None
 
+    # Checks across sections. Each runs as soon as the sections it reads are valid, and
+    # reports every problem it finds: pydantic validates fields in order and hands a field
+    # validator the fields before it that passed, so a mistake in one section does not
+    # hide one in another (the whole-scenario checks in ``_consistent`` need every
+    # section valid, and report all of theirs together).
+    @field_validator("contact_types")
+    @classmethod
+    def _rates_per_interval(cls, types_: dict[str, ContactType],
+                            info: ValidationInfo) -> dict[str, ContactType]:
+        run = info.data.get("run")
+        if run is None:
+            return types_
+        problems = Problems()
+        for type_name, ctype in types_.items():
+            rates = ctype.arrivals.rates
+            with problems.check():
+                if rates is not None and len(rates) != run.intervals_per_day:
+                    raise FieldError((type_name, "arrivals", "rates"), (
+                        f"has {len(rates)} rates; allowed: exactly {run.intervals_per_day}, one "
+                        f"per {format_duration(run.interval)} interval of the day "
+                        "(run.interval)"))
+        problems.raise_any()
+        return types_
+
+    @model_validator(mode="before")
+    @classmethod
+    def _note_type_names(cls, data: Any, info: ValidationInfo) -> Any:
+        # Skills name contact types: the names are known from the file even when a contact
+        # type has a mistake of its own, so an unknown skill is reported in the same pass.
+        if isinstance(info.context, dict) and isinstance(data, dict) and isinstance(
+                data.get("contact_types"), dict):
+            info.context["type_names"] = [str(name) for name in data["contact_types"]]
+        return data
+
+    @field_validator("agents")
+    @classmethod
+    def _known_skills(cls, agents: dict[str, AgentGroup],
+                      info: ValidationInfo) -> dict[str, AgentGroup]:
+        run = info.data.get("run")
+        # No names at all (an empty contact_types): that is the mistake, not every skill.
+        contact_types = info.data.get("contact_types") or (info.context or {}).get(
+            "type_names") or None
+        problems = Problems()
+        for group_name, group in agents.items():
+            with problems.check():
+                if run is not None and group.staffing is not None and \
+                        len(group.staffing) != run.intervals_per_day:
+                    raise FieldError((group_name, "staffing"), (
+                        f"has {len(group.staffing)} counts; allowed: exactly "
+                        f"{run.intervals_per_day}, one per {format_duration(run.interval)} "
+                        "interval of the day (run.interval)"))
+            for index, skill in enumerate(group.skills):
+                with problems.check():
+                    if contact_types is not None and skill not in contact_types:
+                        raise FieldError(
+                            (group_name, "skills",
+                             skill if isinstance(group.skills, dict) else index),
+                            f"unknown contact type {skill!r}; known: "
+                            f"{', '.join(sorted(contact_types))}")
+        problems.raise_any()
+        return agents
+
+    @field_validator("routing")
+    @classmethod
+    def _known_policies(cls, routing: Routing) -> Routing:
+        # The names alone need no other section; their parameters are checked against the
+        # whole scenario in ``_consistent``.
+        problems = Problems()
+        for name, where in ((routing.policy, ("policy",)),
+                            *((extra, (extra,)) for extra in routing.model_extra or {})):
+            with problems.check():
+                policy_spec(name, where=where)
+        problems.raise_any()
+        return routing
+
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> Scenario:
-        periods = self.run.intervals_per_day
-        interval = format_duration(self.run.interval)
+        problems = Problems()
         for type_name, ctype in list(self.contact_types.items()):
             arrivals = ctype.arrivals
             if arrivals.trace is not None:
-                if self.run.arrivals is not None:
-                    raise FieldError(("run", "arrivals"), (
-                        f"contact type {type_name!r} replays a trace, which ends when the trace "
-                        "does; allowed: run.duration (e.g. 24h) with trace arrivals"))
+                with problems.check():
+                    if self.run.arrivals is not None:
+                        raise FieldError(("run", "arrivals"), (
+                            f"contact type {type_name!r} replays a trace, which ends when the "
+                            "trace does; allowed: run.duration (e.g. 24h) with trace arrivals"))
                 # The trace's mean rate profile stands in for rates wherever a profile is
                 # read (reports, staffing); the engine replays the exact times.
                 profile = arrivals.trace_profile(self.run.interval)
                 self.contact_types[type_name] = ctype.model_copy(update={
                     "arrivals": arrivals.model_copy(update={"rates": profile})})
-            rates = ctype.arrivals.rates
-            if rates is not None and len(rates) != periods:
-                raise FieldError(
-                    ("contact_types", type_name, "arrivals", "rates"),
-                    f"has {len(rates)} rates; allowed: exactly {periods}, one per {interval} "
-                    "interval of the day (run.interval)",
-                )
-        known = ", ".join(sorted(self.contact_types))
-        for group_name, group in self.agents.items():
-            if group.staffing is not None and len(group.staffing) != periods:
-                raise FieldError(
-                    ("agents", group_name, "staffing"),
-                    f"has {len(group.staffing)} counts; allowed: exactly {periods}, one per "
-                    f"{interval} interval of the day (run.interval)",
-                )
-            for index, skill in enumerate(group.skills):
-                if skill not in self.contact_types:
-                    raise FieldError(
-                        ("agents", group_name, "skills",
-                         skill if isinstance(group.skills, dict) else index),
-                        f"unknown contact type {skill!r}; known: {known}",
-                    )
-        served = {skill for group in self.agents.values() for skill in group.skills}
+        periods = self.run.intervals_per_day
+        unstaffed: set[tuple[str, ...]] = set()
         for type_name in self.contact_types:
-            if type_name not in served:
-                raise FieldError(
-                    ("contact_types", type_name),
-                    f"no agent group can serve {type_name!r} (no group has it in skills); "
-                    f"allowed: add {type_name} to the skills of a group under agents "
-                    f"({', '.join(self.agents)})",
-                )
-            groups = [name for name, group in self.agents.items() if type_name in group.skills]
-            staffed = any(
-                count > 0
-                for name in groups
-                for _, count in self.agents[name].on_duty(self.run.interval, periods)
-            )
-            if not staffed:
-                raise FieldError(
-                    ("contact_types", type_name),
-                    f"no agent is ever on duty to serve {type_name!r}: the groups with it in "
-                    f"skills ({', '.join(groups)}) have 0 agents all day; allowed: at least one "
-                    "agent on duty at some time of day",
-                )
-        self._check_limits((info.context or {}).get("limits", DEFAULT_LIMITS))
-        self._check_identity()
-        self._check_skills()
-        self._check_channels()
-        self._check_outbound()
-        _check_plugins(self, policy_spec, "policy", ("routing",), (self.routing.policy,),
-                       self.routing)
+            with problems.check():
+                self._check_served(type_name, periods, unstaffed)
+        for check in (lambda: self._check_limits((info.context or {}).get("limits",
+                                                                         DEFAULT_LIMITS)),
+                      self._check_identity, self._check_skills, self._check_channels,
+                      self._check_outbound,
+                      lambda: _check_plugins(self, policy_spec, "policy", ("routing",),
+                                             (self.routing.policy,), self.routing)):
+            with problems.check():
+                check()
+        problems.raise_any()
         return self
+
+    def _check_served(self, type_name: str, periods: int,
+                      unstaffed: set[tuple[str, ...]]) -> None:
+        """Some group has ``type_name`` in its skills and an agent on duty at some time.
+
+        ``unstaffed`` holds the sets of groups already reported as never on duty: one empty
+        group is one mistake, reported with the first type it leaves unserved."""
+        groups = [name for name, group in self.agents.items() if type_name in group.skills]
+        if not groups:
+            raise FieldError(
+                ("contact_types", type_name),
+                f"no agent group can serve {type_name!r} (no group has it in skills); "
+                f"allowed: add {type_name} to the skills of a group under agents "
+                f"({', '.join(self.agents)})",
+            )
+        staffed = any(
+            count > 0
+            for name in groups
+            for _, count in self.agents[name].on_duty(self.run.interval, periods)
+        )
+        if not staffed and tuple(groups) not in unstaffed:
+            unstaffed.add(tuple(groups))
+            raise FieldError(
+                ("contact_types", type_name),
+                f"no agent is ever on duty to serve {type_name!r}: the groups with it in "
+                f"skills ({', '.join(groups)}) have 0 agents all day; allowed: at least one "
+                "agent on duty at some time of day",
+            )
 
     def _check_limits(self, limits: Limits) -> None:
         """Judgement bounds (``sim.limits``): what the scenario builds and simulates."""
@@ -754,8 +821,6 @@ def parse_scenario(text: str, source: str = "<string>", base_dir: str | Path = "
     """Validate scenario YAML text; errors carry ``source`` and line numbers."""
     root = compose_yaml(text, source)
     duplicates = _duplicate_keys(root, (), set())
-    if duplicates:
-        raise ScenarioError(source, duplicates)
     data = yaml_input.construct(root)
     if not isinstance(data, dict):
         line = root.start_mark.line + 1 if root is not None else 1
@@ -763,9 +828,17 @@ def parse_scenario(text: str, source: str = "<string>", base_dir: str | Path = "
         what = ("the file is empty" if data is None else
                 f"the top level is {'a list' if isinstance(data, list) else 'a single value'}"
                 ", not a mapping")
-        raise ScenarioError(source, [f"{line}: (top level): {what}; {_TOP_HINT}"])
-    return scenario_from_dict(data, source=source, base_dir=base_dir, _yaml_root=root,
-                              no_limits=no_limits)
+        raise ScenarioError(source, [*duplicates, f"{line}: (top level): {what}; {_TOP_HINT}"])
+    # A key given twice is one mistake among others: the rest of the file is still checked
+    # (with the value YAML keeps, the last), and every problem is reported in one pass.
+    try:
+        scenario = scenario_from_dict(data, source=source, base_dir=base_dir, _yaml_root=root,
+                                      no_limits=no_limits)
+    except ScenarioError as exc:
+        raise ScenarioError(source, [*duplicates, *exc.problems]) from None
+    if duplicates:
+        raise ScenarioError(source, duplicates)
+    return scenario
 
 
 def compose_yaml(text: str, source: str) -> Any:
@@ -850,10 +923,22 @@ def _describe(exc: ValidationError, root: Any, data: Any = None) -> list[str]:
             group[error["type"]].append(str(path[-1]))
     problems: list[str] = []
     grouped: set[tuple[str | int, ...]] = set()
+
+    def add(path: tuple[str | int, ...], message: str) -> None:
+        line = _line_of(root, path)
+        field = ".".join(str(p) for p in path) or "(top level)"
+        problem = f"{line}: {field}: {message}" if line else f" {field}: {message}"
+        if problem not in problems:
+            problems.append(problem)
+
     for error in errors:
         path = _clean_path(tuple(error["loc"]), data)
         context_error = (error.get("ctx") or {}).get("error")
         group = keys.get(path[:-1]) if error["type"] in ("missing", "extra_forbidden") else None
+        if isinstance(context_error, FieldErrors):
+            for member in context_error.errors:
+                add(path + tuple(member.path), member.message)
+            continue
         if isinstance(context_error, FieldError):
             path, message = path + tuple(context_error.path), context_error.message
         elif error["loc"] and error["loc"][-1] == "[key]":
@@ -868,11 +953,7 @@ def _describe(exc: ValidationError, root: Any, data: Any = None) -> list[str]:
             message = _message(error, path, data)
             if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
                 path += ("dist",)
-        line = _line_of(root, path)
-        field = ".".join(str(p) for p in path) or "(top level)"
-        problem = f"{line}: {field}: {message}" if line else f" {field}: {message}"
-        if problem not in problems:
-            problems.append(problem)
+        add(path, message)
     return problems
 
 

@@ -99,6 +99,28 @@ def parse_rate(text: object) -> float:
     return _parse(text, _RATE_RE, "rate", RATE_HELP)
 
 
+SHARE_HELP = "a share as a number from 0 to 1 or a percentage, e.g. 0.8 or 80%"
+_SHARE_RE = re.compile(r"^\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(%?)\s*$")
+
+
+def parse_share(text: object) -> float:
+    """``0.8``, ``'0.8'`` or ``'80%'`` -> 0.8: a share written as a fraction or a percentage.
+
+    Only the notation is checked (a finite number, an optional ``%``); each caller checks
+    the range it allows. Raises ``ValueError`` saying what is allowed.
+    """
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        value = float(text)
+    else:
+        match = _SHARE_RE.match(text) if isinstance(text, str) else None
+        if match is None:
+            raise ValueError(f"{text!r} is not a share; allowed: {SHARE_HELP}")
+        value = float(match.group(1)) / (100.0 if match.group(2) else 1.0)
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r} is not a finite number; allowed: {SHARE_HELP}")
+    return value
+
+
 def format_duration(seconds: float) -> str:
     """Render seconds compactly for tables and messages (``'20s'``, ``'1.5min'``, ``'3h'``)."""
     if seconds >= 3600 and seconds % 360 == 0:
