@@ -96,6 +96,11 @@ class PolicyConfigError(FieldError):
 PolicyFactory = Callable[[Any, "Scenario"], Any]
 
 
+def types_lacking(scenario: Scenario, group: str) -> list[str]:
+    """Contact types that ``group`` does not have among its skills."""
+    return [name for name in scenario.contact_types if name not in scenario.agents[group].skills]
+
+
 def skills_only_in(scenario: Scenario, group: str) -> list[str]:
     """Contact types that ``group`` alone has among its skills (no other group serves them)."""
     others = {skill for name, spec in scenario.agents.items() if name != group

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from .base import PolicyConfigError, PolicyParams, register_policy, skills_only_in
+from .base import PolicyConfigError, PolicyParams, register_policy, skills_only_in, types_lacking
 
 if TYPE_CHECKING:
     from sim.model.scenario import Scenario
@@ -42,8 +42,7 @@ class FraudDeskParams(PolicyParams):
             raise PolicyConfigError((), (
                 "fraud_desk routes on the caller's identity, but the scenario has no customers "
                 "block; allowed: add customers (and identity) to the scenario"))
-        lacking = [name for name in scenario.contact_types
-                   if name not in scenario.agents[self.desk].skills]
+        lacking = types_lacking(scenario, self.desk)
         if lacking:
             raise PolicyConfigError(("desk",), (
                 f"{self.desk!r} lacks skill {lacking[0]!r}: suspicious {lacking[0]!r} contacts "

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from sim.model.fields import Duration
 
-from .base import PolicyConfigError, PolicyParams, register_policy, skills_only_in
+from .base import PolicyConfigError, PolicyParams, register_policy, skills_only_in, types_lacking
 from .priority import PriorityClass
 
 if TYPE_CHECKING:
@@ -60,8 +60,7 @@ class VipParams(PolicyParams):
             if name not in scenario.customers.tiers:
                 raise PolicyConfigError(("team_tiers", index),
                                         f"unknown tier {name!r}; known: {known}")
-        lacking = [name for name in scenario.contact_types
-                   if name not in scenario.agents[self.team].skills]
+        lacking = types_lacking(scenario, self.team)
         if self.overflow_after is None and lacking:
             raise PolicyConfigError(("overflow_after",), (
                 f"null, but {self.team!r} lacks skill {lacking[0]!r}: {lacking[0]!r} contacts of "

@@ -261,8 +261,8 @@ def test_replications_flag_is_bounded(tmp_path: Path,
                     ["staff", "--target", "service_level>=0.8"]):
         line = error_of(capsys, command[0], str(busy), *command[1:], "--replications", "100")
         assert line.startswith("ccsim: error: --replications 100: 9.6e+07 expected events "
-                               "(arrivals, retrials, outbound tasks and interval boundaries: 9.6e+05 per "
-                               "replication x 100); allowed: at most 5e+07"), line
+                               "(arrivals, retrials, outbound tasks and interval boundaries: "
+                               "9.6e+05 per replication x 100); allowed: at most 5e+07"), line
 
 
 def test_python_run_is_bounded_too() -> None:

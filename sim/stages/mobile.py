@@ -26,9 +26,9 @@ class MobileRings(Stage):
     def __init__(self, kernel: Simulation) -> None:
         super().__init__(kernel)
         self._ringing = 0
-        self._groups_for = {name: [index for index, group in enumerate(kernel.scenario.agents.values())
-                                   if name in group.skills]
-                            for name in kernel.type_names}
+        groups = list(kernel.scenario.agents.values())
+        self._groups_for = {name: [index for index, group in enumerate(groups)
+                                   if name in group.skills] for name in kernel.type_names}
         self.serve = serve = kernel.start_service
         """The kernel's start of service, for a contact the agent answers."""
         enqueue = kernel.enqueue
