@@ -23,6 +23,7 @@ from sim.analysis.analytics import (
     erlang_b,
     erlang_c,
     erlang_c_figures,
+    full_time_equivalents,
     priority_waits,
     queue_figures,
     required_agents,
@@ -350,6 +351,29 @@ def test_required_agents_is_the_smallest_meeting_target(
     assert found == first == expected
     assert level(found) >= target
     assert level(found - 1) < target
+
+
+@pytest.mark.parametrize("patience", [None, 180.0])
+@pytest.mark.parametrize("cap", [0.9, 0.85, 0.7])
+def test_required_agents_under_a_maximum_occupancy(patience: float | None, cap: float) -> None:
+    found = required_agents(RATE, AHT, 0.8, 20.0, patience_mean=patience, max_occupancy=cap)
+
+    def ok(servers: int) -> bool:
+        figures = queue_figures(RATE, AHT, servers, 20.0, patience)
+        return figures.service_level >= 0.8 and figures.occupancy <= cap
+
+    assert ok(found) and not ok(found - 1)
+    if patience is None:  # Erlang C's occupancy is load / servers
+        assert found == max(106, math.ceil(RATE * AHT / cap))
+
+
+def test_full_time_equivalents_pay_for_shrinkage() -> None:
+    assert full_time_equivalents(70, 0.3) == pytest.approx(100.0)
+    assert full_time_equivalents(106, 0.0) == 106
+    with pytest.raises(ValueError, match="shrinkage"):
+        full_time_equivalents(10, 1.0)
+    with pytest.raises(ValueError, match="max_occupancy"):
+        required_agents(RATE, AHT, 0.8, 20.0, max_occupancy=0.0)
 
 
 def test_required_agents_erlang_c_needs_stability() -> None:

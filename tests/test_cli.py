@@ -145,6 +145,25 @@ def test_erlang_c_without_patience(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Erlang C" in out and "P(abandon)" in out
 
 
+def test_erlang_with_shrinkage_and_a_maximum_occupancy(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _cli(capsys, "erlang", "--rate", "1176/h", "--aht", "300s", "--agents",
+                          "100", "--shrinkage", "30%", "--max-occupancy", "0.85")
+    assert code == 0, err
+    rows = {line[:40].strip(): line[40:].strip() for line in out.splitlines()}
+    # 98 Erlangs at most 85% busy: 116 agents (115.3 rounded up), 165.7 FTE at 30% shrinkage.
+    assert rows["Agents for SL >= 80%, occupancy <= 85%"] == "116"
+    assert rows["FTE for 100 agents (shrinkage 30%)"] == "142.9"
+    assert rows["FTE for SL >= 80%, occupancy <= 85%"] == "165.7"
+    code, plain, _ = _cli(capsys, "erlang", "--rate", "1176/h", "--aht", "300s", "--agents", "100")
+    assert "FTE" not in plain and "Agents for SL >= 80%  106" in plain
+    for flag, value in (("--shrinkage", "100%"), ("--max-occupancy", "0"),
+                        ("--max-occupancy", "1.5")):
+        code, _, err = _cli(capsys, "erlang", "--rate", "1176/h", "--aht", "300s",
+                            "--agents", "100", flag, value)
+        assert code == 2 and err.count("\n") == 1 and flag in err, err
+
+
 def test_erlang_rejects_bad_units(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _cli(capsys, "erlang", "--rate", "1176", "--aht", "300s", "--agents", "100")
     assert code == 2 and "1176" in err

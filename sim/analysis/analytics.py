@@ -330,8 +330,10 @@ def required_agents(
     threshold: float,
     patience_mean: float | None = None,
     max_servers: int = 100000,
+    max_occupancy: float | None = None,
 ) -> int:
-    """Smallest number of servers whose service level reaches ``sl_target``.
+    """Smallest number of servers whose service level reaches ``sl_target`` (and whose
+    occupancy is at most ``max_occupancy``, when given).
 
     Erlang C (no or infinite patience) additionally requires ``load < servers``.
     Service level rises with the number of servers, so the answer is bracketed
@@ -344,17 +346,29 @@ def required_agents(
     max_servers = _check_count("max_servers", max_servers)
     if not 0.0 < sl_target < 1.0:
         raise ValueError(f"sl_target must be strictly between 0 and 1, got {sl_target!r}")
+    if max_occupancy is not None and not 0.0 < max_occupancy <= 1.0:
+        raise ValueError(f"max_occupancy must be in (0, 1], got {max_occupancy!r}")
     erlang_c_model = patience_mean is None or math.isinf(patience_mean)
     load = rate * aht
 
     def meets(servers: int) -> bool:
+        # Both fall as servers are added, so the first count meeting both is bracketed.
         figures = queue_figures(rate, aht, servers, threshold, patience_mean)
-        return figures.service_level >= sl_target
+        return figures.service_level >= sl_target and (
+            max_occupancy is None or figures.occupancy <= max_occupancy)
 
     # `failing` is a server count known to miss the target (0 trivially; for
     # Erlang C any count <= load is unstable and so misses it too).
     failing = min(math.floor(load), max_servers) if erlang_c_model else 0
     return _first_meeting(meets, failing, max(failing + 1, math.ceil(load)), max_servers)
+
+
+def full_time_equivalents(agents: float, shrinkage: float) -> float:
+    """Paid agents (FTE) needed so that ``agents`` are on the phones when a share
+    ``shrinkage`` of paid time goes to breaks, meetings, training and absence."""
+    if not 0.0 <= shrinkage < 1.0:
+        raise ValueError(f"shrinkage must be in [0, 1), got {shrinkage!r}")
+    return agents / (1.0 - shrinkage)
 
 
 def _first_meeting(meets: Callable[[int], bool], failing: int, probe: int, limit: int) -> int:

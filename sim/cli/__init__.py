@@ -4,6 +4,7 @@
               [--trace PATH] [--jobs N] [--by type|group|interval|tier|channel|campaign]
               [--no-limits] [--debug]
     ccsim erlang --rate 1176/h --aht 300s --agents 100 [--patience 180s] [--threshold 20s]
+                 [--shrinkage 30%] [--max-occupancy 85%]
     ccsim schema [--output PATH]
     ccsim validate SCENARIO.yaml [--no-limits]
     ccsim policies
@@ -190,6 +191,10 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
     erlang.add_argument("--threshold", default="20s", help="service-level threshold T (default 20s)")
     erlang.add_argument("--target", default="0.8",
                         help="SL target for the staffing line, e.g. 0.8 or 80%% (default 0.8)")
+    erlang.add_argument("--shrinkage", help="share of paid time off the phones (breaks, "
+                        "meetings, training, absence), e.g. 30%%: adds the FTE to pay")
+    erlang.add_argument("--max-occupancy", help="most occupancy allowed for the agents needed, "
+                        "e.g. 85%%")
     erlang.add_argument("--debug", action="store_true", help="show tracebacks")
     erlang.set_defaults(handler=_cmd_erlang)
 
@@ -287,7 +292,7 @@ OUTBOUND_EFFECTS = ("outbound_hit_rate", "outbound_attempts_per_contact", "outbo
 
 
 def _cmd_erlang(args: argparse.Namespace) -> int:
-    from sim.analysis.analytics import queue_figures, required_agents
+    from sim.analysis.analytics import full_time_equivalents, queue_figures, required_agents
 
     rate = parse_flag("--rate", parse_rate, args.rate)
     aht = parse_flag("--aht", _positive_duration, args.aht)
@@ -301,10 +306,14 @@ def _cmd_erlang(args: argparse.Namespace) -> int:
     target = parse_flag("--target", parse_share, args.target)
     if not 0 < target < 1:
         raise UsageError("--target must be between 0 and 1 (0% and 100%), e.g. 0.8 or 80%")
+    shrinkage = _share_flag("--shrinkage", args.shrinkage, 0.0, below_one=True)
+    max_occupancy = _share_flag("--max-occupancy", args.max_occupancy, None, below_one=False)
     figures = queue_figures(rate, aht, args.agents, threshold, patience)
     model = f"Erlang A (M/M/c+M, mean patience {format_duration(patience)})" if patience \
         else "Erlang C (M/M/c, no abandonment)"
-    needed = required_agents(rate, aht, target, threshold, patience)
+    needed = required_agents(rate, aht, target, threshold, patience,
+                             max_occupancy=max_occupancy)
+    occupancy_cap = f", occupancy <= {max_occupancy:.0%}" if max_occupancy is not None else ""
     rows = [
         ("Model", model),
         ("Offered load", f"{figures.load_erlangs:.2f} Erlangs on {args.agents} agents"),
@@ -315,11 +324,32 @@ def _cmd_erlang(args: argparse.Namespace) -> int:
         (f"SL({format_duration(threshold)})", f"{figures.service_level:.4f}"),
         ("Occupancy", f"{figures.occupancy:.4f}"),
         ("Mean queue length", f"{figures.mean_queue_length:.3f}"),
-        (f"Agents for SL >= {target:.0%}", str(needed)),
+        (f"Agents for SL >= {target:.0%}{occupancy_cap}", str(needed)),
     ]
+    if args.shrinkage is not None:
+        # Agents above are on the phones; FTE are the paid heads behind them.
+        rows += [(f"FTE for {args.agents} agents (shrinkage {shrinkage:.0%})",
+                  f"{full_time_equivalents(args.agents, shrinkage):.1f}"),
+                 (f"FTE for SL >= {target:.0%}{occupancy_cap}",
+                  f"{full_time_equivalents(needed, shrinkage):.1f}")]
     width = max(len(k) for k, _ in rows)
     print("\n".join(f"{k.ljust(width)}  {v}" for k, v in rows))
     return 0
+
+
+def _share_flag(flag: str, text: str | None, default: float | None, *,
+                below_one: bool) -> float | None:
+    """A share flag (``0.3`` or ``30%``): in [0, 1) with ``below_one``, else in (0, 1]."""
+    if text is None:
+        return default
+    share = parse_flag(flag, parse_share, text)
+    if below_one and not 0 <= share < 1:
+        raise UsageError(f"{flag} {show_value(text)}: allowed: at least 0 and below 1 "
+                         "(100%), e.g. 0.3 or 30%")
+    if not below_one and not 0 < share <= 1:
+        raise UsageError(f"{flag} {show_value(text)}: allowed: above 0 and at most 1 (100%), "
+                         "e.g. 0.85 or 85%")
+    return share
 
 
 def _positive_duration(text: str) -> float:
