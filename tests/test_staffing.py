@@ -196,6 +196,29 @@ def test_two_groups_are_sized_together(capsys: pytest.CaptureFixture[str]) -> No
     assert row.split()[0] == "Agents" and all(n.isdigit() for n in row.split()[1:3])
 
 
+def test_max_occupancy_is_a_target_and_shrinkage_gives_the_fte(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # 8 Erlangs (120/h x 240 s, Erlang C): SL >= 0.8 needs 12 agents; at most 60% busy
+    # needs 8 / 0.6 = 13.3 -> 14 (13 agents are 61.5% busy).
+    path = tmp_path / "eight.yaml"
+    path.write_text("name: eight\nrun: {duration: 20h, warmup: 1h, replications: 4, seed: 17}\n"
+                    "contact_types:\n  calls:\n    arrivals: {rate: 120/h}\n"
+                    "    handle_time: {dist: exponential, mean: 240s}\n"
+                    "agents:\n  pool: {count: 12, skills: [calls]}\nrouting: {policy: fcfs}\n")
+    code = main(["staff", str(path), "--target", "service_level>=0.8",
+                 "--max-occupancy", "60%", "--shrinkage", "25%"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    row = next(line for line in out.splitlines() if line.startswith("Agents"))
+    assert row.split()[1] == "14"
+    assert "FTE at 25% shrinkage (agents / (1 - shrinkage)): pool 18.7" in out
+    assert "occupancy<=0.6" in out.splitlines()[0]
+    assert "--max-occupancy 0%: allowed" in _staff_error(
+        capsys, str(path), "--target", "service_level>=0.8", "--max-occupancy", "0%")
+    assert "--shrinkage 1: allowed" in _staff_error(
+        capsys, str(path), "--target", "service_level>=0.8", "--shrinkage", "1")
+
+
 # --------------------------------------------------------------------- bad input
 def _staff_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     code = main(["staff", *argv])

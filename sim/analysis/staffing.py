@@ -43,7 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sim.analysis.analytics import queue_figures, required_agents
+from sim.analysis.analytics import full_time_equivalents, queue_figures, required_agents
 from sim.cli.options import (
     add_limit_options, at_least, check_count_options, check_workload, checked_jobs,
 )
@@ -435,8 +435,9 @@ class _Search:
 
 
 # --------------------------------------------------------------------------- output
-def format_staffing(result: Staffing) -> str:
-    """The schedule with the achieved value of each target metric (mean [95% CI])."""
+def format_staffing(result: Staffing, shrinkage: float | None = None) -> str:
+    """The schedule with the achieved value of each target metric (mean [95% CI]); with
+    ``shrinkage``, also the full-time equivalents to pay for it."""
     scenario = result.scenario
     lines = [(f"{scenario.name}: staffing under {result.policy} for "
              f"{', '.join(map(str, result.targets))}"),
@@ -467,6 +468,17 @@ def format_staffing(result: Staffing) -> str:
     if len(result.scopes) > 1:
         lines.append("Total agent-intervals: " + ", ".join(
             f"{g} {sum(result.schedule[g])}" for g in result.groups))
+    if shrinkage is not None:
+        # The simulated agents are on the phones; FTE are the paid heads behind them.
+        per_interval = len(result.scopes) > 1
+        hours = scenario.run.interval / 3600 if per_interval else 1.0
+        paid = {g: full_time_equivalents(sum(result.schedule[g]) * hours, shrinkage)
+                for g in result.groups}
+        lines.append((f"Paid hours at {shrinkage:.0%} shrinkage (agent-hours / (1 - shrinkage)): "
+                      if per_interval else
+                      f"FTE at {shrinkage:.0%} shrinkage (agents / (1 - shrinkage)): ")
+                     + ", ".join(f"{g} {paid[g]:.1f}{' h' if per_interval else ''}"
+                                 for g in result.groups))
     if result.close_calls:
         where = ", ".join(f"{g} at {s}" if len(result.scopes) > 1 else g
                           for g, s in result.close_calls)
@@ -497,6 +509,12 @@ def configure(staff: argparse.ArgumentParser) -> None:
     staff.add_argument("--replications", type=int, help="replications per staffing level")
     staff.add_argument("--seed", type=int, help="root seed (overrides run.seed)")
     staff.add_argument("--jobs", type=int, default=1, help="parallel processes for replications")
+    staff.add_argument("--max-occupancy", metavar="SHARE",
+                       help="most occupancy allowed, e.g. 85%%: the target occupancy<=SHARE, "
+                       "for the Erlang start and the simulations alike")
+    staff.add_argument("--shrinkage", metavar="SHARE",
+                       help="share of paid time off the phones (breaks, meetings, training, "
+                       "absence), e.g. 30%%: also print the FTE to pay for the answer")
     add_limit_options(staff)
     staff.add_argument("--debug", action="store_true", help="show tracebacks")
     staff.set_defaults(handler=_cmd_staff)
@@ -509,6 +527,18 @@ def _cmd_staff(args: argparse.Namespace) -> int:
         targets = [parse_target(text) for text in args.target]
     except ValueError as exc:
         raise UsageError(f"--target: {exc}") from None
+    if args.max_occupancy is not None:
+        cap = _share_option("--max-occupancy", args.max_occupancy)
+        if not 0 < cap <= 1:
+            raise UsageError(f"--max-occupancy {args.max_occupancy}: allowed: above 0 and at "
+                             "most 1 (100%), e.g. 0.85 or 85%")
+        targets.append(Target("occupancy", "<=", cap))
+    shrinkage = 0.0
+    if args.shrinkage is not None:
+        shrinkage = _share_option("--shrinkage", args.shrinkage)
+        if not 0 <= shrinkage < 1:
+            raise UsageError(f"--shrinkage {args.shrinkage}: allowed: at least 0 and below 1 "
+                             "(100%), e.g. 0.3 or 30%")
     at_least("--replications", args.replications, 2, " (the acceptance rule needs a CI)")
     check_count_options(args)
     if args.policy:
@@ -521,5 +551,12 @@ def _cmd_staff(args: argparse.Namespace) -> int:
     result = optimise_staffing(scenario, targets, args.policy, replications=args.replications,
                                seed=args.seed, jobs=checked_jobs(args.jobs),
                                no_limits=args.no_limits)
-    print(format_staffing(result))
+    print(format_staffing(result, shrinkage if args.shrinkage is not None else None))
     return 0
+
+
+def _share_option(flag: str, text: str) -> float:
+    try:
+        return parse_share(text)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
