@@ -29,6 +29,9 @@ from sim.kernel.metrics import OVERALL_METRICS
 from sim.runner import Estimate, RunResults, estimate
 
 BREAKDOWN_SCOPES = ("by_type", "by_group", "by_interval")
+SCOPES = (*BREAKDOWN_SCOPES, "by_tier", "by_channel", "by_campaign")
+"""Every breakdown ``compare`` accepts: all that ``ReplicationResult`` carries (the report
+ranks findings over tiers and channels too)."""
 
 
 @dataclass(frozen=True)
@@ -230,12 +233,12 @@ def compare(
     """Compare every label of ``results`` with the first one, metric by metric.
 
     ``metrics`` defaults to the usual table (plus identity metrics when the
-    results have them). ``scope`` is ``overall`` or one of ``BREAKDOWN_SCOPES``
-    with ``key`` a contact type, agent group or ``"HH:MM"`` interval. Only
+    results have them). ``scope`` is ``overall`` or one of ``SCOPES`` with ``key`` a
+    contact type, agent group, ``"HH:MM"`` interval, tier, channel or campaign. Only
     replications present under every label are paired.
     """
-    if scope != "overall" and scope not in BREAKDOWN_SCOPES:
-        raise ValueError(f"scope must be overall or one of {', '.join(BREAKDOWN_SCOPES)}")
+    if scope != "overall" and scope not in SCOPES:
+        raise ValueError(f"scope must be overall or one of {', '.join(SCOPES)}")
     labels = results.policies
     if not labels:
         raise ValueError("no results to compare")
