@@ -224,6 +224,58 @@ def identity_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_report(results, tmp_path_factory.mktemp("identity"))
 
 
+@pytest.fixture(scope="module")
+def reality_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``ccsim reality --report`` on the three-day log excerpt of the reality tests."""
+    directory = tmp_path_factory.mktemp("reality")
+    assert main(["reality", str(ROOT / "tests" / "data" / "anonymous_bank_excerpt.txt"),
+                 "--replications", "2", "--report", str(directory)]) == 0
+    return directory / "index.html"
+
+
+STAFF_DAY = """
+name: day
+run: {duration: 12h, replications: 3, seed: 5, interval: 1h, day_start: 6h}
+contact_types:
+  calls:
+    arrivals: {rates: [0/h, 0/h, 0/h, 0/h, 40/h, 80/h, 100/h, 80/h, 40/h, 0/h, 0/h, 0/h,
+                       0/h, 0/h, 0/h, 0/h, 0/h, 0/h, 0/h, 0/h, 0/h, 0/h, 0/h, 0/h]}
+    handle_time: {dist: exponential, mean: 4min}
+    patience: {dist: exponential, mean: 3min}
+agents:
+  team:
+    skills: [calls]
+    staffing: [0, 0, 0, 0, 4, 8, 10, 8, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+routing: {policy: fcfs}
+"""
+
+
+@pytest.fixture(scope="module")
+def staff_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``ccsim staff --report`` on a day that opens at 10:00 clock time (day_start 6h)."""
+    directory = tmp_path_factory.mktemp("staff")
+    scenario = directory / "day.yaml"
+    scenario.write_text(STAFF_DAY)
+    assert main(["staff", str(scenario), "--target", "service_level>=0.8", "--report",
+                 str(directory / "report")]) == 0
+    return directory / "report" / "index.html"
+
+
+def test_reality_and_staff_pages_share_the_report_style(reality_page: Path,
+                                                        staff_page: Path) -> None:
+    from reports.page import CSS
+
+    for path in (reality_page, staff_page):
+        page = path.read_text(encoding="utf-8")
+        assert f"<style>{CSS}</style>" in page and "<script" not in page
+        assert all(s.startswith("data:") for s in re.findall(r'\b(?:src|href)="([^"]*)"', page))
+    staff = staff_page.read_text(encoding="utf-8")
+    # Clock time from day_start: the first staffed interval (simulation 04:00) is 10:00.
+    assert "<th>Clock time</th>" in staff and "<td>10:00</td>" in staff
+    assert 'id="fig-agents"' in staff and 'id="fig-achieved"' in staff
+    assert 'id="fig-reality"' in reality_page.read_text(encoding="utf-8")
+
+
 # --------------------------------------------------------------------- without a browser
 def test_report_is_one_self_contained_file(report: Path) -> None:
     page = report.read_text(encoding="utf-8")
@@ -315,7 +367,9 @@ def test_report_directory_must_not_be_a_file(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------ in Chromium
 @pytest.mark.parametrize(("which", "tables", "figures"), [("report", 6, len(REPORT_FIGURES)),
-                                                          ("identity_report", 7, 7)])
+                                                          ("identity_report", 7, 7),
+                                                          ("reality_page", 1, 1),
+                                                          ("staff_page", 1, 2)])
 def test_report_renders_in_headless_chromium(browser: DevTools, which: str, tables: int,
                                              figures: int, request: pytest.FixtureRequest
                                              ) -> None:
