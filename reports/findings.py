@@ -12,7 +12,7 @@ Effect size is the *relative change*: ``|Δ| / max(|baseline|, |baseline + Δ|)`
 change as a share of the larger of the two means. It is unit-free, so a service level
 in points, an ASA in seconds and an abandonment count can be ranked together, and it is
 bounded by 1, so a metric that is 0 under the baseline (no abandons in a quiet interval)
-does not outrank everything with an infinite ratio.
+does not outrank everything with an infinite ratio. For example::
 
     from reports.findings import findings
     for finding in findings(results)[:5]:
