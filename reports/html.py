@@ -31,7 +31,6 @@ from . import plots
 from .compare import (
     FORMATS,
     Comparison,
-    compare,
     format_difference,
     format_estimate,
     is_significant,
