@@ -87,14 +87,16 @@ def forest_figure(scopes: Sequence[Comparison], metrics: Sequence[str],
         scale = 100.0 if info.is_share else 1.0
         where = {"row": panel // columns + 1, "col": panel % columns + 1}
         for index, label in enumerate(others, start=1):
+            # Labels side by side within a scope's row, so their whiskers do not overlap.
+            shift = (index - (len(others) + 1) / 2) * 0.6 / max(len(others), 1)
             xs, ys, minus, plus, texts = [], [], [], [], []
-            for row_name, comparison in zip(rows, scopes):
+            for position, (row_name, comparison) in enumerate(zip(rows, scopes)):
                 row = next((r for r in comparison.rows if r.info.name == metric), None)
                 if row is None or math.isnan(row.differences[label].mean):
                     continue
                 value = row.differences[label]
                 xs.append(value.mean * scale)
-                ys.append(row_name)
+                ys.append(position + shift)
                 minus.append(_number(value.mean - value.low, scale) or 0.0)
                 plus.append(_number(value.high - value.mean, scale) or 0.0)
                 texts.append(f"{row_name}: {format_difference(value, info)} "
@@ -107,7 +109,8 @@ def forest_figure(scopes: Sequence[Comparison], metrics: Sequence[str],
                 error_x={"type": "data", "symmetric": False, "array": plus,
                          "arrayminus": minus, "color": _colour(index)}), **where)
         figure.add_vline(x=0, line={"color": "#555", "width": 1}, **where)
-        figure.update_yaxes(autorange="reversed", **where)
+        figure.update_yaxes(tickvals=list(range(len(rows))), ticktext=rows,
+                            range=[len(rows) - 0.5, -0.5], zeroline=False, **where)
     return _layout(figure, f"Paired difference to {scopes[0].baseline} with 95% CI",
                    180 + 90 * panel_rows + 22 * len(rows) * panel_rows)
 
