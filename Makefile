@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.installed
 WORKERS     ?= auto
 PYTEST_ARGS ?=
 
-.PHONY: quickstart test test-slow bench setup clean
+.PHONY: quickstart test test-slow bench docs setup clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,5 +41,10 @@ bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/policy_guard.py
 	$(BIN)/python -m pytest tests/benchmarks --benchmark-enable --benchmark-columns=mean,ops -q
 
+# API reference from the docstrings (Sphinx autodoc, no network) into docs/api/_build;
+# tests/test_api_docs.py builds it the same way in the fast loop, warnings as errors.
+docs: $(STAMP)
+	$(BIN)/python -m sphinx -b html -W --keep-going docs/api docs/api/_build
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .benchmarks
+	rm -rf docs/api/_build $(VENV) .pytest_cache .hypothesis .benchmarks

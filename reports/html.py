@@ -3,16 +3,19 @@
 ``DIR/index.html`` is one file: figures are embedded as SVG data URIs, styles
 are inline and there is no script, so it opens from a file share or an e-mail
 attachment with no network. The figures are also written beside it as
-``DIR/figures/*.svg`` and ``*.png`` for slides.
+``DIR/figures/*.svg`` and ``*.png`` for slides, and ``DIR/interactive.html`` is
+the same comparison with hover, zoom and policies to toggle (``reports.interactive``,
+also one file with no network).
+
+The page opens with the findings: every significant paired difference overall and per
+contact type, tier, channel and interval, ranked by effect size (``reports.findings``),
+because the point of a routing policy is often in one scope, not in the overall figures.
 """
 
 from __future__ import annotations
 
-import base64
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 from matplotlib.figure import Figure
@@ -20,19 +23,29 @@ from matplotlib.figure import Figure
 from sim.files import write_atomic
 from sim.runner import RunResults
 from sim.model.scenario import Scenario
-from sim.model.units import format_duration
+from sim.model.units import DAY, format_duration
+
+from sim.kernel.cells import sl_thresholds
 
 from . import plots
 from .compare import (
     FORMATS,
     Comparison,
-    breakdown_keys,
-    compare,
     format_difference,
     format_estimate,
     is_significant,
     legend,
 )
+from .findings import (
+    FINDING_SCOPES,
+    SCOPE_NAMES,
+    Finding,
+    clock_time,
+    rank_findings,
+    scope_comparisons,
+    scope_title,
+)
+from .page import data_uri, escape, figure_html, page, table, version
 
 FIGURE_METRICS = ("service_level", "asa_s", "abandon_rate", "mean_wait_s", "wait_p90_s",
                   "occupancy", "aht_s", "mean_queue_length", "verify_cost",
@@ -132,53 +145,122 @@ def wait_histograms(results: RunResults) -> dict[str, list[int]] | None:
     return out
 
 
-def report_figures(results: RunResults, comparison: Comparison) -> list[ReportFigure]:
-    """The report's figures for ``results``; ``comparison`` picks the metrics panels."""
-    threshold = results.scenario.service_level.threshold
-    summary = results.summary()
-    shown = [name for name in FIGURE_METRICS if any(row.info.name == name
-                                                    for row in comparison.rows)]
-    panels = Comparison(comparison.scenario, comparison.seed, comparison.replications,
-                        comparison.labels,
-                        [row for row in comparison.rows if row.info.name in shown]
-                        or comparison.rows)
+DIFFERENCE_METRICS = ("service_level", "asa_s", "abandon_rate")
+"""Metrics of the per-interval paired-difference figure."""
+FINDINGS_SHOWN = 8
+"""Findings listed at the top; the rest fold away under a summary line."""
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the static and the interactive page draw from one set of results."""
+
+    results: RunResults
+    overall: Comparison
+    scopes: list[Comparison]
+    """Overall, then every type, tier and channel with more than one key (not intervals)."""
+    intervals: list[Comparison]
+    findings: list[Finding]
+    figure_metrics: list[str]
+
+    @property
+    def day_start(self) -> float:
+        """Clock time of simulation time 0, seconds after midnight (``run.day_start``)."""
+        return self.results.scenario.run.day_start
+
+
+def report_data(results: RunResults, metrics: Sequence[str] | None = None) -> ReportData:
+    """Compare ``results`` in every scope once, for both pages."""
+    comparisons = scope_comparisons(results, metrics)
+    overall = comparisons[0]
+    metric_names = [row.info.name for row in overall.rows]
+    shown = [name for name in FIGURE_METRICS if name in metric_names] or metric_names
+    return ReportData(results, overall,
+                      [c for c in comparisons if c.scope != "by_interval"],
+                      [c for c in comparisons if c.scope == "by_interval"],
+                      rank_findings(comparisons), shown)
+
+
+def report_figures(results: RunResults, comparison: Comparison | None = None,
+                   data: ReportData | None = None) -> list[ReportFigure]:
+    """The report's figures for ``results`` (``comparison`` or ``data.figure_metrics`` pick
+    the metrics of the forest plot)."""
+    if data is None:
+        data = report_data(results, None if comparison is None
+                           else [row.info.name for row in comparison.rows])
+    scenario = results.scenario
+    threshold = scenario.service_level.threshold
+    day_start = data.day_start
     figures = [ReportFigure(
-        "metrics", "Metrics per policy",
-        "Mean over replications with its 95% confidence interval. A policy marked "
-        "(better) or (worse) differs significantly from the baseline in the paired "
-        "comparison, which is more precise than comparing these intervals by eye.",
-        plots.plot_metric_comparison(panels))]
+        "differences", "Paired differences per metric and scope",
+        f"Forest plot: each row is a scope (overall, then each contact type, tier or "
+        f"channel), each point a policy's mean difference to {data.overall.baseline} per "
+        "replication with its paired 95% interval. A filled marker is significant (the "
+        "interval misses the zero line); an open one is not. Shares are in percentage "
+        "points.",
+        plots.plot_forest(data.scopes, data.figure_metrics, day_start))]
+    if len(data.intervals) > 1 and len(data.overall.labels) > 1:
+        metrics = [m for m in DIFFERENCE_METRICS if m in data.figure_metrics]
+        if metrics:
+            figures.append(ReportFigure(
+                "differences_by_interval", "Paired differences by interval of the day",
+                "Per interval of the day (clock time), each policy's paired difference to the "
+                f"baseline with its 95% band; where the band leaves the zero line the "
+                "difference in that interval is significant.",
+                plots.plot_difference_by_interval(data.intervals, metrics, day_start)))
+    summary = results.summary()
     histograms = wait_histograms(results)
     if histograms is not None:
         figures.append(ReportFigure(
             "wait_cdf", "Wait-time distribution",
-            "Share of answered contacts answered within a given wait, all replications "
-            "pooled; the grey line is the service-level threshold.",
+            "Share of answered contacts answered within a given wait, all types and "
+            "replications pooled; the grey line is the service-level threshold.",
             plots.plot_wait_cdf(histograms, threshold)))
     else:
         figures.append(ReportFigure(
             "wait_percentiles", "Wait-time distribution",
             "The 50th, 90th and 99th percentiles of the wait of answered contacts: three "
-            "points of the wait-time CDF, each with its 95% CI over replications. (The "
-            "full CDF needs the engine's wait histogram, which this version does not "
-            "export.)",
+            "points of the wait-time CDF, each with its 95% CI over replications. (These "
+            "results carry no wait histogram, e.g. they were loaded from JSON.)",
             plots.plot_wait_percentiles(summary, threshold)))
+    if len(scenario.contact_types) > 1:
+        figures.append(ReportFigure(
+            "wait_by_type", "Wait-time distribution per contact type",
+            "The 50th, 90th and 99th percentiles of each type's wait of answered contacts "
+            "(three points of its CDF) with 95% CIs, beside the type's SL threshold.",
+            plots.plot_wait_by_type(results.summary("by_type"), sl_thresholds(scenario))))
     by_interval = results.summary("by_interval")
     if sum(len(keys) for keys in by_interval.values()) > len(by_interval):
         figures.append(ReportFigure(
             "service_by_interval", "Service level and abandonment by interval of the day",
-            "Each point is an interval of the day (its start time), contacts attributed to "
-            "the interval in which they arrived; shaded bands are 95% CIs (drawn within "
-            "0-100%).",
+            "Each point is an interval of the day at its clock start time, contacts "
+            "attributed to the interval in which they arrived; bands are 95% CIs (drawn "
+            "within 0-100%).",
             plots.plot_by_interval(by_interval, ["service_level", "abandon_rate"],
-                                   "Service level and abandonment by interval of the day")))
+                                   "Service level and abandonment by interval of the day",
+                                   day_start)))
         figures.append(ReportFigure(
             "load_by_interval", "Load, occupancy and waiting by interval of the day",
             "Offered contacts, agent occupancy and mean wait (all contacts) per interval of "
             "the day, with 95% bands. The engine reports the queue length only as a "
             "time average over the whole run, so the mean wait stands for congestion here.",
             plots.plot_by_interval(by_interval, ["offered", "occupancy", "mean_wait_s"],
-                                   "Load, occupancy and waiting by interval of the day")))
+                                   "Load, occupancy and waiting by interval of the day",
+                                   day_start)))
+        figures.append(ReportFigure(
+            "staffing", "Staffing and occupancy per group",
+            "Agents on duty per group as the scenario staffs them over the measured window; "
+            "occupancy per interval of all groups together (the engine splits agent time "
+            "by group or by interval, not by both) and each group's occupancy over the "
+            "run, with 95% CIs.",
+            plots.plot_staffing(staffing_series(results),
+                                {label: {k: f["occupancy"] for k, f in per_key.items()
+                                         if "occupancy" in f}
+                                 for label, per_key in by_interval.items()},
+                                {label: {g: f["occupancy"] for g, f in per_group.items()
+                                         if "occupancy" in f}
+                                 for label, per_group in results.summary("by_group").items()},
+                                day_start)))
     verification = plots.plot_verification(summary)
     if verification is not None:
         figures.append(ReportFigure(
@@ -191,14 +273,47 @@ def report_figures(results: RunResults, comparison: Comparison) -> list[ReportFi
     return figures
 
 
+def staffing_series(results: RunResults) -> dict[str, tuple[list[float], list[int]]]:
+    """Agents on duty per group over the measured window as stairs: ``(edges, counts)`` with
+    edges in seconds of simulation time and one count between each pair of edges."""
+    scenario = results.scenario
+    settings = scenario.run
+    begin, end = measured_window(results)
+    series = {}
+    for name, group in scenario.agents.items():
+        steps = sorted(group.on_duty(settings.interval, settings.intervals_per_day))
+        # The count in force when the window opens, then every change inside it.
+        before = [count for time, count in steps if time <= begin % DAY]
+        edges, counts = [begin], [before[-1] if before else steps[-1][1]]
+        for day in range(int(begin // DAY), int(end // DAY) + 1):
+            for time, count in steps:
+                if begin < day * DAY + time < end:
+                    edges.append(day * DAY + time)
+                    counts.append(count)
+        series[name] = ([*edges, end], counts)
+    return series
+
+
+def measured_window(results: RunResults) -> tuple[float, float]:
+    """Simulation time from the end of the warm-up to the end of the run (a run of a number
+    of arrivals: as long as its longest replication's measured hours)."""
+    settings = results.scenario.run
+    hours = max((rep.overall.get("measured_hours", 0.0) for reps in results.runs.values()
+                 for rep in reps), default=0.0)
+    end = settings.duration if settings.duration is not None else settings.warmup + hours * 3600
+    return settings.warmup, max(end, settings.warmup + settings.interval)
+
+
 def write_report(
     results: RunResults,
     directory: str | Path,
     *,
     metrics: Sequence[str] | None = None,
     command: str | None = None,
+    interactive: bool = True,
 ) -> Path:
-    """Write ``DIRECTORY/index.html`` (self-contained) and ``DIRECTORY/figures/*.svg|png``.
+    """Write ``DIRECTORY/index.html`` (self-contained), ``DIRECTORY/figures/*.svg|png`` and,
+    unless ``interactive`` is false, ``DIRECTORY/interactive.html``.
 
     The first label of ``results`` is the baseline of every difference;
     ``metrics`` picks the table rows (default: the usual table); ``command`` is
@@ -207,57 +322,21 @@ def write_report(
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise ValueError(f"{directory}: is a file; allowed: a folder for the report")
-    overall = compare(results, metrics)
-    breakdowns = []
-    if len(results.scenario.contact_types) > 1:
-        breakdowns = [compare(results, metrics, scope="by_type", key=key)
-                      for key in breakdown_keys(results, "by_type")]
-    figures = report_figures(results, overall)
+    data = report_data(results, metrics)
     embedded = []
-    for item in figures:
+    for item in report_figures(results, data=data):
         plots.save_figure(item.figure, directory / "figures", item.stem)
         embedded.append((item, plots.render(item.figure, "svg")))
-    page = _page(results.scenario, overall, breakdowns, embedded, command)
+    if interactive:
+        from .interactive import write_interactive
+
+        write_interactive(data, directory / "interactive.html", command)
     index = directory / "index.html"
-    write_atomic(index, page)
+    write_atomic(index, _page(data, embedded, command, interactive))
     return index
 
 
 # ----------------------------------------------------------------------------- HTML
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1a1a1a;
-background:#fff;line-height:1.45}
-main{max-width:1100px;margin:0 auto;padding:24px}
-h1{font-size:1.6em;margin:0 0 4px}h2{margin-top:2em;border-bottom:1px solid #ddd;padding-bottom:4px}
-.meta{color:#555;font-size:.9em}
-table{border-collapse:collapse;margin:8px 0 16px;font-size:.92em}
-th,td{padding:4px 10px;border-bottom:1px solid #e3e3e3;text-align:right;white-space:nowrap}
-th:first-child,td:first-child{text-align:left}
-thead th{background:#f3f3f3}
-td.better{background:#d6e9f7;font-weight:600}td.worse{background:#fbe3c8;font-weight:600}
-td.significant{font-weight:600}
-figure{margin:16px 0 32px}figure img{width:100%;height:auto;border:1px solid #eee}
-figcaption{color:#444;font-size:.9em;margin-top:4px}
-dt{font-weight:600;margin-top:6px}dd{margin-left:1.5em}
-code{background:#f3f3f3;padding:1px 4px;border-radius:3px}
-.scroll{overflow-x:auto}
-"""
-
-
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[tuple[str, str]]]) -> str:
-    """A table from header texts and ``(text, css class)`` cells."""
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f'<td class="{cls}">{_e(text)}</td>' if cls else f"<td>{_e(text)}</td>"
-                         for text, cls in row) + "</tr>"
-        for row in rows)
-    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
-
-
 def _comparison_table(comparison: Comparison) -> str:
     others = comparison.labels[1:]
     header = ["Metric", *comparison.labels,
@@ -272,32 +351,47 @@ def _comparison_table(comparison: Comparison) -> str:
             text = format_difference(row.differences[label], row.info)
             cells.append((f"{text} {verdict}" if verdict else text, verdict))
         rows.append(cells)
-    return _table(header, rows)
+    return table(header, rows)
 
 
-def _findings(comparison: Comparison) -> str:
-    """Plain-language summary: which metrics moved significantly, per label."""
-    if comparison.replications < 2:
-        return f"<p>{_e(legend(comparison))}</p>"
-    items = []
-    for label in comparison.labels[1:]:
-        groups: dict[str, list[str]] = {"better": [], "worse": [], "significant": []}
-        unchanged = []
-        for row in comparison.rows:
-            verdict = row.verdict(label)
-            entry = f"{row.info.label} {format_difference(row.differences[label], row.info)}"
-            if verdict:
-                groups[verdict].append(entry)
-            elif is_significant(row.differences[label]) is False:
-                unchanged.append(row.info.label)
-        parts = [f"<b>{title}:</b> {_e('; '.join(entries))}"
-                 for title, entries in (("Better", groups["better"]), ("Worse", groups["worse"]),
-                                        ("Changed", groups["significant"])) if entries]
+def findings_html(data: ReportData) -> str:
+    """The ranked findings as a numbered list (the first ``FINDINGS_SHOWN`` open, the rest
+    folded), then per label the overall metrics with no significant difference."""
+    overall = data.overall
+    if overall.replications < 2:
+        return f"<p>{escape(legend(overall))}</p>"
+
+    def item(finding: Finding) -> str:
+        return (f'<li class="{finding.verdict}"><span class="where">'
+                f"{escape(finding.where(data.day_start))}</span>: "
+                f"{escape(finding.row.info.label)} "
+                f"{escape(format_difference(finding.difference, finding.row.info))} "
+                f"<b>{finding.verdict}</b> <span class=\"effect\">({escape(finding.label)} vs "
+                f"{escape(finding.baseline)}; {finding.effect:.0%} relative change)</span></li>")
+
+    found = data.findings
+    present = {c.scope for c in [*data.scopes, *data.intervals]}
+    scopes = [SCOPE_NAMES[s].lower() + ("" if s == "overall" else "s")
+              for s in FINDING_SCOPES if s in present]
+    parts = [f"<p>Every difference to {escape(overall.baseline)} whose paired 95% interval "
+             f"excludes 0 (scopes searched: {escape(', '.join(scopes))}), ranked by effect "
+             "size: the change as a share of the larger of the two means.</p>"]
+    if found:
+        parts.append('<ol class="findings" id="findings">'
+                     + "".join(item(f) for f in found[:FINDINGS_SHOWN]) + "</ol>")
+        if len(found) > FINDINGS_SHOWN:
+            parts.append(f"<details><summary>{len(found) - FINDINGS_SHOWN} more "
+                         f'findings</summary><ol class="findings" start="{FINDINGS_SHOWN + 1}">'
+                         + "".join(item(f) for f in found[FINDINGS_SHOWN:]) + "</ol></details>")
+    else:
+        parts.append("<p>No significant difference in any scope.</p>")
+    for label in overall.labels[1:]:
+        unchanged = [row.info.label for row in overall.rows
+                     if is_significant(row.differences[label]) is False]
         if unchanged:
-            parts.append(f"<b>No significant difference:</b> {_e(', '.join(unchanged))}")
-        items.append(f"<li><b>{_e(label)}</b> vs {_e(comparison.baseline)}: "
-                     + ("<br>".join(parts) or "no defined differences") + "</li>")
-    return "<ul>" + "".join(items) + "</ul>"
+            parts.append(f"<p><b>{escape(label)}, overall, no significant difference:</b> "
+                         f"{escape(', '.join(unchanged))}</p>")
+    return "".join(parts)
 
 
 def _rate_text(rate: float | None, rates: Sequence[float] | None) -> str:
@@ -313,7 +407,8 @@ def _scenario_section(scenario: Scenario) -> str:
     length = (format_duration(settings.duration) if settings.duration is not None
               else f"{settings.arrivals:,} arrivals")
     run_rows = [
-        ("Run length", length), ("Warm-up", format_duration(settings.warmup)),
+        ("Run length", length), ("Day starts at", clock_time("00:00", settings.day_start)),
+        ("Warm-up", format_duration(settings.warmup)),
         ("Replications", str(settings.replications)), ("Seed", str(settings.seed)),
         ("Interval of the day", format_duration(settings.interval)),
         ("Service-level threshold T", format_duration(scenario.service_level.threshold)),
@@ -334,15 +429,15 @@ def _scenario_section(scenario: Scenario) -> str:
             f"{min(counts)}–{max(counts)} over the day"
         groups.append([(name, ""), (on_duty, ""), (", ".join(group.skills), ""),
                        (f"{group.speed:g}", "")])
-    description = f"<p>{_e(scenario.description)}</p>" if scenario.description else ""
+    description = f"<p>{escape(scenario.description)}</p>" if scenario.description else ""
     return (
         f"<h2>Scenario</h2>{description}"
-        + _table(["Setting", "Value"], [[(k, ""), (v, "")] for k, v in run_rows])
+        + table(["Setting", "Value"], [[(k, ""), (v, "")] for k, v in run_rows])
         + "<h3>Contact types</h3>"
-        + _table(["Type", "Arrivals", "Mean handle time", "Mean patience", "Mean wrap-up"],
+        + table(["Type", "Arrivals", "Mean handle time", "Mean patience", "Mean wrap-up"],
                  types)
         + "<h3>Agent groups</h3>"
-        + _table(["Group", "Agents on duty", "Skills", "Speed"], groups)
+        + table(["Group", "Agents on duty", "Skills", "Speed"], groups)
     )
 
 
@@ -352,65 +447,48 @@ def _definitions(comparison: Comparison, scenario: Scenario) -> str:
     entries = []
     for row in comparison.rows:
         text = DEFINITIONS.get(row.info.name, "Reported by the engine; no definition on file.")
-        entries.append(f"<dt>{_e(row.info.label)} <code>{_e(row.info.name)}</code></dt>"
-                       f"<dd>{_e(text.format(**values))}</dd>")
+        entries.append(f"<dt>{escape(row.info.label)} <code>{escape(row.info.name)}</code></dt>"
+                       f"<dd>{escape(text.format(**values))}</dd>")
     return "<dl>" + "".join(entries) + "</dl>"
 
 
-def _data_uri(mime: str, payload: bytes) -> str:
-    return f"data:{mime};base64,{base64.b64encode(payload).decode('ascii')}"
-
-
-def _version() -> str:
-    try:
-        return metadata.version("ccsim")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def _page(scenario: Scenario, overall: Comparison, breakdowns: Sequence[Comparison],
-          figures: Sequence[tuple[ReportFigure, bytes]], command: str | None) -> str:
-    comparisons = [overall, *breakdowns]
+def _page(data: ReportData, figures: Sequence[tuple[ReportFigure, bytes]],
+          command: str | None, interactive: bool) -> str:
+    scenario, overall = data.results.scenario, data.overall
+    comparisons = [*data.scopes, *data.intervals]
     downloads = " · ".join(
-        f'<a download="comparison.{ext}" href="{_data_uri(mime, FORMATS[fmt](comparisons).encode())}">'
+        f'<a download="comparison.{ext}" href="{data_uri(mime, FORMATS[fmt](comparisons).encode())}">'
         f"{label}</a>"
         for fmt, ext, mime, label in (("json", "json", "application/json", "JSON"),
                                       ("csv", "csv", "text/csv", "CSV")))
-    breakdown_html = "".join(f"<h3>Contact type {_e(c.key)}</h3>{_comparison_table(c)}"
-                             for c in breakdowns)
-    figure_html = "".join(
-        f'<figure id="fig-{item.stem}"><h3>{_e(item.heading)}</h3>'
-        f'<img src="{_data_uri("image/svg+xml", svg)}" alt="{_e(item.heading)}">'
-        f"<figcaption>{_e(item.caption)}</figcaption></figure>"
-        for item, svg in figures)
-    reproduce = f"<p class=\"meta\">Reproduce: <code>{_e(command)}</code></p>" if command else ""
-    undefined = "" if overall.replications >= 2 else f"<p><b>{_e(legend(overall))}</b></p>"
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>ccsim comparison: {_e(scenario.name)}</title>
-<style>{_CSS}</style>
-</head>
-<body>
-<main>
-<h1>Policy comparison: {_e(scenario.name)}</h1>
-<p class="meta">{_e(" vs ".join(overall.labels))}; baseline {_e(overall.baseline)};
+    breakdown_html = "".join(
+        f"<h3>{escape(scope_title(c.scope, c.key, data.day_start).replace('Type', 'Contact type', 1))}"
+        f"</h3>{_comparison_table(c)}" for c in data.scopes[1:])
+    figures_html = "".join(figure_html(item.stem, item.heading, item.caption, svg)
+                           for item, svg in figures)
+    reproduce = (f'<p class="meta">Reproduce: <code>{escape(command)}</code></p>'
+                 if command else "")
+    views = ('<nav class="views">Interactive version (hover, zoom, show or hide policies; '
+             'one file, no network): <a href="interactive.html">interactive.html</a></nav>'
+             if interactive else "")
+    undefined = "" if overall.replications >= 2 else f"<p><b>{escape(legend(overall))}</b></p>"
+    body = f"""<h1>Policy comparison: {escape(scenario.name)}</h1>
+<p class="meta">{escape(" vs ".join(overall.labels))}; baseline {escape(overall.baseline)};
 {overall.replications} replication{"s" if overall.replications != 1 else ""} on common random
-numbers, seed {overall.seed}. ccsim {_e(_version())}.</p>
+numbers, seed {overall.seed}. ccsim {escape(version())}.</p>
 {reproduce}
+{views}
 {undefined}
 <h2>Findings</h2>
-{_findings(overall)}
+{findings_html(data)}
 {_scenario_section(scenario)}
 <h2>Comparison</h2>
-<p>{_e(legend(overall))}</p>
+<p>{escape(legend(overall))}</p>
 {_comparison_table(overall)}
 {breakdown_html}
-<p class="meta">Download the numbers: {downloads}</p>
+<p class="meta">Download the numbers (every scope, intervals included): {downloads}</p>
 <h2>Figures</h2>
-{figure_html}
+{figures_html}
 <h2>Metric definitions</h2>
 <p>Every metric is computed per replication and summarised as the mean over replications
 with a 95% Student-t confidence interval. The difference to the baseline is computed per
@@ -418,8 +496,5 @@ replication (each replication gives every policy the same arrivals, patience and
 and its 95% interval is mean ± t(0.975, n−1)·s/√n of those paired differences; it is
 significant when it excludes 0. Intervals are not clipped, so with few replications a
 share's bound can pass 0% or 100%.</p>
-{_definitions(overall, scenario)}
-</main>
-</body>
-</html>
-"""
+{_definitions(overall, scenario)}"""
+    return page(f"ccsim comparison: {scenario.name}", body)

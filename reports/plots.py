@@ -23,7 +23,7 @@ from typing import Any, ParamSpec, TypeVar
 import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MultipleLocator, PercentFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator, PercentFormatter
 
 from sim.files import write_atomic
 from sim.kernel.metrics import HISTOGRAM_BINS, bin_edges, histogram_quantile
@@ -145,6 +145,8 @@ def plot_metric_comparison(comparison: Comparison, columns: int = 3) -> Figure:
         ax.set_ylim(len(labels) - 0.5, -0.5)
         ax.margins(x=0.15)
         ax.set_title(row.info.label)
+        # Few ticks: three panels side by side leave room for four percent labels, not nine.
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
         _value_axis(ax, row.info.name, "x")
     return figure
 
@@ -156,43 +158,223 @@ def interval_hours(key: str) -> float:
     return parts[0] + parts[1] / 60 + (parts[2] / 3600 if len(parts) > 2 else 0.0)
 
 
+CLOCK_STEPS_H = (0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0)
+"""Tick spacings of a clock-time axis, in hours; the smallest that keeps ticks apart wins."""
+MAX_CLOCK_TICKS = 9
+"""At most this many clock labels on a 9-inch axis: ``HH:MM`` labels then never touch."""
+
+
+def clock_hours(key: str, day_start: float = 0.0) -> float:
+    """Clock time, in hours since the midnight before the run, of an interval key of
+    simulation time of day on a day that starts at ``day_start`` seconds; may pass 24."""
+    return interval_hours(key) + day_start / 3600.0
+
+
+def clock_axis(ax: Axes, hours: Sequence[float], label: str) -> None:
+    """Label ``ax``'s x axis with clock times ``HH:MM`` (past midnight wrapped), spaced so
+    that at most ``MAX_CLOCK_TICKS`` labels show."""
+    span = max(hours) - min(hours) if hours else 0.0
+    step = next((s for s in CLOCK_STEPS_H if span / s <= MAX_CLOCK_TICKS), 12.0)
+    ax.xaxis.set_major_locator(MultipleLocator(step))
+    ax.xaxis.set_major_formatter(FuncFormatter(
+        lambda x, _: f"{int(round(x * 60)) // 60 % 24:02d}:{int(round(x * 60)) % 60:02d}"))
+    ax.set_xlabel(label)
+
+
+INTERVAL_AXIS = "Clock time (interval start; contacts counted in the interval they arrived)"
+
+
+def _band(ax: Axes, hours: Sequence[float], values: Sequence[Estimate], top: float,
+          bottom: float, index: int) -> None:
+    """A label's 95% band: lightly filled and edged in the label's colour and line style, so
+    overlapping bands of several labels stay apart instead of blending into grey."""
+    kwargs = style(index)
+    lows = [max(v.low, bottom) for v in values]
+    highs = [min(v.high, top) for v in values]
+    ax.fill_between(hours, lows, highs, color=kwargs["color"], alpha=0.10, linewidth=0)
+    for edge in (lows, highs):
+        ax.plot(hours, edge, color=kwargs["color"], linestyle=kwargs["linestyle"],
+                linewidth=0.6, alpha=0.7)
+
+
 @_styled
 def plot_by_interval(by_interval: Mapping[str, Mapping[str, Mapping[str, Estimate]]],
-                     metrics: Sequence[str], title: str) -> Figure:
+                     metrics: Sequence[str], title: str, day_start: float = 0.0) -> Figure:
     """One panel per metric over the intervals of the day: a line per label, its 95% CI
-    as a shaded band (cut at 0, and at 100% for shares). ``by_interval`` is
-    ``{label: {"HH:MM": {metric: Estimate}}}``."""
+    as a band (cut at 0, and at 100% for shares), against clock time from ``day_start``
+    (seconds after midnight). ``by_interval`` is ``{label: {"HH:MM": {metric: Estimate}}}``."""
     if not by_interval or not any(by_interval.values()):
         raise ValueError("no per-interval results to plot")
     figure = _figure(1.0 + 2.3 * len(metrics), title)
     axes = _axes_grid(figure, len(metrics), 1, sharex=True)
+    every_hour: list[float] = []
     for ax, metric in zip(axes, metrics):
         for index, (label, per_key) in enumerate(by_interval.items()):
             keys = sorted(per_key, key=interval_hours)
-            hours = [interval_hours(k) for k in keys]
+            hours = [clock_hours(k, day_start) for k in keys]
+            every_hour += hours
             values = [per_key[k].get(metric, Estimate(math.nan, math.nan, math.nan, 0))
                       for k in keys]
-            kwargs = style(index)
-            ax.plot(hours, [v.mean for v in values], label=label, markersize=4, **kwargs)
+            ax.plot(hours, [v.mean for v in values], label=label, markersize=4, **style(index))
             # Every metric here is >= 0 and shares are <= 1: a band past those bounds (few
             # replications) would only stretch the axis.
-            top = 1.0 if metric_info(metric).is_share else math.inf
-            ax.fill_between(hours, [max(v.low, 0.0) for v in values],
-                            [min(v.high, top) for v in values],
-                            color=kwargs["color"], alpha=0.15, linewidth=0)
+            _band(ax, hours, values, 1.0 if metric_info(metric).is_share else math.inf, 0.0,
+                  index)
         ax.set_title(metric_info(metric).label)
         _value_axis(ax, metric)
     axes[0].legend(loc="best")
-    last = axes[-1]
-    last.set_xlabel("Interval of the day (start time; intervals of all simulated days pooled)")
-    last.xaxis.set_major_locator(MultipleLocator(1 if _span(by_interval) <= 12 else 2))
-    last.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{int(x) % 24:02d}:00"))
+    clock_axis(axes[-1], every_hour, INTERVAL_AXIS)
     return figure
 
 
-def _span(by_interval: Mapping[str, Mapping[str, Any]]) -> float:
-    hours = [interval_hours(k) for per_key in by_interval.values() for k in per_key]
-    return max(hours) - min(hours)
+@_styled
+def plot_difference_by_interval(comparisons: Sequence[Comparison], metrics: Sequence[str],
+                                day_start: float = 0.0) -> Figure:
+    """Paired differences to the baseline per interval of the day: one panel per metric, a
+    line per non-baseline label with its paired 95% band and a zero line. ``comparisons``
+    are the ``by_interval`` comparisons, one per interval key."""
+    if not comparisons:
+        raise ValueError("no per-interval comparisons to plot")
+    ordered = sorted(comparisons, key=lambda c: interval_hours(c.key))
+    hours = [clock_hours(c.key, day_start) for c in ordered]
+    baseline, others = ordered[0].baseline, ordered[0].labels[1:]
+    figure = _figure(1.0 + 2.1 * len(metrics),
+                     f"Paired difference to {baseline} by interval of the day")
+    axes = _axes_grid(figure, len(metrics), 1, sharex=True)
+    for ax, metric in zip(axes, metrics):
+        info = metric_info(metric)
+        scale = 100.0 if info.is_share else 1.0  # shares in percentage points
+        for offset, label in enumerate(others, start=1):
+            values = []
+            for comparison in ordered:
+                row = next((r for r in comparison.rows if r.info.name == metric), None)
+                value = row.differences[label] if row else Estimate(math.nan, math.nan,
+                                                                    math.nan, 0)
+                values.append(Estimate(value.mean * scale, value.low * scale,
+                                       value.high * scale, value.n))
+            ax.plot(hours, [v.mean for v in values], label=f"{label} − {baseline}",
+                    markersize=4, **style(offset))
+            _band(ax, hours, values, math.inf, -math.inf, offset)
+        ax.axhline(0.0, color="0.3", linewidth=1)
+        direction = {1: "higher is better", -1: "lower is better"}.get(info.better, "")
+        ax.set_title(f"Δ {info.label}{' (pp)' if info.is_share else ''}"
+                     f"{f'; {direction}' if direction else ''}")
+    axes[0].legend(loc="best")
+    clock_axis(axes[-1], hours, INTERVAL_AXIS)
+    return figure
+
+
+# ------------------------------------------------------------------------ forest plot
+@_styled
+def plot_forest(comparisons: Sequence[Comparison], metrics: Sequence[str],
+                day_start: float = 0.0, columns: int = 2) -> Figure:
+    """Forest plot of paired differences: one panel per metric, one row per scope
+    (``comparisons``, e.g. overall and each contact type), each non-baseline label's mean
+    difference with its paired 95% interval. A filled marker is significant (the interval
+    misses the zero line); an open one is not."""
+    from .findings import scope_title
+
+    shown = [m for m in metrics if any(r.info.name == m for c in comparisons for r in c.rows)]
+    if not comparisons or not shown:
+        raise ValueError("nothing to draw: no comparison has these metrics")
+    rows = [scope_title(c.scope, c.key, day_start) for c in comparisons]
+    others = comparisons[0].labels[1:]
+    baseline = comparisons[0].baseline
+    panel_rows = math.ceil(len(shown) / columns)
+    figure = _figure(0.9 + panel_rows * (0.8 + 0.32 * len(rows) * max(len(others), 1)),
+                     f"Paired difference to {baseline} with 95% CI, per metric and scope")
+    for ax, metric in zip(_axes_grid(figure, len(shown), columns), shown):
+        info = metric_info(metric)
+        scale = 100.0 if info.is_share else 1.0
+        for offset, label in enumerate(others, start=1):
+            shift = (offset - (len(others) + 1) / 2) * 0.6 / max(len(others), 1)
+            for position, comparison in enumerate(comparisons):
+                row = next((r for r in comparison.rows if r.info.name == metric), None)
+                if row is None or math.isnan(row.differences[label].mean):
+                    continue
+                value = row.differences[label]
+                kwargs = style(offset)
+                errors = None if math.isnan(value.low) else [
+                    [(value.mean - value.low) * scale], [(value.high - value.mean) * scale]]
+                filled = bool(row.verdict(label))
+                ax.errorbar([value.mean * scale], [position + shift], xerr=errors,
+                            color=kwargs["color"], marker=kwargs["marker"], markersize=6,
+                            markerfacecolor=kwargs["color"] if filled else "white",
+                            capsize=3, linestyle="none",
+                            label=label if position == 0 else None)
+        ax.axvline(0.0, color="0.3", linewidth=1)
+        ax.set_yticks(range(len(rows)), rows)
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+        direction = {1: "higher is better", -1: "lower is better"}.get(info.better, "")
+        ax.set_title(f"Δ {info.label}{' (pp)' if info.is_share else ''}")
+        if direction:
+            ax.set_xlabel(direction)
+    if len(others) > 1:
+        figure.legend(*figure.axes[0].get_legend_handles_labels(), loc="outside lower center",
+                      ncols=len(others))
+    return figure
+
+
+# ------------------------------------------------------------------ staffing per group
+@_styled
+def plot_staffing(staffing: Mapping[str, tuple[Sequence[float], Sequence[int]]],
+                  occupancy: Mapping[str, Mapping[str, Estimate]],
+                  group_occupancy: Mapping[str, Mapping[str, Estimate]],
+                  day_start: float = 0.0) -> Figure:
+    """Agents on duty per group as steps, occupancy per interval per label with 95% bands,
+    and each group's occupancy over the run per label.
+
+    ``staffing`` is ``{group: (edges, counts)}`` in seconds of simulation time (one count
+    between each pair of edges, ``reports.html.staffing_series``), ``occupancy`` is
+    ``{label: {"HH:MM": Estimate}}`` and ``group_occupancy`` ``{label: {group: Estimate}}``.
+    The engine splits agent time by group or by interval, not by both, so per-interval
+    occupancy is that of all groups together.
+    """
+    figure = _figure(8.2, "Staffing per group and occupancy")
+    top, middle, bottom = _axes_grid(figure, 3, 1)
+    every_hour: list[float] = []
+    for index, (group, (edges, counts)) in enumerate(staffing.items()):
+        hours = [(t + day_start) / 3600 for t in edges]
+        every_hour += hours
+        top.stairs(counts, hours, label=group, color=OKABE_ITO[index % len(OKABE_ITO)],
+                   linewidth=2, baseline=None)
+    top.set_title("Agents on duty per group (scenario staffing)")
+    top.set_ylim(bottom=0)
+    top.legend(loc="best")
+    clock_axis(top, every_hour, "Clock time")
+    for index, (label, per_key) in enumerate(occupancy.items()):
+        keys = sorted(per_key, key=interval_hours)
+        hours = [clock_hours(k, day_start) for k in keys]
+        values = [per_key[k] for k in keys]
+        middle.plot(hours, [v.mean for v in values], label=label, markersize=4, **style(index))
+        _band(middle, hours, values, 1.0, 0.0, index)
+    middle.set_title("Occupancy per interval, all groups")
+    middle.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
+    middle.legend(loc="best")
+    clock_axis(middle, every_hour, INTERVAL_AXIS)
+    middle.set_xlim(top.get_xlim())
+    groups = list(dict.fromkeys(g for per_group in group_occupancy.values() for g in per_group))
+    count = len(group_occupancy)
+    for index, (label, per_group) in enumerate(group_occupancy.items()):
+        offset = (index - (count - 1) / 2) * 0.6 / max(count, 1)
+        for position, group in enumerate(groups):
+            value = per_group.get(group)
+            if value is None or math.isnan(value.mean):
+                continue
+            errors = None if math.isnan(value.low) else [[value.mean - value.low],
+                                                         [value.high - value.mean]]
+            kwargs = style(index)
+            bottom.errorbar([value.mean], [position + offset], xerr=errors,
+                            color=kwargs["color"], marker=kwargs["marker"], capsize=3,
+                            linestyle="none", label=label if position == 0 else None)
+    bottom.set_yticks(range(len(groups)), groups)
+    bottom.set_ylim(len(groups) - 0.5, -0.5)
+    bottom.xaxis.set_major_locator(MaxNLocator(nbins=6))
+    bottom.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
+    bottom.set_title("Occupancy per group over the run (95% CI)")
+    bottom.legend(loc="best")
+    return figure
 
 
 # --------------------------------------------------------------------- wait-time CDF
@@ -258,6 +440,42 @@ def plot_wait_percentiles(summary: Mapping[str, Mapping[str, Estimate]],
     carry percentiles but no wait histogram."""
     figure = _figure(3.6, "Wait percentiles of answered contacts")
     ax = _axes_grid(figure, 1, 1)[0]
+    _draw_wait_percentiles(ax, summary, threshold_s)
+    ax.set_xlabel("Wait in queue (s)")
+    ax.set_ylabel("Percentile")
+    ax.legend(loc="lower right")
+    return figure
+
+
+@_styled
+def plot_wait_by_type(by_type: Mapping[str, Mapping[str, Mapping[str, Estimate]]],
+                      thresholds: Mapping[str, float]) -> Figure:
+    """Points of each contact type's wait CDF: its 50th, 90th and 99th wait percentiles per
+    label with 95% CIs, one panel per type beside that type's SL threshold.
+
+    ``by_type`` is ``{label: {type: {metric: Estimate}}}`` (``summary("by_type")``). The
+    engine keeps a full wait histogram only for all types together (drawn as the wait CDF);
+    per type it reports these percentiles, read from the type's own histogram.
+    """
+    types = list(dict.fromkeys(t for per_type in by_type.values() for t in per_type))
+    if not types:
+        raise ValueError("no per-type results to plot")
+    figure = _figure(0.9 + 2.0 * len(types), "Wait percentiles of answered contacts per type")
+    axes = _axes_grid(figure, len(types), 1, sharex=True)
+    for ax, name in zip(axes, types):
+        _draw_wait_percentiles(ax, {label: per_type.get(name, {})
+                                    for label, per_type in by_type.items()},
+                               thresholds.get(name, math.nan))
+        ax.set_title(f"Type {name}")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=8))
+    axes[0].legend(loc="lower right")
+    axes[-1].set_xlabel("Wait in queue (s)")
+    return figure
+
+
+def _draw_wait_percentiles(ax: Axes, summary: Mapping[str, Mapping[str, Estimate]],
+                           threshold_s: float) -> None:
+    """The percentile points of ``summary``'s labels on ``ax``, with the SL threshold."""
     count = len(summary)
     for index, (label, figures) in enumerate(summary.items()):
         kwargs = style(index)
@@ -272,16 +490,14 @@ def plot_wait_percentiles(summary: Mapping[str, Mapping[str, Estimate]],
                         xerr=None if math.isnan(low) else [[low], [high]],
                         color=kwargs["color"], marker=kwargs["marker"], linestyle="none",
                         capsize=3, label=label if position == 0 else None)
-    ax.axvline(threshold_s, color="0.4", linewidth=1)
-    ax.annotate(f"SL threshold {threshold_s:g} s", (threshold_s, len(WAIT_PERCENTILES) - 0.6),
-                xytext=(4, 0), textcoords="offset points", color="0.3")
+    if not math.isnan(threshold_s):
+        ax.axvline(threshold_s, color="0.4", linewidth=1)
+        ax.annotate(f"SL threshold {threshold_s:g} s",
+                    (threshold_s, len(WAIT_PERCENTILES) - 0.6), xytext=(4, 0),
+                    textcoords="offset points", color="0.3")
     ax.set_yticks(range(len(WAIT_PERCENTILES)), [name for _, name in WAIT_PERCENTILES])
     ax.set_ylim(-0.5, len(WAIT_PERCENTILES) - 0.5)
     ax.margins(x=0.03)
-    ax.set_xlabel("Wait in queue (s)")
-    ax.set_ylabel("Percentile")
-    ax.legend(loc="lower right")
-    return figure
 
 
 # ------------------------------------------------------------- identity verification

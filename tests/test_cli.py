@@ -317,7 +317,7 @@ loaded = [name for name in sys.argv[1].split(",") if name in sys.modules]
 sys.exit(f"exit code {code}, imported {loaded}" if code or loaded else 0)
 """
 # Plotting, statistics, distributed sweeps and the simulator: only run-like commands need them.
-_HEAVY = ("matplotlib", "scipy", "dask", "distributed", "pandas", "tqdm", "sim.runner")
+_HEAVY = ("matplotlib", "plotly", "scipy", "dask", "distributed", "pandas", "tqdm", "sim.runner")
 
 
 @pytest.mark.parametrize(("argv", "forbidden"), [

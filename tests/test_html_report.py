@@ -45,6 +45,9 @@ CHROMIUM_FLAGS = (
     "--remote-debugging-pipe",
 )
 TIMEOUT_S = 60.0
+REPORT_FIGURES = ("differences", "differences_by_interval", "wait_cdf", "wait_by_type",
+                  "service_by_interval", "load_by_interval", "staffing")
+"""Figures of the quickstart report, in page order."""
 
 
 class DevTools:
@@ -146,10 +149,11 @@ ELEMENT_SIZES = """JSON.stringify(Array.from(document.querySelectorAll('table, f
 }))"""
 
 
-def load_page(devtools: DevTools, path: Path, screenshot: Path | None = None
-              ) -> dict[str, Any]:
+def load_page(devtools: DevTools, path: Path, screenshot: Path | None = None,
+              probe: str | None = None) -> dict[str, Any]:
     """Open ``path`` in a new tab; return its element sizes, console errors and the
-    requests it made to anything but ``file:`` and ``data:`` URLs."""
+    requests it made to anything but ``file:`` and ``data:`` URLs, and, with ``probe``
+    (a JavaScript expression, awaited when it is a promise), the JSON its value encodes."""
     target = devtools.call("Target.createTarget", {"url": "about:blank"})["targetId"]
     session = devtools.call("Target.attachToTarget",
                             {"targetId": target, "flatten": True})["sessionId"]
@@ -165,6 +169,11 @@ def load_page(devtools: DevTools, path: Path, screenshot: Path | None = None
     devtools.wait_for("Page.loadEventFired")
     sizes = json.loads(devtools.call("Runtime.evaluate", {
         "expression": ELEMENT_SIZES, "returnByValue": True}, session=session)["result"]["value"])
+    probed = None
+    if probe is not None:
+        probed = json.loads(devtools.call("Runtime.evaluate", {
+            "expression": probe, "returnByValue": True, "awaitPromise": True},
+            session=session)["result"]["value"])
     if screenshot is not None:
         content = devtools.call("Page.getLayoutMetrics", session=session)["cssContentSize"]
         shot = devtools.call("Page.captureScreenshot", {
@@ -190,7 +199,7 @@ def load_page(devtools: DevTools, path: Path, screenshot: Path | None = None
                 requests.append(url)
     devtools.events.clear()
     devtools.call("Target.closeTarget", {"targetId": target})
-    return {"sizes": sizes, "errors": errors, "requests": requests}
+    return {"sizes": sizes, "errors": errors, "requests": requests, "probe": probed}
 
 
 @pytest.fixture(scope="module")
@@ -215,12 +224,66 @@ def identity_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_report(results, tmp_path_factory.mktemp("identity"))
 
 
+@pytest.fixture(scope="module")
+def reality_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``ccsim reality --report`` on the three-day log excerpt of the reality tests."""
+    directory = tmp_path_factory.mktemp("reality")
+    assert main(["reality", str(ROOT / "tests" / "data" / "anonymous_bank_excerpt.txt"),
+                 "--replications", "2", "--report", str(directory)]) == 0
+    return directory / "index.html"
+
+
+STAFF_DAY = """
+name: day
+run: {duration: 12h, replications: 3, seed: 5, interval: 1h, day_start: 6h}
+contact_types:
+  calls:
+    arrivals: {rates: [0/h, 0/h, 0/h, 0/h, 40/h, 80/h, 100/h, 80/h, 40/h, 0/h, 0/h, 0/h,
+                       0/h, 0/h, 0/h, 0/h, 0/h, 0/h, 0/h, 0/h, 0/h, 0/h, 0/h, 0/h]}
+    handle_time: {dist: exponential, mean: 4min}
+    patience: {dist: exponential, mean: 3min}
+agents:
+  team:
+    skills: [calls]
+    staffing: [0, 0, 0, 0, 4, 8, 10, 8, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+routing: {policy: fcfs}
+"""
+
+
+@pytest.fixture(scope="module")
+def staff_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``ccsim staff --report`` on a day that opens at 10:00 clock time (day_start 6h)."""
+    directory = tmp_path_factory.mktemp("staff")
+    scenario = directory / "day.yaml"
+    scenario.write_text(STAFF_DAY)
+    assert main(["staff", str(scenario), "--target", "service_level>=0.8", "--report",
+                 str(directory / "report")]) == 0
+    return directory / "report" / "index.html"
+
+
+def test_reality_and_staff_pages_share_the_report_style(reality_page: Path,
+                                                        staff_page: Path) -> None:
+    from reports.page import CSS
+
+    for path in (reality_page, staff_page):
+        page = path.read_text(encoding="utf-8")
+        assert f"<style>{CSS}</style>" in page and "<script" not in page
+        assert all(s.startswith("data:") for s in re.findall(r'\b(?:src|href)="([^"]*)"', page))
+    staff = staff_page.read_text(encoding="utf-8")
+    # Clock time from day_start: the first staffed interval (simulation 04:00) is 10:00.
+    assert "<th>Clock time</th>" in staff and "<td>10:00</td>" in staff
+    assert 'id="fig-agents"' in staff and 'id="fig-achieved"' in staff
+    assert 'id="fig-reality"' in reality_page.read_text(encoding="utf-8")
+
+
 # --------------------------------------------------------------------- without a browser
 def test_report_is_one_self_contained_file(report: Path) -> None:
     page = report.read_text(encoding="utf-8")
     # Nothing to fetch: every image is a data URI, no stylesheet, script or remote link.
+    # The one exception is the link to the interactive page written beside it.
     sources = re.findall(r'\b(?:src|href)="([^"]*)"', page)
-    assert sources and all(s.startswith("data:") for s in sources), sources
+    assert sources and all(s.startswith("data:") for s in sources
+                           if s != "interactive.html"), sources
     assert "<script" not in page and "<link" not in page
     assert not re.search(r"https?://", page.replace("http://www.w3.org/2000/svg", ""))
     for heading in ("Findings", "Scenario", "Comparison", "Figures", "Metric definitions"):
@@ -232,7 +295,7 @@ def test_report_is_one_self_contained_file(report: Path) -> None:
     assert page.count("<table>") == 3 + 1 + 2
     assert "Contact type vip" in page and "Contact type general" in page
     stems = re.findall(r'<figure id="fig-([a-z_]+)"', page)
-    assert stems == ["metrics", "wait_cdf", "service_by_interval", "load_by_interval"]
+    assert stems == list(REPORT_FIGURES)
     for stem in stems:
         for ext in ("svg", "png"):
             assert (report.parent / "figures" / f"{stem}.{ext}").stat().st_size > 1000
@@ -292,7 +355,7 @@ def test_report_of_one_replication_says_intervals_are_undefined(tmp_path: Path) 
         label: reps[0].overall["answered"] for label, reps in results.runs.items()}
     page = write_report(results, tmp_path / "report").read_text(encoding="utf-8")
     assert "confidence intervals are undefined" in page
-    assert "(no CI)" in page and page.count("<img ") == 4
+    assert "(no CI)" in page and page.count("<img ") == len(REPORT_FIGURES)
 
 
 def test_report_directory_must_not_be_a_file(tmp_path: Path) -> None:
@@ -303,8 +366,10 @@ def test_report_directory_must_not_be_a_file(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------ in Chromium
-@pytest.mark.parametrize(("which", "tables", "figures"), [("report", 6, 4),
-                                                          ("identity_report", 4, 5)])
+@pytest.mark.parametrize(("which", "tables", "figures"), [("report", 6, len(REPORT_FIGURES)),
+                                                          ("identity_report", 7, 7),
+                                                          ("reality_page", 1, 1),
+                                                          ("staff_page", 1, 2)])
 def test_report_renders_in_headless_chromium(browser: DevTools, which: str, tables: int,
                                              figures: int, request: pytest.FixtureRequest
                                              ) -> None:
@@ -342,3 +407,94 @@ def test_browser_check_catches_errors_and_broken_figures(browser: DevTools,
     table = next(s for s in result["sizes"] if s["tag"] == "table")
     assert table["height"] == 0
     assert not all(s["loaded"] for s in result["sizes"] if s["tag"] == "img")
+
+
+TOP_FINDING = """JSON.stringify((() => {
+  const first = document.querySelector('#findings li');
+  const box = first.getBoundingClientRect();
+  const scenario = Array.from(document.querySelectorAll('h2')).find(h => h.textContent ===
+                                                                      'Scenario');
+  return {text: first.textContent, cls: first.className,
+          x: box.left + window.scrollX, y: box.top + window.scrollY,
+          width: box.width, height: box.height,
+          scenario_y: scenario.getBoundingClientRect().top + window.scrollY};
+})())"""
+
+
+def test_report_screenshot_shows_the_per_type_finding_at_the_top(browser: DevTools,
+                                                                 report: Path) -> None:
+    # The point of priority routing is what VIPs gain: the ranked findings must open with
+    # a per-type difference, above the scenario and the tables, on the first screen; and
+    # the screenshot must show it drawn (its blue "better" background and dark text).
+    from matplotlib.image import imread
+
+    screenshot = ARTIFACTS / "report-top.png"
+    page = load_page(browser, report, screenshot=screenshot, probe=TOP_FINDING)
+    top = page["probe"]
+    assert top["text"].startswith("Type vip: "), top["text"]
+    assert top["cls"] == "better" and "priority vs fcfs" in top["text"]
+    assert re.search(r"\[[-+][\d.]+, [-+][\d.]+\]", top["text"]), top["text"]  # paired CI
+    assert top["y"] + top["height"] <= 900 and top["y"] < top["scenario_y"]
+    pixels = imread(screenshot)[:, :, :3]
+    box = pixels[int(top["y"]):int(top["y"] + top["height"]),
+                 int(top["x"]):int(top["x"] + top["width"])]
+    assert box.size
+    better = (abs(box - [0xd6 / 255, 0xe9 / 255, 0xf7 / 255]).max(axis=2) < 0.02).mean()
+    text = (box.max(axis=2) < 0.35).mean()
+    assert better > 0.5, better  # mostly the "better" background
+    assert text > 0.01, text  # with the finding's text written on it
+
+
+INTERACTIVE_PROBE = """(async () => {
+  await new Promise(resolve => setTimeout(resolve, 300));
+  const plots = Array.from(document.querySelectorAll('.js-plotly-plot'));
+  const sizes = plots.map(p => { const b = p.getBoundingClientRect();
+                                 return {id: p.id, width: b.width, height: b.height,
+                                         traces: p.data.length,
+                                         svg: p.querySelectorAll('.main-svg').length}; });
+  const plot = document.getElementById('plot-by-interval');
+  // Curve 1 is the first policy's service-level line (curve 0 its band); hover its first
+  // interval with a value (a run may have intervals without contacts).
+  const point = plot.data[1].y.findIndex(y => y !== null);
+  Plotly.Fx.hover(plot, [{curveNumber: 1, pointNumber: point}]);
+  const hover = plot.querySelectorAll('.hoverlayer .hovertext').length;
+  const range = plot.layout.xaxis.range.slice();
+  await Plotly.relayout(plot, {'xaxis.range': [range[0], plot.data[1].x[3]]});
+  const zoomed = plot.layout.xaxis.range[1] === plot.data[1].x[3];
+  await Plotly.restyle(plot, {visible: 'legendonly'}, [0, 1]);
+  const hidden = plot.data[1].visible === 'legendonly' &&
+                 plot.querySelectorAll('.legend .traces').length >= 2;
+  const legends = Array.from(document.querySelectorAll('.legendtext')).map(t => t.textContent);
+  return JSON.stringify({sizes, hover, zoomed, hidden, legends});
+})()"""
+
+
+@pytest.mark.parametrize("which", ["report", "identity_report"])
+def test_interactive_report_works_offline_in_headless_chromium(
+        browser: DevTools, which: str, request: pytest.FixtureRequest) -> None:
+    report: Path = request.getfixturevalue(which)
+    interactive = report.parent / "interactive.html"
+    text = interactive.read_text(encoding="utf-8")
+    # One file: plotly.js inline, nothing loaded from elsewhere.
+    assert not re.search(r'<script[^>]+src=|<link\b', text)
+    assert 'href="index.html"' in text and 'href="interactive.html"' in report.read_text()
+    screenshot = ARTIFACTS / f"{which.replace('_', '-')}-interactive.png"
+    page = load_page(browser, interactive, screenshot=screenshot, probe=INTERACTIVE_PROBE)
+    print(f"screenshot: {screenshot}")
+    assert page["errors"] == []
+    assert page["requests"] == []
+    probe = page["probe"]
+    assert [s["id"] for s in probe["sizes"]] == [
+        "plot-forest", "plot-differences-by-interval", "plot-by-interval", "plot-staffing",
+        "plot-wait-cdf"]
+    for size in probe["sizes"]:
+        assert size["width"] > 800 and size["height"] > 300 and size["svg"] > 0, size
+        assert size["traces"] > 0, size
+    assert probe["hover"] == 1, probe  # hovering a point shows its label
+    assert probe["zoomed"] and probe["hidden"], probe  # zoom and toggling a policy work
+    assert screenshot.stat().st_size > 50_000
+    if which == "report":
+        assert {"fcfs", "priority", "generalists", "vip_desk"} <= set(probe["legends"])
+        # The findings open this page too.
+        assert re.search(r'<ol class="findings" id="findings"><li class="better">'
+                         r'<span class="where">Type vip</span>', text)

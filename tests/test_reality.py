@@ -161,6 +161,8 @@ def test_reality_command_writes_table_plot_and_json(tmp_path: Path,
     printed = capsys.readouterr().out
     assert " all |" in printed and "SL(20s)" in printed
     assert (tmp_path / "anonymous_bank_excerpt-reality.png").stat().st_size > 10_000
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "Reality check: anonymous_bank_excerpt.txt" in page and 'id="fig-reality"' in page
     document = json.loads(out.read_text())
     assert document["days"] == 3 and "all" in document["by_hour"]
     entry = document["by_hour"]["all"]["service_level"]

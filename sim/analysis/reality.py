@@ -7,7 +7,8 @@ arrival times), that day's hourly staffing as inferred from agent activity,
 and the month's handle-time, patience and routing fits. The simulated
 contacts of all days are summed per hour of day and set against the log's
 own figures: offered, abandonment rate, SL(20 s) and ASA, with the relative
-error (simulated / actual − 1). ``--report DIR`` also draws the comparison.
+error (simulated / actual − 1). ``--report DIR`` also writes the comparison as a page
+(``DIR/index.html``, the style of ``ccsim compare --report``) and a PNG.
 
 Both sides use ccsim's definitions (``docs/scenarios.md`` §12): offered =
 answered + abandoned; abandonment rate = abandoned / offered; SL(T) =
@@ -153,6 +154,60 @@ class RealityCheck:
                             for m in METRICS}
         return {"source": self.source, "days": len(self.days), "arrivals": self.arrivals,
                 "replications": self.replications, "by_hour": hours}
+
+    def write_page(self, folder: str | Path) -> Path:
+        """``FOLDER/index.html``: the comparison as a self-contained page in the style of
+        ``ccsim compare --report`` (summary, figure against clock time, table per hour,
+        the JSON embedded for download); returns its path."""
+        from reports.page import data_uri, escape, figure_html, page, table, version
+        from reports.plots import plot_by_interval, render
+        from sim.runner import Estimate
+
+        rows = self.rows()
+        hourly = [r for r in rows if r[0] != "all"]
+        nothing = Estimate(math.nan, math.nan, math.nan, 0)
+        by_hour = {
+            "log (actual)": {f"{label}:00": {m: Estimate(a[m], math.nan, math.nan, 1)
+                                             for m in METRICS} for label, a, _ in hourly},
+            "ccsim (simulated)": {f"{label}:00": {m: s.get(m, nothing) for m in METRICS}
+                                  for label, _, s in hourly}}
+        name = Path(self.source).name
+        figure = plot_by_interval(by_hour, list(METRICS),
+                                  f"{name}: actual vs simulated per hour of day")
+        header = ["Hour", *(f"{LABELS[m]} {side}" for m in METRICS
+                            for side in ("log", "sim [95% CI]", "error"))]
+        body = []
+        for label, actual, simulated in rows:
+            cells = [(label if label == "all" else f"{label}:00", "")]
+            for metric in METRICS:
+                value = simulated[metric]
+                interval = ("" if math.isnan(value.low) else
+                            f" [{_show(metric, value.low)}, {_show(metric, value.high)}]")
+                cells += [(_show(metric, actual[metric]), ""),
+                          (_show(metric, value.mean) + interval, ""),
+                          (_percent(_relative(value.mean, actual[metric])), "")]
+            body.append(cells)
+        document = json.dumps(self.to_json(), indent=2).encode()
+        html_body = f"""<h1>Reality check: {escape(name)}</h1>
+<p class="meta">{len(self.days)} days, {self.replications} replications per day, arrivals
+{escape(self.arrivals)}; log = the call log's own figures, sim = mean of replications with its
+95% CI, error = sim / log − 1. ccsim {escape(version())}.</p>
+<h2>Per hour of day</h2>
+{figure_html("reality", "Actual vs simulated per hour of day",
+             "Each point is an hour of the day (its start), the log's days pooled; the "
+             "simulated line carries its 95% band over replications.", render(figure, "svg"))}
+{table(header, body)}
+<p class="meta">Download the numbers: <a download="reality.json"
+href="{data_uri("application/json", document)}">JSON</a></p>
+<h2>Definitions</h2>
+<p>Both sides use ccsim's definitions: offered = answered + abandoned; abandonment rate =
+abandoned / offered; SL(T) = answered within T / (answered + abandoned after T); ASA = mean
+wait of the answered.</p>"""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        index = folder / "index.html"
+        write_atomic(index, page(f"ccsim reality check: {name}", html_body))
+        return index
 
     def plot(self, folder: str | Path) -> Path:
         """Actual vs simulated per hour of day, one panel per metric; returns the PNG path."""
@@ -311,7 +366,9 @@ def configure(parser: Any) -> None:
     parser.add_argument("--seed", type=int, default=1, help="root seed (day d uses seed + d)")
     add_away_after_option(parser)
     add_limit_options(parser)
-    parser.add_argument("--report", metavar="DIR", help="write a PNG of actual vs simulated")
+    parser.add_argument("--report", metavar="DIR",
+                        help="write DIR/index.html (a self-contained page) and a PNG of "
+                             "actual vs simulated")
     parser.add_argument("--json", metavar="PATH", help="write the comparison as JSON")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.set_defaults(handler=_cmd_reality)
@@ -329,7 +386,7 @@ def _cmd_reality(args: Any) -> int:
                           away_after=parse_flag("--away-after", parse_duration, args.away_after),
                           no_limits=args.no_limits)
     # Files first: a reader of stdout that stops early (| head) must not cost them.
-    written = [check.plot(args.report)] if args.report else []
+    written = [check.plot(args.report), check.write_page(args.report)] if args.report else []
     if args.json:
         write_atomic(args.json, json.dumps(check.to_json(), indent=2) + "\n")
         written.append(Path(args.json))

@@ -39,8 +39,10 @@ from __future__ import annotations
 import argparse
 import math
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sim.analysis.analytics import full_time_equivalents, queue_figures, required_agents
@@ -51,6 +53,7 @@ from sim.runner import Estimate, RunResults, run
 from sim.model.scenario import DAY, AgentGroup, Scenario, load_scenario
 from sim.analysis.sweep import split_label
 from sim.errors import UsageError
+from sim.files import check_output_folder, write_atomic
 from sim.model.units import format_duration, parse_share
 
 # Metrics that improve with more agents, and the side a staffing target bounds.
@@ -438,17 +441,60 @@ class _Search:
 def format_staffing(result: Staffing, shrinkage: float | None = None) -> str:
     """The schedule with the achieved value of each target metric (mean [95% CI]); with
     ``shrinkage``, also the full-time equivalents to pay for it."""
+    before, after = staffing_notes(result, shrinkage)
+    header, rows = schedule_rows(result)
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = [*before, ""]
+    for row in [header, ["-" * w for w in widths], *rows]:
+        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                               for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+    return "\n".join([*lines, *after])
+
+
+def staffing_notes(result: Staffing,
+                   shrinkage: float | None = None) -> tuple[list[str], list[str]]:
+    """The lines around the schedule table: title, acceptance rule and Erlang start before
+    it; totals, the FTE at ``shrinkage`` (when given) and close calls after it (shared by
+    the text and the page)."""
     scenario = result.scenario
-    lines = [(f"{scenario.name}: staffing under {result.policy} for "
-             f"{', '.join(map(str, result.targets))}"),
-             (f"(a target counts as met when its whole 95% CI over {scenario.run.replications} "
-             f"replications is on the good side; {result.levels} staffing levels simulated; "
-             f"SL threshold {format_duration(scenario.service_level.threshold)})"),
-             "Erlang estimate: " + ", ".join(
-                 f"{g} {_counts_text(result.erlang[g])}" for g in result.groups)]
+    before = [(f"{scenario.name}: staffing under {result.policy} for "
+               f"{', '.join(map(str, result.targets))}"),
+              (f"(a target counts as met when its whole 95% CI over "
+               f"{scenario.run.replications} replications is on the good side; {result.levels} "
+               f"staffing levels simulated; SL threshold "
+               f"{format_duration(scenario.service_level.threshold)})"),
+              "Erlang estimate: " + ", ".join(
+                  f"{g} {_counts_text(result.erlang[g])}" for g in result.groups)]
     fixed = [g for g in scenario.agents if g not in result.groups]
     if fixed:
-        lines.append(f"Kept as given (shifts): {', '.join(fixed)}")
+        before.append(f"Kept as given (shifts): {', '.join(fixed)}")
+    after = []
+    if len(result.scopes) > 1:
+        after.append("Total agent-intervals: " + ", ".join(
+            f"{g} {sum(result.schedule[g])}" for g in result.groups))
+    if shrinkage is not None:
+        # The simulated agents are on the phones; FTE are the paid heads behind them.
+        per_interval = len(result.scopes) > 1
+        hours = scenario.run.interval / 3600 if per_interval else 1.0
+        paid = {g: full_time_equivalents(sum(result.schedule[g]) * hours, shrinkage)
+                for g in result.groups}
+        after.append((f"Paid hours at {shrinkage:.0%} shrinkage (agent-hours / (1 - shrinkage)): "
+                      if per_interval else
+                      f"FTE at {shrinkage:.0%} shrinkage (agents / (1 - shrinkage)): ")
+                     + ", ".join(f"{g} {paid[g]:.1f}{' h' if per_interval else ''}"
+                                 for g in result.groups))
+    if result.close_calls:
+        where = ", ".join(f"{g} at {s}" if len(result.scopes) > 1 else g
+                          for g, s in result.close_calls)
+        after.append(f"Close calls (one agent fewer gave a 95% CI straddling a target): "
+                     f"{where}; more replications may lower these counts")
+    return before, after
+
+
+def schedule_rows(result: Staffing) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the schedule: per scope the agents of each sized group and each
+    target metric's achieved ``mean [95% CI]``; closed intervals (no agents, no contacts)
+    are left out."""
     metrics = list(dict.fromkeys(t.metric for t in result.targets))
     header = ["Interval" if len(result.scopes) > 1 else "", *result.groups, *metrics]
     rows = []
@@ -460,31 +506,63 @@ def format_staffing(result: Staffing, shrinkage: float | None = None) -> str:
             continue  # closed interval: no agents, no contacts
         rows.append([scope if len(result.scopes) > 1 else "Agents", *map(str, counts),
                      *(_estimate_text(figures[m]) for m in metrics)])
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines.append("")
-    for row in [header, ["-" * w for w in widths], *rows]:
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+    return header, rows
+
+
+def write_staffing_report(result: Staffing, directory: str | Path,
+                          shrinkage: float | None = None) -> Path:
+    """``DIRECTORY/index.html``: the schedule as a self-contained page in the style of
+    ``ccsim compare --report``, with, for a per-interval schedule, a figure of agents per
+    group and of each target metric achieved (95% band, target as a grey line) against
+    clock time. Returns the path of the page."""
+    from reports.findings import clock_time
+    from reports.page import escape, figure_html, page, table, version
+    from reports.plots import plot_by_interval, render
+
+    scenario = result.scenario
+    header, rows = schedule_rows(result)
+    before, after = staffing_notes(result, shrinkage)
+    # The page speaks clock time (run.day_start), as every report page does.
+    day_start, multi = scenario.run.day_start, len(result.scopes) > 1
+    if multi:
+        header[0] = "Clock time"
+    figure = ""
     if len(result.scopes) > 1:
-        lines.append("Total agent-intervals: " + ", ".join(
-            f"{g} {sum(result.schedule[g])}" for g in result.groups))
-    if shrinkage is not None:
-        # The simulated agents are on the phones; FTE are the paid heads behind them.
-        per_interval = len(result.scopes) > 1
-        hours = scenario.run.interval / 3600 if per_interval else 1.0
-        paid = {g: full_time_equivalents(sum(result.schedule[g]) * hours, shrinkage)
-                for g in result.groups}
-        lines.append((f"Paid hours at {shrinkage:.0%} shrinkage (agent-hours / (1 - shrinkage)): "
-                      if per_interval else
-                      f"FTE at {shrinkage:.0%} shrinkage (agents / (1 - shrinkage)): ")
-                     + ", ".join(f"{g} {paid[g]:.1f}{' h' if per_interval else ''}"
-                                 for g in result.groups))
-    if result.close_calls:
-        where = ", ".join(f"{g} at {s}" if len(result.scopes) > 1 else g
-                          for g, s in result.close_calls)
-        lines.append(f"Close calls (one agent fewer gave a 95% CI straddling a target): {where}; "
-                     "more replications may lower these counts")
-    return "\n".join(lines)
+        open_slots = [i for i, scope in enumerate(result.scopes)
+                      if any(result.schedule[g][i] for g in result.groups)]
+        nothing = Estimate(math.nan, math.nan, math.nan, 0)
+        series = {group: {result.scopes[i]: {"agents": Estimate(
+            float(result.schedule[group][i]), math.nan, math.nan, 1)} for i in open_slots}
+            for group in result.groups}
+        agents = plot_by_interval(series, ["agents"], "Agents on duty per group", day_start)
+        metrics = list(dict.fromkeys(t.metric for t in result.targets))
+        achieved = plot_by_interval(
+            {result.policy: {result.scopes[i]: {m: result.achieved[result.scopes[i]].get(
+                m, nothing) for m in metrics} for i in open_slots}},
+            metrics, "Target metrics achieved", day_start)
+        for axis, metric in zip(achieved.axes, metrics):
+            for target in result.targets:
+                if target.metric == metric:
+                    axis.axhline(target.value, color="0.4", linewidth=1)
+        figure = (figure_html("agents", "Agents per group", "The optimised schedule per "
+                              "interval of the day (clock time); closed intervals left out.",
+                              render(agents, "svg"))
+                  + figure_html("achieved", "Targets achieved", "Each target metric at the "
+                                "schedule with its 95% band over replications; the grey line "
+                                "is the target.", render(achieved, "svg")))
+    body = f"""<h1>Staffing: {escape(scenario.name)}</h1>
+<p class="meta">{escape(before[0])}. ccsim {escape(version())}.</p>
+{"".join(f"<p>{escape(line)}</p>" for line in before[1:])}
+<h2>Schedule</h2>
+{table(header, [[(clock_time(row[0], day_start) if multi else row[0], ""),
+                  *((cell, "") for cell in row[1:])] for row in rows])}
+{"".join(f"<p>{escape(line)}</p>" for line in after)}
+{figure}"""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    index = directory / "index.html"
+    write_atomic(index, page(f"ccsim staffing: {scenario.name}", body))
+    return index
 
 
 def _counts_text(counts: Sequence[int]) -> str:
@@ -515,6 +593,8 @@ def configure(staff: argparse.ArgumentParser) -> None:
     staff.add_argument("--shrinkage", metavar="SHARE",
                        help="share of paid time off the phones (breaks, meetings, training, "
                        "absence), e.g. 30%%: also print the FTE to pay for the answer")
+    staff.add_argument("--report", metavar="DIR",
+                       help="also write the schedule as a self-contained page, DIR/index.html")
     add_limit_options(staff)
     staff.add_argument("--debug", action="store_true", help="show tracebacks")
     staff.set_defaults(handler=_cmd_staff)
@@ -533,7 +613,7 @@ def _cmd_staff(args: argparse.Namespace) -> int:
             raise UsageError(f"--max-occupancy {args.max_occupancy}: allowed: above 0 and at "
                              "most 1 (100%), e.g. 0.85 or 85%")
         targets.append(Target("occupancy", "<=", cap))
-    shrinkage = 0.0
+    shrinkage: float | None = None
     if args.shrinkage is not None:
         shrinkage = _share_option("--shrinkage", args.shrinkage)
         if not 0 <= shrinkage < 1:
@@ -546,12 +626,17 @@ def _cmd_staff(args: argparse.Namespace) -> int:
             policy_spec(split_label(args.policy)[0])
         except UnknownPolicyError as exc:
             raise UsageError(f"--policy: {exc}") from None
+    if args.report:
+        check_output_folder(args.report, "--report")
     scenario = load_scenario(args.scenario, no_limits=args.no_limits)
     check_workload(scenario, args)
     result = optimise_staffing(scenario, targets, args.policy, replications=args.replications,
                                seed=args.seed, jobs=checked_jobs(args.jobs),
                                no_limits=args.no_limits)
-    print(format_staffing(result, shrinkage if args.shrinkage is not None else None))
+    if args.report:  # files first: a reader of stdout that stops early must not cost them
+        print(f"report: {write_staffing_report(result, args.report, shrinkage)}",
+              file=sys.stderr)
+    print(format_staffing(result, shrinkage))
     return 0
 
 

@@ -60,6 +60,13 @@ class RunSettings(StrictModel):
         description="Length of one interval of the day: the unit of rate and staffing "
         "profiles and of per-interval reports. Must divide 24h.",
     )
+    day_start: Duration = Field(
+        default=0.0, ge=0, lt=DAY,
+        description="Clock time at which the simulated day starts (simulation time 0), e.g. "
+        "8h for a run that covers 08:00-16:00. Reports label their time axes and intervals "
+        "with it; arrival profiles, staffing, shifts and JSON interval keys stay in simulation "
+        "time of day.",
+    )
 
     @model_validator(mode="after")
     def _one_length(self) -> RunSettings:
