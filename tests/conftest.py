@@ -14,6 +14,24 @@ from sim.model.scenario import Scenario, scenario_from_dict
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _draw_no_constants_of_loaded_modules() -> None:
+    """Hypothesis also draws constants it finds in the project modules loaded so far; under
+    pytest-xdist which those are depends on the tests a worker ran before, so a derandomized
+    example (tests/test_fuzz.py) would change from run to run. Without them the examples
+    depend on the seed alone. (A private hook: on a Hypothesis without it, nothing to do.)"""
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover
+        return
+    constants = getattr(providers, "_local_constants", None)
+    if constants is not None and hasattr(providers, "_get_local_constants"):
+        empty = type(constants)()
+        providers._get_local_constants = lambda: empty
+
+
+_draw_no_constants_of_loaded_modules()
+
+
 def contract_scenario_data() -> dict[str, Any]:
     """Quickstart plus customers and the parameters of policies that route on identity,
     so that every registered policy can be built and run on one scenario."""
