@@ -48,6 +48,7 @@ from test_invariants import (
 from test_invariants import scenarios as core_scenarios
 
 from sim import ScenarioError, Simulation, scenario_from_dict
+from sim.state import BLOCKED, RINGING
 
 RUN_BUDGET_S = 8.0
 """Wall-clock seconds one run may take before the example counts as a hang."""
@@ -900,12 +901,42 @@ UNDRAINED = {
         agents={"team": {"count": 2, "skills": ["a"]}, "rest": {"count": 2, "skills": ["b"]}},
         routing={"policy": "vip", "vip": {"team": "team", "team_helps": False,
                                           "overflow_after": None}}),
+    "outcomes never resolved, with repeats": _plain(
+        run={"arrivals": 7, "seed": 2}, outcomes={
+            "resolution_at_lowest": 0.0, "resolution_at_highest": 0.0,
+            "repeat_after": {"dist": "exponential", "mean": "600s"}}),
     "contextual: every agent is mobile": _plain(
         run={"arrivals": 113, "seed": 0, "interval": "6h"},
         agents={"team": {"count": 2, "skills": ["calls"], "mobile": {
             "ring": {"dist": "constant", "value": "9s"}, "answer": 0.5}}},
         routing={"policy": "contextual"}),
 }
+
+
+def test_a_contact_back_from_an_unanswered_ring_keeps_its_place_in_the_waiting_room() -> None:
+    # Found by the fuzz harness: a ringing contact counts in the queue, so one rung at
+    # arrival can fill the room; another back unanswered then found it full and was blocked
+    # after having queued (p_wait above 1).
+    data = _plain(run={"duration": "3h", "seed": 4}, contact_types={"calls": {
+        "arrivals": {"rate": "300/h"}, "handle_time": {"dist": "exponential", "mean": "90s"},
+        "patience": {"dist": "exponential", "mean": "120s"}}},
+        agents={"team": {"count": 3, "skills": ["calls"], "mobile": {
+            "ring": {"dist": "constant", "value": "20s"}, "answer": 0.5}}},
+        waiting_room={"capacity": 1}, routing={"policy": "contextual"})
+    sim = Simulation(scenario_from_dict(data), "contextual", 0)
+    hold, back_and_blocked, returns = sim.hold, [], []
+
+    def watched(contact: Any, now: float) -> None:
+        ringing = contact.status == RINGING
+        returns.append(ringing)
+        hold(contact, now)
+        if ringing and contact.status == BLOCKED:
+            back_and_blocked.append(contact)
+
+    sim.hold = watched
+    overall = sim.run().overall
+    assert sum(returns) > 50 and overall["blocked"] > 0  # rings came back to a full room
+    assert back_and_blocked == [] and overall["p_wait"] <= 1.0
 
 
 @pytest.mark.parametrize("data", list(UNDRAINED.values()), ids=list(UNDRAINED))

@@ -492,7 +492,7 @@ class Scenario(StrictModel):
         for check in (lambda: self._check_limits((info.context or {}).get("limits",
                                                                          DEFAULT_LIMITS)),
                       self._check_identity, self._check_skills, self._check_channels,
-                      self._check_outbound,
+                      self._check_outbound, self._check_repeats_end,
                       lambda: _check_plugins(self, policy_spec, "policy", ("routing",),
                                              (self.routing.policy,), self.routing)):
             with problems.check():
@@ -642,6 +642,19 @@ class Scenario(StrictModel):
         if self.channels is not None:
             return tuple(self.channels)
         return tuple(dict.fromkeys(t.channel for t in self.contact_types.values()))
+
+    def _check_repeats_end(self) -> None:
+        """A run by arrivals ends once every contact has left; a chance of resolution of 0
+        sends some customers back for ever (each unresolved contact repeats)."""
+        outcomes = self.outcomes
+        if self.run.arrivals is None or outcomes is None or outcomes.repeat_after is None:
+            return
+        for field in ("resolution_at_lowest", "resolution_at_highest"):
+            if getattr(outcomes, field) == 0:
+                raise FieldError(("outcomes", field), (
+                    "0 with repeat_after: contacts that agents at this level never resolve "
+                    "come back for ever, so a run by a count of arrivals (run.arrivals) could "
+                    "never end; allowed: a chance > 0, or run.duration instead of run.arrivals"))
 
     def _check_channels(self) -> None:
         channels = self.channel_names()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sim.stages import Stage
-from sim.state import BLOCKED
+from sim.state import BLOCKED, RINGING
 
 if TYPE_CHECKING:
     from sim.kernel.kernel import Simulation
@@ -27,7 +27,8 @@ class WaitingRoom(Stage):
         hold = kernel.hold
 
         def hold_or_block(contact: Contact, now: float) -> None:
-            if kernel.queue_length < capacity:
+            # A contact back from an unanswered ring had its place while it rang: it keeps it.
+            if kernel.queue_length < capacity or contact.status == RINGING:
                 hold(contact, now)
                 return
             contact.status = BLOCKED
