@@ -352,6 +352,9 @@ def add_quality(draw: st.DrawFn, d: Draft) -> None:
             outcomes["match_bonus"] = draw(probabilities())
         if draw(st.booleans()):
             outcomes["repeat_after"] = draw(distributions(600, 7200))
+            if "arrivals" in d.data["run"]:  # (else some customers come back for ever)
+                for key in ("resolution_at_lowest", "resolution_at_highest"):
+                    outcomes[key] = outcomes[key] or 0.5
         d.data["outcomes"] = outcomes
     if draw(st.booleans()):
         matching: dict[str, Any] = {}
