@@ -14,6 +14,7 @@ because the point of a routing policy is often in one scope, not in the overall 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from sim.files import write_atomic
-from sim.runner import RunResults
+from sim.runner import Estimate, RunResults, metric_estimate
 from sim.model.scenario import Scenario
 from sim.model.units import DAY, format_duration
 
@@ -145,6 +146,35 @@ def wait_histograms(results: RunResults) -> dict[str, list[int]] | None:
     return out
 
 
+def wait_histograms_by_type(results: RunResults) -> dict[str, dict[str, list[int]]] | None:
+    """``{type: {label: wait histogram}}`` summed over replications, or ``None`` when the
+    results carry none (``ReplicationResult.wait_histogram_by_type``)."""
+    out: dict[str, dict[str, list[int]]] = {}
+    for label, reps in results.runs.items():
+        if not reps or any(not rep.wait_histogram_by_type for rep in reps):
+            return None
+        for name in reps[0].wait_histogram_by_type:
+            out.setdefault(name, {})[label] = [sum(column) for column in zip(
+                *(rep.wait_histogram_by_type[name] for rep in reps))]
+    return out
+
+
+def group_interval_occupancy(
+        results: RunResults) -> dict[str, dict[str, dict[str, Estimate]]] | None:
+    """``{group: {label: {"HH:MM": occupancy Estimate over replications}}}``, or ``None``
+    when the results carry no per-group intervals (``ReplicationResult.by_group_interval``)."""
+    out: dict[str, dict[str, dict[str, Estimate]]] = {}
+    for label, reps in results.runs.items():
+        if not reps or any(not rep.by_group_interval for rep in reps):
+            return None
+        for group, per_interval in reps[0].by_group_interval.items():
+            out.setdefault(group, {})[label] = {
+                key: metric_estimate("occupancy", (rep.by_group_interval[group].get(
+                    key, {}).get("occupancy", math.nan) for rep in reps))
+                for key in per_interval}
+    return out
+
+
 DIFFERENCE_METRICS = ("service_level", "asa_s", "abandon_rate")
 """Metrics of the per-interval paired-difference figure."""
 FINDINGS_SHOWN = 8
@@ -223,11 +253,21 @@ def report_figures(results: RunResults, comparison: Comparison | None = None,
             "points of the wait-time CDF, each with its 95% CI over replications. (These "
             "results carry no wait histogram, e.g. they were loaded from JSON.)",
             plots.plot_wait_percentiles(summary, threshold)))
-    if len(scenario.contact_types) > 1:
+    by_type_histograms = wait_histograms_by_type(results)
+    if len(scenario.contact_types) > 1 and by_type_histograms is not None and any(
+            sum(counts) for per_label in by_type_histograms.values()
+            for counts in per_label.values()):
+        figures.append(ReportFigure(
+            "wait_by_type", "Wait-time distribution per contact type",
+            "Each type's share of answered contacts answered within a given wait, "
+            "replications pooled, beside the type's SL threshold (grey line).",
+            plots.plot_wait_cdf_by_type(by_type_histograms, sl_thresholds(scenario))))
+    elif len(scenario.contact_types) > 1:
         figures.append(ReportFigure(
             "wait_by_type", "Wait-time distribution per contact type",
             "The 50th, 90th and 99th percentiles of each type's wait of answered contacts "
-            "(three points of its CDF) with 95% CIs, beside the type's SL threshold.",
+            "(three points of its CDF) with 95% CIs, beside the type's SL threshold. (These "
+            "results carry no per-type wait histogram, e.g. they were loaded from JSON.)",
             plots.plot_wait_by_type(results.summary("by_type"), sl_thresholds(scenario))))
     by_interval = results.summary("by_interval")
     if sum(len(keys) for keys in by_interval.values()) > len(by_interval):
@@ -247,16 +287,15 @@ def report_figures(results: RunResults, comparison: Comparison | None = None,
             plots.plot_by_interval(by_interval, ["offered", "occupancy", "mean_wait_s"],
                                    "Load, occupancy and waiting by interval of the day",
                                    day_start)))
+        per_group = group_interval_occupancy(results) or {"all groups": {
+            label: {k: f["occupancy"] for k, f in per_key.items() if "occupancy" in f}
+            for label, per_key in by_interval.items()}}
         figures.append(ReportFigure(
             "staffing", "Staffing and occupancy per group",
             "Agents on duty per group as the scenario staffs them over the measured window; "
-            "occupancy per interval of all groups together (the engine splits agent time "
-            "by group or by interval, not by both) and each group's occupancy over the "
-            "run, with 95% CIs.",
-            plots.plot_staffing(staffing_series(results),
-                                {label: {k: f["occupancy"] for k, f in per_key.items()
-                                         if "occupancy" in f}
-                                 for label, per_key in by_interval.items()},
+            "each group's occupancy per interval of the day and over the run, with 95% "
+            "CIs.",
+            plots.plot_staffing(staffing_series(results), per_group,
                                 {label: {g: f["occupancy"] for g, f in per_group.items()
                                          if "occupancy" in f}
                                  for label, per_group in results.summary("by_group").items()},

@@ -319,20 +319,20 @@ def plot_forest(comparisons: Sequence[Comparison], metrics: Sequence[str],
 # ------------------------------------------------------------------ staffing per group
 @_styled
 def plot_staffing(staffing: Mapping[str, tuple[Sequence[float], Sequence[int]]],
-                  occupancy: Mapping[str, Mapping[str, Estimate]],
+                  occupancy: Mapping[str, Mapping[str, Mapping[str, Estimate]]],
                   group_occupancy: Mapping[str, Mapping[str, Estimate]],
                   day_start: float = 0.0) -> Figure:
-    """Agents on duty per group as steps, occupancy per interval per label with 95% bands,
-    and each group's occupancy over the run per label.
+    """Agents on duty per group as steps, each group's occupancy per interval per label with
+    95% bands, and each group's occupancy over the run per label.
 
     ``staffing`` is ``{group: (edges, counts)}`` in seconds of simulation time (one count
     between each pair of edges, ``reports.html.staffing_series``), ``occupancy`` is
-    ``{label: {"HH:MM": Estimate}}`` and ``group_occupancy`` ``{label: {group: Estimate}}``.
-    The engine splits agent time by group or by interval, not by both, so per-interval
-    occupancy is that of all groups together.
+    ``{group: {label: {"HH:MM": Estimate}}}`` (a panel per group; results that carry no
+    per-group intervals pass one entry for all groups) and ``group_occupancy``
+    ``{label: {group: Estimate}}``.
     """
-    figure = _figure(8.2, "Staffing per group and occupancy")
-    top, middle, bottom = _axes_grid(figure, 3, 1)
+    figure = _figure(5.6 + 2.2 * len(occupancy), "Staffing per group and occupancy")
+    top, *middles, bottom = _axes_grid(figure, 2 + len(occupancy), 1)
     every_hour: list[float] = []
     for index, (group, (edges, counts)) in enumerate(staffing.items()):
         hours = [(t + day_start) / 3600 for t in edges]
@@ -343,17 +343,19 @@ def plot_staffing(staffing: Mapping[str, tuple[Sequence[float], Sequence[int]]],
     top.set_ylim(bottom=0)
     top.legend(loc="best")
     clock_axis(top, every_hour, "Clock time")
-    for index, (label, per_key) in enumerate(occupancy.items()):
-        keys = sorted(per_key, key=interval_hours)
-        hours = [clock_hours(k, day_start) for k in keys]
-        values = [per_key[k] for k in keys]
-        middle.plot(hours, [v.mean for v in values], label=label, markersize=4, **style(index))
-        _band(middle, hours, values, 1.0, 0.0, index)
-    middle.set_title("Occupancy per interval, all groups")
-    middle.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
-    middle.legend(loc="best")
-    clock_axis(middle, every_hour, INTERVAL_AXIS)
-    middle.set_xlim(top.get_xlim())
+    for middle, (group, per_label) in zip(middles, occupancy.items()):
+        for index, (label, per_key) in enumerate(per_label.items()):
+            keys = sorted(per_key, key=interval_hours)
+            hours = [clock_hours(k, day_start) for k in keys]
+            values = [per_key[k] for k in keys]
+            middle.plot(hours, [v.mean for v in values], label=label, markersize=4,
+                        **style(index))
+            _band(middle, hours, values, 1.0, 0.0, index)
+        middle.set_title(f"Occupancy per interval: {group}")
+        middle.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
+        middle.legend(loc="best")
+        clock_axis(middle, every_hour, INTERVAL_AXIS)
+        middle.set_xlim(top.get_xlim())
     groups = list(dict.fromkeys(g for per_group in group_occupancy.values() for g in per_group))
     count = len(group_occupancy)
     for index, (label, per_group) in enumerate(group_occupancy.items()):
@@ -411,22 +413,52 @@ def plot_wait_cdf(histograms: Mapping[str, Sequence[int]], threshold_s: float) -
     """
     figure = _figure(4.2, "Wait-time distribution of answered contacts")
     ax = _axes_grid(figure, 1, 1)[0]
+    _draw_wait_cdf(ax, histograms, threshold_s)
+    ax.set_xlabel("Wait in queue (s)")
+    ax.set_ylabel("Answered within (cumulative share)")
+    ax.legend(loc="lower right")
+    return figure
+
+
+@_styled
+def plot_wait_cdf_by_type(histograms: Mapping[str, Mapping[str, Sequence[int]]],
+                          thresholds: Mapping[str, float]) -> Figure:
+    """Each contact type's wait-time CDF, one panel per type (``{type: {label:
+    histogram}}``) beside that type's SL threshold; a type nobody was answered in is left
+    out."""
+    shown = {name: per_label for name, per_label in histograms.items()
+             if any(sum(counts) for counts in per_label.values())}
+    if not shown:
+        raise ValueError("no answered contacts to plot")
+    figure = _figure(0.9 + 2.4 * len(shown), "Wait-time distribution per contact type")
+    axes = _axes_grid(figure, len(shown), 1)
+    for ax, (name, per_label) in zip(axes, shown.items()):
+        _draw_wait_cdf(ax, {label: counts for label, counts in per_label.items()
+                            if sum(counts)}, thresholds.get(name, math.nan))
+        ax.set_title(f"Type {name}")
+        ax.set_ylabel("Answered within")
+    axes[0].legend(loc="lower right")
+    axes[-1].set_xlabel("Wait in queue (s)")
+    return figure
+
+
+def _draw_wait_cdf(ax: Axes, histograms: Mapping[str, Sequence[int]],
+                   threshold_s: float) -> None:
+    """One CDF curve per label on ``ax`` and the SL threshold (when known)."""
     right = max(histogram_quantile(list(c), 0.995) for c in histograms.values())
     for index, (label, counts) in enumerate(histograms.items()):
         waits, shares = wait_cdf(counts)
         kwargs = style(index)
         ax.plot([0.0, *waits], [0.0, *shares], label=label, color=kwargs["color"],
                 linestyle=kwargs["linestyle"])
-    ax.axvline(threshold_s, color="0.4", linewidth=1)
-    ax.annotate(f"SL threshold {threshold_s:g} s", (threshold_s, 0.02), xytext=(4, 0),
-                textcoords="offset points", color="0.3")
-    ax.set_xlim(0, max(right * 1.05, threshold_s * 1.2))
+    if not math.isnan(threshold_s):
+        ax.axvline(threshold_s, color="0.4", linewidth=1)
+        ax.annotate(f"SL threshold {threshold_s:g} s", (threshold_s, 0.02), xytext=(4, 0),
+                    textcoords="offset points", color="0.3")
+        right = max(right * 1.05, threshold_s * 1.2)
+    ax.set_xlim(0, right if right > 0 else 1.0)
     ax.set_ylim(0, 1.01)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
-    ax.set_xlabel("Wait in queue (s)")
-    ax.set_ylabel("Answered within (cumulative share)")
-    ax.legend(loc="lower right")
-    return figure
 
 
 WAIT_PERCENTILES = (("wait_p50_s", "p50"), ("wait_p90_s", "p90"), ("wait_p99_s", "p99"))

@@ -108,6 +108,23 @@ def test_the_arrival_clock_gives_the_same_times_as_walking_the_rates_afresh() ->
         assert t == expected
 
 
+@pytest.mark.filterwarnings("ignore::sim.FewReplicationsWarning")
+def test_per_type_histograms_and_per_group_intervals_add_up() -> None:
+    result = run(load_scenario(ROOT / "scenarios" / "quickstart.yaml"), ["fcfs"],
+                 replications=1, progress=False).runs["fcfs"][0]
+    by_type = result.wait_histogram_by_type
+    assert set(by_type) == {"general", "vip"}
+    assert [sum(column) for column in zip(*by_type.values())] == result.wait_histogram
+    for name, histogram in by_type.items():
+        assert sum(histogram) == result.by_type[name]["answered"]
+    # Busy time per group and interval adds up to each interval's busy time.
+    for key, figures in result.by_interval.items():
+        per_group = {g: cells[key] for g, cells in result.by_group_interval.items()}
+        busy = sum(f["occupancy"] * f["agents_logged_in"] for f in per_group.values())
+        logged_in = sum(f["agents_logged_in"] for f in per_group.values())
+        assert busy / logged_in == pytest.approx(figures["occupancy"], rel=1e-9)
+
+
 # ------------------------------------------------------------------ endless instants
 def test_retrials_at_one_instant_stop_with_the_field_named() -> None:
     data = _plain()

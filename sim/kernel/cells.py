@@ -44,6 +44,10 @@ class ReplicationResult:
     """Contact metrics per channel (each channel's own SL threshold)."""
     by_campaign: dict[str, dict[str, float]] = field(default_factory=dict)
     """Outbound metrics per campaign."""
+    wait_histogram_by_type: dict[str, list[int]] = field(default_factory=dict)
+    """``wait_histogram`` of each contact type."""
+    by_group_interval: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    """Agent metrics (``AGENT_METRICS``) per group and interval of the day (``HH:MM``)."""
 
 
 def is_omnichannel(scenario: Scenario) -> bool:
@@ -173,15 +177,21 @@ class MetricCells:
                     for name, total in zip(self.group_names, group_totals)}
         lengths = self._interval_lengths(end)
         by_interval = {}
+        by_group_interval: dict[str, dict[str, dict[str, float]]] = {
+            name: {} for name in self.group_names}
         for index in range(self.intervals):
             if lengths[index] <= 0:
                 continue
+            label = self._interval_label(index)
+            for name, cells in zip(self.group_names, self.group):
+                agent_figures = cells[index].figures(lengths[index])
+                by_group_interval[name][label] = {m: agent_figures[m] for m in AGENT_METRICS}
             figures = merged_contacts(cells[index] for cells in (
                 *self.contact, *self.tier.values())).figures()
             agent_figures = merged_groups(cells[index] for cells in self.group).figures(
                 lengths[index])
             figures.update((m, agent_figures[m]) for m in AGENT_METRICS)
-            by_interval[self._interval_label(index)] = figures
+            by_interval[label] = figures
         by_tier = {tier: merged_contacts(c for name in self.type_names
                                          for c in self.tier[name, tier]).figures()
                    for tier in self.tier_names}
@@ -194,6 +204,9 @@ class MetricCells:
             for name, total in zip(self.type_names, type_totals):
                 channels.setdefault(self.channel_of[name], ContactCell()).add(total)
             by_channel = {channel: cell.figures() for channel, cell in channels.items()}
-        return ReplicationResult(sim.policy_name, sim.replication, overall, sim.verification,
-                                 by_type, by_group, by_interval, by_tier, all_contacts.histogram,
-                                 sim.outbound, by_channel)
+        return ReplicationResult(
+            sim.policy_name, sim.replication, overall, sim.verification, by_type, by_group,
+            by_interval, by_tier, all_contacts.histogram, sim.outbound, by_channel,
+            wait_histogram_by_type={name: total.histogram
+                                    for name, total in zip(self.type_names, type_totals)},
+            by_group_interval=by_group_interval)
