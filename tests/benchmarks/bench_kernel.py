@@ -64,6 +64,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +73,9 @@ from typing import Any
 import yaml
 
 import sim  # whichever sim comes first on the path: PYTHONPATH, else the editable install
+
+# One replication per timed run is the point here, not an oversight worth a warning.
+warnings.filterwarnings("ignore", message=r"1 replication: 95% confidence intervals")
 
 HERE = Path(__file__).resolve().parent
 BASELINE = HERE / "kernel_baseline.json"
