@@ -27,6 +27,7 @@ from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from sim.files import write_atomic
+from sim.kernel.cells import sl_thresholds
 from sim.runner import Estimate
 
 from .compare import Comparison, format_difference, legend, metric_info
@@ -35,8 +36,10 @@ from .html import (
     DIFFERENCE_METRICS,
     ReportData,
     findings_html,
+    group_interval_occupancy,
     staffing_series,
     wait_histograms,
+    wait_histograms_by_type,
 )
 from .page import escape, page, version
 from .plots import OKABE_ITO, clock_hours, interval_hours, wait_cdf
@@ -188,18 +191,62 @@ def _band_traces(figure: go.Figure, panel: int, label: str, index: int, times: l
 
 def cdf_figure(histograms: dict[str, list[int]], threshold_s: float) -> go.Figure:
     """Share of answered contacts answered within x seconds, one curve per label."""
-    figure = go.Figure()
+    figure = make_subplots(rows=1, cols=1)
+    _cdf_traces(figure, 1, histograms, threshold_s, True)
+    return _layout(figure, "Wait-time distribution of answered contacts", 420)
+
+
+def cdf_by_type_figure(histograms: dict[str, dict[str, list[int]]],
+                       thresholds: dict[str, float]) -> go.Figure:
+    """Each contact type's wait-time CDF (``{type: {label: histogram}}``), a panel per type
+    beside its SL threshold; a legend entry hides or shows a label in every panel."""
+    shown = {name: {label: counts for label, counts in per_label.items() if sum(counts)}
+             for name, per_label in histograms.items()}
+    shown = {name: per_label for name, per_label in shown.items() if per_label}
+    figure = make_subplots(rows=len(shown), cols=1, vertical_spacing=0.08,
+                           subplot_titles=[f"Type {name}" for name in shown])
+    for panel, (name, per_label) in enumerate(shown.items(), start=1):
+        _cdf_traces(figure, panel, per_label, thresholds.get(name, math.nan), panel == 1)
+    return _layout(figure, "Wait-time distribution per contact type", 140 + 260 * len(shown))
+
+
+def _cdf_traces(figure: go.Figure, panel: int, histograms: dict[str, list[int]],
+                threshold_s: float, legend_entry: bool) -> None:
+    """One CDF line per label in ``panel`` (grouped by label across panels) and the SL
+    threshold, when known."""
     for index, (label, counts) in enumerate(histograms.items()):
         waits, shares = wait_cdf(counts)
         figure.add_trace(go.Scatter(
             x=[0.0, *waits], y=[0.0, *(100 * s for s in shares)], mode="lines", name=label,
+            legendgroup=label, showlegend=legend_entry,
             hovertemplate="within %{x:.1f} s: %{y:.1f}%<extra>%{fullData.name}</extra>",
-            line={"color": _colour(index), "dash": DASHES[index % len(DASHES)]}))
-    figure.add_vline(x=threshold_s, line={"color": "#666", "width": 1},
-                     annotation_text=f"SL threshold {threshold_s:g} s")
-    figure.update_xaxes(title="Wait in queue (s)")
-    figure.update_yaxes(title="Answered within (%)", ticksuffix="%", range=[0, 101])
-    return _layout(figure, "Wait-time distribution of answered contacts", 420)
+            line={"color": _colour(index), "dash": DASHES[index % len(DASHES)]}),
+            row=panel, col=1)
+    if not math.isnan(threshold_s):
+        figure.add_vline(x=threshold_s, line={"color": "#666", "width": 1}, row=panel, col=1,
+                         annotation_text=f"SL threshold {threshold_s:g} s")
+    figure.update_xaxes(title="Wait in queue (s)", row=panel, col=1)
+    figure.update_yaxes(title="Answered within (%)", ticksuffix="%", range=[0, 101],
+                        row=panel, col=1)
+
+
+def occupancy_by_group_figure(per_group: dict[str, dict[str, dict[str, Estimate]]],
+                              day_start: float) -> go.Figure:
+    """Each group's occupancy per interval of the day (``{group: {label: {"HH:MM":
+    Estimate}}}``), a panel per group, a line per label with its 95% band."""
+    figure = make_subplots(rows=len(per_group), cols=1, shared_xaxes=True,
+                           subplot_titles=[f"Occupancy: {group}" for group in per_group],
+                           vertical_spacing=0.08)
+    for panel, per_label in enumerate(per_group.values(), start=1):
+        for index, (label, per_key) in enumerate(per_label.items()):
+            keys = sorted(per_key, key=interval_hours)
+            _band_traces(figure, panel, label, index,
+                         [_clock(clock_hours(k, day_start)) for k in keys],
+                         [per_key[k] for k in keys], 100.0, panel == 1, True)
+        figure.update_yaxes(ticksuffix="%", row=panel, col=1)
+    figure.update_xaxes(type="date", tickformat="%H:%M")
+    return _layout(figure, "Occupancy per group by interval of the day",
+                   140 + 230 * len(per_group))
 
 
 def staffing_figure(data: ReportData) -> go.Figure:
@@ -232,10 +279,19 @@ def interactive_figures(data: ReportData) -> list[tuple[str, str, go.Figure]]:
                                                   "occupancy", "offered"], day_start,
                                     "By interval of the day (95% bands)")))
         out.append(("staffing", "Staffing per group", staffing_figure(data)))
+        per_group = group_interval_occupancy(results)
+        if per_group:
+            out.append(("occupancy-by-group", "Occupancy per group by interval",
+                        occupancy_by_group_figure(per_group, day_start)))
     histograms = wait_histograms(results)
     if histograms is not None:
         out.append(("wait-cdf", "Wait-time distribution",
                     cdf_figure(histograms, results.scenario.service_level.threshold)))
+    by_type = wait_histograms_by_type(results)
+    if len(results.scenario.contact_types) > 1 and by_type is not None and any(
+            sum(counts) for per_label in by_type.values() for counts in per_label.values()):
+        out.append(("wait-cdf-by-type", "Wait-time distribution per contact type",
+                    cdf_by_type_figure(by_type, sl_thresholds(results.scenario))))
     return out
 
 

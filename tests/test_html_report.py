@@ -484,9 +484,11 @@ def test_interactive_report_works_offline_in_headless_chromium(
     assert page["errors"] == []
     assert page["requests"] == []
     probe = page["probe"]
+    # The identity bank has one contact type: no per-type wait figure.
     assert [s["id"] for s in probe["sizes"]] == [
         "plot-forest", "plot-differences-by-interval", "plot-by-interval", "plot-staffing",
-        "plot-wait-cdf"]
+        "plot-occupancy-by-group", "plot-wait-cdf",
+        *(["plot-wait-cdf-by-type"] if which == "report" else [])]
     for size in probe["sizes"]:
         assert size["width"] > 800 and size["height"] > 300 and size["svg"] > 0, size
         assert size["traces"] > 0, size
