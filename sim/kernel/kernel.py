@@ -87,6 +87,8 @@ class Simulation:
             arrivals.cells = cells
         self.agents: list[list[Agent]] = [[] for _ in self.group_names]
         self.on_duty_by_group = [0] * len(self.group_names)
+        self._groups_serving = {name: [index for index, group in enumerate(
+            scenario.agents.values()) if name in group.skills] for name in self.type_names}
         self.arrivals = 0
         self.queue_length = 0
         self._queue_area = 0.0
@@ -179,6 +181,11 @@ class Simulation:
         self.slot = round((self.clock.now % DAY) / cells.interval) % cells.intervals
         self._epoch = self._epoch - 1 if self._epoch < 0 else self._epoch + 1
         self.clock.schedule(cells.interval, self._on_interval_boundary)
+
+    def on_duty_for(self, contact_type: str) -> int:
+        """Agents on duty now in the groups that have ``contact_type`` among their skills."""
+        on_duty = self.on_duty_by_group
+        return sum(on_duty[index] for index in self._groups_serving[contact_type])
 
     def drain_check(self) -> None:
         """With a count of arrivals: stop once the last one has arrived and everything

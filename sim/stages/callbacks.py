@@ -33,8 +33,6 @@ class Callbacks(Stage):
         self._offers = {name: (t.callback, kernel.streams.stream(f"callback/{name}",
                                                                 uniform_pairs))
                         for name, t in types.items() if t.callback is not None}
-        self._groups_of_type = {name: [i for i, g in enumerate(scenario.agents.values())
-                                       if name in g.skills] for name in types}
         self._mean_work = {name: t.handle_time.mean for name, t in types.items()}
         self._scheduled: dict[Contact, None] = {}
         hold, answered = kernel.hold, kernel.answered
@@ -77,7 +75,7 @@ class Callbacks(Stage):
         keeps its place in the queue, off the line (it no longer abandons)."""
         kernel = self.kernel
         spec, draws = self._offers[contact.type]
-        agents = sum(kernel.on_duty_by_group[g] for g in self._groups_of_type[contact.type])
+        agents = kernel.on_duty_for(contact.type)
         predicted = ((kernel.state._waiting_count[contact.type] + 1)
                      * self._mean_work[contact.type] / max(agents, 1))
         if predicted <= spec.threshold:

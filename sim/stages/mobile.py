@@ -26,9 +26,6 @@ class MobileRings(Stage):
     def __init__(self, kernel: Simulation) -> None:
         super().__init__(kernel)
         self._ringing = 0
-        groups = list(kernel.scenario.agents.values())
-        self._groups_for = {name: [index for index, group in enumerate(groups)
-                                   if name in group.skills] for name in kernel.type_names}
         self.serve = serve = kernel.start_service
         """The kernel's start of service, for a contact the agent answers."""
         enqueue = kernel.enqueue
@@ -80,7 +77,7 @@ class MobileRings(Stage):
             return
         agent.contact = None
         contact.unanswered += (agent.id,)
-        if len(set(contact.unanswered)) >= self._on_duty_for(contact.type):
+        if len(set(contact.unanswered)) >= kernel.on_duty_for(contact.type):
             # Every agent who could take it let it ring: policies that skip those agents
             # would leave it waiting for ever, so it may ring them again.
             contact.unanswered = ()
@@ -94,11 +91,6 @@ class MobileRings(Stage):
         self._ringing -= 1
         if kernel.arrivals == kernel.max_arrivals:
             kernel.drain_check()
-
-    def _on_duty_for(self, contact_type: str) -> int:
-        """Agents on duty now in the groups that have ``contact_type`` among their skills."""
-        on_duty = self.kernel.on_duty_by_group
-        return sum(on_duty[index] for index in self._groups_for[contact_type])
 
     def pending(self) -> bool:
         return self._ringing > 0
