@@ -213,9 +213,9 @@ def test_max_occupancy_is_a_target_and_shrinkage_gives_the_fte(
     assert row.split()[1] == "14"
     assert "FTE at 25% shrinkage (agents / (1 - shrinkage)): pool 18.7" in out
     assert "occupancy<=0.6" in out.splitlines()[0]
-    assert "--max-occupancy 0%: allowed" in _staff_error(
+    assert "--max-occupancy '0%': allowed" in _staff_error(
         capsys, str(path), "--target", "service_level>=0.8", "--max-occupancy", "0%")
-    assert "--shrinkage 1: allowed" in _staff_error(
+    assert "--shrinkage '1': allowed" in _staff_error(
         capsys, str(path), "--target", "service_level>=0.8", "--shrinkage", "1")
 
 

@@ -47,7 +47,7 @@ from typing import Any
 
 from sim.analysis.analytics import full_time_equivalents, queue_figures, required_agents
 from sim.cli.options import (
-    add_limit_options, at_least, check_count_options, check_workload, checked_jobs,
+    add_limit_options, at_least, check_count_options, check_workload, checked_jobs, share_flag,
 )
 from sim.runner import Estimate, RunResults, run
 from sim.model.scenario import DAY, AgentGroup, Scenario, load_scenario
@@ -608,17 +608,10 @@ def _cmd_staff(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"--target: {exc}") from None
     if args.max_occupancy is not None:
-        cap = _share_option("--max-occupancy", args.max_occupancy)
-        if not 0 < cap <= 1:
-            raise UsageError(f"--max-occupancy {args.max_occupancy}: allowed: above 0 and at "
-                             "most 1 (100%), e.g. 0.85 or 85%")
-        targets.append(Target("occupancy", "<=", cap))
-    shrinkage: float | None = None
-    if args.shrinkage is not None:
-        shrinkage = _share_option("--shrinkage", args.shrinkage)
-        if not 0 <= shrinkage < 1:
-            raise UsageError(f"--shrinkage {args.shrinkage}: allowed: at least 0 and below 1 "
-                             "(100%), e.g. 0.3 or 30%")
+        targets.append(Target("occupancy", "<=", share_flag(
+            "--max-occupancy", args.max_occupancy, below_one=False)))
+    shrinkage = (share_flag("--shrinkage", args.shrinkage, below_one=True)
+                 if args.shrinkage is not None else None)
     at_least("--replications", args.replications, 2, " (the acceptance rule needs a CI)")
     check_count_options(args)
     if args.policy:
@@ -638,10 +631,3 @@ def _cmd_staff(args: argparse.Namespace) -> int:
               file=sys.stderr)
     print(format_staffing(result, shrinkage))
     return 0
-
-
-def _share_option(flag: str, text: str) -> float:
-    try:
-        return parse_share(text)
-    except ValueError as exc:
-        raise UsageError(f"{flag}: {exc}") from None

@@ -26,7 +26,7 @@ from typing import NoReturn
 
 from sim.cli.options import (
     add_limit_options, at_least, check_count_options, check_plugin_names, check_scopes,
-    check_workload, checked_jobs, parse_flag,
+    check_workload, checked_jobs, parse_flag, share_flag,
 )
 from sim.errors import (
     FewReplicationsWarning, FieldError, PolicyError, ScenarioError, UsageError, show_value,
@@ -306,8 +306,10 @@ def _cmd_erlang(args: argparse.Namespace) -> int:
     target = parse_flag("--target", parse_share, args.target)
     if not 0 < target < 1:
         raise UsageError("--target must be between 0 and 1 (0% and 100%), e.g. 0.8 or 80%")
-    shrinkage = _share_flag("--shrinkage", args.shrinkage, 0.0, below_one=True)
-    max_occupancy = _share_flag("--max-occupancy", args.max_occupancy, None, below_one=False)
+    shrinkage = (share_flag("--shrinkage", args.shrinkage, below_one=True)
+                 if args.shrinkage is not None else 0.0)
+    max_occupancy = (share_flag("--max-occupancy", args.max_occupancy, below_one=False)
+                     if args.max_occupancy is not None else None)
     figures = queue_figures(rate, aht, args.agents, threshold, patience)
     model = f"Erlang A (M/M/c+M, mean patience {format_duration(patience)})" if patience \
         else "Erlang C (M/M/c, no abandonment)"
@@ -335,21 +337,6 @@ def _cmd_erlang(args: argparse.Namespace) -> int:
     width = max(len(k) for k, _ in rows)
     print("\n".join(f"{k.ljust(width)}  {v}" for k, v in rows))
     return 0
-
-
-def _share_flag(flag: str, text: str | None, default: float | None, *,
-                below_one: bool) -> float | None:
-    """A share flag (``0.3`` or ``30%``): in [0, 1) with ``below_one``, else in (0, 1]."""
-    if text is None:
-        return default
-    share = parse_flag(flag, parse_share, text)
-    if below_one and not 0 <= share < 1:
-        raise UsageError(f"{flag} {show_value(text)}: allowed: at least 0 and below 1 "
-                         "(100%), e.g. 0.3 or 30%")
-    if not below_one and not 0 < share <= 1:
-        raise UsageError(f"{flag} {show_value(text)}: allowed: above 0 and at most 1 (100%), "
-                         "e.g. 0.85 or 85%")
-    return share
 
 
 def _positive_duration(text: str) -> float:

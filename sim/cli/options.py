@@ -9,8 +9,9 @@ import argparse
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sim.errors import UsageError
+from sim.errors import UsageError, show_value
 from sim.limits import limits_for, over_limit
+from sim.model.units import parse_share
 
 if TYPE_CHECKING:
     from sim.model.scenario import Scenario
@@ -79,6 +80,19 @@ def parse_flag(flag: str, parse: Callable[[str], T], text: str) -> T:
     except ValueError as exc:
         raise UsageError(f"{flag}: {exc}") from None
 
+
+
+def share_flag(flag: str, text: str, *, below_one: bool) -> float:
+    """A share given to ``flag`` (``0.3`` or ``30%``): in [0, 1) with ``below_one`` (a part
+    of time given up, such as shrinkage), else in (0, 1] (a cap, such as occupancy)."""
+    share = parse_flag(flag, parse_share, text)
+    if below_one and not 0 <= share < 1:
+        raise UsageError(f"{flag} {show_value(text)}: allowed: at least 0 and below 1 "
+                         "(100%), e.g. 0.3 or 30%")
+    if not below_one and not 0 < share <= 1:
+        raise UsageError(f"{flag} {show_value(text)}: allowed: above 0 and at most 1 (100%), "
+                         "e.g. 0.85 or 85%")
+    return share
 
 
 def check_metric_names(names: Sequence[str]) -> list[str]:
