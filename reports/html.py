@@ -147,15 +147,18 @@ def wait_histograms(results: RunResults) -> dict[str, list[int]] | None:
 
 
 def wait_histograms_by_type(results: RunResults) -> dict[str, dict[str, list[int]]] | None:
-    """``{type: {label: wait histogram}}`` summed over replications, or ``None`` when the
-    results carry none (``ReplicationResult.wait_histogram_by_type``)."""
+    """``{type: {label: wait histogram}}`` summed over replications, leaving out labels
+    that answered no contact of a type and types nobody answered (so possibly empty), or
+    ``None`` when the results carry none (``ReplicationResult.wait_histogram_by_type``)."""
     out: dict[str, dict[str, list[int]]] = {}
     for label, reps in results.runs.items():
         if not reps or any(not rep.wait_histogram_by_type for rep in reps):
             return None
         for name in reps[0].wait_histogram_by_type:
-            out.setdefault(name, {})[label] = [sum(column) for column in zip(
+            counts = [sum(column) for column in zip(
                 *(rep.wait_histogram_by_type[name] for rep in reps))]
+            if sum(counts):
+                out.setdefault(name, {})[label] = counts
     return out
 
 
@@ -254,9 +257,7 @@ def report_figures(results: RunResults, comparison: Comparison | None = None,
             "results carry no wait histogram, e.g. they were loaded from JSON.)",
             plots.plot_wait_percentiles(summary, threshold)))
     by_type_histograms = wait_histograms_by_type(results)
-    if len(scenario.contact_types) > 1 and by_type_histograms is not None and any(
-            sum(counts) for per_label in by_type_histograms.values()
-            for counts in per_label.values()):
+    if len(scenario.contact_types) > 1 and by_type_histograms:
         figures.append(ReportFigure(
             "wait_by_type", "Wait-time distribution per contact type",
             "Each type's share of answered contacts answered within a given wait, "

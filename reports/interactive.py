@@ -198,16 +198,15 @@ def cdf_figure(histograms: dict[str, list[int]], threshold_s: float) -> go.Figur
 
 def cdf_by_type_figure(histograms: dict[str, dict[str, list[int]]],
                        thresholds: dict[str, float]) -> go.Figure:
-    """Each contact type's wait-time CDF (``{type: {label: histogram}}``), a panel per type
-    beside its SL threshold; a legend entry hides or shows a label in every panel."""
-    shown = {name: {label: counts for label, counts in per_label.items() if sum(counts)}
-             for name, per_label in histograms.items()}
-    shown = {name: per_label for name, per_label in shown.items() if per_label}
-    figure = make_subplots(rows=len(shown), cols=1, vertical_spacing=0.08,
-                           subplot_titles=[f"Type {name}" for name in shown])
-    for panel, (name, per_label) in enumerate(shown.items(), start=1):
+    """Each contact type's wait-time CDF (``{type: {label: histogram}}``, as
+    ``reports.html.wait_histograms_by_type`` gives), a panel per type beside its SL
+    threshold; a legend entry hides or shows a label in every panel."""
+    figure = make_subplots(rows=len(histograms), cols=1, vertical_spacing=0.08,
+                           subplot_titles=[f"Type {name}" for name in histograms])
+    for panel, (name, per_label) in enumerate(histograms.items(), start=1):
         _cdf_traces(figure, panel, per_label, thresholds.get(name, math.nan), panel == 1)
-    return _layout(figure, "Wait-time distribution per contact type", 140 + 260 * len(shown))
+    return _layout(figure, "Wait-time distribution per contact type",
+                   140 + 260 * len(histograms))
 
 
 def _cdf_traces(figure: go.Figure, panel: int, histograms: dict[str, list[int]],
@@ -288,8 +287,7 @@ def interactive_figures(data: ReportData) -> list[tuple[str, str, go.Figure]]:
         out.append(("wait-cdf", "Wait-time distribution",
                     cdf_figure(histograms, results.scenario.service_level.threshold)))
     by_type = wait_histograms_by_type(results)
-    if len(results.scenario.contact_types) > 1 and by_type is not None and any(
-            sum(counts) for per_label in by_type.values() for counts in per_label.values()):
+    if len(results.scenario.contact_types) > 1 and by_type:
         out.append(("wait-cdf-by-type", "Wait-time distribution per contact type",
                     cdf_by_type_figure(by_type, sl_thresholds(results.scenario))))
     return out

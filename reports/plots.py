@@ -424,17 +424,14 @@ def plot_wait_cdf(histograms: Mapping[str, Sequence[int]], threshold_s: float) -
 def plot_wait_cdf_by_type(histograms: Mapping[str, Mapping[str, Sequence[int]]],
                           thresholds: Mapping[str, float]) -> Figure:
     """Each contact type's wait-time CDF, one panel per type (``{type: {label:
-    histogram}}``) beside that type's SL threshold; a type nobody was answered in is left
-    out."""
-    shown = {name: per_label for name, per_label in histograms.items()
-             if any(sum(counts) for counts in per_label.values())}
-    if not shown:
+    histogram}}``, each histogram with some answered contact:
+    ``reports.html.wait_histograms_by_type``) beside that type's SL threshold."""
+    if not histograms:
         raise ValueError("no answered contacts to plot")
-    figure = _figure(0.9 + 2.4 * len(shown), "Wait-time distribution per contact type")
-    axes = _axes_grid(figure, len(shown), 1)
-    for ax, (name, per_label) in zip(axes, shown.items()):
-        _draw_wait_cdf(ax, {label: counts for label, counts in per_label.items()
-                            if sum(counts)}, thresholds.get(name, math.nan))
+    figure = _figure(0.9 + 2.4 * len(histograms), "Wait-time distribution per contact type")
+    axes = _axes_grid(figure, len(histograms), 1)
+    for ax, (name, per_label) in zip(axes, histograms.items()):
+        _draw_wait_cdf(ax, per_label, thresholds.get(name, math.nan))
         ax.set_title(f"Type {name}")
         ax.set_ylabel("Answered within")
     axes[0].legend(loc="lower right")
