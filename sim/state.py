@@ -310,6 +310,15 @@ class RoutingState:
                     break
         return agents
 
+    def agents(self) -> Iterable[AgentView]:
+        """Every agent who has been on duty in this run (on duty now or not), in the order
+        they first came on duty."""
+        return self._seats.values()
+
+    def agent_count(self) -> int:
+        """How many agents have been on duty in this run (``agents()``'s length)."""
+        return len(self._seats)
+
     def agent_at(self, seat: tuple[str, int]) -> AgentView | None:
         """The agent in ``seat`` (group, index), e.g. a customer's owner; None if never on duty."""
         return self._seats.get(seat)

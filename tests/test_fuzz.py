@@ -443,14 +443,14 @@ def add_routing(draw: st.DrawFn, d: Draft) -> None:
     complete = [g for g in d.groups if set(d.types) <= set(d.skills_of(g))]
     center = {skill for g, spec in data["agents"].items()
               if "mobile" not in spec and "owns" not in spec for skill in d.skills_of(g)}
-    candidates = ["fcfs", "priority", "skills", "bullseye", "contextual"]
+    candidates = ["fcfs", "priority", "skills", "bullseye", "contextual", "agent"]
     if "outcomes" in data:
         candidates.append("predictive")
     if has_customers:
         candidates += ["vip", "preferred_agent"] + (["fraud_desk"] if complete else [])
     if reach_any and set(d.types) <= center:
         candidates.append("mobile_advisers")
-    routing["policy"] = draw(st.sampled_from(candidates + candidates[5:]))  # features twice
+    routing["policy"] = draw(st.sampled_from(candidates + candidates[6:]))  # features twice
 
     def alone(group: str) -> bool:
         """Whether ``group`` is the only one with some skill."""
@@ -496,6 +496,8 @@ def add_routing(draw: st.DrawFn, d: Draft) -> None:
         "fraud_desk": fraud_desk,
         "mobile_advisers": lambda: {"intents": d.intents[:1] if "identity" in data else [],
                                     "advisers_take_queue": draw(st.booleans())},
+        # No act: the agent is fcfs read from the learning observation.
+        "agent": lambda: {"allow_hold": draw(st.booleans())},
     }
     for name in candidates:
         if name in params and (name == routing["policy"] or draw(st.booleans())):

@@ -11,7 +11,7 @@ moment they register): on loaded synthetic centers and in refereed engine runs.
 * The engine stops a policy that breaks the rules with a ``PolicyError``.
 
 Every policy class declares ``work_conserving: bool`` (required) and may declare
-``decision_cost = "indexed" | "scoring"`` (default ``"indexed"``): the speed target that
+``decision_cost = "indexed" | "scoring" | "observation"`` (default ``"indexed"``): the speed target that
 applies to it in ``tests/benchmarks/policy_guard.py``.
 
 ``synthetic_center`` builds a loaded center straight into a ``RoutingState`` (with the
@@ -47,7 +47,7 @@ from sim.state import IN_SERVICE, WAITING, Agent, Contact, RoutingState
 from sim.kernel.trace import TraceWriter
 
 ALL_POLICIES = sorted(registered_policies())
-DECISION_COSTS = ("indexed", "scoring")
+DECISION_COSTS = ("indexed", "scoring", "observation")
 
 NOW = 9 * 3600.0
 """Clock of synthetic centers: 9:00, inside customers' usual hours."""
