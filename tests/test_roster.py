@@ -123,6 +123,8 @@ def test_roster_file_round_trip_in_clock_time(tmp_path: Path) -> None:
     assert path.read_text().splitlines() == [
         "agent,group,start,end", "a-1,team,08:00,16:00", "a-2,team,22:00,24:00"]
     assert read_roster(path, DEFAULT_LIMITS) == rows
+    path.write_text("\ufeff" + format_roster_csv(rows))  # as a spreadsheet saves it
+    assert read_roster(path, DEFAULT_LIMITS) == rows
     # The day starts at 08:00: clock 08:00-16:00 is simulation time 0-8h.
     scenario = apply_roster(_stationary(day_start="8h"), rows, str(path), DEFAULT_LIMITS)
     shifts = scenario.agents["team"].shifts

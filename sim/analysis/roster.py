@@ -189,7 +189,7 @@ def read_roster(path: str | Path, limits: Limits) -> list[RosterRow]:
     except ReadError as exc:
         raise ScenarioError(str(path), [f" {exc}; allowed: a roster CSV file with the header "
                                         f"{','.join(ROSTER_COLUMNS)}"]) from None
-    lines = text.splitlines()
+    lines = text.removeprefix("\ufeff").splitlines()  # a spreadsheet's byte-order mark
     try:
         table = list(csv.reader(lines))
     except csv.Error as exc:
@@ -486,6 +486,10 @@ def build_roster(
         if iteration == 1:
             optimum = sum(s.length * s.count for g in rostered for s in shifts[g]) \
                 * grid.slot / 3600
+            if not optimum:
+                raise RosterError(f"{scenario.name}: no interval of the run needs an agent of "
+                                  f"{', '.join(rostered)} (no calls of their types); allowed: "
+                                  "a scenario with traffic for the groups to roster")
         rows = _rows(scenario, shifts, grid)
         verified = _verifying_scenario(scenario, rows, shifts, grid, shrinkage)
         results = simulate(verified, policy, jobs, no_limits)

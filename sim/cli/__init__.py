@@ -1,8 +1,8 @@
 """The ``ccsim`` command line.
 
     ccsim run SCENARIO.yaml [--seed N] [--replications R] [--policy NAME]... [--json PATH]
-              [--trace PATH] [--roster CSV] [--jobs N] [--by type|group|interval|tier|channel|campaign]
-              [--no-limits] [--debug]
+              [--trace PATH] [--roster CSV] [--jobs N]
+              [--by type|group|interval|tier|channel|campaign] [--no-limits] [--debug]
     ccsim erlang --rate 1176/h --aht 300s --agents 100 [--patience 180s] [--threshold 20s]
                  [--shrinkage 30%] [--max-occupancy 85%]
     ccsim schema [--output PATH]
