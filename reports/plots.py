@@ -379,6 +379,50 @@ def plot_staffing(staffing: Mapping[str, tuple[Sequence[float], Sequence[int]]],
     return figure
 
 
+@_styled
+def plot_roster(staffing: Mapping[str, tuple[Sequence[float], Sequence[int], Sequence[int]]],
+                achieved: Mapping[str, Mapping[str, Estimate]], targets: Sequence[Any],
+                day_start: float = 0.0, title: str = "Roster") -> Figure:
+    """A roster against its requirement and the targets it reaches in simulation: a panel
+    per group with the agents required and scheduled as steps, then a panel per target
+    metric with its mean per interval, the 95% band and the target as a grey line.
+
+    ``staffing`` is ``{group: (edges, required, scheduled)}`` (edges in seconds of
+    simulation time, one count between each pair), ``achieved`` ``{"HH:MM": {metric:
+    Estimate}}`` and ``targets`` objects with ``metric`` and ``value``
+    (``sim.analysis.staffing.Target``)."""
+    metrics = list(dict.fromkeys(t.metric for t in targets))
+    figure = _figure(1.0 + 2.2 * (len(staffing) + len(metrics)), title)
+    axes = _axes_grid(figure, len(staffing) + len(metrics), 1, sharex=True)
+    every_hour: list[float] = []
+    for ax, (group, (edges, required, scheduled)) in zip(axes, staffing.items()):
+        hours = [(t + day_start) / 3600 for t in edges]
+        every_hour += hours
+        for index, (label, counts) in enumerate((("required", required),
+                                                 ("scheduled", scheduled))):
+            ax.stairs(counts, hours, label=label, color=OKABE_ITO[index],
+                      linestyle=LINESTYLES[index], linewidth=2, baseline=None)
+        ax.set_title(f"Agents: {group}")
+        ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend(loc="best")
+    keys = sorted(achieved, key=interval_hours)
+    for ax, metric in zip(axes[len(staffing):], metrics):
+        hours = [clock_hours(k, day_start) for k in keys]
+        values = [achieved[k].get(metric, Estimate(math.nan, math.nan, math.nan, 0))
+                  for k in keys]
+        ax.plot(hours, [v.mean for v in values], label="simulated", markersize=4, **style(2))
+        _band(ax, hours, values, 1.0 if metric_info(metric).is_share else math.inf, 0.0, 2)
+        for target in targets:
+            if target.metric == metric:
+                ax.axhline(target.value, color="0.4", linewidth=1, label="target")
+        ax.set_title(f"{metric_info(metric).label} per interval (95% CI)")
+        _value_axis(ax, metric)
+        ax.legend(loc="best")
+    clock_axis(axes[-1], every_hour, INTERVAL_AXIS)
+    return figure
+
+
 # --------------------------------------------------------------------- wait-time CDF
 def wait_cdf(counts: Sequence[int]) -> tuple[list[float], list[float]]:
     """Points of the cumulative distribution of waits from a wait histogram.

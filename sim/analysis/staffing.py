@@ -40,7 +40,7 @@ import argparse
 import math
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -230,25 +230,7 @@ def _erlang_start(scenario: Scenario, groups: tuple[str, ...], targets: Sequence
     interval = scenario.run.interval if periods > 1 else DAY
     schedule: dict[str, list[int]] = {g: [] for g in groups}
     for slot in range(periods):
-        rate = aht_sum = patience_sum = 0.0
-        never_abandon = False
-        for ctype in scenario.contact_types.values():
-            arrivals = ctype.arrivals
-            type_rate = arrivals.rates[slot] if arrivals.rates is not None else arrivals.rate
-            if not type_rate:
-                continue
-            rate += type_rate
-            aht_sum += type_rate * (ctype.handle_time.mean
-                                    + (ctype.wrap_up.mean if ctype.wrap_up else 0.0))
-            if ctype.patience is None:
-                never_abandon = True
-            else:
-                patience_sum += type_rate * ctype.patience.mean
-        needed = 0
-        if rate > 0:
-            patience = None if never_abandon else patience_sum / rate
-            needed = _erlang_agents(rate, aht_sum / rate, patience,
-                                    scenario.service_level.threshold, targets)
+        needed = erlang_agents(scenario, scenario.contact_types, slot, targets)
         fixed = sum(_mean_on_duty(g, scenario, slot * interval, interval)
                     for name, g in scenario.agents.items() if name not in groups)
         sized = max(needed - math.floor(fixed), 0)
@@ -260,8 +242,36 @@ def _erlang_start(scenario: Scenario, groups: tuple[str, ...], targets: Sequence
     return schedule
 
 
-def _erlang_agents(rate: float, aht: float, patience: float | None, threshold: float,
-                   targets: Sequence[Target]) -> int:
+def erlang_agents(scenario: Scenario, type_names: Iterable[str], slot: int,
+                  targets: Sequence[Target]) -> int:
+    """Smallest M/M/c(+M) server count meeting every target that has an exact formula for
+    the traffic of ``type_names`` pooled in interval ``slot`` of the day (0 without
+    traffic): total rate, rate-weighted mean handle time (plus wrap-up) and mean patience
+    (Erlang C when some type never abandons)."""
+    rate = aht_sum = patience_sum = 0.0
+    never_abandon = False
+    for name in type_names:
+        ctype = scenario.contact_types[name]
+        arrivals = ctype.arrivals
+        type_rate = arrivals.rates[slot] if arrivals.rates is not None else arrivals.rate
+        if not type_rate:
+            continue
+        rate += type_rate
+        aht_sum += type_rate * (ctype.handle_time.mean
+                                + (ctype.wrap_up.mean if ctype.wrap_up else 0.0))
+        if ctype.patience is None:
+            never_abandon = True
+        else:
+            patience_sum += type_rate * ctype.patience.mean
+    if rate <= 0:
+        return 0
+    patience = None if never_abandon else patience_sum / rate
+    return _servers_for(rate, aht_sum / rate, patience, scenario.service_level.threshold,
+                        targets)
+
+
+def _servers_for(rate: float, aht: float, patience: float | None, threshold: float,
+                 targets: Sequence[Target]) -> int:
     """Smallest M/M/c(+M) server count meeting every target that has an exact formula."""
     load = rate * aht
     floor = math.floor(load) + 1 if patience is None else 1  # Erlang C needs c > load
@@ -290,6 +300,27 @@ def _mean_on_duty(group: AgentGroup, scenario: Scenario, begin: float, length: f
 
 def _count_at(group: AgentGroup, slot: int) -> int:
     return group.count if group.count is not None else group.staffing[slot]  # type: ignore[index]
+
+
+def simulate(scenario: Scenario, policy: str, jobs: int = 1,
+             no_limits: bool = False) -> RunResults:
+    """``scenario`` under ``policy`` (``NAME`` or ``NAME/STRATEGY``) with one verification
+    strategy (the label's, else the scenario's first), so that the results carry the plain
+    policy name as their label."""
+    name, strategy = split_label(policy)
+    identity = scenario.identity
+    strategies = [strategy] if strategy else (
+        list(identity.verification.strategies[:1]) if identity else None)
+    return run(scenario, [name], jobs=jobs, progress=False, verifications=strategies,
+               no_limits=no_limits)
+
+
+def interval_label(slot: int, interval: float) -> str:
+    """The key ``HH:MM`` (``HH:MM:SS`` off whole minutes) of interval ``slot`` of the day in
+    per-interval results."""
+    seconds = round(slot * interval)
+    label = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}"
+    return label if seconds % 60 == 0 else f"{label}:{seconds % 60:02d}"
 
 
 class _Search:
@@ -329,15 +360,8 @@ class _Search:
                     f"no staffing settled after {MAX_LEVELS} simulated levels; the targets "
                     f"({', '.join(map(str, self.targets))}) may be out of reach under "
                     f"{self.policy}; allowed: looser targets or more replications")
-            # One verification strategy (the label's, else the scenario's first), so
-            # the results carry the plain policy name as their label.
-            policy, strategy = split_label(self.policy)
-            identity = self.scenario.identity
-            strategies = [strategy] if strategy else (
-                list(identity.verification.strategies[:1]) if identity else None)
-            self.cache[key] = run(self.scenario_for(schedule), [policy], jobs=self.jobs,
-                                  progress=False, verifications=strategies,
-                                  no_limits=self.no_limits)
+            self.cache[key] = simulate(self.scenario_for(schedule), self.policy, self.jobs,
+                                       self.no_limits)
         return self.cache[key]
 
     def scope_figures(self, results: RunResults) -> list[dict[str, Estimate]]:
@@ -358,11 +382,7 @@ class _Search:
         return [self._slot(label) for label in results.summary("by_interval")[self.label]]
 
     def scope_name(self, slot: int) -> str:
-        if self.periods == 1:
-            return "all"
-        seconds = round(slot * self.scenario.run.interval)
-        label = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}"
-        return label if seconds % 60 == 0 else f"{label}:{seconds % 60:02d}"
+        return "all" if self.periods == 1 else interval_label(slot, self.scenario.run.interval)
 
     def _slot(self, label: str) -> int:
         parts = [int(p) for p in label.split(":")] + [0]

@@ -1,8 +1,8 @@
 """The ``ccsim`` command line.
 
     ccsim run SCENARIO.yaml [--seed N] [--replications R] [--policy NAME]... [--json PATH]
-              [--trace PATH] [--jobs N] [--by type|group|interval|tier|channel|campaign]
-              [--no-limits] [--debug]
+              [--trace PATH] [--roster CSV] [--jobs N]
+              [--by type|group|interval|tier|channel|campaign] [--no-limits] [--debug]
     ccsim erlang --rate 1176/h --aht 300s --agents 100 [--patience 180s] [--threshold 20s]
                  [--shrinkage 30%] [--max-occupancy 85%]
     ccsim schema [--output PATH]
@@ -45,6 +45,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
               "run a grid of scenario variants (resumable; local processes or Dask)"),
     "staff": ("sim.analysis.staffing",
               "fewest agents meeting service targets (Erlang start, simulation refine)"),
+    "roster": ("sim.analysis.roster",
+               "cheapest shift roster meeting targets per interval (IP, verified by simulation)"),
     "calibrate": ("sim.analysis.calibrate",
                   "fit a scenario to a call log (Anonymous Bank format or mapped CSV)"),
     "reality": ("sim.analysis.reality",
@@ -174,6 +176,9 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
     run.add_argument("--json", metavar="PATH",
                      help="write results as JSON ('-': print only the JSON on stdout, no table)")
     run.add_argument("--trace", metavar="PATH", help="write one CSV row per contact")
+    run.add_argument("--roster", metavar="CSV", help="agents' shifts from a roster file "
+                     "(agent,group,start,end; ccsim roster writes one): they replace the count, "
+                     "staffing or shifts of the groups it names")
     run.add_argument("--jobs", type=int, default=1, help="parallel processes for replications")
     run.add_argument("--by", choices=["type", "group", "interval", "tier", "channel", "campaign"],
                      action="append",
@@ -238,6 +243,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.trace:
         check_output_file(args.trace, "--trace")
     scenario = load_scenario(args.scenario, no_limits=args.no_limits)
+    if args.roster:
+        from sim.analysis.roster import apply_roster, read_roster
+        from sim.limits import limits_for
+
+        limits = limits_for(args.no_limits)
+        scenario = apply_roster(scenario, read_roster(args.roster, limits), args.roster, limits)
     check_workload(scenario, args)
     check_scopes(scenario, args.by)
     for flag, names, lookup in (("--policy", args.policy, policy_spec),
