@@ -59,7 +59,7 @@ from typing import Any
 
 from sim.analysis.analytics import full_time_equivalents
 from sim.analysis.staffing import (
-    Target, erlang_agents, interval_label, parse_target, simulate,
+    Target, erlang_agents, interval_label, simulate, target_flags,
 )
 from sim.analysis.sweep import split_label
 from sim.cli.options import (
@@ -826,13 +826,7 @@ def parse_starts_every(text: str) -> float:
 def _cmd_roster(args: argparse.Namespace) -> int:
     from policies import policy_spec
 
-    try:
-        targets = [parse_target(text) for text in args.target]
-    except ValueError as exc:
-        raise UsageError(f"--target: {exc}") from None
-    if args.max_occupancy is not None:
-        targets.append(Target("occupancy", "<=", share_flag(
-            "--max-occupancy", args.max_occupancy, below_one=False)))
+    targets = target_flags(args)
     shrinkage = (share_flag("--shrinkage", args.shrinkage, below_one=True)
                  if args.shrinkage is not None else 0.0)
     lengths = parse_flag("--shift-lengths", parse_shift_lengths, args.shift_lengths)

@@ -620,9 +620,9 @@ def configure(staff: argparse.ArgumentParser) -> None:
     staff.set_defaults(handler=_cmd_staff)
 
 
-def _cmd_staff(args: argparse.Namespace) -> int:
-    from policies import UnknownPolicyError, policy_spec
-
+def target_flags(args: argparse.Namespace) -> list[Target]:
+    """The targets of ``--target`` (repeatable) and ``--max-occupancy``, for ``staff``
+    and ``roster``; a bad one is a ``UsageError`` naming its flag."""
     try:
         targets = [parse_target(text) for text in args.target]
     except ValueError as exc:
@@ -630,6 +630,13 @@ def _cmd_staff(args: argparse.Namespace) -> int:
     if args.max_occupancy is not None:
         targets.append(Target("occupancy", "<=", share_flag(
             "--max-occupancy", args.max_occupancy, below_one=False)))
+    return targets
+
+
+def _cmd_staff(args: argparse.Namespace) -> int:
+    from policies import UnknownPolicyError, policy_spec
+
+    targets = target_flags(args)
     shrinkage = (share_flag("--shrinkage", args.shrinkage, below_one=True)
                  if args.shrinkage is not None else None)
     at_least("--replications", args.replications, 2, " (the acceptance rule needs a CI)")
