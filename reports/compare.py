@@ -341,7 +341,7 @@ def _table(comparison: Comparison) -> tuple[list[str], list[list[tuple[str, bool
     return header, body
 
 
-def _aligned(rows: Sequence[Sequence[str]]) -> list[str]:
+def aligned(rows: Sequence[Sequence[str]]) -> list[str]:
     """Rows as lines: first column left-aligned, the others right-aligned; a rule under
     the first row."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -355,7 +355,7 @@ def to_text(comparisons: Sequence[Comparison]) -> str:
     blocks = []
     for comparison in comparisons:
         header, body = _table(comparison)
-        lines = _aligned([header, *([text for text, _ in row] for row in body)])
+        lines = aligned([header, *([text for text, _ in row] for row in body)])
         blocks.append("\n".join([comparison.title, *lines]))
     if comparisons:
         blocks.append(legend(comparisons[0]))

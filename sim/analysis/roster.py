@@ -61,6 +61,7 @@ from sim.analysis.analytics import full_time_equivalents
 from sim.analysis.staffing import (
     Target, erlang_agents, interval_label, simulate, target_flags,
 )
+from reports.compare import aligned
 from sim.analysis.sweep import split_label
 from sim.cli.options import (
     add_limit_options, at_least, check_count_options, check_plugin_names, check_workload,
@@ -647,13 +648,14 @@ def format_roster(roster: Roster, cost_per_hour: float | None = None) -> str:
     total = sum(roster.hours(g) for g in roster.groups)
     table.append(["Total", str(sum(roster.agents(g) for g in roster.groups)), f"{total:.1f}"]
                  + ([f"{total * cost_per_hour:,.2f}"] if cost_per_hour else []))
-    lines += _aligned(header, table)
+    lines += aligned([header, *table])
     added = total - roster.erlang_optimum_hours
     lines += ["", f"Integer program on the Erlang requirements alone: "
               f"{roster.erlang_optimum_hours:.1f} agent-hours; verified roster: {total:.1f} "
               f"({added:+.1f}, {added / roster.erlang_optimum_hours:+.1%})"
               if roster.erlang_optimum_hours else ""]
-    lines += ["", *_aligned(*interval_rows(roster))]
+    interval_header, interval_table = interval_rows(roster)
+    lines += ["", *aligned([interval_header, *interval_table])]
     raised = [f"{g} {clock_text(i * scenario.run.interval + scenario.run.day_start)} "
               f"+{roster.requirement[g][i] - roster.erlang[g][i]}"
               for g in roster.groups for i in range(scenario.run.intervals_per_day)
@@ -705,13 +707,6 @@ def _estimate_text(value: Estimate | None) -> str:
     if math.isnan(value.low):
         return f"{value.mean:.3f}"
     return f"{value.mean:.3f} [{value.low:.3f}, {value.high:.3f}]"
-
-
-def _aligned(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    return ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                      for i, (c, w) in enumerate(zip(row, widths))).rstrip()
-            for row in [header, ["-" * w for w in widths], *rows]]
 
 
 def roster_json(roster: Roster, cost_per_hour: float | None = None) -> dict[str, Any]:
