@@ -36,6 +36,7 @@ from sim.model.fields import (
 )
 from sim.model.identity import Identity
 from sim.model.outcomes import Matching, Outcomes, Proficiency
+from sim.model.shrinkage import Aux, Break, Meeting, check_breaks
 from sim.model.units import DAY, format_duration
 
 MAX_QUESTIONS = 100
@@ -226,6 +227,17 @@ class Shift(StrictModel):
                 "start (a shift may wrap past midnight, e.g. start: 22h, end: 6h)"))
         return self
 
+    def covers(self, time_of_day: float) -> bool:
+        """Whether the shift is on at ``time_of_day``."""
+        if self.start < self.end:
+            return self.start <= time_of_day < self.end
+        return time_of_day >= self.start or time_of_day < self.end % DAY
+
+    @property
+    def length(self) -> float:
+        """Seconds from start to end (past midnight when it wraps)."""
+        return (self.end - self.start) % DAY or DAY
+
 
 class Mobile(StrictModel):
     """Off-site agents (relationship managers, case owners) reached on their own phone."""
@@ -294,6 +306,17 @@ class AgentGroup(StrictModel):
     speed: Number = Field(
         default=1.0, gt=0, description="Work rate: handle time is the contact's work / speed."
     )
+    breaks: tuple[Break, ...] = Field(
+        default=(), description="Breaks every agent takes once per shift (per day with count "
+        "or staffing), e.g. [{duration: 15min, window: [2h, 3h]}, {duration: 30min, "
+        "window: [4h, 5h], name: lunch}].")
+    meetings: tuple[Meeting, ...] = Field(
+        default=(), description="Daily blocks that take agents off the phones, e.g. "
+        "[{start: 10h, duration: 1h, count: 2}].")
+    absenteeism: Probability = Field(
+        default=0.0, description="Chance that a scheduled agent is absent for the day (for "
+        "the shift), e.g. 8%.")
+    aux: Aux | None = Field(default=None, description="Unplanned time off the phones.")
 
     @model_validator(mode="after")
     def _one_staffing(self) -> AgentGroup:
@@ -308,7 +331,17 @@ class AgentGroup(StrictModel):
         for index, count in enumerate(self.staffing or ()):
             if count < 0:
                 raise FieldError(("staffing", index), f"{count} is negative; allowed: 0 or more")
+        if self.shifts is None:
+            check_breaks(self.breaks, [DAY], "day (breaks of a group without shifts start "
+                         "after the start of the day)")
+        else:
+            check_breaks(self.breaks, [s.length for s in self.shifts], "shortest shift")
         return self
+
+    @property
+    def shrinks(self) -> bool:
+        """Whether the group has breaks, meetings, absenteeism or aux time."""
+        return bool(self.breaks or self.meetings or self.absenteeism or self.aux)
 
     def level(self, skill: str, highest: float) -> float:
         """Proficiency for a skill (a contact type or an intent); ``highest`` when unlisted."""
@@ -330,13 +363,7 @@ class AgentGroup(StrictModel):
         points = sorted({0.0, *(s.start for s in self.shifts), *(s.end % DAY for s in self.shifts)})
         steps = []
         for time in points:
-            count = 0
-            for shift in self.shifts:
-                end = shift.end
-                inside = shift.start <= time < end if shift.start < end else (
-                    time >= shift.start or time < end % DAY)
-                count += shift.count if inside else 0
-            steps.append((time, count))
+            steps.append((time, sum(s.count for s in self.shifts if s.covers(time))))
         return steps
 
 
