@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator, model_validator
 
-from sim.errors import FieldError
+from sim.errors import FieldError, show_value
 from sim.model.distributions import Distribution
 from sim.model.fields import Duration, OptionalInt, Probability, Rate, StrictModel
 from sim.model.units import DAY, format_duration
@@ -25,6 +25,16 @@ class Break(StrictModel):
         "spread evenly over the window.")
     name: str = Field(default="break", min_length=1,
                       description="A label for people reading the file, e.g. lunch.")
+
+    @field_validator("window", mode="before")
+    @classmethod
+    def _pair(cls, window: object) -> object:
+        # Checked here so that a short or long list gives one message naming the form.
+        if not isinstance(window, (list, tuple)) or len(window) != 2:
+            raise FieldError((), (
+                f"{show_value(window)} is not a pair; allowed: [earliest, latest] start "
+                "after the start of the shift, e.g. [2h, 3h]"))
+        return window
 
     @field_validator("window")
     @classmethod
