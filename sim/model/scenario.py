@@ -605,8 +605,8 @@ class Scenario(StrictModel):
     def _events_per_replication(self) -> list[tuple[float, tuple[str | int, ...]]]:
         """The mean number of events one replication simulates, per field that sets them:
         arrivals of each contact type, tasks of each outbound campaign, interval
-        boundaries, and retrials as if every attempt abandoned (repeats and call backs
-        are left out)."""
+        boundaries, retrials as if every attempt abandoned and aux episodes as if every
+        agent were always on the phones (repeats and call backs are left out)."""
         run = self.run
         parts: list[tuple[float, tuple[str | int, ...]]] = []
         if run.duration is not None:
@@ -642,6 +642,10 @@ class Scenario(StrictModel):
             else:
                 count, key = (campaign.rate or 0.0) * horizon, "rate"
             parts.append((count, ("outbound", "campaigns", name, key)))
+        for name, group in self.agents.items():
+            if group.aux is not None:  # as if every agent were on the phones all the time
+                seats = group.seats(run.interval, run.intervals_per_day)
+                parts.append((seats * group.aux.rate * horizon, ("agents", name, "aux", "rate")))
         return parts
 
     def _check_skills(self) -> None:
