@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import math
 import tempfile
 from pathlib import Path
@@ -225,3 +226,20 @@ def test_bad_shrinkage_values_name_the_field(group: dict[str, Any], field: str,
         scenario_from_dict(_scenario(group))
     message = str(caught.value)
     assert f"{field}:" in message and allowed in message, message
+
+
+def test_the_documented_example_validates_and_the_schema_has_the_keys() -> None:
+    """docs/scenarios.md §7b's group, and ``ccsim schema``'s agent group properties."""
+    from sim.model.scenario import scenario_json_schema
+
+    group = {"shifts": [{"start": "8h", "end": "16h", "count": 20},
+                        {"start": "12h", "end": "20h", "count": 10}],
+             "breaks": [{"duration": "15min", "window": ["2h", "3h"]},
+                        {"duration": "30min", "window": ["4h", "5h"], "name": "lunch"}],
+             "meetings": [{"start": "10h", "duration": "1h", "count": 2}],
+             "absenteeism": "8%",
+             "aux": {"rate": "1/h", "duration": {"dist": "exponential", "mean": "3min"}}}
+    assert scenario_from_dict(_scenario(group)).agents["team"].absenteeism == 0.08
+    schema = json.loads(scenario_json_schema())
+    properties = schema["$defs"]["AgentGroup"]["properties"]
+    assert {"breaks", "meetings", "absenteeism", "aux"} <= set(properties)
