@@ -64,7 +64,7 @@ class Meeting(StrictModel):
     count: OptionalInt = Field(default=None, ge=1, description="Agents who attend.")
     share: Probability | None = Field(
         default=None, gt=0, description="Share of the agents present at the start who attend "
-        "(rounded to the nearest agent).")
+        "(rounded to the nearest agent, halves up).")
 
     @model_validator(mode="after")
     def _one_size(self) -> Meeting:

@@ -288,8 +288,8 @@ class Shrinkage(Stage):
 
     def _on_meeting(self, subject: tuple[GroupPlan, Meeting]) -> None:
         plan, meeting = subject
-        attend = meeting.count if meeting.count is not None else round(
-            meeting.share * plan.present)
+        attend = meeting.count if meeting.count is not None else math.floor(
+            meeting.share * plan.present + 0.5)
         chosen = self._on_phones(plan)[:attend]
         for agent in chosen:
             self._send(plan, agent, Away("meeting", meeting=meeting))
