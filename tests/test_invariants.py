@@ -617,22 +617,30 @@ def _shortest_duty(group: dict[str, Any]) -> float:
     return min(lengths)
 
 
+def _breaks(draw: st.DrawFn, duty: float) -> list[dict[str, Any]]:
+    """One or two breaks that fit in ``duty`` seconds, due within its first 3 hours."""
+    breaks = []
+    for _ in range(draw(st.integers(1, 2))):
+        length = draw(st.integers(5, 30)) * 60
+        room = int(min(duty - length, 3 * 3600)) // 60
+        earliest = draw(st.integers(0, room))
+        latest = draw(st.integers(earliest, room))
+        breaks.append({"duration": f"{length}s", "window": [f"{earliest}min", f"{latest}min"]})
+    return breaks
+
+
 def add_shrinkage(draw: st.DrawFn, data: dict[str, Any]) -> None:
-    """Breaks, meetings, absenteeism and aux time on some groups of a scenario dict, early
-    enough in the day to happen in runs of a few hours."""
+    """Breaks (of the group, or of a shift), meetings, absenteeism and aux time on some
+    groups of a scenario dict, early enough in the day to happen in runs of a few hours."""
     for group in data["agents"].values():
         if draw(st.booleans()):
             group["absenteeism"] = draw(st.sampled_from([0.1, 0.3, 0.5]))
         if draw(st.booleans()):
-            breaks = []
-            for _ in range(draw(st.integers(1, 2))):
-                length = draw(st.integers(5, 30)) * 60
-                room = int(min(_shortest_duty(group) - length, 3 * 3600)) // 60
-                earliest = draw(st.integers(0, room))
-                latest = draw(st.integers(earliest, room))
-                breaks.append({"duration": f"{length}s",
-                               "window": [f"{earliest}min", f"{latest}min"]})
-            group["breaks"] = breaks
+            group["breaks"] = _breaks(draw, _shortest_duty(group))
+        for shift in group.get("shifts", ()):
+            duty = _shortest_duty({"shifts": [shift]})
+            if duty > 1800 and draw(st.integers(0, 2)) == 0:
+                shift["breaks"] = _breaks(draw, duty)
         if draw(st.integers(0, 2)) == 0:
             size = ({"count": draw(st.integers(1, 3))} if draw(st.booleans())
                     else {"share": draw(st.sampled_from(["25%", "50%", "100%"]))})

@@ -233,7 +233,9 @@ def test_the_documented_example_validates_and_the_schema_has_the_keys() -> None:
     from sim.model.scenario import scenario_json_schema
 
     group = {"shifts": [{"start": "8h", "end": "16h", "count": 20},
-                        {"start": "12h", "end": "20h", "count": 10}],
+                        {"start": "12h", "end": "20h", "count": 10},
+                        {"start": "18h", "end": "22h", "count": 6,
+                         "breaks": [{"duration": "10min", "window": ["2h", "2h"]}]}],
              "breaks": [{"duration": "15min", "window": ["2h", "3h"]},
                         {"duration": "30min", "window": ["4h", "5h"], "name": "lunch"}],
              "meetings": [{"start": "10h", "duration": "1h", "count": 2}],
@@ -243,3 +245,19 @@ def test_the_documented_example_validates_and_the_schema_has_the_keys() -> None:
     schema = json.loads(scenario_json_schema())
     properties = schema["$defs"]["AgentGroup"]["properties"]
     assert {"breaks", "meetings", "absenteeism", "aux"} <= set(properties)
+
+
+def test_a_shift_may_have_its_own_breaks() -> None:
+    """Two idle 4-agent shifts: the morning one takes the group's 30 min break, the
+    afternoon one its own 10 min; a shift's breaks must fit that shift."""
+    group = {"shifts": [{"start": "0h", "end": "4h", "count": 4},
+                        {"start": "4h", "end": "6h", "count": 4,
+                         "breaks": [{"duration": "10min", "window": ["1h", "1h"]}]}],
+             "breaks": [{"duration": "30min", "window": ["1h", "3h"]}]}
+    f = _runs(_scenario(group, rate="0.001/h", duration="6h"))[0].overall
+    assert f["scheduled_agent_hours"] == pytest.approx(24.0)
+    assert f["productive_agent_hours"] == pytest.approx(24.0 - 4 * 0.5 - 4 * 10 / 60)
+    group["shifts"][1]["breaks"] = [{"duration": "1.5h", "window": ["1h", "1h"]}]
+    with pytest.raises(ScenarioError, match=r"agents\.team\.shifts\.1\.breaks\.0\.window: .*"
+                                            r"ends after the 2h shift; allowed"):
+        scenario_from_dict(_scenario(group))

@@ -218,6 +218,8 @@ class Shift(StrictModel):
     start: Duration = Field(ge=0, lt=DAY)
     end: Duration = Field(ge=0, le=DAY)
     count: Int = Field(ge=1)
+    breaks: tuple[Break, ...] | None = Field(
+        default=None, description="This shift's breaks, instead of the group's.")
 
     @model_validator(mode="after")
     def _not_empty(self) -> Shift:
@@ -225,6 +227,7 @@ class Shift(StrictModel):
             raise FieldError(("end",), (
                 "end equals start, so the shift is empty; allowed: an end different from "
                 "start (a shift may wrap past midnight, e.g. start: 22h, end: 6h)"))
+        check_breaks(self.breaks or (), [self.length], "shift")
         return self
 
     def covers(self, time_of_day: float) -> bool:
@@ -335,13 +338,15 @@ class AgentGroup(StrictModel):
             check_breaks(self.breaks, [DAY], "day (breaks of a group without shifts start "
                          "after the start of the day)")
         else:
-            check_breaks(self.breaks, [s.length for s in self.shifts], "shortest shift")
+            lengths = [s.length for s in self.shifts if s.breaks is None]
+            check_breaks(self.breaks if lengths else (), lengths, "shortest shift")
         return self
 
     @property
     def shrinks(self) -> bool:
         """Whether the group has breaks, meetings, absenteeism or aux time."""
-        return bool(self.breaks or self.meetings or self.absenteeism or self.aux)
+        return bool(self.breaks or self.meetings or self.absenteeism or self.aux
+                    or any(shift.breaks for shift in self.shifts or ()))
 
     def level(self, skill: str, highest: float) -> float:
         """Proficiency for a skill (a contact type or an intent); ``highest`` when unlisted."""

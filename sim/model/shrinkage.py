@@ -86,6 +86,7 @@ class Aux(StrictModel):
 
 
 def check_breaks(breaks: tuple[Break, ...], lengths: list[float], of: str) -> None:
-    """Every break fits in the shortest of ``lengths`` (the group's shifts, or the day)."""
+    """Every break fits in the shortest of ``lengths`` (the shifts that take them, or the
+    day)."""
     for index, one in enumerate(breaks):
         one.check_fits(min(lengths), ("breaks", index), of)

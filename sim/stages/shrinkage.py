@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from sim.kernel.kernel import Simulation
     from sim.kernel.streams import Stream
     from sim.model.scenario import AgentGroup, Shift
-    from sim.model.shrinkage import Meeting
+    from sim.model.shrinkage import Break, Meeting
     from sim.stages.identity import IdentityStage
     from sim.state import Agent
 
@@ -58,11 +58,14 @@ class Crew:
     """The agents of one shift (or, for a group without shifts, of the day) and who of
     them is absent in the current occurrence."""
 
-    def __init__(self, shift: Shift | None, size: int,
-                 steps: list[tuple[float, int]]) -> None:
+    def __init__(self, shift: Shift | None, size: int, steps: list[tuple[float, int]],
+                 breaks: tuple[Break, ...]) -> None:
         self.shift = shift
         self.start = shift.start if shift is not None else 0.0
         self.size = size
+        self.breaks = shift.breaks if shift is not None and shift.breaks is not None \
+            else breaks
+        """The breaks each agent takes: the shift's own, else the group's."""
         self._times = [time for time, _ in steps]
         self._counts = [count for _, count in steps]
         self.occurrence: int | None = None
@@ -110,9 +113,10 @@ class GroupPlan:
         self.index = index
         self.group = group
         self.steps = group.on_duty(run.interval, run.intervals_per_day)
-        self.crews = ([Crew(shift, shift.count, self.steps) for shift in group.shifts]
-                      if group.shifts is not None
-                      else [Crew(None, max(count for _, count in self.steps), self.steps)])
+        self.crews = ([Crew(shift, shift.count, self.steps, group.breaks)
+                       for shift in group.shifts] if group.shifts is not None
+                      else [Crew(None, max(count for _, count in self.steps), self.steps,
+                                 group.breaks)])
         self.absence = kernel.streams.generator(f"absence/{name}")
         self.aux_gap: Stream | None = None
         self.aux_length: Stream | None = None
@@ -216,7 +220,7 @@ class Shrinkage(Stage):
                         if u < p] if p > 0 else [])
         clock = self.kernel.clock
         begins = occurrence * DAY + crew.start
-        for spec in plan.group.breaks:
+        for spec in crew.breaks:
             earliest, latest = spec.window
             agents = crew.present((crew.start + earliest) % DAY)
             for k in range(agents):
