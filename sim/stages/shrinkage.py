@@ -103,6 +103,8 @@ class Away:
     """Whether the break counts in adherence (planned after warm-up)."""
     meeting: object = None
     """The block the agent attends (meetings end for all at once)."""
+    going: bool = False
+    """Still on duty, finishing its work before it goes."""
 
 
 class GroupPlan:
@@ -128,6 +130,8 @@ class GroupPlan:
         """Agents scheduled now and not absent."""
         self.away = 0
         """Agents away now or going (due a break, meeting or aux time)."""
+        self.going = 0
+        """Of those, agents still on duty finishing their work."""
 
 
 class Shrinkage(Stage):
@@ -259,6 +263,9 @@ class Shrinkage(Stage):
         plan.away += 1
         self._away[agent] = away
         self.kernel.send_off(agent, self.kernel.clock.now)
+        if agent.on_duty:  # busy: goes when done
+            away.going = True
+            plan.going += 1
 
     def _on_break_due(self, subject: tuple[GroupPlan, Away]) -> None:
         plan, away = subject
@@ -271,6 +278,7 @@ class Shrinkage(Stage):
     def _gone(self, agent: Agent, now: float) -> None:
         """An agent due away has logged off: its time away starts."""
         away = self._away[agent]
+        self._arrived(agent, away)
         if away.kind == "break" and away.counted:
             group = agent.group_index
             self.started[group] += 1
@@ -281,13 +289,25 @@ class Shrinkage(Stage):
         if away.kind != "meeting":  # a meeting ends at its block's end for all
             self.kernel.clock.schedule(away.length, self._on_back, agent)
 
+    def _arrived(self, agent: Agent, away: Away) -> None:
+        """The agent is no longer finishing work before it goes (gone, or called back)."""
+        if away.going:
+            away.going = False
+            self.plans[agent.group_index].going -= 1
+
     def _on_back(self, agent: Agent) -> None:
         plan = self.plans[agent.group_index]
         del self._away[agent]
         agent.away = False
         plan.away -= 1
-        on_phones = sum(1 for a in self.kernel.agents[plan.index] if a.on_duty and not a.leaving)
-        if on_phones < plan.present - plan.away:  # else its shift ended meanwhile
+        wanted = plan.present - plan.away
+        # On duty and not going: an upper bound of the agents on the phones, exact unless
+        # agents are leaving at a shift's end; then count them.
+        on_phones = self.kernel.on_duty_by_group[plan.index] - plan.going
+        if on_phones >= wanted:
+            on_phones = sum(1 for a in self.kernel.agents[plan.index]
+                            if a.on_duty and not a.leaving)
+        if on_phones < wanted:  # else its shift ended meanwhile
             self.kernel.log_on(agent, self.kernel.clock.now)
 
     def _on_meeting(self, subject: tuple[GroupPlan, Meeting]) -> None:
@@ -306,7 +326,7 @@ class Shrinkage(Stage):
         for agent in chosen:
             if agent.on_duty:  # still finishing its contact: it stays on the phones
                 plan = self.plans[agent.group_index]
-                del self._away[agent]
+                self._arrived(agent, self._away.pop(agent))
                 agent.away = agent.leaving = False
                 plan.away -= 1
                 kernel.rejoin(agent, kernel.clock.now)
