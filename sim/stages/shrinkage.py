@@ -94,15 +94,13 @@ class Away:
     """Why an agent is away and when it comes back."""
 
     kind: str
-    """break, meeting or aux."""
+    """break, meeting (which ends at its block's end for all) or aux."""
     length: float = 0.0
     """Seconds away once it has gone (breaks and aux)."""
     window_end: float = math.inf
     """Latest planned start of a break."""
     counted: bool = False
     """Whether the break counts in adherence (planned after warm-up)."""
-    meeting: object = None
-    """The block the agent attends (meetings end for all at once)."""
     going: bool = False
     """Still on duty, finishing its work before it goes."""
 
@@ -316,7 +314,7 @@ class Shrinkage(Stage):
             meeting.share * plan.present + 0.5)
         chosen = self._on_phones(plan)[:attend]
         for agent in chosen:
-            self._send(plan, agent, Away("meeting", meeting=meeting))
+            self._send(plan, agent, Away("meeting"))
         clock = self.kernel.clock
         clock.schedule(meeting.duration, self._on_meeting_end, chosen)
         clock.schedule(DAY, self._on_meeting, subject)
