@@ -113,6 +113,12 @@ METRICS: dict[str, MetricInfo] = dict([
     _info("outbound_attempts_per_contact", "Attempts per right-party contact", "{:.2f}", -1),
     _info("outbound_agent_hours", "Agent hours on outbound", SMALL_COUNT, 0),
     _info("outbound_agent_share", "Outbound share of agent time", SHARE, 0),
+    # Shrinkage (when some group has breaks, meetings, absenteeism or aux time).
+    _info("scheduled_agent_hours", "Scheduled agent-hours", SMALL_COUNT, 0),
+    _info("productive_agent_hours", "Productive agent-hours", SMALL_COUNT, 0),
+    _info("shrinkage", "Shrinkage realised", SHARE, -1),
+    _info("break_adherence", "Breaks started in window", SHARE, 1),
+    _info("break_lateness_s", "Break lateness (s)", SECONDS, -1),
     # Shown only when asked for with --metric.
     _info("arrivals", "Arrivals", COUNT, 0),
     _info("handled", "Handled", COUNT, 0),

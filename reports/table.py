@@ -23,6 +23,11 @@ TABLE_ROWS: tuple[tuple[str, str, str], ...] = (
     ("aht_s", "AHT (s)", "{:.1f}"),
     ("occupancy", "Occupancy", "{:.1%}"),
     ("utilisation", "Utilisation", "{:.1%}"),
+    ("scheduled_agent_hours", "Scheduled agent-hours", "{:,.1f}"),
+    ("productive_agent_hours", "Productive agent-hours", "{:,.1f}"),
+    ("shrinkage", "Shrinkage realised", "{:.1%}"),
+    ("break_adherence", "Breaks started in window", "{:.1%}"),
+    ("break_lateness_s", "  mean lateness (s)", "{:.1f}"),
     ("mean_queue_length", "Mean queue length", "{:.2f}"),
 )
 

@@ -199,7 +199,7 @@ class Agent:
         "id", "group", "group_index", "skills", "skill_set", "speed", "idle", "idle_since", "idle_serial",
         "on_duty", "leaving", "busy_since", "busy_epoch", "logged_in_at", "contact", "timer",
         "levels", "speed_for", "languages", "dialects", "seat", "mobile", "ringing",
-        "open", "held", "load", "capacity", "blends",
+        "open", "held", "load", "capacity", "blends", "away",
     )
 
     def __init__(self, id: int, group: str, group_index: int, skills: tuple[str, ...], speed: float,
@@ -238,6 +238,9 @@ class Agent:
         """The group's capacity table when its agents may hold several contacts at once."""
         self.blends = False
         """Whether the agent has deferrable skills (kept back while real-time work waits)."""
+        self.away = False
+        """Due or on a break, meeting or aux time (``sim.stages.shrinkage``): off the phones,
+        or going once its work is done, and back by itself."""
 
     def __repr__(self) -> str:
         return f"Agent({self.id}, {self.group!r})"

@@ -43,7 +43,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from invariant_checks import CapacityWatch, check_accounting
 from test_invariants import (
-    POLICIES as CORE_POLICIES, RecordingTrace, check_conservation, check_trace,
+    POLICIES as CORE_POLICIES, RecordingTrace, add_shrinkage, check_conservation, check_trace,
 )
 from test_invariants import scenarios as core_scenarios
 
@@ -533,6 +533,8 @@ def valid_scenarios(draw: st.DrawFn) -> dict[str, Any]:
     if "service_level" in layers:
         data["service_level"] = {"threshold": draw(st.sampled_from(["0s", "20s", "5min"])),
                                  "short_abandon": draw(st.sampled_from(["0s", "5s"]))}
+    if draw(st.booleans()):
+        add_shrinkage(draw, data)
     return data
 
 
@@ -829,7 +831,8 @@ def test_the_strategies_cover_every_feature() -> None:
                                            "channel", "retrial", "callback", "journey")}
     expected |= {f"group:{key}" for key in ("count", "staffing", "shifts", "speed",
                                             "capacity", "mobile", "owns", "intent_levels",
-                                            "languages", "dialects")}
+                                            "languages", "dialects", "breaks",
+                                            "meetings", "absenteeism", "aux")}
     expected |= {f"dist:{d}" for d in ("exponential", "constant", "uniform", "erlang", "gamma",
                                        "lognormal", "weibull", "empirical", "mixture")}
     expected |= {"run:duration", "run:arrivals"}

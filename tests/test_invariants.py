@@ -156,8 +156,10 @@ class Staffing:
 
 
 def check_trace(data: dict[str, Any], scenario: Any, result: Any, sim: Simulation,
-                rows: list[Row], policy: str) -> None:
-    """Every trace-level invariant of one replication (exact floats)."""
+                rows: list[Row], policy: str, duty: DutyLog | None = None) -> None:
+    """Every trace-level invariant of one replication (exact floats). ``duty``: the agents'
+    log-ons and log-offs, for groups with shrinkage, where fewer are on the phones than
+    scheduled (breaks, absence)."""
     interval = scenario.run.interval
     end = sim.clock.now
     warmup = scenario.run.warmup
@@ -266,7 +268,7 @@ def check_trace(data: dict[str, Any], scenario: Any, result: Any, sim: Simulatio
         if r.queued or r.outcome == "blocked":
             for name, staffing in groups.items():
                 if r.type in skills[name]:
-                    on_duty = staffing.at(r.arrival)
+                    on_duty = staffing.at(r.arrival) if duty is None else duty.at(name, r.arrival)
                     assert group_busy[name].count(r.arrival) >= on_duty, (
                         f"{r} queued while group {name} had an idle agent")
     # An agent that finishes while a contact it can serve waits takes one at once (checked
@@ -276,8 +278,8 @@ def check_trace(data: dict[str, Any], scenario: Any, result: Any, sim: Simulatio
                      for name in scenario.contact_types}
     for agent, served in by_agent.items():
         name = group_of[agent]
-        if "count" not in data["agents"][name]:
-            continue
+        if "count" not in data["agents"][name] or duty is not None:
+            continue  # (with shrinkage a finishing agent may go on a break instead)
         starts = {r.time for r in served}
         for r in served:
             finish = r.end
@@ -294,6 +296,46 @@ def check_trace(data: dict[str, Any], scenario: Any, result: Any, sim: Simulatio
                     latest = waits_by_type[t].latest_departure_before(r.arrival)
                     assert latest <= r.time, (
                         f"fcfs: {r} answered while an older {t} contact waited until {latest}")
+
+
+class DutyLog:
+    """Records every log-on and log-off of a ``Simulation`` (wrapping its steps after the
+    stages are installed): agents on duty per group at any time, and each agent's time
+    away (breaks, meetings, aux). Asserts that nobody logs off holding a contact."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self._changes: dict[str, list[tuple[float, int]]] = defaultdict(list)
+        self.away: dict[int, list[tuple[float, float]]] = defaultdict(list)
+        """Per agent id: [went away, back on the phones) (``inf`` while still away)."""
+        self.pending: dict[int, float] = {}
+        log_on, log_off = sim.log_on, sim.log_off
+
+        def on(agent: Any, now: float) -> None:
+            if agent.id in self.pending:
+                self.away[agent.id].append((self.pending.pop(agent.id), now))
+            self._changes[agent.group].append((now, 1))
+            log_on(agent, now)
+
+        def off(agent: Any, now: float) -> None:
+            assert agent.held == 0 and agent.contact is None, (
+                f"{agent!r} logs off at {now} holding a contact")
+            self._changes[agent.group].append((now, -1))
+            if agent.away:
+                self.pending[agent.id] = now
+            log_off(agent, now)
+
+        sim.log_on, sim.log_off = on, off
+
+    def at(self, group: str, t: float) -> int:
+        """Agents of ``group`` on duty at ``t`` (changes at ``t`` included)."""
+        return sum(step for time, step in self._changes[group] if time <= t)
+
+    def periods_away(self) -> dict[int, list[tuple[float, float]]]:
+        """Every agent's time away, those still away at the end running to ``inf``."""
+        periods = {agent: list(spans) for agent, spans in self.away.items()}
+        for agent, since in self.pending.items():
+            periods.setdefault(agent, []).append((since, math.inf))
+        return periods
 
 
 class Spans:
@@ -563,6 +605,120 @@ def test_conservation_and_trace_invariants_on_random_scenarios(data: dict[str, A
             waits = f["mean_wait_s"] * finished if finished else 0.0
             if f["measured_hours"] > 0:
                 assert area == pytest.approx(waits, rel=1e-9, abs=1e-9)
+
+
+# ------------------------------------------------- random small scenarios with shrinkage
+def _shortest_duty(group: dict[str, Any]) -> float:
+    """Seconds in the shortest shift of a group (a day without shifts), which breaks fit."""
+    if "shifts" not in group:
+        return DAY
+    lengths = [(parse_duration(s["end"]) - parse_duration(s["start"])) % DAY or DAY
+               for s in group["shifts"]]
+    return min(lengths)
+
+
+def _breaks(draw: st.DrawFn, duty: float) -> list[dict[str, Any]]:
+    """One or two breaks that fit in ``duty`` seconds, due within its first 3 hours."""
+    breaks = []
+    for _ in range(draw(st.integers(1, 2))):
+        length = draw(st.integers(5, 30)) * 60
+        room = int(min(duty - length, 3 * 3600)) // 60
+        earliest = draw(st.integers(0, room))
+        latest = draw(st.integers(earliest, room))
+        breaks.append({"duration": f"{length}s", "window": [f"{earliest}min", f"{latest}min"]})
+    return breaks
+
+
+def add_shrinkage(draw: st.DrawFn, data: dict[str, Any]) -> None:
+    """Breaks (of the group, or of a shift), meetings, absenteeism and aux time on some
+    groups of a scenario dict, early enough in the day to happen in runs of a few hours."""
+    for group in data["agents"].values():
+        if draw(st.booleans()):
+            group["absenteeism"] = draw(st.sampled_from([0.1, 0.3, 0.5]))
+        if draw(st.booleans()):
+            group["breaks"] = _breaks(draw, _shortest_duty(group))
+        for shift in group.get("shifts", ()):
+            duty = _shortest_duty({"shifts": [shift]})
+            if duty > 1800 and draw(st.integers(0, 2)) == 0:
+                shift["breaks"] = _breaks(draw, duty)
+        if draw(st.integers(0, 2)) == 0:
+            size = ({"count": draw(st.integers(1, 3))} if draw(st.booleans())
+                    else {"share": draw(st.sampled_from(["25%", "50%", "100%"]))})
+            group["meetings"] = [{"start": f"{draw(st.integers(0, 180))}min",
+                                  "duration": f"{draw(st.integers(10, 60))}min", **size}]
+        if draw(st.integers(0, 2)) == 0:
+            group["aux"] = {"rate": f"{draw(st.integers(1, 6))}/h",
+                            "duration": draw(st.sampled_from([
+                                {"dist": "exponential", "mean": "3min"},
+                                {"dist": "constant", "value": "5min"}]))}
+
+
+@st.composite
+def shrinking_scenarios(draw: st.DrawFn) -> dict[str, Any]:
+    """A scenario of ``scenarios`` whose groups may have shrinkage."""
+    data = draw(scenarios())
+    add_shrinkage(draw, data)
+    return data
+
+
+def scheduled_seconds(staffing: Staffing, start: float, end: float) -> float:
+    """Integral of a group's scheduled head count over [start, end)."""
+    total = 0.0
+    day = 0
+    while day * DAY < end:
+        times = [t for t, _ in staffing.steps] + [DAY]
+        for (t, count), t_next in zip(staffing.steps, times[1:]):
+            low, high = max(start, day * DAY + t), min(end, day * DAY + t_next)
+            total += count * max(high - low, 0.0)
+        day += 1
+    return total
+
+
+def check_never_preempted(rows: list[Row], duty: DutyLog) -> None:
+    """No agent is away (break, meeting, aux) while it serves a contact."""
+    periods = duty.periods_away()
+    for r in rows:
+        if r.outcome == "answered":
+            for went, back in periods.get(r.agent, ()):  # type: ignore[arg-type]
+                assert not (r.time < back and went < r.end), (
+                    f"agent {r.agent} away over [{went}, {back}) while serving {r}")
+
+
+@settings(max_examples=120, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(data=shrinking_scenarios())
+def test_conservation_capacity_and_breaks_on_random_scenarios_with_shrinkage(
+        data: dict[str, Any]) -> None:
+    """As above, with breaks, meetings, absence and aux time: counts add up, agents serve
+    one contact at a time and only while on the phones (a contact queues only when every
+    agent on the phones with its skill is busy), nobody goes away holding a contact, and
+    scheduled agent time is the integral of the schedule."""
+    scenario = scenario_from_dict(data)
+    for policy in POLICIES:
+        with tempfile.TemporaryDirectory() as folder:
+            with RecordingTrace(Path(folder) / "trace.csv") as trace:
+                sim = Simulation(scenario, policy, 0, trace=trace)
+                duty = DutyLog(sim)
+                result = sim.run()
+        check_conservation(result, data)
+        check_trace(data, scenario, result, sim, trace.rows, policy, duty)
+        check_never_preempted(trace.rows, duty)
+        warmup = scenario.run.warmup
+        end = warmup + result.overall["measured_hours"] * 3600.0
+        if not any(set(group) & {"breaks", "meetings", "absenteeism", "aux"}
+                   for group in data["agents"].values()):
+            assert "shrinkage" not in result.overall  # no stage, no figures
+            continue
+        for name, group in data["agents"].items():
+            figures = result.by_group[name]
+            expected = scheduled_seconds(Staffing(group, scenario.run.interval), warmup, end)
+            assert figures["scheduled_agent_hours"] * 3600.0 == pytest.approx(
+                expected, rel=1e-9, abs=1e-6), name
+            if end > warmup:
+                assert figures["productive_agent_hours"] == pytest.approx(
+                    figures["agents_logged_in"] * result.overall["measured_hours"],
+                    rel=1e-9, abs=1e-9)
+            assert math.isnan(figures["break_adherence"]) or 0 <= figures["break_adherence"] <= 1
 
 
 # ---------------------------------------------------------- trace checks on quickstart

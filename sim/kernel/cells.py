@@ -151,7 +151,8 @@ class MetricCells:
         self.add_time(lengths, "logged_in", self.warmup, end)
         return [cell.logged_in for cell in lengths]
 
-    def _interval_label(self, index: int) -> str:
+    def interval_label(self, index: int) -> str:
+        """``HH:MM`` (``HH:MM:SS`` for intervals not in whole minutes) of interval ``index``."""
         seconds = round(index * self.interval)
         label = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}"
         return label if self.interval % 60 == 0 else f"{label}:{seconds % 60:02d}"
@@ -182,7 +183,7 @@ class MetricCells:
         for index in range(self.intervals):
             if lengths[index] <= 0:
                 continue
-            label = self._interval_label(index)
+            label = self.interval_label(index)
             for name, cells in zip(self.group_names, self.group):
                 agent_figures = cells[index].figures(lengths[index])
                 by_group_interval[name][label] = {m: agent_figures[m] for m in AGENT_METRICS}

@@ -438,16 +438,12 @@ class Simulation:
         if target > len(active):
             missing = target - len(active)
             for agent in agents:  # agents still finishing a contact stay on duty
-                if missing and agent.leaving:
+                if missing and agent.leaving and not agent.away:
                     agent.leaving = False
                     missing -= 1
                     self.rejoin(agent, now)
             for _ in range(missing):
-                agent = self._off_duty_agent(group_index)
-                agent.on_duty = True
-                agent.logged_in_at = now
-                self.on_duty_by_group[group_index] += 1
-                self.on_free(agent, now)
+                self.log_on(self._off_duty_agent(group_index), now)
         elif target < len(active):
             surplus = len(active) - target
             # Idle agents leave first, the most recently idle first; busy ones leave
@@ -455,12 +451,17 @@ class Simulation:
             for agent in sorted(active, key=lambda a: (not a.idle, -a.idle_since)):
                 if not surplus:
                     break
-                if agent.idle and not agent.held:
-                    self.log_off(agent, now)
-                else:
-                    agent.leaving = True
-                    self.leaving(agent, now)
+                self.send_off(agent, now)
                 surplus -= 1
+
+    def send_off(self, agent: Agent, now: float) -> None:
+        """The agent goes off duty: now when free, else when it finishes its work (never
+        cutting a contact short)."""
+        if agent.idle and not agent.held:
+            self.log_off(agent, now)
+        else:
+            agent.leaving = True
+            self.leaving(agent, now)
 
     def rejoin(self, agent: Agent, now: float) -> None:
         """A leaving agent still at work is called back on duty (nothing to do by default)."""
@@ -470,7 +471,7 @@ class Simulation:
 
     def _off_duty_agent(self, group_index: int) -> Agent:
         for agent in self.agents[group_index]:
-            if not agent.on_duty:
+            if not agent.on_duty and not agent.away:  # away: on a break, back by itself
                 return agent
         name = self.group_names[group_index]
         group = self.scenario.agents[name]
@@ -481,6 +482,13 @@ class Simulation:
         self.state._seats[agent.seat] = agent
         self.agents[group_index].append(agent)
         return agent
+
+    def log_on(self, agent: Agent, now: float) -> None:
+        """The agent comes on duty now and takes work or rests."""
+        agent.on_duty = True
+        agent.logged_in_at = now
+        self.on_duty_by_group[agent.group_index] += 1
+        self.on_free(agent, now)
 
     def log_off(self, agent: Agent, now: float) -> None:
         """The agent goes off duty now."""

@@ -36,6 +36,7 @@ from sim.model.fields import (
 )
 from sim.model.identity import Identity
 from sim.model.outcomes import Matching, Outcomes, Proficiency
+from sim.model.shrinkage import Aux, Break, Meeting, check_breaks
 from sim.model.units import DAY, format_duration
 
 MAX_QUESTIONS = 100
@@ -217,6 +218,8 @@ class Shift(StrictModel):
     start: Duration = Field(ge=0, lt=DAY)
     end: Duration = Field(ge=0, le=DAY)
     count: Int = Field(ge=1)
+    breaks: tuple[Break, ...] | None = Field(
+        default=None, description="This shift's breaks, instead of the group's.")
 
     @model_validator(mode="after")
     def _not_empty(self) -> Shift:
@@ -224,7 +227,19 @@ class Shift(StrictModel):
             raise FieldError(("end",), (
                 "end equals start, so the shift is empty; allowed: an end different from "
                 "start (a shift may wrap past midnight, e.g. start: 22h, end: 6h)"))
+        check_breaks(self.breaks or (), [self.length], "shift")
         return self
+
+    def covers(self, time_of_day: float) -> bool:
+        """Whether the shift is on at ``time_of_day``."""
+        if self.start < self.end:
+            return self.start <= time_of_day < self.end
+        return time_of_day >= self.start or time_of_day < self.end % DAY
+
+    @property
+    def length(self) -> float:
+        """Seconds from start to end (past midnight when it wraps)."""
+        return (self.end - self.start) % DAY or DAY
 
 
 class Mobile(StrictModel):
@@ -294,6 +309,17 @@ class AgentGroup(StrictModel):
     speed: Number = Field(
         default=1.0, gt=0, description="Work rate: handle time is the contact's work / speed."
     )
+    breaks: tuple[Break, ...] = Field(
+        default=(), description="Breaks every agent takes once per shift (per day with count "
+        "or staffing), e.g. [{duration: 15min, window: [2h, 3h]}, {duration: 30min, "
+        "window: [4h, 5h], name: lunch}].")
+    meetings: tuple[Meeting, ...] = Field(
+        default=(), description="Daily blocks that take agents off the phones, e.g. "
+        "[{start: 10h, duration: 1h, count: 2}].")
+    absenteeism: Probability = Field(
+        default=0.0, description="Chance that a scheduled agent is absent for the day (for "
+        "the shift), e.g. 8%.")
+    aux: Aux | None = Field(default=None, description="Unplanned time off the phones.")
 
     @model_validator(mode="after")
     def _one_staffing(self) -> AgentGroup:
@@ -308,7 +334,19 @@ class AgentGroup(StrictModel):
         for index, count in enumerate(self.staffing or ()):
             if count < 0:
                 raise FieldError(("staffing", index), f"{count} is negative; allowed: 0 or more")
+        if self.shifts is None:
+            check_breaks(self.breaks, [DAY], "day (breaks of a group without shifts start "
+                         "after the start of the day)")
+        else:
+            lengths = [s.length for s in self.shifts if s.breaks is None]
+            check_breaks(self.breaks if lengths else (), lengths, "shortest shift")
         return self
+
+    @property
+    def shrinks(self) -> bool:
+        """Whether the group has breaks, meetings, absenteeism or aux time."""
+        return bool(self.breaks or self.meetings or self.absenteeism or self.aux
+                    or any(shift.breaks for shift in self.shifts or ()))
 
     def level(self, skill: str, highest: float) -> float:
         """Proficiency for a skill (a contact type or an intent); ``highest`` when unlisted."""
@@ -330,13 +368,7 @@ class AgentGroup(StrictModel):
         points = sorted({0.0, *(s.start for s in self.shifts), *(s.end % DAY for s in self.shifts)})
         steps = []
         for time in points:
-            count = 0
-            for shift in self.shifts:
-                end = shift.end
-                inside = shift.start <= time < end if shift.start < end else (
-                    time >= shift.start or time < end % DAY)
-                count += shift.count if inside else 0
-            steps.append((time, count))
+            steps.append((time, sum(s.count for s in self.shifts if s.covers(time))))
         return steps
 
 
@@ -578,8 +610,8 @@ class Scenario(StrictModel):
     def _events_per_replication(self) -> list[tuple[float, tuple[str | int, ...]]]:
         """The mean number of events one replication simulates, per field that sets them:
         arrivals of each contact type, tasks of each outbound campaign, interval
-        boundaries, and retrials as if every attempt abandoned (repeats and call backs
-        are left out)."""
+        boundaries, retrials as if every attempt abandoned and aux episodes as if every
+        agent were always on the phones (repeats and call backs are left out)."""
         run = self.run
         parts: list[tuple[float, tuple[str | int, ...]]] = []
         if run.duration is not None:
@@ -615,6 +647,10 @@ class Scenario(StrictModel):
             else:
                 count, key = (campaign.rate or 0.0) * horizon, "rate"
             parts.append((count, ("outbound", "campaigns", name, key)))
+        for name, group in self.agents.items():
+            if group.aux is not None:  # as if every agent were on the phones all the time
+                seats = group.seats(run.interval, run.intervals_per_day)
+                parts.append((seats * group.aux.rate * horizon, ("agents", name, "aux", "rate")))
         return parts
 
     def _check_skills(self) -> None:

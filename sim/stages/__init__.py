@@ -4,7 +4,8 @@ A stage is built from the scenario and ``install``s itself by wrapping or replac
 few kernel steps its feature changes (``sim.kernel.kernel`` lists them: ``admit``,
 ``route``, ``hold``, ``enqueue``, ``start_service``, ``assign``, ``answered``,
 ``service_time``, ``completed``, ``release``, ``on_free``, ``pick_contact``,
-``pick_among``, ``rest``, ``dial``, ``abandoned``, ``new_agent``, ``rejoin``, ``leaving``).
+``pick_among``, ``rest``, ``dial``, ``abandoned``, ``new_agent``, ``rejoin``, ``leaving``,
+and for duty changes ``set_staff``, ``log_on``, ``log_off``).
 A wrapper keeps the step it replaced and calls it, so stages compose; the order of
 ``assemble`` below fixes who wraps whom. Around the run a stage may ``start`` (schedule its
 own events), say it still holds contacts (``pending``, for runs by a count of arrivals),
@@ -70,6 +71,7 @@ def assemble(kernel: Simulation, verification: str | None, outbound: str | None)
     from sim.stages.outcomes import Outcomes
     from sim.stages.profiles import Profiles
     from sim.stages.service import ServiceShape
+    from sim.stages.shrinkage import Shrinkage
     from sim.stages.trace import Tracing
     from sim.stages.waiting_room import WaitingRoom
 
@@ -89,7 +91,7 @@ def assemble(kernel: Simulation, verification: str | None, outbound: str | None)
             profiles = Profiles(kernel, identity)
             stages.append(profiles)
     for stage_type in (Outcomes, Capacity, Blending, ServiceShape, MobileRings, FollowUps,
-                       PolicyFeedback):
+                       PolicyFeedback, Shrinkage):
         stage = stage_type.build(kernel, identity)
         if stage is not None:
             stages.append(stage)
