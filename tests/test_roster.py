@@ -30,6 +30,7 @@ from sim.analysis.staffing import parse_target
 from sim.cli import main
 from sim.errors import ScenarioError
 from sim.limits import DEFAULT_LIMITS
+from sim.kernel.kernel import Simulation
 from sim.model.scenario import Scenario, load_scenario, scenario_from_dict
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -178,6 +179,38 @@ def test_groups_not_in_the_scenario_are_refused(tmp_path: Path,
         "allowed: pool"]
     assert main(["run", str(scenario_path), "--roster", str(tmp_path / "none.csv")]) == 2
     assert "none.csv: not found; allowed: a roster CSV file" in capsys.readouterr().err
+
+
+def test_a_roster_keeps_the_groups_breaks_and_refuses_shifts_too_short_for_them() -> None:
+    """Breaks of the group (after the start of each shift) are simulated on the roster's
+    shifts; a roster shift too short for one is refused as validation refuses it."""
+    with_breaks = scenario_from_dict({
+        **TWO_BREAKS_SCENARIO, "agents": {"team": {"count": 30, "skills": ["calls"], "breaks": [
+            {"duration": "15min", "window": ["2h", "3h"]},
+            {"duration": "30min", "window": ["4h", "5h"], "name": "lunch"}]}}})
+    eight = [RosterRow(f"a-{i}", "team", 8 * 3600.0, 16 * 3600.0, i + 2) for i in range(30)]
+    rostered = apply_roster(with_breaks, eight, "roster.csv", DEFAULT_LIMITS)
+    assert len(rostered.agents["team"].breaks) == 2
+    result = Simulation(rostered, "fcfs", 0).run()
+    # 30 agents x 8 h scheduled, 45 minutes of breaks each: 26.25 h off the phones.
+    assert result.overall["scheduled_agent_hours"] == pytest.approx(240.0)
+    assert result.overall["productive_agent_hours"] == pytest.approx(240.0 - 30 * 0.75)
+    four = [*eight[:29], RosterRow("a-29", "team", 8 * 3600.0, 12 * 3600.0, 31)]
+    with pytest.raises(ScenarioError, match=r"roster.csv: agents.team.breaks.1.window: a 30min "
+                       r"break started at the latest, 5h, ends after the 4h roster's shortest "
+                       r"shift"):
+        apply_roster(with_breaks, four, "roster.csv", DEFAULT_LIMITS)
+    # Without breaks, any roster goes.
+    apply_roster(_stationary(day_start="8h"), four, "roster.csv", DEFAULT_LIMITS)
+
+
+TWO_BREAKS_SCENARIO = {
+    "name": "breaks",
+    "run": {"duration": "8h", "replications": 2, "seed": 3, "interval": "1h", "day_start": "8h"},
+    "contact_types": {"calls": {"arrivals": {"rate": "200/h"},
+                                "handle_time": {"dist": "exponential", "mean": "4min"}}},
+    "routing": {"policy": "fcfs"},
+}
 
 
 # ------------------------------------------------------------------------------- CLI

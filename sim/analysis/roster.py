@@ -30,10 +30,12 @@ Method (docs/rosters.md walks through it on a shipped scenario)
    is solved again, until every interval meets every target or ``max_iterations``
    simulations have run; the intervals still missed are named.
 
-Until breaks and absence are simulated, every rostered agent is on the phones for the
-whole shift in ``ccsim run --roster``; with ``shrinkage`` the verifying simulation puts
-``floor(scheduled x (1 - s))`` agents on the phones in each part of the day instead (the
-expected number at work, never above it).
+Shrinkage comes in two ways, not to be combined for the same time off. A group's
+``breaks``, ``meetings``, ``absenteeism`` and ``aux`` in the scenario are simulated on the
+roster's shifts, in the verifying simulation and in ``ccsim run --roster`` alike (a break
+must fit the roster's shortest shift). ``shrinkage`` stands for time off the scenario
+does not model: the verifying simulation then puts ``floor(scheduled x (1 - s))`` agents
+on the phones in each part of the day (the expected number at work, never above it).
 
 Roster files
 ------------
@@ -67,10 +69,11 @@ from sim.cli.options import (
     add_limit_options, at_least, check_count_options, check_plugin_names, check_workload,
     checked_jobs, parse_flag, share_flag,
 )
-from sim.errors import ScenarioError, UsageError, show_value
+from sim.errors import FieldError, ScenarioError, UsageError, show_value
 from sim.files import ReadError, check_output_file, read_text, write_atomic
 from sim.limits import LIFT, Limits, limits_for, over_limit
-from sim.model.scenario import DAY, Scenario, Shift, load_scenario
+from sim.model.scenario import DAY, AgentGroup, Scenario, Shift, load_scenario
+from sim.model.shrinkage import check_breaks
 from sim.model.units import format_duration, parse_duration
 from sim.runner import Estimate, RunResults
 
@@ -260,12 +263,26 @@ def apply_roster(scenario: Scenario, rows: Sequence[RosterRow], source: str,
         shifts = _shifts(counts)
         agents[name] = agents[name].model_copy(
             update={"count": None, "staffing": None, "shifts": shifts})
+        _check_breaks_fit(agents[name], name, source)
         seats = agents[name].seats(scenario.run.interval, scenario.run.intervals_per_day)
         if seats > limits.agents:
             raise ScenarioError(source, [" " + over_limit(
                 seats, limits.agents, f"agents of group {name} on duty at once",
                 "a smaller roster")])
     return scenario.model_copy(update={"agents": agents})
+
+
+def _check_breaks_fit(group: AgentGroup, name: str, source: str) -> None:
+    """The group's breaks fit in the roster's shortest shift (as validation checks them
+    against the scenario's own shifts); else a ``ScenarioError`` naming ``source``."""
+    lengths = [shift.length for shift in group.shifts or () if shift.breaks is None]
+    if not group.breaks or not lengths:
+        return
+    try:
+        check_breaks(group.breaks, lengths, "roster's shortest shift")
+    except FieldError as exc:
+        raise ScenarioError(source, [f" agents.{name}.{'.'.join(map(str, exc.path))}: "
+                                     f"{exc.message}"]) from None
 
 
 def _shifts(counts: Counter[tuple[float, float]]) -> tuple[Shift, ...]:
