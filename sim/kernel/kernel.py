@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from heapq import heappush
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -34,7 +35,7 @@ from sim.kernel.clock import Clock, stop
 from sim.kernel.metrics import LINEAR_BIN_WIDTH, LINEAR_LIMIT, wait_bin
 from sim.kernel.streams import RandomStreams
 from sim.model.outcomes import QualityModel
-from sim.model.scenario import DAY, Scenario
+from sim.model.scenario import DAY, AgentGroup, Scenario
 from sim.stages import assemble
 from sim.state import ABANDONED, IN_SERVICE, WAITING, Agent, Contact, RoutingState
 
@@ -130,11 +131,13 @@ class Simulation:
         """Simulate the replication and return its metrics."""
         clock = self.clock
         for index, group in enumerate(self.scenario.agents.values()):
+            if group.members:
+                continue  # named agents: the named-agents stage logs each one on and off
             steps = group.on_duty(self.cells.interval, self.cells.intervals)
             if len(steps) == 1:
                 self.set_staff(index, steps[0][1])
             else:
-                clock.process(self._staffing(index, steps))
+                clock.daily(steps, partial(self.set_staff, index))
         for arrivals in self.types:
             clock.schedule(arrivals.first_arrival(), self._on_arrival, arrivals)
         clock.schedule(self.cells.interval, self._on_interval_boundary)
@@ -154,16 +157,6 @@ class Simulation:
         for stage in self.stages:
             stage.report(result)
         return result
-
-    def _staffing(self, group_index: int, steps: list[tuple[float, int]]) -> Any:
-        day = 0
-        while True:
-            for time_of_day, count in steps:
-                wait = day * DAY + time_of_day - self.clock.now
-                if wait > 0:
-                    yield wait
-                self.set_staff(group_index, count)
-            day += 1
 
     def _report_progress(self, report: Callable[[float], None]) -> Any:
         for percent in range(1, 101):
@@ -443,11 +436,7 @@ class Simulation:
                     missing -= 1
                     self.rejoin(agent, now)
             for _ in range(missing):
-                agent = self._off_duty_agent(group_index)
-                agent.on_duty = True
-                agent.logged_in_at = now
-                self.on_duty_by_group[group_index] += 1
-                self.on_free(agent, now)
+                self.log_on(self._off_duty_agent(group_index), now)
         elif target < len(active):
             surplus = len(active) - target
             # Idle agents leave first, the most recently idle first; busy ones leave
@@ -455,12 +444,23 @@ class Simulation:
             for agent in sorted(active, key=lambda a: (not a.idle, -a.idle_since)):
                 if not surplus:
                     break
-                if agent.idle and not agent.held:
-                    self.log_off(agent, now)
-                else:
-                    agent.leaving = True
-                    self.leaving(agent, now)
+                self.send_off(agent, now)
                 surplus -= 1
+
+    def log_on(self, agent: Agent, now: float) -> None:
+        """An off-duty agent goes on duty now and at once takes waiting work."""
+        agent.on_duty = True
+        agent.logged_in_at = now
+        self.on_duty_by_group[agent.group_index] += 1
+        self.on_free(agent, now)
+
+    def send_off(self, agent: Agent, now: float) -> None:
+        """An agent on duty goes off now if idle, else when its work is done."""
+        if agent.idle and not agent.held:
+            self.log_off(agent, now)
+        else:
+            agent.leaving = True
+            self.leaving(agent, now)
 
     def rejoin(self, agent: Agent, now: float) -> None:
         """A leaving agent still at work is called back on duty (nothing to do by default)."""
@@ -472,11 +472,15 @@ class Simulation:
         for agent in self.agents[group_index]:
             if not agent.on_duty:
                 return agent
-        name = self.group_names[group_index]
-        group = self.scenario.agents[name]
-        agent = Agent(sum(len(agents) for agents in self.agents), name, group_index,
-                      tuple(group.skills), group.speed, seat=len(self.agents[group_index]))
-        self.quality.equip(agent, group)
+        return self.add_agent(group_index, self.scenario.agents[self.group_names[group_index]])
+
+    def add_agent(self, group_index: int, profile: AgentGroup) -> Agent:
+        """A new, off-duty agent of the group with ``profile``'s skills, levels, languages
+        and speed (the group's own, or a named agent's)."""
+        agent = Agent(sum(len(agents) for agents in self.agents), self.group_names[group_index],
+                      group_index, tuple(profile.skills), profile.base_speed,
+                      seat=len(self.agents[group_index]))
+        self.quality.equip(agent, profile)
         self.new_agent(agent)
         self.state._seats[agent.seat] = agent
         self.agents[group_index].append(agent)

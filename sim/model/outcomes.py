@@ -163,7 +163,7 @@ class QualityModel:
         agent.levels = {skill: group.level(skill, highest)
                         for skill in (*group.skills, *group.intent_levels)}
         if self.proficiency is not None:
-            agent.speed_for = {skill: group.speed * self.proficiency.speed_factor(
+            agent.speed_for = {skill: agent.speed * self.proficiency.speed_factor(
                 agent.levels[skill]) for skill in group.skills}
         agent.languages = frozenset(group.languages)
         agent.dialects = frozenset(group.dialects)
