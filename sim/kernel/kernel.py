@@ -57,7 +57,8 @@ class Simulation:
 
     def __init__(self, scenario: Scenario, policy: str | RoutingPolicy, replication: int = 0, *,
                  trace: TraceRows | None = None, progress: Callable[[float], None] | None = None,
-                 verification: str | None = None, outbound: str | None = None) -> None:
+                 verification: str | None = None, outbound: str | None = None,
+                 per_agent: bool = False) -> None:
         self.scenario = scenario
         self.replication = replication
         self.policy = make_policy(policy, scenario) if isinstance(policy, str) else policy
@@ -120,7 +121,7 @@ class Simulation:
         self.dial: Callable[[Agent, float], bool] = _no_dial
         self.abandoned: Callable[[Contact, float, float], None] = _nothing
         self.new_agent: Callable[[Agent], None] = _nothing
-        self.stages = assemble(self, verification, outbound)
+        self.stages = assemble(self, verification, outbound, per_agent)
 
     def stage(self, kind: type[StageType]) -> StageType | None:
         """The installed stage of type ``kind``; None when the scenario does not use it."""
@@ -474,12 +475,12 @@ class Simulation:
                 return agent
         return self.add_agent(group_index, self.scenario.agents[self.group_names[group_index]])
 
-    def add_agent(self, group_index: int, profile: AgentGroup) -> Agent:
+    def add_agent(self, group_index: int, profile: AgentGroup, name: str | None = None) -> Agent:
         """A new, off-duty agent of the group with ``profile``'s skills, levels, languages
         and speed (the group's own, or a named agent's)."""
         agent = Agent(sum(len(agents) for agents in self.agents), self.group_names[group_index],
                       group_index, tuple(profile.skills), profile.base_speed,
-                      seat=len(self.agents[group_index]))
+                      seat=len(self.agents[group_index]), name=name)
         self.quality.equip(agent, profile)
         self.new_agent(agent)
         self.state._seats[agent.seat] = agent
