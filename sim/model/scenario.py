@@ -621,8 +621,8 @@ class Scenario(StrictModel):
             with problems.check():
                 group = agents[row.group]
                 start, end = shift_times(row, run.day_start if run else 0.0)
-                members.setdefault(row.group, []).append(NamedAgent(
-                    row.agent, start, end, _agent_profile(group, row, path)))
+                agent = NamedAgent(row.agent, start, end, _agent_profile(group, row, path))
+                members.setdefault(row.group, []).append(agent)
         anonymous = [name for name in agents if name not in members]
         for row in rows if anonymous else ():
             with problems.check():
@@ -635,7 +635,7 @@ class Scenario(StrictModel):
             held = {skill for agent in named for skill in agent.profile.skills}
             for skill in agents[name].skills:
                 with problems.check():
-                    if skill not in held:
+                    if skill not in held and not problems.errors:  # else maybe a consequence
                         raise FieldError((name, "skills"), (
                             f"{skill!r}: no agent of group {name!r} in the roster {path} has "
                             "it; allowed: the skills some agent of the group has (a row's "
