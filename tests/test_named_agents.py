@@ -408,3 +408,21 @@ def test_roster_files_round_trip_with_their_own_columns(tmp_path: Path) -> None:
         "a,team,00:00,24:00,calls:7;vip:9.5,en;fr,1.1", "b,team,22:00,06:00,,,"]
     assert read_roster(path, DEFAULT_LIMITS) == rows
     assert math.isclose(rows[0].speed or 0, 1.1)
+
+
+def test_the_schema_knows_the_roster_key(capsys: pytest.CaptureFixture[str],
+                                         tmp_path: Path) -> None:
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    roster = schema["properties"]["agents"]["properties"]["roster"]["anyOf"]
+    assert roster[0]["type"] == "string" and roster[1] == {"$ref": "#/$defs/AgentGroup"}
+    group = schema["$defs"]["AgentGroup"]["properties"]
+    assert {"learning", "speed"} <= set(group) and len(group["speed"]["oneOf"]) == 2
+    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is not installed")
+    jsonschema.validate({"name": "n", "run": {"duration": "1h"}, "routing": {"policy": "fcfs"},
+                         "contact_types": {"calls": {
+                             "arrivals": {"rate": "60/h"},
+                             "handle_time": {"dist": "exponential", "mean": "300s"}}},
+                         "agents": {"roster": "staff.csv",
+                                                         "team": {"skills": ["calls"]}}},
+                        schema)

@@ -269,6 +269,12 @@ def _list_or_mapping(value: object) -> object:
     return value
 
 
+ROSTER_HELP = (
+    "agents: {roster: FILE.csv}: named agents, one row each (agent,group,start,end and "
+    "optionally skills, languages, dialects, speed), in groups declared beside it without "
+    "count, staffing or shifts. A relative path is resolved against the scenario's folder.")
+
+
 class Learning(StrictModel):
     """A learning curve: the agent's speed is multiplied by
     ``start + (1 - start) x n / contacts`` for the n-th contact it takes (n = 0, 1, ...;
@@ -388,9 +394,10 @@ class AgentGroup(StrictModel):
 
     @property
     def members(self) -> tuple[NamedAgent, ...]:
-        """The group's named agents, from a roster in the scenario (``agents: {roster:
-        FILE}``), each with its own shift and profile; empty: anonymous agents whose head
-        count follows count, staffing or shifts (which a roster sets to its agents' shifts)."""
+        """The group's named agents, from a roster in the scenario
+        (``agents: {roster: FILE}``), each with its own shift and profile; empty: anonymous
+        agents whose head count follows count, staffing or shifts (which a roster sets to its
+        agents' shifts)."""
         return self._members
 
     @property
@@ -447,12 +454,6 @@ class NamedAgent:
     """End of its shift, in (0, 24h]; before ``start``: past midnight."""
     profile: AgentGroup
     """Its group with the agent's own skills, levels, languages, dialects and speed."""
-
-    def on_duty_at(self, time_of_day: float) -> bool:
-        """Whether the shift covers ``time_of_day`` (seconds after simulation midnight)."""
-        if self.start < self.end:
-            return self.start <= time_of_day < self.end
-        return time_of_day >= self.start or time_of_day < self.end % DAY
 
 
 def _agent_profile(group: AgentGroup, row: RosterRow, path: Path) -> AgentGroup:
@@ -1431,6 +1432,10 @@ def scenario_json_schema() -> str:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "ccsim scenario"
     definitions = schema["$defs"]
+    # agents: {roster: FILE} names agents from a roster file (a group may still be called
+    # roster: then its value is a mapping).
+    schema["properties"]["agents"]["properties"] = {"roster": {"anyOf": [
+        {"type": "string", "description": ROSTER_HELP}, {"$ref": "#/$defs/AgentGroup"}]}}
     routing = definitions["Routing"]
     routing["properties"]["policy"]["enum"] = sorted(registered_policies())
     _add_plugin_params(definitions, routing, registered_policies())
