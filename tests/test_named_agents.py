@@ -426,3 +426,24 @@ def test_the_schema_knows_the_roster_key(capsys: pytest.CaptureFixture[str],
                          "agents": {"roster": "staff.csv",
                                                          "team": {"skills": ["calls"]}}},
                         schema)
+
+
+def test_a_sweep_tells_rosters_apart_by_their_agents(tmp_path: Path) -> None:
+    from sim.analysis.sweep import _digest, _normalized
+
+    def digest(roster: str) -> str:
+        return _digest(_normalized(_scenario(tmp_path, roster, TEAM)))
+
+    both = "agent,group,start,end,skills\na,team,08:00,16:00,calls\nb,team,08:00,16:00,vip\n"
+    assert digest(both) != digest(both.replace("calls\n", "calls;vip\n"))  # same shifts
+
+
+def test_the_html_report_shows_a_drawn_speed(tmp_path: Path) -> None:
+    from reports.html import write_report
+
+    scenario = _scenario(tmp_path, None, {"team": {"skills": ["calls", "vip"], "count": 3,
+                                                   "speed": {"dist": "uniform", "low": 0.8,
+                                                             "high": 1.2}}},
+                         duration="2h", replications=5)
+    index = write_report(run(scenario, ["fcfs", "priority"]), tmp_path / "report")
+    assert "uniform per agent, mean 1" in Path(index).read_text()
