@@ -18,7 +18,6 @@ from sim.model.roster_file import RosterRow, format_roster_csv, read_roster
 from sim.limits import DEFAULT_LIMITS
 from sim.model.scenario import Scenario, scenario_from_dict
 from sim.runner import estimate, run
-from reports.compare import compare
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

@@ -41,6 +41,8 @@ CSV with the header ``agent,group,start,end``, one row per agent: a unique agent
 agent group of the scenario, and the shift's start and end as clock times ``HH:MM``
 (``run.day_start`` applied: ``08:00`` is simulation time 0 when the day starts at 8h);
 ``end`` may be ``24:00`` and a shift whose end is before its start runs past midnight.
+``sim.model.roster_file`` reads and writes them (with the optional per-agent columns a
+scenario's ``agents: {roster: FILE}`` reads; ``apply_roster`` refuses those).
 """
 
 from __future__ import annotations
@@ -67,9 +69,7 @@ from sim.cli.options import (
 from sim.errors import ScenarioError, UsageError, show_value
 from sim.files import check_output_file, write_atomic
 from sim.limits import Limits, limits_for, over_limit
-from sim.model.roster_file import (  # noqa: F401 (read_roster: the roster file API here too)
-    RosterRow, clock_text, format_roster_csv, read_roster, shift_counts,
-)
+from sim.model.roster_file import RosterRow, clock_text, format_roster_csv, shift_counts
 from sim.model.scenario import DAY, Scenario, Shift, load_scenario
 from sim.model.units import format_duration, parse_duration
 from sim.runner import Estimate, RunResults

@@ -246,7 +246,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         check_output_file(args.trace, "--trace")
     scenario = load_scenario(args.scenario, no_limits=args.no_limits)
     if args.roster:
-        from sim.analysis.roster import apply_roster, read_roster
+        from sim.analysis.roster import apply_roster
+        from sim.model.roster_file import read_roster
         from sim.limits import limits_for
 
         limits = limits_for(args.no_limits)
