@@ -468,7 +468,8 @@ def _scenario_section(scenario: Scenario) -> str:
         on_duty = str(counts[0]) if min(counts) == max(counts) else \
             f"{min(counts)}–{max(counts)} over the day"
         groups.append([(name, ""), (on_duty, ""), (", ".join(group.skills), ""),
-                       (f"{group.speed:g}", "")])
+                       (f"{group.speed:g}" if isinstance(group.speed, float) else
+                        f"{group.speed.dist} per agent, mean {group.speed.mean:.3g}", "")])
     description = f"<p>{escape(scenario.description)}</p>" if scenario.description else ""
     return (
         f"<h2>Scenario</h2>{description}"

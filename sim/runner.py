@@ -8,9 +8,9 @@ This is the public Python API next to ``load_scenario``::
     rows = results.records()                       # plain dicts, ready for pandas.DataFrame
     frame = results.to_frame("type")               # tidy DataFrame (pip install 'ccsim[pandas]')
 
-Scopes are named ``overall``, ``type``, ``group``, ``interval``, ``tier``, ``channel`` and
-``campaign`` (``SCOPE_NAMES``), as in ``ccsim run --by``; the JSON document's keys
-``by_type``... are accepted wherever a scope is.
+Scopes are named ``overall``, ``type``, ``group``, ``interval``, ``tier``, ``channel``,
+``campaign`` and ``agent`` (``SCOPE_NAMES``), as in ``ccsim run --by``; the JSON document's
+keys ``by_type``... are accepted wherever a scope is.
 """
 
 from __future__ import annotations
@@ -43,11 +43,13 @@ if TYPE_CHECKING:
     import pandas
 
 SCOPES = ("overall", "by_type", "by_group", "by_interval", "by_tier", "by_channel",
-          "by_campaign")
+          "by_campaign", "by_agent")
 """Attribute names of ``ReplicationResult`` (and keys of the JSON document) per scope."""
 SCOPE_NAMES = tuple(scope.removeprefix("by_") for scope in SCOPES)
 """The names of scopes: ``overall``, ``type``, ``group``, ``interval``, ``tier``, ``channel``,
-``campaign`` (``ccsim run --by``, ``ccsim compare --by``, ``records()``, ``to_frame()``)."""
+``campaign``, ``agent`` (``ccsim run --by``, ``ccsim compare --by``, ``records()``,
+``to_frame()``); ``agent`` has figures only when the run was asked for them
+(``run(..., per_agent=True)``, ``--by agent``)."""
 
 MIN_REPLICATIONS = 5
 """Fewer replications than this make ``run`` warn: their t-intervals are too wide to read."""
@@ -147,6 +149,11 @@ class RunResults:
     asked for them with ``contacts=True``; else ``None``."""
 
     @property
+    def per_agent(self) -> bool:
+        """Whether the run kept figures per agent (``run(..., per_agent=True)``)."""
+        return any(rep.by_agent for reps in self.runs.values() for rep in reps)
+
+    @property
     def policies(self) -> list[str]:
         """Policy names in the order they were run."""
         return list(self.runs)
@@ -160,8 +167,12 @@ class RunResults:
     def summary(self, scope: str = "overall") -> dict[str, Any]:
         """Estimates per policy: ``{policy: {metric: Estimate}}`` for ``overall``,
         ``{policy: {key: {metric: Estimate}}}`` for ``type``, ``group``, ``interval``,
-        ``tier``, ``channel``, ``campaign`` (``by_type``... accepted too)."""
+        ``tier``, ``channel``, ``campaign``, ``agent`` (``by_type``... accepted too; ``agent``
+        needs a run with ``per_agent=True``)."""
         scope = scope_attribute(scope)
+        if scope == "by_agent" and not self.per_agent:
+            raise ValueError("no per-agent figures were kept; allowed: run(..., "
+                             "per_agent=True) (ccsim run --by agent)")
         out: dict[str, Any] = {}
         for policy, reps in self.runs.items():
             if scope == "overall":
@@ -190,7 +201,8 @@ class RunResults:
             "results": encode(self.summary("overall")),
         }
         for scope in SCOPES[1:]:
-            document[scope] = encode(self.summary(scope))
+            if scope != "by_agent" or self.per_agent:
+                document[scope] = encode(self.summary(scope))
         if self.scenario.identity is not None:
             # Labels name the strategy only when several are compared: record it always.
             document["verification"] = {label: reps[0].verification
@@ -221,11 +233,11 @@ class RunResults:
 
         ``scope`` is one of ``SCOPE_NAMES`` (``by_type``... accepted too), a list of them,
         or ``None`` for every scope. ``key`` is the contact type, group, ``HH:MM``
-        interval, tier, channel or campaign (``""`` for ``overall``). Needs pandas
+        interval, tier, channel, campaign or agent (``""`` for ``overall``). Needs pandas
         (``pip install 'ccsim[pandas]'``).
         """
         pandas = require_pandas("RunResults.to_frame")
-        wanted = SCOPES if scope is None else [
+        wanted = [s for s in SCOPES if s != "by_agent" or self.per_agent] if scope is None else [
             scope_attribute(name) for name in ([scope] if isinstance(scope, str) else scope)]
         rows = []
         for attribute in dict.fromkeys(wanted):
@@ -269,13 +281,13 @@ def _json_number(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
-def _run_one(task: tuple[Scenario, str, str | None, str | None, int, bool],
+def _run_one(task: tuple[Scenario, str, str | None, str | None, int, bool, bool],
              ) -> tuple[ReplicationResult, list[tuple[Any, ...]] | None]:
     """One replication in a worker process, with its per-contact rows when asked for."""
-    scenario, policy, verification, outbound, replication, keep_contacts = task
+    scenario, policy, verification, outbound, replication, keep_contacts, per_agent = task
     recorder = TraceRecorder() if keep_contacts else None
     result = Simulation(scenario, policy, replication, trace=recorder, verification=verification,
-                        outbound=outbound).run()
+                        outbound=outbound, per_agent=per_agent).run()
     return result, recorder.rows if recorder is not None else None
 
 
@@ -287,6 +299,7 @@ def run(
     seed: int | None = None,
     trace: str | Path | None = None,
     contacts: bool = False,
+    per_agent: bool = False,
     jobs: int = 1,
     progress: bool | None = None,
     verifications: Sequence[str] | None = None,
@@ -305,7 +318,9 @@ def run(
     replications in parallel processes (at most one per core); ``trace`` writes a
     per-contact CSV (sequential runs only; it replaces the file only once complete);
     ``contacts=True`` keeps the same rows in memory as ``RunResults.contacts`` (any
-    ``jobs``; memory grows with the number of contacts).
+    ``jobs``; memory grows with the number of contacts). ``per_agent=True`` adds figures per
+    agent (scope ``agent``: handled, AHT, occupancy, utilisation, agent-hours; memory grows
+    with the number of agents).
     ``progress`` shows a bar on a terminal (default: only when stderr is one).
     ``replications`` beyond the bounds of ``sim.limits`` raise ``ValueError`` unless
     ``no_limits``; fewer than ``MIN_REPLICATIONS`` warn (``FewReplicationsWarning``).
@@ -334,7 +349,7 @@ def run(
             "intervals)"), stacklevel=2)
     # Replication by replication: every run of one replication faces the same customers,
     # built once while they are in the population cache (``Population.shared``).
-    tasks = [(scenario, name, strategy, dialer, r, contacts) for r in range(count)
+    tasks = [(scenario, name, strategy, dialer, r, contacts, per_agent) for r in range(count)
              for name in names for strategy in strategies for dialer in dialers]
     if trace is not None and jobs > 1:
         raise ValueError("a per-contact trace needs jobs=1")
@@ -356,11 +371,11 @@ def run(
             recorder = TraceRecorder(rows) if contacts else None
             try:
                 with _Progress(len(tasks), show) as bar:
-                    for task_scenario, name, strategy, dialer, replication, _ in tasks:
+                    for task_scenario, name, strategy, dialer, replication, _, _ in tasks:
                         sim = Simulation(task_scenario, name, replication,
                                          trace=_tee(writer, recorder),
                                          progress=bar.within_task(), verification=strategy,
-                                         outbound=dialer)
+                                         outbound=dialer, per_agent=per_agent)
                         results.append(sim.run())
                         bar.advance_to_task_end()
             finally:

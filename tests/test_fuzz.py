@@ -27,11 +27,14 @@ fuzz tests keep guarding everything else; once fixed, the xfail mark and the exc
 
 from __future__ import annotations
 
+import atexit
 import copy
 import math
 import re
+import shutil
 import signal
 import tempfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -366,6 +369,49 @@ def add_quality(draw: st.DrawFn, d: Draft) -> None:
         d.data["matching"] = matching
 
 
+ROSTERS = Path(tempfile.mkdtemp(prefix="ccsim-fuzz-rosters-"))
+"""Roster files of drawn scenarios (named by their text, so a file is written once)."""
+atexit.register(shutil.rmtree, ROSTERS, True)
+
+
+def add_workforce(draw: st.DrawFn, d: Draft) -> None:
+    """Per-agent speed spreads, learning curves, and named agents: the count or shifts of
+    some groups become rows of a roster file (``agents: {roster: FILE}``), each row with
+    the group's skills or a subset, sometimes its own speed."""
+    for group in d.groups:
+        spec = d.data["agents"][group]
+        if draw(st.booleans()):
+            spec["speed"] = draw(st.sampled_from([
+                {"dist": "lognormal", "mean": 1, "cv": 0.3},
+                {"dist": "uniform", "low": 0.5, "high": 1.5}]))
+        if draw(st.booleans()):
+            spec["learning"] = {"start": draw(st.sampled_from([0.5, 0.9])),
+                                "contacts": draw(st.integers(1, 20))}
+    named = [g for g in d.groups if ("count" in d.data["agents"][g] or "shifts" in
+                                     d.data["agents"][g]) and draw(st.booleans())]
+    rows = []
+    for group in named:
+        spec = d.data["agents"][group]
+        shifts = spec.pop("shifts", None) or [{"start": "0h", "end": "24h",
+                                               "count": spec.pop("count")}]
+        subsets = st.lists(st.sampled_from(d.skills_of(group)), min_size=1, unique=True)
+        first = True  # has every skill of the group: each is some agent's
+        for shift in shifts:
+            start, end = (int(str(shift[key]).removesuffix("h")) for key in ("start", "end"))
+            for _ in range(int(shift["count"])):
+                own = "" if first or draw(st.booleans()) else ";".join(draw(subsets))
+                first = False
+                speed = draw(st.sampled_from(["", "", "0.8", "1.25"]))
+                rows.append((f"{group}-n{len(rows)}", group, f"{start:02d}:00", f"{end:02d}:00",
+                             own, speed))
+    if rows:
+        text = "agent,group,start,end,skills,speed\n" + "".join(
+            ",".join(row) + "\n" for row in rows)
+        path = ROSTERS / f"{zlib.crc32(text.encode())}.csv"
+        path.write_text(text)
+        d.data["agents"]["roster"] = str(path)
+
+
 def add_mobile(draw: st.DrawFn, d: Draft) -> None:
     group = draw(st.sampled_from(d.groups))
     spec = d.data["agents"][group]
@@ -505,7 +551,7 @@ def add_routing(draw: st.DrawFn, d: Draft) -> None:
 
 
 LAYERS = ("channels", "customers", "identity", "quality", "mobile", "predictor", "outbound",
-          "service_level")
+          "service_level", "workforce")
 
 
 @st.composite
@@ -530,6 +576,8 @@ def valid_scenarios(draw: st.DrawFn) -> dict[str, Any]:
     if "outbound" in layers:
         add_outbound(draw, d)
     add_routing(draw, d)
+    if "workforce" in layers:
+        add_workforce(draw, d)
     if "service_level" in layers:
         data["service_level"] = {"threshold": draw(st.sampled_from(["0s", "20s", "5min"])),
                                  "short_abandon": draw(st.sampled_from(["0s", "5s"]))}
@@ -707,8 +755,10 @@ def is_core(data: dict[str, Any]) -> bool:
     return (data["routing"]["policy"] in CORE_POLICIES
             and not set(data) & {"customers", "identity", "proficiency", "outcomes",
                                  "matching", "channels", "blending", "predictor", "outbound"}
+            and "roster" not in data["agents"]  # (a named agent leaves itself: not set_staff)
             and all(set(g) <= {"skills", "count", "staffing", "shifts", "speed"}
-                    and isinstance(g["skills"], list) for g in data["agents"].values())
+                    and isinstance(g["skills"], list) and not isinstance(g.get("speed"), dict)
+                    for g in data["agents"].values())
             and all(set(t) <= {"arrivals", "handle_time", "patience", "wrap_up"}
                     for t in data["contact_types"].values()))
 
@@ -796,7 +846,9 @@ def features(data: dict[str, Any]) -> set[str]:
     used |= {f"method:{m}" for m in data.get("identity", {}).get("methods", {})}
     used |= {f"outbound:{s}" for s in data.get("outbound", {}).get("strategies", [])}
     used |= {f"type:{key}" for t in data["contact_types"].values() for key in t}
-    used |= {f"group:{key}" for g in data["agents"].values() for key in g}
+    used |= {f"group:{key}" for g in data["agents"].values() if isinstance(g, dict)
+             for key in g}
+    used |= {"agents:roster"} if "roster" in data["agents"] else set()
     used |= {f"dist:{node['dist']}" for node in nodes(data)
              if isinstance(node, dict) and isinstance(node.get("dist"), str)}
     used.add(f"run:{'duration' if 'duration' in data['run'] else 'arrivals'}")
@@ -832,7 +884,8 @@ def test_the_strategies_cover_every_feature() -> None:
     expected |= {f"group:{key}" for key in ("count", "staffing", "shifts", "speed",
                                             "capacity", "mobile", "owns", "intent_levels",
                                             "languages", "dialects", "breaks",
-                                            "meetings", "absenteeism", "aux")}
+                                            "meetings", "absenteeism", "aux", "learning")}
+    expected.add("agents:roster")
     expected |= {f"dist:{d}" for d in ("exponential", "constant", "uniform", "erlang", "gamma",
                                        "lognormal", "weibull", "empirical", "mixture")}
     expected |= {"run:duration", "run:arrivals"}

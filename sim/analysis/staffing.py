@@ -43,7 +43,6 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sim.analysis.analytics import full_time_equivalents, queue_figures, required_agents
 from sim.cli.options import (
@@ -346,10 +345,8 @@ class _Search:
         """The scenario with ``schedule`` in place of the sized groups' counts."""
         agents = dict(self.scenario.agents)
         for name, counts in schedule.items():
-            update: dict[str, Any] = (
-                {"count": counts[0], "staffing": None} if self.periods == 1
-                else {"count": None, "staffing": tuple(counts)})
-            agents[name] = agents[name].model_copy(update=update)
+            agents[name] = (agents[name].restaffed(count=counts[0]) if self.periods == 1
+                            else agents[name].restaffed(staffing=tuple(counts)))
         return self.scenario.model_copy(update={"agents": agents})
 
     def evaluate(self, schedule: dict[str, list[int]]) -> RunResults:

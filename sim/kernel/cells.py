@@ -48,6 +48,8 @@ class ReplicationResult:
     """``wait_histogram`` of each contact type."""
     by_group_interval: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     """Agent metrics (``AGENT_METRICS``) per group and interval of the day (``HH:MM``)."""
+    by_agent: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Figures per agent (``sim.stages.agent_figures``), when asked for; else empty."""
 
 
 def is_omnichannel(scenario: Scenario) -> bool:

@@ -10,14 +10,16 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import re
 import types
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
-    BaseModel, BeforeValidator, Field, PrivateAttr, ValidationError, ValidationInfo,
-    field_validator, model_validator,
+    BaseModel, BeforeValidator, Discriminator, Field, PrivateAttr, Tag, ValidationError,
+    ValidationInfo, field_validator, model_validator,
 )
 
 from policies import policy_spec, registered_policies
@@ -36,6 +38,7 @@ from sim.model.fields import (
 )
 from sim.model.identity import Identity
 from sim.model.outcomes import Matching, Outcomes, Proficiency
+from sim.model.roster_file import RosterFileError, RosterRow, load_roster, shift_counts, shift_times
 from sim.model.shrinkage import Aux, Break, Meeting, check_breaks
 from sim.model.units import DAY, format_duration
 
@@ -281,6 +284,69 @@ def _list_or_mapping(value: object) -> object:
     return value
 
 
+ROSTER_HELP = (
+    "agents: {roster: FILE.csv}: named agents, one row each (agent,group,start,end and "
+    "optionally skills, languages, dialects, speed), in groups declared beside it without "
+    "count, staffing or shifts. A relative path is resolved against the scenario's folder.")
+
+
+class Learning(StrictModel):
+    """A learning curve: the agent's speed is multiplied by
+    ``start + (1 - start) x n / contacts`` for the n-th contact it takes (n = 0, 1, ...;
+    contacts taken before it in the replication), and by 1 from the ``contacts``-th on."""
+
+    start: Number = Field(gt=0, le=1, description="Speed factor of a new agent's first "
+                          "contact, e.g. 0.6 (its work takes 1/0.6 = 1.67 times as long).")
+    contacts: Int = Field(ge=1, description="Contacts taken until the factor reaches 1.")
+
+    def factor(self, taken: int) -> float:
+        """The speed factor of an agent's contact after ``taken`` earlier ones."""
+        if taken >= self.contacts:
+            return 1.0
+        return self.start + (1.0 - self.start) * taken / self.contacts
+
+
+_FACTOR_KEYS = ("mean", "value", "low", "high")
+"""Keys of a distribution that hold durations: in a speed distribution, unitless factors."""
+
+
+def _speed_factors(value: object) -> object:
+    """A speed distribution's factors as the durations its model reads (``1.2`` as ``1.2s``):
+    a speed has no unit."""
+    if not isinstance(value, dict):
+        return value
+
+    def plain(number: object) -> object:
+        numeric = isinstance(number, (int, float)) and not isinstance(number, bool)
+        return f"{number!r}s" if numeric else number
+
+    converted = {key: plain(item) if key in _FACTOR_KEYS else item for key, item in value.items()}
+    if isinstance(value.get("samples"), list):
+        converted["samples"] = [plain(item) for item in value["samples"]]
+    if isinstance(value.get("components"), list):
+        converted["components"] = [_speed_factors(item) for item in value["components"]]
+    return converted
+
+
+Speed = Annotated[
+    Union[Annotated[Number, Tag("tagged-union[number]")],
+          Annotated[Distribution, BeforeValidator(_speed_factors),
+                    Tag("tagged-union[distribution]")]],
+    Discriminator(lambda value: "tagged-union[distribution]" if isinstance(value, (dict, _Dist))
+                  else "tagged-union[number]")]
+"""An agent group's speed: a number, or a distribution each agent's speed is drawn from
+(its factors without unit; the tags are pydantic's, dropped from error paths)."""
+
+
+def _reaches_zero(dist: _Dist) -> bool:
+    """Whether ``dist`` can draw a value <= 0 (its lowest possible value is one)."""
+    low = {"constant": lambda d: d.value, "uniform": lambda d: d.low,
+           "empirical": lambda d: min(d.samples)}.get(getattr(dist, "dist", ""))
+    if low is not None:
+        return bool(low(dist) <= 0)
+    return any(_reaches_zero(c) for c in getattr(dist, "components", ()))
+
+
 class AgentGroup(StrictModel):
     """A team of interchangeable agents with the same skills."""
 
@@ -306,9 +372,12 @@ class AgentGroup(StrictModel):
     shifts: tuple[Shift, ...] | None = Field(
         default=None, min_length=1, description="Shifts; agents on duty add up."
     )
-    speed: Number = Field(
-        default=1.0, gt=0, description="Work rate: handle time is the contact's work / speed."
-    )
+    speed: Speed = Field(
+        default=1.0, description="Work rate: handle time is the contact's work / speed. A "
+        "distribution (e.g. {dist: lognormal, mean: 1, cv: 0.2}) draws each agent's own speed.")
+    learning: Learning | None = Field(
+        default=None, description="Speed rising with the contacts an agent has taken; "
+        "absent: no learning.")
     breaks: tuple[Break, ...] = Field(
         default=(), description="Breaks every agent takes once per shift (per day with count "
         "or staffing), e.g. [{duration: 15min, window: [2h, 3h]}, {duration: 30min, "
@@ -320,6 +389,19 @@ class AgentGroup(StrictModel):
         default=0.0, description="Chance that a scheduled agent is absent for the day (for "
         "the shift), e.g. 8%.")
     aux: Aux | None = Field(default=None, description="Unplanned time off the phones.")
+    _members: tuple[NamedAgent, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="after")
+    def _positive_speed(self) -> AgentGroup:
+        if isinstance(self.speed, float) and self.speed <= 0:
+            raise FieldError(("speed",), f"{self.speed:g} is not above 0; allowed: a work "
+                             "rate > 0, e.g. 1.2, or a distribution of them")
+        if not isinstance(self.speed, float) and _reaches_zero(self.speed):
+            raise FieldError(("speed",), (
+                "this distribution can draw 0 (or less), a speed at which work never ends; "
+                "allowed: a distribution of speeds > 0, e.g. {dist: lognormal, mean: 1, "
+                "cv: 0.2} or {dist: uniform, low: 0.8, high: 1.2}"))
+        return self
 
     @model_validator(mode="after")
     def _one_staffing(self) -> AgentGroup:
@@ -348,6 +430,27 @@ class AgentGroup(StrictModel):
         return bool(self.breaks or self.meetings or self.absenteeism or self.aux
                     or any(shift.breaks for shift in self.shifts or ()))
 
+    @property
+    def members(self) -> tuple[NamedAgent, ...]:
+        """The group's named agents, from a roster in the scenario
+        (``agents: {roster: FILE}``), each with its own shift and profile; empty: anonymous
+        agents whose head count follows count, staffing or shifts (which a roster sets to its
+        agents' shifts)."""
+        return self._members
+
+    @property
+    def base_speed(self) -> float:
+        """The speed a new agent starts from: ``speed``, or 1 when it is drawn per agent
+        (the drawn factor then multiplies it)."""
+        return self.speed if isinstance(self.speed, float) else 1.0
+
+    def restaffed(self, *, count: int | None = None, staffing: tuple[int, ...] | None = None,
+                  shifts: tuple[Shift, ...] | None = None) -> AgentGroup:
+        """A copy with this head count and anonymous agents (no named ones)."""
+        copy = self.model_copy(update={"count": count, "staffing": staffing, "shifts": shifts})
+        copy._members = ()
+        return copy
+
     def level(self, skill: str, highest: float) -> float:
         """Proficiency for a skill (a contact type or an intent); ``highest`` when unlisted."""
         if skill in self.intent_levels:
@@ -370,6 +473,39 @@ class AgentGroup(StrictModel):
         for time in points:
             steps.append((time, sum(s.count for s in self.shifts if s.covers(time))))
         return steps
+
+
+@dataclass(frozen=True)
+class NamedAgent:
+    """One agent of a roster in the scenario: its id, shift and profile."""
+
+    name: str
+    start: float
+    """Start of its shift, in seconds of simulation time of day (``run.day_start`` is 0)."""
+    end: float
+    """End of its shift, in (0, 24h]; before ``start``: past midnight."""
+    profile: AgentGroup
+    """Its group with the agent's own skills, levels, languages, dialects and speed."""
+
+
+def _agent_profile(group: AgentGroup, row: RosterRow, path: Path) -> AgentGroup:
+    """``group`` with the row's own skills (and levels), languages, dialects and speed."""
+    update: dict[str, Any] = {}
+    if row.skills is not None:
+        unknown = [name for name, _ in row.skills if name not in group.skills]
+        if unknown:
+            raise FieldError(("roster",), (
+                f"{path}:{row.line}: skills: {unknown[0]!r} is not a skill of group "
+                f"{row.group!r}; allowed: {', '.join(group.skills)} (a row's skills are "
+                "among its group's)"))
+        levels = {name: level for name, level in row.skills if level is not None}
+        update["skills"] = levels or (
+            {name: group.skills[name] for name, _ in row.skills}
+            if isinstance(group.skills, dict) else tuple(name for name, _ in row.skills))
+    for column in ("languages", "dialects", "speed"):
+        if getattr(row, column) is not None:
+            update[column] = getattr(row, column)
+    return group.model_copy(update=update)
 
 
 class WaitingRoom(StrictModel):
@@ -458,6 +594,98 @@ class Scenario(StrictModel):
                 data.get("contact_types"), dict):
             info.context["type_names"] = [str(name) for name in data["contact_types"]]
         return data
+
+    @field_validator("agents", mode="before")
+    @classmethod
+    def _read_roster(cls, agents: Any, info: ValidationInfo) -> Any:
+        """``agents: {roster: FILE}``: the file's groups get their agents' shifts (the named
+        agents are attached by ``_name_agents`` once the groups are valid)."""
+        if not (isinstance(agents, dict) and isinstance(agents.get("roster"), str)):
+            return agents  # a group may be called roster: its value is then a mapping
+        context = info.context if isinstance(info.context, dict) else {}
+        path = Path(agents["roster"])
+        if not path.is_absolute():
+            path = Path(context.get("base_dir", ".")) / path
+        try:
+            rows = load_roster(path, context.get("limits", DEFAULT_LIMITS))
+        except RosterFileError as exc:
+            raise FieldErrors([FieldError(("roster",), f"{path}:{problem}")
+                               for problem in exc.problems]) from None
+        groups = {name: spec for name, spec in agents.items() if name != "roster"}
+        problems = Problems()
+        for row in rows:
+            with problems.check():
+                if not isinstance(groups.get(row.group), dict):
+                    raise FieldError(("roster",), (
+                        f"{path}:{row.line}: group: {show_value(row.group)} is not a group "
+                        f"under agents; allowed: {', '.join(groups) or 'a group declared under agents'}"
+                        " (the group gives its agents' skills, languages and speed unless the "
+                        "row has its own)"))
+        problems.raise_any()
+        run = info.data.get("run")
+        for name, counts in shift_counts(rows, run.day_start if run else 0.0).items():
+            given = [key for key in ("count", "staffing", "shifts") if key in groups[name]]
+            with problems.check():
+                if given:
+                    raise FieldError((name, given[0]), (
+                        f"group {name!r} is staffed by the roster {path}; allowed: no count, "
+                        "staffing or shifts for a group of the roster (its agents' shifts are "
+                        "the group's)"))
+            groups[name] = {**groups[name], "shifts": [
+                {"start": f"{start!r}s", "end": f"{end!r}s", "count": count}
+                for (start, end), count in sorted(counts.items())]}
+        problems.raise_any()
+        context["roster"] = (path, rows)
+        return groups
+
+    @field_validator("agents")
+    @classmethod
+    def _name_agents(cls, agents: dict[str, AgentGroup],
+                     info: ValidationInfo) -> dict[str, AgentGroup]:
+        """Attach the named agents of ``agents: {roster: FILE}`` to their groups."""
+        context = info.context if isinstance(info.context, dict) else {}
+        if "roster" not in context:
+            return agents
+        path, rows = context.pop("roster")
+        run = info.data.get("run")
+        problems = Problems()
+        members: dict[str, list[NamedAgent]] = {}
+        for row in rows:
+            with problems.check():
+                group = agents[row.group]
+                start, end = shift_times(row, run.day_start if run else 0.0)
+                agent = NamedAgent(row.agent, start, end, _agent_profile(group, row, path))
+                members.setdefault(row.group, []).append(agent)
+        anonymous = [name for name in agents if name not in members]
+        for row in rows if anonymous else ():
+            with problems.check():
+                if re.fullmatch(rf"({'|'.join(map(re.escape, anonymous))})-\d+", row.agent):
+                    raise FieldError(("roster",), (
+                        f"{path}:{row.line}: agent: {row.agent!r} is how ccsim names an agent of "
+                        f"group {row.agent.rpartition('-')[0]!r}, which is not in the roster; "
+                        "allowed: another id"))
+        for name, named in members.items():
+            with problems.check():
+                if agents[name].shrinks:
+                    key = next(key for key in ("breaks", "meetings", "absenteeism", "aux")
+                               if getattr(agents[name], key))
+                    raise FieldError((name, key), (
+                        f"group {name!r} has named agents (the roster {path}), and ccsim does "
+                        "not yet send named agents on breaks, to meetings or on aux time, or "
+                        "draw their absence; allowed: shrinkage keys on groups with count, "
+                        "staffing or shifts (or ccsim run --roster, which applies a roster's "
+                        "shifts to them)"))
+            held = {skill for agent in named for skill in agent.profile.skills}
+            for skill in agents[name].skills:
+                with problems.check():
+                    if skill not in held and not problems.errors:  # else maybe a consequence
+                        raise FieldError((name, "skills"), (
+                            f"{skill!r}: no agent of group {name!r} in the roster {path} has "
+                            "it; allowed: the skills some agent of the group has (a row's "
+                            "skills, or all the group's for a row without)"))
+            agents[name]._members = tuple(named)
+        problems.raise_any()
+        return agents
 
     @field_validator("agents")
     @classmethod
@@ -1250,6 +1478,10 @@ def scenario_json_schema() -> str:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "ccsim scenario"
     definitions = schema["$defs"]
+    # agents: {roster: FILE} names agents from a roster file (a group may still be called
+    # roster: then its value is a mapping).
+    schema["properties"]["agents"]["properties"] = {"roster": {"anyOf": [
+        {"type": "string", "description": ROSTER_HELP}, {"$ref": "#/$defs/AgentGroup"}]}}
     routing = definitions["Routing"]
     routing["properties"]["policy"]["enum"] = sorted(registered_policies())
     _add_plugin_params(definitions, routing, registered_policies())
