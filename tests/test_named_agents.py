@@ -446,3 +446,12 @@ def test_the_html_report_shows_a_drawn_speed(tmp_path: Path) -> None:
                          duration="2h", replications=5)
     index = write_report(run(scenario, ["fcfs", "priority"]), tmp_path / "report")
     assert "uniform per agent, mean 1" in Path(index).read_text()
+
+
+def test_named_agents_with_shrinkage_keys_are_refused_naming_the_key(tmp_path: Path) -> None:
+    """The shrinkage stage sets anonymous head counts; named agents keep their own shifts:
+    together they would bring an agent on duty outside its shift, so validation refuses."""
+    with pytest.raises(ScenarioError, match=r"agents\.team\.absenteeism: group 'team' has "
+                       r"named agents .* allowed: shrinkage keys on groups with count"):
+        _scenario(tmp_path, HEADER + _rows(3, "team"),
+                  {"team": {"skills": ["calls", "vip"], "absenteeism": 0.1}})
