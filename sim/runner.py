@@ -8,9 +8,10 @@ This is the public Python API next to ``load_scenario``::
     rows = results.records()                       # plain dicts, ready for pandas.DataFrame
     frame = results.to_frame("type")               # tidy DataFrame (pip install 'ccsim[pandas]')
 
-Scopes are named ``overall``, ``type``, ``group``, ``interval``, ``tier``, ``channel`` and
-``campaign`` (``SCOPE_NAMES``), as in ``ccsim run --by``; the JSON document's keys
-``by_type``... are accepted wherever a scope is.
+Scopes are named ``overall``, ``type``, ``group``, ``interval``, ``tier``, ``channel``,
+``campaign`` and ``weekday`` (``SCOPE_NAMES``), as in ``ccsim run --by``; the JSON
+document's keys ``by_type``... are accepted wherever a scope is. Figures per weekday are
+kept only when asked for (``run(..., by_weekday=True)``).
 """
 
 from __future__ import annotations
@@ -43,11 +44,15 @@ if TYPE_CHECKING:
     import pandas
 
 SCOPES = ("overall", "by_type", "by_group", "by_interval", "by_tier", "by_channel",
-          "by_campaign")
+          "by_campaign", "by_weekday")
 """Attribute names of ``ReplicationResult`` (and keys of the JSON document) per scope."""
+ON_REQUEST = ("by_weekday",)
+"""Scopes with figures only when ``run`` is asked for them (the JSON document has their key
+only then)."""
 SCOPE_NAMES = tuple(scope.removeprefix("by_") for scope in SCOPES)
 """The names of scopes: ``overall``, ``type``, ``group``, ``interval``, ``tier``, ``channel``,
-``campaign`` (``ccsim run --by``, ``ccsim compare --by``, ``records()``, ``to_frame()``)."""
+``campaign``, ``weekday`` (``ccsim run --by``, ``ccsim compare --by``, ``records()``,
+``to_frame()``)."""
 
 MIN_REPLICATIONS = 5
 """Fewer replications than this make ``run`` warn: their t-intervals are too wide to read."""
@@ -160,7 +165,7 @@ class RunResults:
     def summary(self, scope: str = "overall") -> dict[str, Any]:
         """Estimates per policy: ``{policy: {metric: Estimate}}`` for ``overall``,
         ``{policy: {key: {metric: Estimate}}}`` for ``type``, ``group``, ``interval``,
-        ``tier``, ``channel``, ``campaign`` (``by_type``... accepted too)."""
+        ``tier``, ``channel``, ``campaign``, ``weekday`` (``by_type``... accepted too)."""
         scope = scope_attribute(scope)
         out: dict[str, Any] = {}
         for policy, reps in self.runs.items():
@@ -190,7 +195,9 @@ class RunResults:
             "results": encode(self.summary("overall")),
         }
         for scope in SCOPES[1:]:
-            document[scope] = encode(self.summary(scope))
+            if scope not in ON_REQUEST or any(getattr(rep, scope) for reps in self.runs.values()
+                                              for rep in reps):
+                document[scope] = encode(self.summary(scope))
         if self.scenario.identity is not None:
             # Labels name the strategy only when several are compared: record it always.
             document["verification"] = {label: reps[0].verification
@@ -269,13 +276,13 @@ def _json_number(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
-def _run_one(task: tuple[Scenario, str, str | None, str | None, int, bool],
+def _run_one(task: tuple[Scenario, str, str | None, str | None, int, bool, bool],
              ) -> tuple[ReplicationResult, list[tuple[Any, ...]] | None]:
     """One replication in a worker process, with its per-contact rows when asked for."""
-    scenario, policy, verification, outbound, replication, keep_contacts = task
+    scenario, policy, verification, outbound, replication, keep_contacts, by_weekday = task
     recorder = TraceRecorder() if keep_contacts else None
     result = Simulation(scenario, policy, replication, trace=recorder, verification=verification,
-                        outbound=outbound).run()
+                        outbound=outbound, by_weekday=by_weekday).run()
     return result, recorder.rows if recorder is not None else None
 
 
@@ -292,6 +299,7 @@ def run(
     verifications: Sequence[str] | None = None,
     outbounds: Sequence[str] | None = None,
     no_limits: bool = False,
+    by_weekday: bool = False,
 ) -> RunResults:
     """Run ``scenario`` under each policy (default: the scenario's own) on the same contacts.
 
@@ -305,7 +313,8 @@ def run(
     replications in parallel processes (at most one per core); ``trace`` writes a
     per-contact CSV (sequential runs only; it replaces the file only once complete);
     ``contacts=True`` keeps the same rows in memory as ``RunResults.contacts`` (any
-    ``jobs``; memory grows with the number of contacts).
+    ``jobs``; memory grows with the number of contacts). ``by_weekday=True`` adds figures
+    per weekday (``summary("weekday")``; seven times the metric cells).
     ``progress`` shows a bar on a terminal (default: only when stderr is one).
     ``replications`` beyond the bounds of ``sim.limits`` raise ``ValueError`` unless
     ``no_limits``; fewer than ``MIN_REPLICATIONS`` warn (``FewReplicationsWarning``).
@@ -334,7 +343,7 @@ def run(
             "intervals)"), stacklevel=2)
     # Replication by replication: every run of one replication faces the same customers,
     # built once while they are in the population cache (``Population.shared``).
-    tasks = [(scenario, name, strategy, dialer, r, contacts) for r in range(count)
+    tasks = [(scenario, name, strategy, dialer, r, contacts, by_weekday) for r in range(count)
              for name in names for strategy in strategies for dialer in dialers]
     if trace is not None and jobs > 1:
         raise ValueError("a per-contact trace needs jobs=1")
@@ -356,11 +365,11 @@ def run(
             recorder = TraceRecorder(rows) if contacts else None
             try:
                 with _Progress(len(tasks), show) as bar:
-                    for task_scenario, name, strategy, dialer, replication, _ in tasks:
+                    for task_scenario, name, strategy, dialer, replication, _, _ in tasks:
                         sim = Simulation(task_scenario, name, replication,
                                          trace=_tee(writer, recorder),
                                          progress=bar.within_task(), verification=strategy,
-                                         outbound=dialer)
+                                         outbound=dialer, by_weekday=by_weekday)
                         results.append(sim.run())
                         bar.advance_to_task_end()
             finally:

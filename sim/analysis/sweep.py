@@ -709,7 +709,8 @@ def summary_json(sweep: Sweep, points: Sequence[PointResults]) -> dict[str, Any]
     for item in points:
         document = item.results.to_json()
         entries.append({"point": dict(item.point.overrides),
-                        **{key: document[key] for key in ("results", *SCOPES[1:])}})
+                        **{key: document[key] for key in ("results", *SCOPES[1:])
+                           if key in document}})
     return {"scenario": sweep.base.name, "seed": sweep.base.run.seed,
             "replications": sweep.replications, "grid": list(sweep.paths), "points": entries}
 

@@ -180,7 +180,8 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
                      "(agent,group,start,end; ccsim roster writes one): they replace the count, "
                      "staffing or shifts of the groups it names")
     run.add_argument("--jobs", type=int, default=1, help="parallel processes for replications")
-    run.add_argument("--by", choices=["type", "group", "interval", "tier", "channel", "campaign"],
+    run.add_argument("--by", choices=["type", "group", "interval", "tier", "channel", "campaign",
+                                      "weekday"],
                      action="append",
                      default=[],
                      help="also print a breakdown table (repeatable)")
@@ -258,7 +259,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     results = run(scenario, args.policy, replications=args.replications, seed=args.seed,
                   trace=args.trace, jobs=checked_jobs(args.jobs),
                   verifications=args.verification, outbounds=args.outbound,
-                  no_limits=args.no_limits)
+                  no_limits=args.no_limits, by_weekday="weekday" in args.by)
     onoff = uplifts(results) if scenario.outcomes is not None else {}
     if args.json:
         document = results.to_json()

@@ -56,7 +56,8 @@ class Simulation:
 
     def __init__(self, scenario: Scenario, policy: str | RoutingPolicy, replication: int = 0, *,
                  trace: TraceRows | None = None, progress: Callable[[float], None] | None = None,
-                 verification: str | None = None, outbound: str | None = None) -> None:
+                 verification: str | None = None, outbound: str | None = None,
+                 by_weekday: bool = False) -> None:
         self.scenario = scenario
         self.replication = replication
         self.policy = make_policy(policy, scenario) if isinstance(policy, str) else policy
@@ -82,7 +83,7 @@ class Simulation:
         self.state = RoutingState(self.clock, self.type_names, skills,
                                   self.streams.generator("policy"))
         self.quality = QualityModel(scenario, self.streams)
-        self.cells = MetricCells(scenario)
+        self.cells = MetricCells(scenario, by_weekday)
         for arrivals, cells in zip(self.types, self.cells.contact):
             arrivals.cells = cells
         self.agents: list[list[Agent]] = [[] for _ in self.group_names]
@@ -130,11 +131,12 @@ class Simulation:
         """Simulate the replication and return its metrics."""
         clock = self.clock
         for index, group in enumerate(self.scenario.agents.values()):
-            steps = group.on_duty(self.cells.interval, self.cells.intervals)
-            if len(steps) == 1:
-                self.set_staff(index, steps[0][1])
+            days = group.run_days_on_duty(self.cells.interval, self.cells.intervals,
+                                          self.scenario.run.start_weekday)
+            if len(days) == 1 and len(days[0]) == 1:
+                self.set_staff(index, days[0][0][1])
             else:
-                clock.process(self._staffing(index, steps))
+                clock.process(self._staffing(index, days))
         for arrivals in self.types:
             clock.schedule(arrivals.first_arrival(), self._on_arrival, arrivals)
         clock.schedule(self.cells.interval, self._on_interval_boundary)
@@ -155,10 +157,11 @@ class Simulation:
             stage.report(result)
         return result
 
-    def _staffing(self, group_index: int, steps: list[tuple[float, int]]) -> Any:
+    def _staffing(self, group_index: int, days: tuple[list[tuple[float, int]], ...]) -> Any:
+        # One day's steps, or each day's of a 7-day cycle when the weekdays differ.
         day = 0
         while True:
-            for time_of_day, count in steps:
+            for time_of_day, count in days[day % len(days)]:
                 wait = day * DAY + time_of_day - self.clock.now
                 if wait > 0:
                     yield wait
@@ -178,7 +181,7 @@ class Simulation:
 
     def _on_interval_boundary(self, _: None) -> None:
         cells = self.cells
-        self.slot = round((self.clock.now % DAY) / cells.interval) % cells.intervals
+        self.slot = round((self.clock.now % cells.period) / cells.interval) % cells.slots
         self._epoch = self._epoch - 1 if self._epoch < 0 else self._epoch + 1
         self.clock.schedule(cells.interval, self._on_interval_boundary)
 
