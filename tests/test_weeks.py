@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from sim.runner import run
 pytestmark = pytest.mark.filterwarnings("ignore::sim.FewReplicationsWarning")
 HOUR = 3600.0
 DAY = 24 * HOUR
+BANK_WEEK = Path(__file__).resolve().parents[1] / "scenarios" / "bank_week.yaml"
 
 
 def _week(**run: Any) -> dict[str, Any]:
@@ -246,3 +248,48 @@ def test_weekday_keys_on_a_replayed_trace_are_refused(tmp_path: Any) -> None:
     problems = _problems(data)
     assert " contact_types.vip.arrivals.weekdays: " in problems
     assert "a trace replays its recorded arrival times" in problems
+
+
+def test_by_weekday_on_the_command_line_prints_and_writes_the_weekdays(
+        capsys: pytest.CaptureFixture[str], tmp_path: Any) -> None:
+    from sim.cli import main
+
+    path = tmp_path / "week.json"
+    code = main(["run", str(BANK_WEEK), "--replications", "2", "--by", "weekday",
+                 "--json", str(path)])
+    out = capsys.readouterr().out
+    assert code == 0 and "fcfs by weekday" in out
+    document = json.loads(path.read_text())
+    days = document["by_weekday"]["fcfs"]
+    assert list(days) == list(WEEKDAYS)
+    assert days["sun"]["offered"]["mean"] == 0 and days["mon"]["offered"]["mean"] > 0
+
+
+@pytest.mark.parametrize("command", [
+    ["staff", "--target", "service_level>=0.8"],
+    ["roster", "--target", "service_level>=0.8", "--shift-lengths", "8h", "--starts-every",
+     "1h", "--out", "roster.csv"]])
+def test_staff_and_roster_refuse_a_week_they_would_size_as_one_day(
+        capsys: pytest.CaptureFixture[str], command: list[str], tmp_path: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from sim.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    code = main([command[0], str(BANK_WEEK), *command[1:]])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "bank_week: its rates or staffing differ by weekday" in err
+    assert "allowed: a scenario without weekday keys" in err
+
+
+def test_a_roster_replaces_weekday_staffing_too() -> None:
+    from sim.analysis.roster import RosterRow, apply_roster
+    from sim.limits import limits_for
+
+    week = _week()
+    week["agents"]["desk"]["staffing_by_weekday"] = {"sun": 0}
+    rows = [RosterRow("desk-1", "desk", 8 * HOUR, 16 * HOUR, 0)]
+    rostered = apply_roster(scenario_from_dict(week), rows, "roster.csv", limits_for(False))
+    desk = rostered.agents["desk"]
+    assert desk.staffing_by_weekday is None and not desk.by_weekday
+    assert desk.on_duty(HOUR, 24) == [(0.0, 0), (8 * HOUR, 1), (16 * HOUR, 0)]

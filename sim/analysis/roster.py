@@ -59,7 +59,7 @@ from typing import Any
 
 from sim.analysis.analytics import full_time_equivalents
 from sim.analysis.staffing import (
-    Target, erlang_agents, interval_label, parse_target, simulate,
+    ONE_DAY, Target, erlang_agents, interval_label, parse_target, simulate,
 )
 from sim.analysis.sweep import split_label
 from sim.cli.options import (
@@ -240,8 +240,9 @@ def read_roster(path: str | Path, limits: Limits) -> list[RosterRow]:
 
 def apply_roster(scenario: Scenario, rows: Sequence[RosterRow], source: str,
                  limits: Limits) -> Scenario:
-    """``scenario`` with each group named in ``rows`` working the rows' shifts instead of
-    its count, staffing or shifts (other groups unchanged); a group the scenario lacks, or
+    """``scenario`` with each group named in ``rows`` working the rows' shifts every day
+    instead of its count, staffing or shifts, by weekday too (other groups unchanged); a
+    group the scenario lacks, or
     more agents than ``limits`` allow, is a ``ScenarioError`` naming ``source``."""
     problems = [f"{row.line}: group: {show_value(row.group)} is not an agent group of "
                 f"scenario {scenario.name!r}; allowed: {', '.join(scenario.agents)}"
@@ -257,8 +258,8 @@ def apply_roster(scenario: Scenario, rows: Sequence[RosterRow], source: str,
     agents = dict(scenario.agents)
     for name, counts in per_group.items():
         shifts = _shifts(counts)
-        agents[name] = agents[name].model_copy(
-            update={"count": None, "staffing": None, "shifts": shifts})
+        agents[name] = agents[name].model_copy(update={
+            "count": None, "staffing": None, "staffing_by_weekday": None, "shifts": shifts})
         seats = agents[name].seats(scenario.run.interval, scenario.run.intervals_per_day)
         if seats > limits.agents:
             raise ScenarioError(source, [" " + over_limit(
@@ -450,6 +451,8 @@ def build_roster(
     meeting every target in every interval in simulation (see the module doc)."""
     if not targets:
         raise RosterError("no target given; allowed: e.g. --target 'service_level>=0.8'")
+    if scenario.by_weekday:
+        raise RosterError(f"{scenario.name}: {ONE_DAY}")
     scenario = scenario.with_overrides(seed=seed, replications=replications)
     policy = policy or scenario.routing.policy
     label = split_label(policy)[0]

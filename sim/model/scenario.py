@@ -923,6 +923,12 @@ class Scenario(StrictModel):
                     f"contact would be flagged unusual_channel; allowed: "
                     f"{', '.join(channels)}, or add it to customers.channels"))
 
+    @property
+    def by_weekday(self) -> bool:
+        """Whether some arrival rates or agents on duty differ by weekday."""
+        return (any(t.arrivals.by_weekday for t in self.contact_types.values())
+                or any(g.by_weekday for g in self.agents.values()))
+
     def with_overrides(
         self, *, seed: int | None = None, replications: int | None = None,
     ) -> Scenario:
