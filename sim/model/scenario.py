@@ -32,12 +32,12 @@ from sim.files import ReadError, read_text
 from sim.limits import DEFAULT_LIMITS, Limits, limits_for, over_limit
 from sim.model import yaml_input
 from sim.model.fields import (
-    Duration, Int, Number, OptionalInt, Probability, Rate, StrictModel, check_names,
+    RATE_SCHEMA, Duration, Int, Number, OptionalInt, Probability, Rate, StrictModel, check_names,
 )
 from sim.model.identity import Identity
 from sim.model.outcomes import Matching, Outcomes, Proficiency
 from sim.model.units import DAY, format_duration
-from sim.model.week import WEEKDAY_KEYS, WEEKDAY_KEYS_SCHEMA, WEEKDAYS, Weekday, run_days
+from sim.model.week import WEEKDAYS, Weekday, run_days, weekday_keys
 
 MAX_QUESTIONS = 100
 """Knowledge questions per verification (each is a draw per contact)."""
@@ -128,13 +128,15 @@ class Arrivals(StrictModel):
         description="With trace: 'recorded' gives each contact the trace's service_s as its "
         "work where the row has one; 'drawn' draws work from handle_time.",
     )
-    weekdays: Annotated[dict[str, Number], WEEKDAY_KEYS] | None = Field(
-        default=None, min_length=1, json_schema_extra=WEEKDAY_KEYS_SCHEMA,
+    weekdays: Annotated[dict[str, Number], *weekday_keys({"type": "number", "minimum": 0}),
+                        Field(min_length=1)] | None = Field(
+        default=None,
         description="A factor on the day's rates per weekday (run.start_weekday says which "
         "weekday day 0 is), e.g. {mon: 1.2, sat: 0.6, sun: 0}; weekdays not listed: 1.",
     )
-    rates_by_weekday: Annotated[dict[str, tuple[Rate, ...]], WEEKDAY_KEYS] | None = Field(
-        default=None, min_length=1, json_schema_extra=WEEKDAY_KEYS_SCHEMA,
+    rates_by_weekday: Annotated[dict[str, tuple[Rate, ...]], *weekday_keys(
+        {"type": "array", "items": RATE_SCHEMA}), Field(min_length=1)] | None = Field(
+        default=None,
         description="A weekday's own rates, one per interval of the day, instead of rate or "
         "rates, e.g. {sun: [...]}; weekdays not listed: rate or rates.",
     )
@@ -380,9 +382,13 @@ class AgentGroup(StrictModel):
     shifts: tuple[Shift, ...] | None = Field(
         default=None, min_length=1, description="Shifts; agents on duty add up."
     )
-    staffing_by_weekday: Annotated[dict[str, Int | tuple[Int, ...]],
-                                   BeforeValidator(_day_counts), WEEKDAY_KEYS] | None = Field(
-        default=None, min_length=1, json_schema_extra=WEEKDAY_KEYS_SCHEMA,
+    staffing_by_weekday: Annotated[dict[str, Int | tuple[Int, ...]], BeforeValidator(_day_counts),
+                                   *weekday_keys({"anyOf": [
+                                       {"type": "integer", "minimum": 0},
+                                       {"type": "array", "items": {"type": "integer",
+                                                                   "minimum": 0}}]}),
+                                   Field(min_length=1)] | None = Field(
+        default=None,
         description="With count or staffing: a weekday's own agents on duty, a count for the "
         "whole day or one per interval of the day, e.g. {sat: [...], sun: 0}; weekdays not "
         "listed: count or staffing. (Shifts say their weekdays with days.)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BeforeValidator, WithJsonSchema
 
@@ -51,10 +51,12 @@ def _weekday_keys(value: object) -> object:
     return value
 
 
-WEEKDAY_KEYS = BeforeValidator(_weekday_keys)
-"""For a ``dict`` keyed by weekday: every key must be one of ``WEEKDAYS``."""
-WEEKDAY_KEYS_SCHEMA = {"propertyNames": {"enum": list(WEEKDAYS)}}
-"""The JSON Schema part that says a mapping's keys are weekdays."""
+def weekday_keys(values: dict[str, Any]) -> tuple[BeforeValidator, WithJsonSchema]:
+    """For a ``dict`` keyed by weekday: every key must be one of ``WEEKDAYS``; its JSON
+    Schema is a mapping of at least one weekday to ``values``."""
+    return BeforeValidator(_weekday_keys), WithJsonSchema({
+        "type": "object", "propertyNames": {"enum": list(WEEKDAYS)}, "minProperties": 1,
+        "additionalProperties": values})
 
 
 def weekday_of(day: int, start: str) -> str:
