@@ -293,3 +293,13 @@ def test_a_roster_replaces_weekday_staffing_too() -> None:
     desk = rostered.agents["desk"]
     assert desk.staffing_by_weekday is None and not desk.by_weekday
     assert desk.on_duty(HOUR, 24) == [(0.0, 0), (8 * HOUR, 1), (16 * HOUR, 0)]
+
+
+def test_seven_alike_weekdays_with_their_own_rates_are_not_a_constant_rate() -> None:
+    # Seven equal weekdays collapse to one day; that day's rates still vary by interval.
+    profile = [f"{120 if h < 12 else 0}/h" for h in range(24)]
+    data = _one_queue("60/h", "2d", "mon", {"rates_by_weekday": {
+        day: profile for day in WEEKDAYS}})
+    result = Simulation(scenario_from_dict(data), "fcfs").run()
+    assert result.by_interval["00:00"]["arrivals"] > 0
+    assert all(result.by_interval[f"{h:02d}:00"]["arrivals"] == 0 for h in range(12, 24))

@@ -113,9 +113,10 @@ class TypeArrivals:
         arrivals = spec.arrivals
         run = scenario.run
         days = arrivals.run_day_rates(run.intervals_per_day, run.start_weekday)
-        # A constant rate with no busyness and alike weekdays takes the fast path t + E/rate.
+        # A constant rate with no busyness, alike on every weekday, takes the fast path
+        # t + E/rate (weekdays alike but each with its own varying rates do not).
         self.rate = days[0][0] if (arrivals.rate is not None and day_factor is None
-                                   and len(days) == 1) else None
+                                   and len(days) == 1 and len(set(days[0])) == 1) else None
         self.clock: ArrivalClock | TraceClock
         if arrivals.trace is not None:
             self.clock = TraceClock(arrivals.trace_times)
