@@ -71,7 +71,7 @@ def scope_attribute(scope: str) -> str:
 def scopes_of(scenario: Scenario) -> tuple[str, ...]:
     """The scopes a run of ``scenario`` has figures for (``SCOPE_NAMES`` order): per tier
     with customers, per channel with channels, retrials, callbacks, journeys or outbound,
-    per campaign with outbound."""
+    per campaign with outbound; per weekday always (when asked for: ``by_weekday``)."""
     present = {"tier": scenario.customers is not None,
                "channel": is_omnichannel(scenario),
                "campaign": scenario.outbound is not None}
