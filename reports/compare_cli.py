@@ -95,7 +95,8 @@ def run_compare(args: argparse.Namespace) -> int:
                          "--policy priority")
     results = run(scenario, policies, replications=args.replications, seed=args.seed,
                   jobs=checked_jobs(args.jobs), verifications=args.verification,
-                  per_agent="agent" in args.by, no_limits=args.no_limits)
+                  per_agent="agent" in args.by, no_limits=args.no_limits,
+                  by_weekday="weekday" in args.by)
     comparisons = [compare(results, metrics)]
     for scope in dict.fromkeys(args.by):
         comparisons += [compare(results, metrics, scope=f"by_{scope}", key=key)

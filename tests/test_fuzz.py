@@ -46,7 +46,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from invariant_checks import CapacityWatch, check_accounting
 from test_invariants import (
-    POLICIES as CORE_POLICIES, RecordingTrace, add_shrinkage, check_conservation, check_trace,
+    INTERVALS, POLICIES as CORE_POLICIES, RecordingTrace, add_shrinkage, check_conservation,
+    check_trace,
 )
 from test_invariants import scenarios as core_scenarios
 
@@ -191,8 +192,11 @@ def add_channels(draw: st.DrawFn, d: Draft) -> None:
     for name in d.types:
         spec = d.data["contact_types"][name]
         if draw(st.integers(0, 2)) == 0:
-            retrial: dict[str, Any] = {"probability": draw(probabilities()),
-                                       "delay": draw(distributions(30, 1200))}
+            probability = draw(probabilities())
+            # Every abandoned attempt of a probability 1 retries until the run ends: short
+            # delays would make a valid example too long to run (runnable).
+            retrial: dict[str, Any] = {"probability": probability, "delay": draw(
+                distributions(1800, 3600) if probability == 1 else distributions(30, 1200))}
             others = [t for t in d.types if t != name]
             if others and draw(st.booleans()):
                 retrial["switch"] = {draw(st.sampled_from(others)): draw(
@@ -476,6 +480,52 @@ def add_outbound(draw: st.DrawFn, d: Draft) -> None:
     d.data["outbound"] = outbound
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+SHRINKAGE_KEYS = {"breaks", "meetings", "absenteeism", "aux"}
+
+
+def add_weekdays(draw: st.DrawFn, d: Draft) -> None:
+    """The weekday the run starts on, rates and staffing that differ by weekday. Some
+    weekday keeps the base rates and staffing, so every type is still served some time.
+    (The dialling groups keep theirs: fewer agents on some weekdays could leave
+    outbound.max_share under one agent, which the validator rightly refuses.)"""
+    run = d.data["run"]
+    run["start_weekday"] = draw(st.sampled_from(WEEKDAYS))
+    slots = INTERVALS[run["interval"]]
+    for name in d.types:
+        arrivals = d.data["contact_types"][name]["arrivals"]
+        days = draw(st.lists(st.sampled_from(WEEKDAYS[1:]), max_size=3, unique=True))
+        own = days[:draw(st.integers(0, len(days)))]
+        if own:
+            arrivals["rates_by_weekday"] = {day: [f"{r}/h" for r in draw(st.lists(
+                st.sampled_from([0, 30, 120]), min_size=slots, max_size=slots))] for day in own}
+        if days[len(own):]:
+            arrivals["weekdays"] = {day: draw(st.sampled_from([0, 0.5, 1, 2]))
+                                    for day in days[len(own):]}
+    dialling = set(d.data.get("outbound", {}).get("groups", []))
+    for group in d.groups:
+        spec = d.data["agents"][group]
+        # Shrinkage follows one repeating day: a group with it keeps one (validation
+        # refuses the two together).
+        if group in dialling or SHRINKAGE_KEYS & set(spec) or any(
+                "breaks" in shift for shift in spec.get("shifts", [])) or not draw(st.booleans()):
+            continue
+        if "shifts" in spec:
+            for shift in spec["shifts"]:
+                if draw(st.booleans()):
+                    shift["days"] = draw(st.lists(st.sampled_from(WEEKDAYS), min_size=1,
+                                                  max_size=6, unique=True))
+            spec["shifts"][0].pop("days", None)  # the first runs every day
+        else:
+            spec["staffing_by_weekday"] = {
+                day: draw(st.one_of(st.integers(0, 4), st.lists(
+                    st.integers(0, 4), min_size=slots, max_size=slots)))
+                for day in draw(st.lists(st.sampled_from(WEEKDAYS), min_size=1, max_size=3,
+                                         unique=True))}
+
+
 def add_routing(draw: st.DrawFn, d: Draft) -> None:
     """A policy that can run on the scenario, and parameter blocks for several policies
     (every block is validated, run or not)."""
@@ -583,6 +633,9 @@ def valid_scenarios(draw: st.DrawFn) -> dict[str, Any]:
                                  "short_abandon": draw(st.sampled_from(["0s", "5s"]))}
     if draw(st.booleans()):
         add_shrinkage(draw, data)
+    # Drawn last, so that the layers above draw the scenarios they drew before weeks.
+    if draw(st.booleans()):
+        add_weekdays(draw, d)
     return data
 
 
@@ -758,6 +811,7 @@ def is_core(data: dict[str, Any]) -> bool:
             and "roster" not in data["agents"]  # (a named agent leaves itself: not set_staff)
             and all(set(g) <= {"skills", "count", "staffing", "shifts", "speed"}
                     and isinstance(g["skills"], list) and not isinstance(g.get("speed"), dict)
+                    and not any("days" in shift for shift in g.get("shifts", []))
                     for g in data["agents"].values())
             and all(set(t) <= {"arrivals", "handle_time", "patience", "wrap_up"}
                     for t in data["contact_types"].values()))
@@ -852,6 +906,11 @@ def features(data: dict[str, Any]) -> set[str]:
     used |= {f"dist:{node['dist']}" for node in nodes(data)
              if isinstance(node, dict) and isinstance(node.get("dist"), str)}
     used.add(f"run:{'duration' if 'duration' in data['run'] else 'arrivals'}")
+    used |= {f"run:{key}" for key in data["run"] if key == "start_weekday"}
+    used |= {f"arrivals:{key}" for t in data["contact_types"].values()
+             for key in t["arrivals"] if "weekday" in key}
+    used |= {f"shift:{key}" for g in data["agents"].values() for shift in g.get("shifts", [])
+             for key in shift if key == "days"}
     return used
 
 
@@ -888,7 +947,8 @@ def test_the_strategies_cover_every_feature() -> None:
     expected.add("agents:roster")
     expected |= {f"dist:{d}" for d in ("exponential", "constant", "uniform", "erlang", "gamma",
                                        "lognormal", "weibull", "empirical", "mixture")}
-    expected |= {"run:duration", "run:arrivals"}
+    expected |= {"run:duration", "run:arrivals", "run:start_weekday", "arrivals:weekdays",
+                 "arrivals:rates_by_weekday", "group:staffing_by_weekday", "shift:days"}
     assert expected <= seen, sorted(expected - seen)
 
 

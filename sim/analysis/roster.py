@@ -61,7 +61,7 @@ from typing import Any
 
 from sim.analysis.analytics import full_time_equivalents
 from sim.analysis.staffing import (
-    Target, erlang_agents, interval_label, simulate, target_flags,
+    ONE_DAY, Target, erlang_agents, interval_label, simulate, target_flags,
 )
 from reports.compare import aligned
 from sim.analysis.sweep import split_label
@@ -153,11 +153,11 @@ def coverage(shifts: Sequence[ShiftCount], slots: int) -> list[int]:
 # ---------------------------------------------------------------------- roster files
 def apply_roster(scenario: Scenario, rows: Sequence[RosterRow], source: str,
                  limits: Limits) -> Scenario:
-    """``scenario`` with each group named in ``rows`` working the rows' shifts instead of
-    its count, staffing, shifts or named agents (other groups unchanged); a group the
-    scenario lacks, a row with the agent's own skills, languages or speed (those need the
-    roster in the scenario, as named agents), or more agents than ``limits`` allow, is a
-    ``ScenarioError`` naming ``source``."""
+    """``scenario`` with each group named in ``rows`` working the rows' shifts every day
+    instead of its count, staffing (by weekday too), shifts or named agents (other groups
+    unchanged); a group the scenario lacks, a row with the agent's own skills, languages or
+    speed (those need the roster in the scenario, as named agents), or more agents than
+    ``limits`` allow, is a ``ScenarioError`` naming ``source``."""
     problems = [f"{row.line}: group: {show_value(row.group)} is not an agent group of "
                 f"scenario {scenario.name!r}; allowed: {', '.join(scenario.agents)}"
                 for row in rows if row.group not in scenario.agents]
@@ -364,6 +364,8 @@ def build_roster(
     meeting every target in every interval in simulation (see the module doc)."""
     if not targets:
         raise RosterError("no target given; allowed: e.g. --target 'service_level>=0.8'")
+    if scenario.by_weekday:
+        raise RosterError(f"{scenario.name}: {ONE_DAY}")
     scenario = scenario.with_overrides(seed=seed, replications=replications)
     policy = policy or scenario.routing.policy
     label = split_label(policy)[0]

@@ -73,6 +73,12 @@ MAX_LEVELS = 80
 _TARGET = re.compile(r"^\s*([A-Za-z_0-9]+)\s*(>=|<=|=>|=<|>|<|==|=)\s*([^\s<>=]\S*)\s*$")
 
 
+ONE_DAY = ("its rates or staffing differ by weekday, and the optimiser sizes one day that "
+           "repeats; allowed: a scenario without weekday keys (arrivals.weekdays, "
+           "rates_by_weekday, staffing_by_weekday, shift days), e.g. one per weekday to size")
+"""Why ``ccsim staff`` and ``ccsim roster`` refuse a scenario whose weekdays differ."""
+
+
 class StaffingError(ValueError):
     """Targets that cannot be reached or a scenario the optimiser cannot size."""
 
@@ -184,6 +190,8 @@ def optimise_staffing(
     if scenario.run.replications < 2:
         raise StaffingError("CI-aware acceptance needs at least 2 replications; allowed: "
                             "--replications 2 or more (or run.replications in the scenario)")
+    if scenario.by_weekday:
+        raise StaffingError(f"{scenario.name}: {ONE_DAY}")
     policy = policy or scenario.routing.policy
     groups = tuple(name for name, g in scenario.agents.items() if g.shifts is None)
     if not groups:

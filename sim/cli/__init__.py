@@ -181,7 +181,7 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
                      "staffing or shifts of the groups it names")
     run.add_argument("--jobs", type=int, default=1, help="parallel processes for replications")
     run.add_argument("--by", choices=["type", "group", "interval", "tier", "channel", "campaign",
-                                      "agent"],
+                                      "agent", "weekday"],
                      action="append",
                      default=[],
                      help="also print a breakdown table (repeatable; agent: one column per "
@@ -261,7 +261,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     results = run(scenario, args.policy, replications=args.replications, seed=args.seed,
                   trace=args.trace, jobs=checked_jobs(args.jobs),
                   verifications=args.verification, outbounds=args.outbound,
-                  per_agent="agent" in args.by, no_limits=args.no_limits)
+                  per_agent="agent" in args.by, no_limits=args.no_limits,
+                  by_weekday="weekday" in args.by)
     onoff = uplifts(results) if scenario.outcomes is not None else {}
     if args.json:
         document = results.to_json()

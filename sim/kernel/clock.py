@@ -64,21 +64,23 @@ class Clock:
         recurring work (shift changes, daily lists), never per contact."""
         self.schedule_urgent(self._resume, steps)
 
-    def daily(self, steps: Sequence[tuple[float, Value]], apply: Callable[[Value], None]) -> None:
-        """Call ``apply(value)`` at each ``(time of day, value)`` of ``steps`` (in order of
-        time, from time 0), every day: a ``process`` (shift changes)."""
+    def daily(self, days: Sequence[Sequence[tuple[float, Value]]],
+              apply: Callable[[Value], None]) -> None:
+        """Call ``apply(value)`` at each ``(time of day, value)`` of the steps of day ``d``,
+        ``days[d % len(days)]`` (in order of time, from time 0): one list for every day
+        alike, seven for a week; a ``process`` (shift changes)."""
 
-        def days() -> Generator[float, None, None]:
+        def run_days() -> Generator[float, None, None]:
             day = 0
             while True:
-                for time_of_day, value in steps:
+                for time_of_day, value in days[day % len(days)]:
                     wait = day * DAY + time_of_day - self.now
                     if wait > 0:
                         yield wait
                     apply(value)
                 day += 1
 
-        self.process(days())
+        self.process(run_days())
 
     def _resume(self, steps: Generator[float, None, None]) -> None:
         delay = next(steps, None)

@@ -58,7 +58,7 @@ class Simulation:
     def __init__(self, scenario: Scenario, policy: str | RoutingPolicy, replication: int = 0, *,
                  trace: TraceRows | None = None, progress: Callable[[float], None] | None = None,
                  verification: str | None = None, outbound: str | None = None,
-                 per_agent: bool = False) -> None:
+                 per_agent: bool = False, by_weekday: bool = False) -> None:
         self.scenario = scenario
         self.replication = replication
         self.policy = make_policy(policy, scenario) if isinstance(policy, str) else policy
@@ -84,7 +84,7 @@ class Simulation:
         self.state = RoutingState(self.clock, self.type_names, skills,
                                   self.streams.generator("policy"))
         self.quality = QualityModel(scenario, self.streams)
-        self.cells = MetricCells(scenario)
+        self.cells = MetricCells(scenario, by_weekday)
         for arrivals, cells in zip(self.types, self.cells.contact):
             arrivals.cells = cells
         self.agents: list[list[Agent]] = [[] for _ in self.group_names]
@@ -134,11 +134,12 @@ class Simulation:
         for index, group in enumerate(self.scenario.agents.values()):
             if group.members:
                 continue  # named agents: the named-agents stage logs each one on and off
-            steps = group.on_duty(self.cells.interval, self.cells.intervals)
-            if len(steps) == 1:
-                self.set_staff(index, steps[0][1])
+            days = group.run_days_on_duty(self.cells.interval, self.cells.intervals,
+                                          self.scenario.run.start_weekday)
+            if len(days) == 1 and len(days[0]) == 1:
+                self.set_staff(index, days[0][0][1])
             else:
-                clock.daily(steps, partial(self.set_staff, index))
+                clock.daily(days, partial(self.set_staff, index))
         for arrivals in self.types:
             clock.schedule(arrivals.first_arrival(), self._on_arrival, arrivals)
         clock.schedule(self.cells.interval, self._on_interval_boundary)
@@ -172,7 +173,7 @@ class Simulation:
 
     def _on_interval_boundary(self, _: None) -> None:
         cells = self.cells
-        self.slot = round((self.clock.now % DAY) / cells.interval) % cells.intervals
+        self.slot = round((self.clock.now % cells.period) / cells.interval) % cells.slots
         self._epoch = self._epoch - 1 if self._epoch < 0 else self._epoch + 1
         self.clock.schedule(cells.interval, self._on_interval_boundary)
 

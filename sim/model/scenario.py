@@ -34,13 +34,14 @@ from sim.files import ReadError, read_text
 from sim.limits import DEFAULT_LIMITS, Limits, limits_for, over_limit
 from sim.model import yaml_input
 from sim.model.fields import (
-    Duration, Int, Number, OptionalInt, Probability, Rate, StrictModel, check_names,
+    RATE_SCHEMA, Duration, Int, Number, OptionalInt, Probability, Rate, StrictModel, check_names,
 )
 from sim.model.identity import Identity
 from sim.model.outcomes import Matching, Outcomes, Proficiency
 from sim.model.roster_file import RosterFileError, RosterRow, load_roster, shift_counts, shift_times
 from sim.model.shrinkage import Aux, Break, Meeting, check_breaks
 from sim.model.units import DAY, format_duration
+from sim.model.week import WEEKDAYS, Weekday, run_days, weekday_keys
 
 MAX_QUESTIONS = 100
 """Knowledge questions per verification (each is a draw per contact)."""
@@ -70,6 +71,12 @@ class RunSettings(StrictModel):
         "8h for a run that covers 08:00-16:00. Reports label their time axes and intervals "
         "with it; arrival profiles, staffing, shifts and JSON interval keys stay in simulation "
         "time of day.",
+    )
+    start_weekday: Weekday = Field(
+        default="mon",
+        description="Weekday of the run's first day (simulation time 0): day d is the "
+        "weekday d days later. Selects the rates and staffing of weekday keys and labels "
+        "per-weekday results.",
     )
 
     @model_validator(mode="after")
@@ -125,6 +132,18 @@ class Arrivals(StrictModel):
         description="With trace: 'recorded' gives each contact the trace's service_s as its "
         "work where the row has one; 'drawn' draws work from handle_time.",
     )
+    weekdays: Annotated[dict[str, Number], *weekday_keys({"type": "number", "minimum": 0}),
+                        Field(min_length=1)] | None = Field(
+        default=None,
+        description="A factor on the day's rates per weekday (run.start_weekday says which "
+        "weekday day 0 is), e.g. {mon: 1.2, sat: 0.6, sun: 0}; weekdays not listed: 1.",
+    )
+    rates_by_weekday: Annotated[dict[str, tuple[Rate, ...]], *weekday_keys(
+        {"type": "array", "items": RATE_SCHEMA}), Field(min_length=1)] | None = Field(
+        default=None,
+        description="A weekday's own rates, one per interval of the day, instead of rate or "
+        "rates, e.g. {sun: [...]}; weekdays not listed: rate or rates.",
+    )
     _times: tuple[float, ...] = PrivateAttr(default=())
     _services: tuple[float, ...] = PrivateAttr(default=())
 
@@ -139,6 +158,7 @@ class Arrivals(StrictModel):
             raise FieldError((given[-1],), f"{' and '.join(given)} are given together; {one_of}")
         if self.rates is not None and max(self.rates) <= 0:
             raise FieldError(("rates",), "all rates are 0; allowed: rates >= 0, at least one > 0")
+        self._check_weekdays()
         if self.trace is None:
             for key in ("type", "service"):
                 if key in self.model_fields_set:
@@ -163,6 +183,47 @@ class Arrivals(StrictModel):
         self._times = tuple(times)
         self._services = tuple(math.nan if s is None else s for s in services)
         return self
+
+    def _check_weekdays(self) -> None:
+        keys = [key for key in ("weekdays", "rates_by_weekday") if getattr(self, key)]
+        if keys and self.trace is not None:
+            raise FieldError((keys[0],), (
+                f"{keys[0]} applies to rate or rates: a trace replays its recorded arrival "
+                "times as they are; allowed: remove it, or rate or rates instead of trace"))
+        factors, own = self.weekdays or {}, self.rates_by_weekday or {}
+        for day, factor in factors.items():
+            if factor < 0:
+                raise FieldError(("weekdays", day), (
+                    f"{factor:g} is negative; allowed: a factor of 0 or more on the day's "
+                    "rates, e.g. 0.6"))
+            if day in own:
+                raise FieldError(("rates_by_weekday", day), (
+                    f"{day} is also given under weekdays; allowed: a weekday either with a "
+                    "factor (weekdays) or with its own rates (rates_by_weekday)"))
+        if keys and not any(max(self.day_rates(day, 1), default=0) > 0 for day in WEEKDAYS):
+            raise FieldError((keys[0],), (
+                "every weekday's rates are 0, so no contact would ever arrive; allowed: a "
+                "rate above 0 on some weekday"))
+
+    @property
+    def by_weekday(self) -> bool:
+        """Whether the rates differ by weekday (``weekdays`` or ``rates_by_weekday``)."""
+        return bool(self.weekdays or self.rates_by_weekday)
+
+    def day_rates(self, weekday: str, intervals_per_day: int) -> tuple[float, ...]:
+        """Rates per interval of the day on ``weekday``, per second."""
+        own = (self.rates_by_weekday or {}).get(weekday)
+        if own is not None:
+            return tuple(float(rate) for rate in own)
+        base = self.rates or (self.rate,) * intervals_per_day
+        factor = (self.weekdays or {}).get(weekday)
+        return tuple(float(rate) if factor is None else float(rate) * factor for rate in base)
+
+    def run_day_rates(self, intervals_per_day: int,
+                      start_weekday: str) -> tuple[tuple[float, ...], ...]:
+        """``day_rates`` for each day of the run's 7-day cycle, or one day's when the
+        weekdays do not differ (``sim.model.week.run_days``)."""
+        return run_days(lambda day: self.day_rates(day, intervals_per_day), start_weekday)
 
     @property
     def trace_times(self) -> tuple[float, ...]:
@@ -223,6 +284,10 @@ class Shift(StrictModel):
     count: Int = Field(ge=1)
     breaks: tuple[Break, ...] | None = Field(
         default=None, description="This shift's breaks, instead of the group's.")
+    days: tuple[Weekday, ...] | None = Field(
+        default=None, min_length=1,
+        description="Weekdays the shift starts on, e.g. [mon, tue, wed, thu, fri] (a shift "
+        "past midnight ends the next day); absent: every day.")
 
     @model_validator(mode="after")
     def _not_empty(self) -> Shift:
@@ -231,6 +296,11 @@ class Shift(StrictModel):
                 "end equals start, so the shift is empty; allowed: an end different from "
                 "start (a shift may wrap past midnight, e.g. start: 22h, end: 6h)"))
         check_breaks(self.breaks or (), [self.length], "shift")
+        days = self.days or ()
+        for index, day in enumerate(days):
+            if day in days[:index]:
+                raise FieldError(("days", index), f"{day} is given twice; allowed: each "
+                                 "weekday once")
         return self
 
     def covers(self, time_of_day: float) -> bool:
@@ -243,6 +313,10 @@ class Shift(StrictModel):
     def length(self) -> float:
         """Seconds from start to end (past midnight when it wraps)."""
         return (self.end - self.start) % DAY or DAY
+
+    def starts_on(self, weekday: str | None) -> bool:
+        """Whether the shift starts on ``weekday`` (None: a day of every weekday)."""
+        return weekday is None or self.days is None or weekday in self.days
 
 
 class Mobile(StrictModel):
@@ -347,6 +421,23 @@ def _reaches_zero(dist: _Dist) -> bool:
     return any(_reaches_zero(c) for c in getattr(dist, "components", ()))
 
 
+def _day_counts(value: object) -> object:
+    # Checked here so that a mistake gives one message, not one per member of the union.
+    allowed = ("allowed: a count of agents for the whole day (e.g. 0) or one count per "
+               "interval of the day (e.g. [0, 0, 5, 5, ...])")
+    if not isinstance(value, dict):
+        return value
+    for day, counts in value.items():
+        for index, count in (enumerate(counts) if isinstance(counts, (list, tuple))
+                             else [(None, counts)]):
+            where = (str(day),) if index is None else (str(day), index)
+            if isinstance(count, bool) or not isinstance(count, int):
+                raise FieldError(where, f"{show_value(count)} is not a whole number; {allowed}")
+            if count < 0:
+                raise FieldError(where, f"{count} is negative; {allowed}")
+    return value
+
+
 class AgentGroup(StrictModel):
     """A team of interchangeable agents with the same skills."""
 
@@ -372,6 +463,16 @@ class AgentGroup(StrictModel):
     shifts: tuple[Shift, ...] | None = Field(
         default=None, min_length=1, description="Shifts; agents on duty add up."
     )
+    staffing_by_weekday: Annotated[dict[str, Int | tuple[Int, ...]], BeforeValidator(_day_counts),
+                                   *weekday_keys({"anyOf": [
+                                       {"type": "integer", "minimum": 0},
+                                       {"type": "array", "items": {"type": "integer",
+                                                                   "minimum": 0}}]}),
+                                   Field(min_length=1)] | None = Field(
+        default=None,
+        description="With count or staffing: a weekday's own agents on duty, a count for the "
+        "whole day or one per interval of the day, e.g. {sat: [...], sun: 0}; weekdays not "
+        "listed: count or staffing. (Shifts say their weekdays with days.)")
     speed: Speed = Field(
         default=1.0, description="Work rate: handle time is the contact's work / speed. A "
         "distribution (e.g. {dist: lognormal, mean: 1, cv: 0.2}) draws each agent's own speed.")
@@ -422,7 +523,24 @@ class AgentGroup(StrictModel):
         else:
             lengths = [s.length for s in self.shifts if s.breaks is None]
             check_breaks(self.breaks if lengths else (), lengths, "shortest shift")
+        if self.staffing_by_weekday is not None and self.shifts is not None:
+            raise FieldError(("staffing_by_weekday",), (
+                "applies to count or staffing; allowed with shifts: days on each shift, e.g. "
+                "days: [mon, tue, wed, thu, fri]"))
+        if self.shrinks and self.by_weekday:
+            key = next(key for key in ("breaks", "meetings", "absenteeism", "aux", "shifts")
+                       if getattr(self, key))
+            raise FieldError((key,), (
+                "shrinkage (breaks, meetings, absenteeism, aux) follows one repeating day, and "
+                "this group's staffing differs by weekday (staffing_by_weekday or shift days); "
+                "ccsim does not simulate the two together yet; allowed: one or the other"))
         return self
+
+    @property
+    def by_weekday(self) -> bool:
+        """Whether the agents on duty differ by weekday (weekday staffing or shift days)."""
+        return self.staffing_by_weekday is not None or any(
+            shift.days is not None for shift in self.shifts or ())
 
     @property
     def shrinks(self) -> bool:
@@ -447,7 +565,8 @@ class AgentGroup(StrictModel):
     def restaffed(self, *, count: int | None = None, staffing: tuple[int, ...] | None = None,
                   shifts: tuple[Shift, ...] | None = None) -> AgentGroup:
         """A copy with this head count and anonymous agents (no named ones)."""
-        copy = self.model_copy(update={"count": count, "staffing": staffing, "shifts": shifts})
+        copy = self.model_copy(update={"count": count, "staffing": staffing,
+                                       "staffing_by_weekday": None, "shifts": shifts})
         copy._members = ()
         return copy
 
@@ -459,20 +578,47 @@ class AgentGroup(StrictModel):
 
     def seats(self, interval: float, intervals_per_day: int) -> int:
         """Most agents ever on duty at once: the seats owners are assigned to."""
-        return max(count for _, count in self.on_duty(interval, intervals_per_day))
+        return max(count for steps in self.run_days_on_duty(interval, intervals_per_day)
+                   for _, count in steps)
 
-    def on_duty(self, interval: float, intervals_per_day: int) -> list[tuple[float, int]]:
-        """Step function of agents on duty over one day as ``(time of day, count)`` changes."""
-        if self.count is not None:
-            return [(0.0, self.count)]
-        if self.staffing is not None:
-            return [(i * interval, n) for i, n in enumerate(self.staffing)]
+    def on_duty(self, interval: float, intervals_per_day: int,
+                weekday: str | None = None) -> list[tuple[float, int]]:
+        """Step function of agents on duty over one day as ``(time of day, count)`` changes:
+        on ``weekday``, or (None) on a day of a week whose weekdays are alike (every shift,
+        no weekday staffing)."""
+        own = (self.staffing_by_weekday or {}).get(weekday) if weekday is not None else None
+        counts = self.count if own is None else own
+        if isinstance(counts, int):
+            return [(0.0, counts)]
+        counts = self.staffing if own is None else own
+        if counts is not None:
+            return [(i * interval, n) for i, n in enumerate(counts)]
         assert self.shifts is not None
+        yesterday = None if weekday is None else WEEKDAYS[WEEKDAYS.index(weekday) - 1]
         points = sorted({0.0, *(s.start for s in self.shifts), *(s.end % DAY for s in self.shifts)})
         steps = []
         for time in points:
-            steps.append((time, sum(s.count for s in self.shifts if s.covers(time))))
+            count = 0
+            for shift in self.shifts:
+                end = shift.end
+                # A shift past midnight is on duty from its start today, and until its end
+                # today if it started yesterday.
+                inside = (shift.start <= time < end and shift.starts_on(weekday)
+                          if shift.start < end else
+                          time >= shift.start and shift.starts_on(weekday)
+                          or time < end % DAY and shift.starts_on(yesterday))
+                count += shift.count if inside else 0
+            steps.append((time, count))
         return steps
+
+    def run_days_on_duty(self, interval: float, intervals_per_day: int,
+                         start_weekday: str = "mon") -> tuple[list[tuple[float, int]], ...]:
+        """``on_duty`` for each day of the run's 7-day cycle (day 0 a ``start_weekday``),
+        or for one day when the weekdays are alike (``sim.model.week.run_days``)."""
+        if not self.by_weekday:
+            return (self.on_duty(interval, intervals_per_day),)
+        return run_days(lambda day: self.on_duty(interval, intervals_per_day, day),
+                        start_weekday)
 
 
 @dataclass(frozen=True)
@@ -575,13 +721,16 @@ class Scenario(StrictModel):
             return types_
         problems = Problems()
         for type_name, ctype in types_.items():
-            rates = ctype.arrivals.rates
-            with problems.check():
-                if rates is not None and len(rates) != run.intervals_per_day:
-                    raise FieldError((type_name, "arrivals", "rates"), (
-                        f"has {len(rates)} rates; allowed: exactly {run.intervals_per_day}, one "
-                        f"per {format_duration(run.interval)} interval of the day "
-                        "(run.interval)"))
+            profiles = [((type_name, "arrivals", "rates"), ctype.arrivals.rates)] + [
+                ((type_name, "arrivals", "rates_by_weekday", day), rates)
+                for day, rates in (ctype.arrivals.rates_by_weekday or {}).items()]
+            for where, rates in profiles:
+                with problems.check():
+                    if rates is not None and len(rates) != run.intervals_per_day:
+                        raise FieldError(where, (
+                            f"has {len(rates)} rates; allowed: exactly "
+                            f"{run.intervals_per_day}, one per {format_duration(run.interval)} "
+                            "interval of the day (run.interval)"))
         problems.raise_any()
         return types_
 
@@ -697,13 +846,18 @@ class Scenario(StrictModel):
             "type_names") or None
         problems = Problems()
         for group_name, group in agents.items():
-            with problems.check():
-                if run is not None and group.staffing is not None and \
-                        len(group.staffing) != run.intervals_per_day:
-                    raise FieldError((group_name, "staffing"), (
-                        f"has {len(group.staffing)} counts; allowed: exactly "
-                        f"{run.intervals_per_day}, one per {format_duration(run.interval)} "
-                        "interval of the day (run.interval)"))
+            profiles = [((group_name, "staffing"), group.staffing)] + [
+                ((group_name, "staffing_by_weekday", day), counts)
+                for day, counts in (group.staffing_by_weekday or {}).items()
+                if not isinstance(counts, int)]
+            for where, counts in profiles:
+                with problems.check():
+                    if run is not None and counts is not None and \
+                            len(counts) != run.intervals_per_day:
+                        raise FieldError(where, (
+                            f"has {len(counts)} counts; allowed: exactly "
+                            f"{run.intervals_per_day}, one per {format_duration(run.interval)} "
+                            "interval of the day (run.interval)"))
             for index, skill in enumerate(group.skills):
                 with problems.check():
                     if contact_types is not None and skill not in contact_types:
@@ -777,7 +931,8 @@ class Scenario(StrictModel):
         staffed = any(
             count > 0
             for name in groups
-            for _, count in self.agents[name].on_duty(self.run.interval, periods)
+            for steps in self.agents[name].run_days_on_duty(self.run.interval, periods)
+            for _, count in steps
         )
         if not staffed and tuple(groups) not in unstaffed:
             unstaffed.add(tuple(groups))
@@ -988,14 +1143,20 @@ class Scenario(StrictModel):
                 raise FieldError(("outbound", "groups", index), (
                     f"unknown agent group {group!r}; allowed: {', '.join(self.agents)}"))
         # The engine lets max_share of the dialling groups' agents on duty (added up) dial.
-        steps = {name: group.on_duty(self.run.interval, self.run.intervals_per_day)
-                 for name, group in self.agents.items()}
-        times = sorted({time for group in outbound.groups for time, _ in steps[group]})
-        peak = max(sum(next((n for start, n in reversed(steps[group]) if start <= time), 0)
-                       for group in outbound.groups) for time in times)
+        days = {name: group.run_days_on_duty(self.run.interval, self.run.intervals_per_day)
+                for name, group in self.agents.items()}
+        peak = 0
+        for day in range(max(len(steps) for steps in days.values())):
+            steps = {name: group_days[day % len(group_days)]
+                     for name, group_days in days.items()}
+            times = sorted({time for group in outbound.groups for time, _ in steps[group]})
+            peak = max(peak, *(sum(next((n for start, n in reversed(steps[group])
+                                         if start <= time), 0)
+                                   for group in outbound.groups) for time in times))
         dialling = ", ".join(repr(group) for group in dict.fromkeys(outbound.groups))
         if peak == 0:
-            staffed = [name for name, step in steps.items() if any(n > 0 for _, n in step)]
+            staffed = [name for name, group_days in days.items()
+                       if any(n > 0 for step in group_days for _, n in step)]
             one = len(set(outbound.groups)) == 1
             raise FieldError(("outbound", "groups"), (
                 f"{'group' if one else 'groups'} {dialling} {'has' if one else 'have'} 0 agents "
@@ -1046,6 +1207,12 @@ class Scenario(StrictModel):
                     f"contact would be flagged unusual_channel; allowed: "
                     f"{', '.join(channels)}, or add it to customers.channels"))
 
+    @property
+    def by_weekday(self) -> bool:
+        """Whether some arrival rates or agents on duty differ by weekday."""
+        return (any(t.arrivals.by_weekday for t in self.contact_types.values())
+                or any(g.by_weekday for g in self.agents.values()))
+
     def with_overrides(
         self, *, seed: int | None = None, replications: int | None = None,
     ) -> Scenario:
@@ -1073,7 +1240,13 @@ def _check_plugins(scenario: Scenario, lookup: Any, kind: str, where: tuple[str 
 
 
 def _mean_rate(arrivals: Arrivals) -> float:
-    """Mean arrival rate per second over the day (a trace's: its profile's)."""
+    """Mean arrival rate per second over the day (a trace's: its profile's), over the
+    week when the rates differ by weekday."""
+    if arrivals.by_weekday:
+        intervals = len(arrivals.rates or next(iter((arrivals.rates_by_weekday or {}).values()),
+                                               (1,)))
+        return sum(sum(arrivals.day_rates(day, intervals)) / intervals
+                   for day in WEEKDAYS) / len(WEEKDAYS)
     if arrivals.rate is not None:
         return arrivals.rate
     assert arrivals.rates is not None

@@ -43,7 +43,7 @@ class NamedAgents(Stage):
                 changes.setdefault(member.start, ([], []))[1].append(agent)
                 changes.setdefault(member.end % DAY, ([], []))[0].append(agent)
         if changes:
-            kernel.clock.daily(sorted(changes.items()), self._change)
+            kernel.clock.daily((sorted(changes.items()),), self._change)
 
     def _change(self, change: tuple[list[Agent], list[Agent]]) -> None:
         """Shifts end, then others start: each agent is sent off or logged on."""
