@@ -39,7 +39,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -51,7 +51,9 @@ from test_invariants import (
 )
 from test_invariants import scenarios as core_scenarios
 
+from policies.acd import Strategy as AcdStrategy
 from sim import ScenarioError, Simulation, scenario_from_dict
+from sim.model.units import parse_duration
 from sim.state import BLOCKED, RINGING
 
 RUN_BUDGET_S = 8.0
@@ -157,7 +159,17 @@ class Draft:
             return int(spec["count"])
         if "staffing" in spec:
             return max(spec["staffing"])
-        return sum(int(s["count"]) for s in spec["shifts"])
+        # Most agents on duty at once: shifts overlap only where they do (each start is a
+        # candidate peak; a shift may wrap past midnight).
+        shifts = [(parse_duration(s["start"]), parse_duration(s["end"]), int(s["count"]))
+                  for s in spec["shifts"]]
+
+        def on_duty(time: float) -> int:
+            return sum(count for start, end, count in shifts
+                       if (start <= time < end if start < end
+                           else time >= start or time < end % 86400))
+
+        return max(on_duty(start) for start, _, _ in shifts)
 
 
 def add_channels(draw: st.DrawFn, d: Draft) -> None:
@@ -539,14 +551,14 @@ def add_routing(draw: st.DrawFn, d: Draft) -> None:
     complete = [g for g in d.groups if set(d.types) <= set(d.skills_of(g))]
     center = {skill for g, spec in data["agents"].items()
               if "mobile" not in spec and "owns" not in spec for skill in d.skills_of(g)}
-    candidates = ["fcfs", "priority", "skills", "bullseye", "contextual", "agent"]
+    candidates = ["fcfs", "priority", "skills", "bullseye", "contextual", "agent", "acd"]
     if "outcomes" in data:
         candidates.append("predictive")
     if has_customers:
         candidates += ["vip", "preferred_agent"] + (["fraud_desk"] if complete else [])
     if reach_any and set(d.types) <= center:
         candidates.append("mobile_advisers")
-    routing["policy"] = draw(st.sampled_from(candidates + candidates[6:]))  # features twice
+    routing["policy"] = draw(st.sampled_from(candidates + candidates[7:]))  # features twice
 
     def alone(group: str) -> bool:
         """Whether ``group`` is the only one with some skill."""
@@ -594,6 +606,12 @@ def add_routing(draw: st.DrawFn, d: Draft) -> None:
                                     "advisers_take_queue": draw(st.booleans())},
         # No act: the agent is fcfs read from the learning observation.
         "agent": lambda: {"allow_hold": draw(st.booleans())},
+        # Penalty 1 for the first group, reached after 30 s: every contact is answerable.
+        "acd": lambda: {"strategy": draw(st.sampled_from(get_args(AcdStrategy))),
+                        "penalties": {d.groups[0]: 1}, "order": list(reversed(d.groups)),
+                        **({"max_penalty": 0, "raise_penalty": [{"after": "30s",
+                                                                 "max_penalty": 1}]}
+                           if draw(st.booleans()) else {})},
     }
     for name in candidates:
         if name in params and (name == routing["policy"] or draw(st.booleans())):
