@@ -294,7 +294,7 @@ def _json_number(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
-def _run_one(task: tuple[Scenario, str, str | None, str | None, int, bool, bool],
+def _run_one(task: tuple[Scenario, str, str | None, str | None, int, bool, bool, bool],
              ) -> tuple[ReplicationResult, list[tuple[Any, ...]] | None]:
     """One replication in a worker process, with its per-contact rows when asked for."""
     (scenario, policy, verification, outbound, replication, keep_contacts, per_agent,
@@ -388,7 +388,7 @@ def run(
             recorder = TraceRecorder(rows) if contacts else None
             try:
                 with _Progress(len(tasks), show) as bar:
-                    for task_scenario, name, strategy, dialer, replication, _, _ in tasks:
+                    for task_scenario, name, strategy, dialer, replication, *_ in tasks:
                         sim = Simulation(task_scenario, name, replication,
                                          trace=_tee(writer, recorder),
                                          progress=bar.within_task(), verification=strategy,

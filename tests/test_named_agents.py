@@ -449,9 +449,9 @@ def test_the_html_report_shows_a_drawn_speed(tmp_path: Path) -> None:
 
 
 def test_named_agents_with_shrinkage_keys_are_refused_naming_the_key(tmp_path: Path) -> None:
-    """The shrinkage stage sets anonymous head counts; named agents keep their own shifts:
-    together they would bring an agent on duty outside its shift, so validation refuses."""
+    """The shrinkage stage sets anonymous head counts; named agents keep their own shifts
+    and take only breaks (their own): absence, meetings and aux are refused."""
     with pytest.raises(ScenarioError, match=r"agents\.team\.absenteeism: group 'team' has "
-                       r"named agents .* allowed: shrinkage keys on groups with count"):
+                       r"named agents .* allowed: breaks \(the group's, or an agent's own"):
         _scenario(tmp_path, HEADER + _rows(3, "team"),
                   {"team": {"skills": ["calls", "vip"], "absenteeism": 0.1}})

@@ -72,7 +72,7 @@ from sim.cli.options import (
 from sim.errors import FieldError, ScenarioError, UsageError, show_value
 from sim.files import check_output_file, write_atomic
 from sim.limits import Limits, limits_for, over_limit
-from sim.model.roster_file import RosterRow, clock_text, format_roster_csv, shift_counts
+from sim.model.roster_file import RosterRow, ShiftKey, clock_text, format_roster_csv, shift_counts
 from sim.model.scenario import DAY, AgentGroup, Scenario, Shift, load_scenario
 from sim.model.shrinkage import check_breaks
 from sim.model.units import format_duration, parse_duration
@@ -192,10 +192,11 @@ def _check_breaks_fit(group: AgentGroup, name: str, source: str) -> None:
                                      f"{exc.message}"]) from None
 
 
-def _shifts(counts: Counter[tuple[float, float]]) -> tuple[Shift, ...]:
-    """``Shift`` models of agents per ``(start, end)`` in seconds of simulation time."""
+def _shifts(counts: Counter[ShiftKey]) -> tuple[Shift, ...]:
+    """``Shift`` models of agents per ``(start, end, weekdays)`` in seconds of simulation
+    time (``apply_roster`` refuses weekdays, so every shift runs every day)."""
     return tuple(Shift(start=f"{start:g}s", end=f"{end:g}s", count=count)
-                 for (start, end), count in sorted(counts.items()))
+                 for (start, end, _), count in sorted(counts.items()))
 
 
 # ------------------------------------------------------------------- the roster search

@@ -7,6 +7,12 @@ shift's start and end as clock times ``HH:MM`` (``end`` may be ``24:00``; an end
 start runs past midnight) and, in the optional columns, the agent's own values; a blank
 optional cell takes the group's.
 
+``weekday`` (e.g. ``mon;tue;wed;thu;fri``) lists the weekdays the agent's shift starts on
+(a shift past midnight ends the next day); blank: every day. ``breaks`` (e.g.
+``15min@2h-3h;30min@4h-5h``) lists the breaks the agent takes once per shift, each as
+``DURATION@EARLIEST-LATEST``, its earliest and latest start after the shift's start;
+blank: the group's ``breaks``.
+
 A new column is one entry in ``OPTIONAL_COLUMNS`` (its cell parser) and one field of
 ``RosterRow`` with the same name (default ``None``: the column absent or the cell blank).
 """
@@ -24,7 +30,9 @@ from pathlib import Path
 from sim.errors import ScenarioError, show_value
 from sim.files import ReadError, read_text
 from sim.limits import LIFT, Limits
-from sim.model.units import DAY
+from sim.model.shrinkage import Break
+from sim.model.units import DAY, format_duration, parse_duration
+from sim.model.week import WEEKDAYS
 
 ROSTER_COLUMNS = ("agent", "group", "start", "end")
 """The columns every roster file starts with, in this order (``ccsim roster`` writes these)."""
@@ -48,6 +56,9 @@ class RosterRow:
     languages: tuple[str, ...] | None = None
     dialects: tuple[str, ...] | None = None
     speed: float | None = None
+    weekday: tuple[str, ...] | None = None
+    """Weekdays the shift starts on (``None``: every day)."""
+    breaks: tuple[Break, ...] | None = None
 
     def own_values(self) -> list[str]:
         """The optional columns this row gives a value in."""
@@ -106,11 +117,51 @@ def _speed_cell(text: str) -> float:
     return value
 
 
+def _weekday_cell(text: str) -> tuple[str, ...]:
+    example = "mon;tue;wed;thu;fri"
+    days = _names(text.lower(), "weekday", example)
+    unknown = [day for day in days if day not in WEEKDAYS]
+    if unknown:
+        raise ValueError(f"{show_value(unknown[0])} is not a weekday; allowed: weekdays the "
+                         f"shift starts on among {', '.join(WEEKDAYS)}, separated by ';', "
+                         f"e.g. {example}")
+    return tuple(days)
+
+
+_BREAK_EXAMPLE = ("DURATION@EARLIEST-LATEST start after the shift's start, separated by "
+                  "';', e.g. 15min@2h-3h;30min@4h-5h")
+
+
+def _breaks_cell(text: str) -> tuple[Break, ...]:
+    breaks = []
+    for part in (piece.strip() for piece in text.split(";")):
+        duration, at, window = part.partition("@")
+        earliest, dash, latest = window.partition("-")
+        if not (at and dash):
+            raise ValueError(f"{show_value(part)} is not DURATION@EARLIEST-LATEST; allowed: "
+                             + _BREAK_EXAMPLE)
+        try:
+            seconds = [parse_duration(value.strip()) for value in (duration, earliest, latest)]
+        except ValueError as exc:
+            raise ValueError(f"{show_value(part)}: {exc}") from None
+        if seconds[0] <= 0:
+            raise ValueError(f"{show_value(part)} is an empty break; allowed: a duration > 0, "
+                             + _BREAK_EXAMPLE)
+        if seconds[2] < seconds[1]:
+            raise ValueError(f"{show_value(part)} has its latest start before its earliest; "
+                             "allowed: earliest <= latest, " + _BREAK_EXAMPLE)
+        duration_s, earliest_s, latest_s = (f"{value!r}s" for value in seconds)
+        breaks.append(Break(duration=duration_s, window=(earliest_s, latest_s)))
+    return tuple(breaks)
+
+
 OPTIONAL_COLUMNS: dict[str, Callable[[str], object]] = {
     "skills": _skills_cell,
     "languages": lambda text: tuple(_names(text, "language", "en;fr")),
     "dialects": lambda text: tuple(_names(text, "dialect", "en-GB;en-IE")),
     "speed": _speed_cell,
+    "weekday": _weekday_cell,
+    "breaks": _breaks_cell,
 }
 """Optional columns and the parser of a non-blank cell (a ``ValueError`` says what is allowed)."""
 assert set(OPTIONAL_COLUMNS) <= {f.name for f in fields(RosterRow)}
@@ -244,18 +295,27 @@ def _cell_text(value: object) -> str:
         return ""
     if isinstance(value, float):
         return f"{value:g}"
+    if value and isinstance(value, tuple) and isinstance(value[0], Break):
+        return ";".join(f"{format_duration(one.duration)}@{format_duration(one.window[0])}-"
+                        f"{format_duration(one.window[1])}" for one in value)
     return ";".join(name if not isinstance(name, tuple) else
                     name[0] if name[1] is None else f"{name[0]}:{name[1]:g}"
                     for name in value)  # type: ignore[attr-defined]
 
 
+ShiftKey = tuple[float, float, tuple[str, ...] | None]
+"""A shift's ``(start, end, weekdays it starts on)``; ``None``: every day."""
+
+
 def shift_counts(rows: Sequence[RosterRow], day_start: float,
-                 ) -> dict[str, Counter[tuple[float, float]]]:
-    """Agents per ``(start, end)`` shift of each group, in seconds of simulation time of day
-    (``run.day_start`` is time 0; ``end`` in (0, 24h], before ``start`` past midnight)."""
-    counts: dict[str, Counter[tuple[float, float]]] = {}
+                 ) -> dict[str, Counter[ShiftKey]]:
+    """Agents per ``(start, end, weekdays)`` shift of each group, in seconds of simulation
+    time of day (``run.day_start`` is time 0; ``end`` in (0, 24h], before ``start`` past
+    midnight)."""
+    counts: dict[str, Counter[ShiftKey]] = {}
     for row in rows:
-        counts.setdefault(row.group, Counter())[shift_times(row, day_start)] += 1
+        counts.setdefault(row.group, Counter())[(*shift_times(row, day_start),
+                                                 row.weekday)] += 1
     return counts
 
 

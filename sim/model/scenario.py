@@ -527,14 +527,18 @@ class AgentGroup(StrictModel):
             raise FieldError(("staffing_by_weekday",), (
                 "applies to count or staffing; allowed with shifts: days on each shift, e.g. "
                 "days: [mon, tue, wed, thu, fri]"))
-        if self.shrinks and self.by_weekday:
+        return self
+
+    def check_one_day_shrinkage(self, name: str) -> None:
+        """Raise (naming group ``name``'s key) if the group's head count, differing by weekday, shrinks: the shrinkage
+        stage follows one repeating day (named agents take their breaks themselves)."""
+        if self.shrinks and self.by_weekday and not self.members:
             key = next(key for key in ("breaks", "meetings", "absenteeism", "aux", "shifts")
                        if getattr(self, key))
-            raise FieldError((key,), (
+            raise FieldError((name, key), (
                 "shrinkage (breaks, meetings, absenteeism, aux) follows one repeating day, and "
                 "this group's staffing differs by weekday (staffing_by_weekday or shift days); "
                 "ccsim does not simulate the two together yet; allowed: one or the other"))
-        return self
 
     @property
     def by_weekday(self) -> bool:
@@ -544,9 +548,11 @@ class AgentGroup(StrictModel):
 
     @property
     def shrinks(self) -> bool:
-        """Whether the group has breaks, meetings, absenteeism or aux time."""
+        """Whether the group has breaks (its own, a shift's or a named agent's), meetings,
+        absenteeism or aux time."""
         return bool(self.breaks or self.meetings or self.absenteeism or self.aux
-                    or any(shift.breaks for shift in self.shifts or ()))
+                    or any(shift.breaks for shift in self.shifts or ())
+                    or any(member.breaks for member in self._members))
 
     @property
     def members(self) -> tuple[NamedAgent, ...]:
@@ -632,6 +638,14 @@ class NamedAgent:
     """End of its shift, in (0, 24h]; before ``start``: past midnight."""
     profile: AgentGroup
     """Its group with the agent's own skills, levels, languages, dialects and speed."""
+    days: tuple[str, ...] | None = None
+    """Weekdays its shift starts on; None: every day."""
+    breaks: tuple[Break, ...] = ()
+    """Breaks it takes once per shift: its own, else its group's."""
+
+    def starts_on(self, weekday: str | None) -> bool:
+        """Whether its shift starts on ``weekday`` (None: a day of every weekday)."""
+        return weekday is None or self.days is None or weekday in self.days
 
 
 def _agent_profile(group: AgentGroup, row: RosterRow, path: Path) -> AgentGroup:
@@ -781,8 +795,10 @@ class Scenario(StrictModel):
                         "staffing or shifts for a group of the roster (its agents' shifts are "
                         "the group's)"))
             groups[name] = {**groups[name], "shifts": [
-                {"start": f"{start!r}s", "end": f"{end!r}s", "count": count}
-                for (start, end), count in sorted(counts.items())]}
+                {"start": f"{start!r}s", "end": f"{end!r}s", "count": count,
+                 **({"days": list(days)} if days is not None else {})}
+                for (start, end, days), count in sorted(
+                    counts.items(), key=lambda item: (*item[0][:2], item[0][2] or ()))]}
         problems.raise_any()
         context["roster"] = (path, rows)
         return groups
@@ -803,7 +819,16 @@ class Scenario(StrictModel):
             with problems.check():
                 group = agents[row.group]
                 start, end = shift_times(row, run.day_start if run else 0.0)
-                agent = NamedAgent(row.agent, start, end, _agent_profile(group, row, path))
+                breaks = row.breaks if row.breaks is not None else group.breaks
+                for index, one in enumerate(breaks if row.breaks is not None else ()):
+                    try:
+                        one.check_fits((end - start) % DAY or DAY, (), "shift")
+                    except FieldError as exc:
+                        raise FieldError(("roster",), (
+                            f"{path}:{row.line}: breaks: break {index + 1}: "
+                            f"{exc.message}")) from None
+                agent = NamedAgent(row.agent, start, end, _agent_profile(group, row, path),
+                                   row.weekday, breaks)
                 members.setdefault(row.group, []).append(agent)
         anonymous = [name for name in agents if name not in members]
         for row in rows if anonymous else ():
@@ -815,13 +840,14 @@ class Scenario(StrictModel):
                         "allowed: another id"))
         for name, named in members.items():
             with problems.check():
-                if agents[name].shrinks:
-                    key = next(key for key in ("breaks", "meetings", "absenteeism", "aux")
-                               if getattr(agents[name], key))
+                key = next((key for key in ("meetings", "absenteeism", "aux")
+                            if getattr(agents[name], key)), None)
+                if key is not None:
                     raise FieldError((name, key), (
                         f"group {name!r} has named agents (the roster {path}), and ccsim does "
-                        "not yet send named agents on breaks, to meetings or on aux time, or "
-                        "draw their absence; allowed: shrinkage keys on groups with count, "
+                        "not yet send named agents to meetings or on aux time, or draw their "
+                        "absence; allowed: breaks (the group's, or an agent's own in the "
+                        "roster's breaks column), or these keys on groups with count, "
                         "staffing or shifts (or ccsim run --roster, which applies a roster's "
                         "shifts to them)"))
             held = {skill for agent in named for skill in agent.profile.skills}
@@ -833,6 +859,18 @@ class Scenario(StrictModel):
                             "it; allowed: the skills some agent of the group has (a row's "
                             "skills, or all the group's for a row without)"))
             agents[name]._members = tuple(named)
+        problems.raise_any()
+        return agents
+
+    @field_validator("agents")
+    @classmethod
+    def _one_day_shrinkage(cls, agents: dict[str, AgentGroup]) -> dict[str, AgentGroup]:
+        # Here, not in AgentGroup: a group of named agents (known once they are attached)
+        # may differ by weekday and take breaks.
+        problems = Problems()
+        for name, group in agents.items():
+            with problems.check():
+                group.check_one_day_shrinkage(name)
         problems.raise_any()
         return agents
 
