@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from invariant_checks import CapacityWatch, check_accounting
+from test_invariants import DutyLog, RecordingTrace, check_never_preempted
 from sim.cli import main
 from sim.errors import ScenarioError
 from sim.kernel.kernel import Simulation
 from sim.model.roster_file import RosterRow, format_roster_csv, read_roster
 from sim.limits import DEFAULT_LIMITS
 from sim.model.scenario import Scenario, scenario_from_dict
+from sim.model.units import DAY
+from sim.model.week import weekday_of
 from sim.runner import estimate, run
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -455,3 +459,170 @@ def test_named_agents_with_shrinkage_keys_are_refused_naming_the_key(tmp_path: P
                        r"named agents .* allowed: breaks \(the group's, or an agent's own"):
         _scenario(tmp_path, HEADER + _rows(3, "team"),
                   {"team": {"skills": ["calls", "vip"], "absenteeism": 0.1}})
+
+
+# ------------------------------------------------------------- weekdays and breaks (§7c)
+WEEKDAY_HEADER = "agent,group,start,end,weekday\n"
+NO_CALLS = {"arrivals": {"rate": "20/h"}, "handle_time": {"dist": "constant", "value": "0s"}}
+
+
+def _week(folder: Path, roster: str, group: dict[str, Any] | None = None,
+          start_weekday: str = "thu") -> Scenario:
+    """A 7-day run of ``roster`` (group ``team``) whose contacts take no time: every agent
+    is on duty exactly over its shifts, less its breaks."""
+    (folder / "roster.csv").write_text(roster)
+    return scenario_from_dict({
+        "name": "week", "run": {"duration": "168h", "replications": 1, "seed": 3,
+                                "start_weekday": start_weekday},
+        "contact_types": {"calls": NO_CALLS},
+        "agents": {"roster": "roster.csv", "team": {"skills": ["calls"], **(group or {})}},
+        "routing": {"policy": "fcfs"}}, base_dir=folder)
+
+
+def test_a_weekday_agent_is_off_on_the_other_days(tmp_path: Path) -> None:
+    # Logged-in hours per weekday, by hand: a works Mon-Fri 8-16; b starts Friday at 22:00
+    # (ending on Saturday); c works all day at the weekend (Sunday's shift ends at midnight).
+    alone = WEEKDAY_HEADER + "a,team,08:00,16:00,mon;tue;wed;thu;fri\n"
+    result = Simulation(_week(tmp_path, alone), "fcfs", 0, by_weekday=True,
+                        per_agent=True).run()
+    hours = {day: f["agents_logged_in"] * 24 for day, f in result.by_weekday.items()}
+    assert hours == {"mon": 8, "tue": 8, "wed": 8, "thu": 8, "fri": 8, "sat": 0, "sun": 0}
+    assert result.by_agent["a"]["agent_hours"] == 40
+    roster = alone + "b,team,22:00,06:00,fri\nc,team,00:00,24:00,sat;sun\n"
+    expected = {"mon": 8, "tue": 8, "wed": 8, "thu": 8, "fri": 8 + 2, "sat": 6 + 24, "sun": 24}
+    for start in ("thu", "sun"):
+        scenario = _week(tmp_path, roster, start_weekday=start)
+        result = Simulation(scenario, "fcfs", 0, by_weekday=True, per_agent=True).run()
+        assert {day: f["agents_logged_in"] * 24 for day, f in result.by_weekday.items()} \
+            == pytest.approx(expected, abs=1e-9), start
+        assert {name: f["agent_hours"] for name, f in result.by_agent.items()} == \
+            pytest.approx({"a": 40, "b": 8, "c": 48}, abs=1e-9)
+        # The group's shifts (its head count in the model) carry the same weekdays.
+        days = scenario.agents["team"].run_days_on_duty(3600.0, 24, start)
+        for index, steps in enumerate(days):
+            ends = [time for time, _ in steps[1:]] + [DAY]
+            scheduled = sum((end - time) * count
+                            for (time, count), end in zip(steps, ends)) / 3600
+            assert scheduled == pytest.approx(expected[weekday_of(index, start)])
+
+
+@pytest.mark.parametrize("cell", ["", "mon;tue;wed;thu;fri;sat;sun"])
+def test_weekdays_every_day_or_none_run_as_without_the_column(tmp_path: Path,
+                                                             cell: str) -> None:
+    rows = [("n0", "00:00", "24:00"), ("n1", "08:00", "16:00"), ("n2", "22:00", "06:00"),
+            ("n3", "12:00", "20:00")]
+    plain = HEADER + "".join(f"{n},team,{s},{e}\n" for n, s, e in rows)
+    with_days = WEEKDAY_HEADER + "".join(f"{n},team,{s},{e},{cell}\n" for n, s, e in rows)
+    results = [_figures(run(_scenario(tmp_path, roster, TEAM, duration="48h"), ["fcfs"]))
+               for roster in (plain, with_days)]
+    assert results[0] == results[1]
+
+
+def test_named_agents_take_their_breaks_on_time_when_free(tmp_path: Path) -> None:
+    """Nobody calls: each break starts at its planned time, spread over its window among
+    the agents starting together, so productive hours are scheduled less the breaks."""
+    roster = ("agent,group,start,end,breaks\n"
+              + "".join(f"d{n},team,00:00,24:00,10min@1h-1h;20min@2h-2.5h\n" for n in range(4))
+              + "".join(f"s{n},team,08:00,16:00,\n" for n in range(3)))
+    scenario = _scenario(tmp_path, roster, {"team": {
+        "skills": ["calls", "vip"], "breaks": [{"duration": "15min", "window": ["3h", "4h"]}]}},
+        duration="48h", rate="0.0001/h", replications=1)
+    sim = Simulation(scenario, "fcfs", 0, per_agent=True)
+    duty = DutyLog(sim)
+    result = sim.run()
+    names = {agent.id: agent.name for agents in sim.agents for agent in agents}
+    starts: dict[str, list[float]] = {}
+    for agent, spans in duty.periods_away().items():
+        starts[names[agent]] = [went for went, _ in spans]
+        for went, back in spans:
+            assert back - went in (600, 900, 1200)
+    for day in (0, 1):
+        for k in range(4):
+            assert day * DAY + 3600 in starts[f"d{k}"]
+            assert day * DAY + 7200 + (k + 0.5) * 1800 / 4 in starts[f"d{k}"]
+        for k in range(3):
+            assert day * DAY + 8 * 3600 + 3 * 3600 + (k + 0.5) * 3600 / 3 in starts[f"s{k}"]
+    assert all(len(spans) == (4 if name.startswith("d") else 2)
+               for name, spans in starts.items())
+    for name, figures in result.by_agent.items():
+        scheduled, breaks = (48, 2 * 0.5) if name.startswith("d") else (16, 2 * 0.25)
+        assert figures["agent_hours"] == pytest.approx(scheduled - breaks, abs=1e-9), name
+    team = result.by_group["team"]
+    assert team["scheduled_agent_hours"] == pytest.approx(4 * 48 + 3 * 16, abs=1e-9)
+    assert team["productive_agent_hours"] == pytest.approx(4 * 47 + 3 * 15.5, abs=1e-9)
+    assert team["break_adherence"] == 1 and team["break_lateness_s"] == 0
+    assert result.overall["shrinkage"] == pytest.approx(5.5 / 240, abs=1e-12)
+
+
+def test_named_agents_breaks_never_cut_a_contact_short(tmp_path: Path) -> None:
+    """Near full occupancy the agents are busy when their breaks fall due: each goes when
+    its contact ends (late), is never called back early, and all its break time is taken."""
+    roster = ("agent,group,start,end,breaks\n"
+              + "".join(f"d{n},team,00:00,24:00,10min@1h-1h;20min@2h-2.5h\n" for n in range(6))
+              + "".join(f"s{n},team,08:00,16:00,\n" for n in range(4)))
+    scenario = _scenario(tmp_path, roster, {"team": {
+        "skills": ["calls", "vip"], "breaks": [{"duration": "15min", "window": ["3h", "3h"]}]}},
+        duration="48h", rate="55/h", replications=1)
+    with tempfile.TemporaryDirectory() as folder:
+        with RecordingTrace(Path(folder) / "trace.csv") as trace:
+            sim = Simulation(scenario, "fcfs", 0, trace=trace, per_agent=True)
+            duty = DutyLog(sim)
+            watch = CapacityWatch(sim)
+            result = sim.run()
+    check_never_preempted(trace.rows, duty)
+    watch.check_end()
+    check_accounting(result, scenario)
+    periods = duty.periods_away()
+    lengths = sorted(round(back - went) for spans in periods.values() for went, back in spans)
+    assert lengths == [600] * 12 + [900] * 8 + [1200] * 12
+    for name, figures in result.by_agent.items():
+        if name.startswith("d"):  # all day: productive = scheduled less breaks, late or not
+            assert figures["agent_hours"] == pytest.approx(48 - 1, abs=1e-9), name
+    f = result.by_group["team"]
+    assert 0 <= f["break_adherence"] < 1 and f["break_lateness_s"] > 0
+    assert f["scheduled_agent_hours"] == pytest.approx(6 * 48 + 4 * 16, abs=1e-9)
+
+
+def test_weekday_agents_take_their_breaks_on_their_days(tmp_path: Path) -> None:
+    roster = WEEKDAY_HEADER + "a,team,08:00,16:00,mon;tue;wed;thu;fri\n"
+    scenario = _week(tmp_path, roster, {"breaks": [{"duration": "15min",
+                                                    "window": ["2h", "3h"]}]})
+    result = Simulation(scenario, "fcfs", 0, by_weekday=True).run()
+    assert result.overall["scheduled_agent_hours"] == pytest.approx(40, abs=1e-9)
+    assert result.overall["productive_agent_hours"] == pytest.approx(40 - 5 * 0.25, abs=1e-9)
+    assert result.by_weekday["sat"]["agents_logged_in"] == 0
+
+
+@pytest.mark.parametrize("roster, expected", [
+    (WEEKDAY_HEADER + "a,team,08:00,16:00,mon;funday\nb,team,08:00,16:00,mon;Mon\n",
+     ["agents.roster: roster.csv:2: weekday: 'funday' is not a weekday; allowed: weekdays "
+      "the shift starts on among mon, tue, wed, thu, fri, sat, sun, separated by ';'",
+      "agents.roster: roster.csv:3: weekday: 'mon' given twice; allowed: each weekday once"]),
+    ("agent,group,start,end,breaks\na,team,08:00,16:00,15min@2h\n"
+     "b,team,08:00,16:00,15@2h-3h\nc,team,08:00,16:00,15min@3h-2h\n",
+     ["agents.roster: roster.csv:2: breaks: '15min@2h' is not DURATION@EARLIEST-LATEST; "
+      "allowed: DURATION@EARLIEST-LATEST start after the shift's start, separated by ';', "
+      "e.g. 15min@2h-3h;30min@4h-5h",
+      "agents.roster: roster.csv:3: breaks: '15@2h-3h': '15' has no unit; allowed:",
+      "agents.roster: roster.csv:4: breaks: '15min@3h-2h' has its latest start before its "
+      "earliest; allowed: earliest <= latest"]),
+    ("agent,group,start,end,breaks\nd,team,08:00,16:00,\ne,team,08:00,10:00,30min@1h-2h\n",
+     ["agents.roster: roster.csv:3: breaks: break 1: a 30min break started at the latest, "
+      "2h, ends after the 2h shift; allowed: latest start + duration <= 2h"]),
+])
+def test_bad_weekday_and_breaks_cells_name_file_line_column_and_what_is_allowed(
+        tmp_path: Path, roster: str, expected: list[str]) -> None:
+    problems = _problems(tmp_path, roster, TEAM)
+    assert len(problems) == len(expected), problems
+    for problem, start in zip(problems, expected):
+        assert problem.strip().startswith(start), problem
+
+
+def test_roster_files_round_trip_weekdays_and_breaks(tmp_path: Path) -> None:
+    text = ("agent,group,start,end,weekday,breaks\n"
+            "a,team,08:00,16:00,mon;fri,15min@2h-3h;30min@4h-4.5h\nb,team,22:00,06:00,,\n")
+    path = tmp_path / "roster.csv"
+    path.write_text(text)
+    rows = read_roster(path, DEFAULT_LIMITS)
+    assert rows[0].weekday == ("mon", "fri") and rows[1].breaks is None
+    assert format_roster_csv(rows) == text

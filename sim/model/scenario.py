@@ -827,8 +827,11 @@ class Scenario(StrictModel):
                         raise FieldError(("roster",), (
                             f"{path}:{row.line}: breaks: break {index + 1}: "
                             f"{exc.message}")) from None
+                # Every weekday is every day: the agent runs as one without weekdays.
+                days = None if row.weekday is None or len(row.weekday) == len(WEEKDAYS) \
+                    else row.weekday
                 agent = NamedAgent(row.agent, start, end, _agent_profile(group, row, path),
-                                   row.weekday, breaks)
+                                   days, breaks)
                 members.setdefault(row.group, []).append(agent)
         anonymous = [name for name in agents if name not in members]
         for row in rows if anonymous else ():

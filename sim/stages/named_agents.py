@@ -104,10 +104,13 @@ class NamedAgents(Stage):
                 if agent in self._due:  # never off, but its breaks are due every day
                     changes.setdefault(0.0, ([], []))[1].append(agent)
                 continue
-            if member.starts_on(weekday):
+            starts = member.starts_on(weekday)
+            if starts:
                 changes.setdefault(member.start, ([], []))[1].append(agent)
-            # A shift past midnight (or all day on some weekdays) ends on the next day.
-            if member.starts_on(weekday if member.start < member.end % DAY else yesterday):
+            # A shift past midnight (or all day on some weekdays) ends on the next day; all
+            # day on two days running, the agent stays on at midnight.
+            ends = member.starts_on(weekday if member.start < member.end % DAY else yesterday)
+            if ends and not (starts and member.start == member.end % DAY):
                 changes.setdefault(member.end % DAY, ([], []))[0].append(agent)
         return sorted(changes.items())
 

@@ -151,9 +151,10 @@ class Shrinkage(Stage):
                       if group.shrinks and not group.members}
         cells = kernel.cells
         groups = len(kernel.group_names)
-        self.scheduled = [[_Seconds() for _ in range(cells.intervals)] for _ in range(groups)]
-        """Scheduled agent-seconds per group and interval of the day."""
-        self._span = [_Seconds() for _ in range(cells.intervals)]
+        self.scheduled = [[_Seconds() for _ in range(cells.slots)] for _ in range(groups)]
+        """Scheduled agent-seconds per group and cell slot (interval of the day, of each
+        weekday with ``by_weekday``)."""
+        self._span = [_Seconds() for _ in range(cells.slots)]
         self._heads = [0] * groups
         self._since = [0.0] * groups
         self._away: dict[Agent, Away] = {}
@@ -374,8 +375,11 @@ class Shrinkage(Stage):
     def report(self, result: ReplicationResult) -> None:
         kernel = self.kernel
         cells = kernel.cells
-        productive = [[cell.logged_in for cell in group] for group in cells.group]
-        scheduled = [[cell.seconds for cell in group] for group in self.scheduled]
+        # Per interval of the day: the slots of every weekday of the cycle added up.
+        productive = [_by_interval([cell.logged_in for cell in group], cells.intervals)
+                      for group in cells.group]
+        scheduled = [_by_interval([cell.seconds for cell in group], cells.intervals)
+                     for group in self.scheduled]
         for index, name in enumerate(kernel.group_names):
             result.by_group[name].update(
                 _time_figures(sum(scheduled[index]), sum(productive[index]))
@@ -396,6 +400,10 @@ class Shrinkage(Stage):
             _time_figures(sum(map(sum, scheduled)), sum(map(sum, productive)))
             | _break_figures(sum(self.planned), sum(self.started), sum(self.on_time),
                              sum(self.lateness)))
+
+
+def _by_interval(slots: list[float], intervals: int) -> list[float]:
+    return [sum(slots[slot::intervals]) for slot in range(intervals)]
 
 
 def _time_figures(scheduled: float, productive: float) -> dict[str, float]:
