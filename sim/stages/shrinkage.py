@@ -2,10 +2,10 @@
 
 A group of anonymous agents with any of ``agents.G.breaks``, ``meetings``, ``absenteeism``
 or ``aux`` has its head count on the phones set by this stage instead of the kernel's
-staffing steps (named agents take their own breaks, ``sim.stages.named_agents``, and this
-stage counts them): at each
-step of the group's schedule (and at the start of every day) the agents on the phones are
-those scheduled, less those absent today, less those away. An agent sent away goes as the
+staffing steps: at each step of the group's schedule (and at the start of every day) the
+agents on the phones are those scheduled, less those absent today, less those away. (Named
+agents take their breaks themselves, ``sim.stages.named_agents``; this stage counts their
+scheduled time and breaks.) An agent sent away goes as the
 kernel sends agents off duty (``Simulation.send_off``): at once when free, else when it
 finishes its work, so a break never cuts a contact short. While away it is off duty and
 marked ``away``, so the kernel's staffing neither calls it back nor counts it free; it comes
