@@ -518,15 +518,24 @@ def test_weekdays_every_day_or_none_run_as_without_the_column(tmp_path: Path,
     assert results[0] == results[1]
 
 
+def _breaks_scenario(folder: Path, all_day: int, day_shift: int, window: list[str],
+                     rate: str) -> Scenario:
+    """48 hours of ``all_day`` agents d0... with breaks of their own (10 min at 1h, 20 min
+    in [2h, 2.5h]) and ``day_shift`` agents s0... (08:00-16:00) with the group's (15 min in
+    ``window``)."""
+    roster = ("agent,group,start,end,breaks\n"
+              + "".join(f"d{n},team,00:00,24:00,10min@1h-1h;20min@2h-2.5h\n"
+                        for n in range(all_day))
+              + "".join(f"s{n},team,08:00,16:00,\n" for n in range(day_shift)))
+    return _scenario(folder, roster, {"team": {
+        "skills": ["calls", "vip"], "breaks": [{"duration": "15min", "window": window}]}},
+        duration="48h", rate=rate, replications=1)
+
+
 def test_named_agents_take_their_breaks_on_time_when_free(tmp_path: Path) -> None:
     """Nobody calls: each break starts at its planned time, spread over its window among
     the agents starting together, so productive hours are scheduled less the breaks."""
-    roster = ("agent,group,start,end,breaks\n"
-              + "".join(f"d{n},team,00:00,24:00,10min@1h-1h;20min@2h-2.5h\n" for n in range(4))
-              + "".join(f"s{n},team,08:00,16:00,\n" for n in range(3)))
-    scenario = _scenario(tmp_path, roster, {"team": {
-        "skills": ["calls", "vip"], "breaks": [{"duration": "15min", "window": ["3h", "4h"]}]}},
-        duration="48h", rate="0.0001/h", replications=1)
+    scenario = _breaks_scenario(tmp_path, 4, 3, ["3h", "4h"], "0.0001/h")
     sim = Simulation(scenario, "fcfs", 0, per_agent=True)
     duty = DutyLog(sim)
     result = sim.run()
@@ -557,12 +566,7 @@ def test_named_agents_take_their_breaks_on_time_when_free(tmp_path: Path) -> Non
 def test_named_agents_breaks_never_cut_a_contact_short(tmp_path: Path) -> None:
     """Near full occupancy the agents are busy when their breaks fall due: each goes when
     its contact ends (late), is never called back early, and all its break time is taken."""
-    roster = ("agent,group,start,end,breaks\n"
-              + "".join(f"d{n},team,00:00,24:00,10min@1h-1h;20min@2h-2.5h\n" for n in range(6))
-              + "".join(f"s{n},team,08:00,16:00,\n" for n in range(4)))
-    scenario = _scenario(tmp_path, roster, {"team": {
-        "skills": ["calls", "vip"], "breaks": [{"duration": "15min", "window": ["3h", "3h"]}]}},
-        duration="48h", rate="55/h", replications=1)
+    scenario = _breaks_scenario(tmp_path, 6, 4, ["3h", "3h"], "55/h")
     with tempfile.TemporaryDirectory() as folder:
         with RecordingTrace(Path(folder) / "trace.csv") as trace:
             sim = Simulation(scenario, "fcfs", 0, trace=trace, per_agent=True)
