@@ -418,10 +418,14 @@ def add_workforce(draw: st.DrawFn, d: Draft) -> None:
                 own = "" if first or draw(st.booleans()) else ";".join(draw(subsets))
                 first = False
                 speed = draw(st.sampled_from(["", "", "0.8", "1.25"]))
+                # The group's first agent works every day, with the group's breaks.
+                weekday = "" if len(rows) == 0 or rows[-1][1] != group else draw(
+                    st.sampled_from(["", "mon;tue;wed;thu;fri", "sat;sun", "fri"]))
+                breaks = "" if weekday == "" else draw(st.sampled_from(["", "10min@0h-40min"]))
                 rows.append((f"{group}-n{len(rows)}", group, f"{start:02d}:00", f"{end:02d}:00",
-                             own, speed))
+                             own, speed, weekday, breaks))
     if rows:
-        text = "agent,group,start,end,skills,speed\n" + "".join(
+        text = "agent,group,start,end,skills,speed,weekday,breaks\n" + "".join(
             ",".join(row) + "\n" for row in rows)
         path = ROSTERS / f"{zlib.crc32(text.encode())}.csv"
         path.write_text(text)
@@ -521,7 +525,9 @@ def add_weekdays(draw: st.DrawFn, d: Draft) -> None:
         spec = d.data["agents"][group]
         # Shrinkage follows one repeating day: a group with it keeps one (validation
         # refuses the two together).
-        if group in dialling or SHRINKAGE_KEYS & set(spec) or any(
+        # A roster's group has its agents' weekdays (add_workforce) and no head count.
+        named = not {"count", "staffing", "shifts"} & set(spec)
+        if named or group in dialling or SHRINKAGE_KEYS & set(spec) or any(
                 "breaks" in shift for shift in spec.get("shifts", [])) or not draw(st.booleans()):
             continue
         if "shifts" in spec:
@@ -927,8 +933,8 @@ def features(data: dict[str, Any]) -> set[str]:
     used |= {f"run:{key}" for key in data["run"] if key == "start_weekday"}
     used |= {f"arrivals:{key}" for t in data["contact_types"].values()
              for key in t["arrivals"] if "weekday" in key}
-    used |= {f"shift:{key}" for g in data["agents"].values() for shift in g.get("shifts", [])
-             for key in shift if key == "days"}
+    used |= {f"shift:{key}" for g in data["agents"].values() if isinstance(g, dict)
+             for shift in g.get("shifts", []) for key in shift if key == "days"}
     return used
 
 
