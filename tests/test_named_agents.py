@@ -467,13 +467,13 @@ NO_CALLS = {"arrivals": {"rate": "20/h"}, "handle_time": {"dist": "constant", "v
 
 
 def _week(folder: Path, roster: str, group: dict[str, Any] | None = None,
-          start_weekday: str = "thu") -> Scenario:
+          start_weekday: str = "thu", day_start: str = "0h") -> Scenario:
     """A 7-day run of ``roster`` (group ``team``) whose contacts take no time: every agent
     is on duty exactly over its shifts, less its breaks."""
     (folder / "roster.csv").write_text(roster)
     return scenario_from_dict({
         "name": "week", "run": {"duration": "168h", "replications": 1, "seed": 3,
-                                "start_weekday": start_weekday},
+                                "start_weekday": start_weekday, "day_start": day_start},
         "contact_types": {"calls": NO_CALLS},
         "agents": {"roster": "roster.csv", "team": {"skills": ["calls"], **(group or {})}},
         "routing": {"policy": "fcfs"}}, base_dir=folder)
@@ -504,6 +504,18 @@ def test_a_weekday_agent_is_off_on_the_other_days(tmp_path: Path) -> None:
             scheduled = sum((end - time) * count
                             for (time, count), end in zip(steps, ends)) / 3600
             assert scheduled == pytest.approx(expected[weekday_of(index, start)])
+
+
+def test_weekdays_are_of_the_clock_when_the_day_starts_later(tmp_path: Path) -> None:
+    # With day_start 06:00, Tuesday 02:00-10:00 on the clock is 20:00-04:00 of the simulated
+    # Monday (day 0) and 04:00-... of Tuesday's: the shift straddles two simulated days.
+    scenario = _week(tmp_path, WEEKDAY_HEADER + "a,team,02:00,10:00,tue\n",
+                     start_weekday="mon", day_start="6h")
+    assert scenario.agents["team"].shifts[0].days == ("mon",)
+    result = Simulation(scenario, "fcfs", 0, by_weekday=True).run()
+    hours = {day: f["agents_logged_in"] * 24 for day, f in result.by_weekday.items()}
+    assert hours == pytest.approx({"mon": 4, "tue": 4, "wed": 0, "thu": 0, "fri": 0,
+                                   "sat": 0, "sun": 0}, abs=1e-9)
 
 
 @pytest.mark.parametrize("cell", ["", "mon;tue;wed;thu;fri;sat;sun"])

@@ -315,7 +315,7 @@ def shift_counts(rows: Sequence[RosterRow], day_start: float,
     counts: dict[str, Counter[ShiftKey]] = {}
     for row in rows:
         counts.setdefault(row.group, Counter())[(*shift_times(row, day_start),
-                                                 row.weekday)] += 1
+                                                 shift_days(row, day_start))] += 1
     return counts
 
 
@@ -324,3 +324,14 @@ def shift_times(row: RosterRow, day_start: float) -> tuple[float, float]:
     if row.end == DAY and row.start == 0:
         return 0.0, DAY  # all day, whenever the day starts
     return (row.start - day_start) % DAY, (row.end - day_start) % DAY or DAY
+
+
+def shift_days(row: RosterRow, day_start: float) -> tuple[str, ...] | None:
+    """The weekdays of the simulated days the row's shift starts on (``None``: every day,
+    also when it lists all seven). A simulated day starts at ``run.day_start``, so a shift
+    starting on the clock before it starts on the simulated day of the weekday before."""
+    if row.weekday is None or len(row.weekday) == len(WEEKDAYS):
+        return None
+    if row.start >= day_start or shift_times(row, day_start) == (0.0, DAY):
+        return row.weekday
+    return tuple(WEEKDAYS[WEEKDAYS.index(day) - 1] for day in row.weekday)

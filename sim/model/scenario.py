@@ -38,7 +38,8 @@ from sim.model.fields import (
 )
 from sim.model.identity import Identity
 from sim.model.outcomes import Matching, Outcomes, Proficiency
-from sim.model.roster_file import RosterFileError, RosterRow, load_roster, shift_counts, shift_times
+from sim.model.roster_file import (RosterFileError, RosterRow, load_roster, shift_counts,
+                                   shift_days, shift_times)
 from sim.model.shrinkage import Aux, Break, Meeting, check_breaks
 from sim.model.units import DAY, format_duration
 from sim.model.week import WEEKDAYS, Weekday, run_days, weekday_keys
@@ -818,7 +819,8 @@ class Scenario(StrictModel):
         for row in rows:
             with problems.check():
                 group = agents[row.group]
-                start, end = shift_times(row, run.day_start if run else 0.0)
+                day_start = run.day_start if run else 0.0
+                start, end = shift_times(row, day_start)
                 breaks = row.breaks if row.breaks is not None else group.breaks
                 for index, one in enumerate(breaks if row.breaks is not None else ()):
                     try:
@@ -827,11 +829,8 @@ class Scenario(StrictModel):
                         raise FieldError(("roster",), (
                             f"{path}:{row.line}: breaks: break {index + 1}: "
                             f"{exc.message}")) from None
-                # Every weekday is every day: the agent runs as one without weekdays.
-                days = None if row.weekday is None or len(row.weekday) == len(WEEKDAYS) \
-                    else row.weekday
                 agent = NamedAgent(row.agent, start, end, _agent_profile(group, row, path),
-                                   days, breaks)
+                                   shift_days(row, day_start), breaks)
                 members.setdefault(row.group, []).append(agent)
         anonymous = [name for name in agents if name not in members]
         for row in rows if anonymous else ():
