@@ -72,7 +72,7 @@ from sim.cli.options import (
 from sim.errors import FieldError, ScenarioError, UsageError, show_value
 from sim.files import check_output_file, write_atomic
 from sim.limits import Limits, limits_for, over_limit
-from sim.model.roster_file import RosterRow, ShiftKey, clock_text, format_roster_csv, shift_counts
+from sim.model.roster_file import RosterRow, clock_text, format_roster_csv, shift_counts
 from sim.model.scenario import DAY, AgentGroup, Scenario, Shift, load_scenario
 from sim.model.shrinkage import check_breaks
 from sim.model.units import format_duration, parse_duration
@@ -169,7 +169,9 @@ def apply_roster(scenario: Scenario, rows: Sequence[RosterRow], source: str,
         raise ScenarioError(source, problems)
     agents = dict(scenario.agents)
     for name, counts in shift_counts(rows, scenario.run.day_start).items():
-        agents[name] = agents[name].restaffed(shifts=_shifts(counts))
+        # Rows with weekdays are refused above: every shift runs every day.
+        agents[name] = agents[name].restaffed(shifts=_shifts(Counter(
+            {(start, end): count for (start, end, _), count in counts.items()})))
         _check_breaks_fit(agents[name], name, source)
         seats = agents[name].seats(scenario.run.interval, scenario.run.intervals_per_day)
         if seats > limits.agents:
@@ -192,11 +194,10 @@ def _check_breaks_fit(group: AgentGroup, name: str, source: str) -> None:
                                      f"{exc.message}"]) from None
 
 
-def _shifts(counts: Counter[ShiftKey]) -> tuple[Shift, ...]:
-    """``Shift`` models of agents per ``(start, end, weekdays)`` in seconds of simulation
-    time (``apply_roster`` refuses weekdays, so every shift runs every day)."""
+def _shifts(counts: Counter[tuple[float, float]]) -> tuple[Shift, ...]:
+    """``Shift`` models of agents per ``(start, end)`` in seconds of simulation time."""
     return tuple(Shift(start=f"{start:g}s", end=f"{end:g}s", count=count)
-                 for (start, end, _), count in sorted(counts.items()))
+                 for (start, end), count in sorted(counts.items()))
 
 
 # ------------------------------------------------------------------- the roster search
