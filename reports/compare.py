@@ -30,7 +30,8 @@ from sim.runner import SCOPES, Estimate, RunResults, estimate, metric_estimate, 
 
 BREAKDOWN_SCOPES = SCOPES[1:]
 """Every breakdown a run produces: ``by_type``, ``by_group``, ``by_interval``, ``by_tier``,
-``by_channel``, ``by_campaign`` (``ccsim compare --by type`` ... names them without ``by_``)."""
+``by_channel``, ``by_campaign``, ``by_agent`` (``ccsim compare --by type`` ... names them
+without ``by_``; ``by_agent`` only for a run with ``per_agent=True``)."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ METRICS: dict[str, MetricInfo] = dict([
     _info("wait_p50_s", "Wait p50, answered (s)", SECONDS, -1),
     _info("wait_p99_s", "Wait p99, answered (s)", SECONDS, -1),
     _info("agents_logged_in", "Agents logged in (mean)", "{:.1f}", 0),
+    _info("agent_hours", "Agent-hours", SMALL_COUNT, 0),
     _info("measured_hours", "Measured hours", "{:.2f}", 0),
     _info("genuine", "Genuine customers", COUNT, 0),
     _info("prospects", "Prospects", COUNT, 0),
@@ -239,10 +241,10 @@ def compare(
 
     ``metrics`` defaults to the usual table (plus identity metrics when the
     results have them). ``scope`` is ``overall`` or a breakdown (``type``, ``group``,
-    ``interval``, ``tier``, ``channel``, ``campaign``; ``by_type``... as in
+    ``interval``, ``tier``, ``channel``, ``campaign``, ``agent``; ``by_type``... as in
     ``BREAKDOWN_SCOPES`` too) with ``key`` a contact type, agent group, ``"HH:MM"``
-    interval, tier, channel or campaign. Only replications present under every label are
-    paired.
+    interval, tier, channel, campaign or agent. Only replications present under every label
+    are paired.
     """
     scope = scope_attribute(scope)
     labels = results.policies
@@ -258,7 +260,9 @@ def compare(
     paired = {label: [reps[r] for r in common] for label, reps in zip(labels, by_replication)}
     if metrics is None:
         present = {m for rows in paired.values() for row in rows for m in row}
-        metrics = [m for m in METRICS if m in present and m not in _ON_REQUEST]
+        # An agent's few figures are all shown (contacts handled among them).
+        metrics = [m for m in METRICS if m in present
+                   and (m not in _ON_REQUEST or scope == "by_agent")]
     rows = []
     for name in check_metrics(metrics):
         values = {label: [row.get(name, math.nan) for row in paired[label]] for label in labels}

@@ -48,7 +48,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--by", choices=[s.removeprefix("by_") for s in BREAKDOWN_SCOPES],
                         action="append", default=[],
                         help="also compare per contact type, agent group, interval, customer "
-                             "tier, channel or outbound campaign (repeatable)")
+                             "tier, channel, outbound campaign or agent (repeatable)")
     parser.add_argument("--format", choices=list(FORMATS), default="table",
                         help="output format (default: table)")
     parser.add_argument("--output", metavar="PATH", help="write the output to a file")
@@ -95,7 +95,8 @@ def run_compare(args: argparse.Namespace) -> int:
                          "--policy priority")
     results = run(scenario, policies, replications=args.replications, seed=args.seed,
                   jobs=checked_jobs(args.jobs), verifications=args.verification,
-                  no_limits=args.no_limits)
+                  per_agent="agent" in args.by, no_limits=args.no_limits,
+                  by_weekday="weekday" in args.by)
     comparisons = [compare(results, metrics)]
     for scope in dict.fromkeys(args.by):
         comparisons += [compare(results, metrics, scope=f"by_{scope}", key=key)

@@ -321,12 +321,15 @@ def staffing_series(results: RunResults) -> dict[str, tuple[list[float], list[in
     begin, end = measured_window(results)
     series = {}
     for name, group in scenario.agents.items():
-        steps = sorted(group.on_duty(settings.interval, settings.intervals_per_day))
+        # One day's steps, or each day's of the 7-day cycle when the weekdays differ.
+        days = [sorted(steps) for steps in group.run_days_on_duty(
+            settings.interval, settings.intervals_per_day, settings.start_weekday)]
+        steps = days[int(begin // DAY) % len(days)]
         # The count in force when the window opens, then every change inside it.
         before = [count for time, count in steps if time <= begin % DAY]
         edges, counts = [begin], [before[-1] if before else steps[-1][1]]
         for day in range(int(begin // DAY), int(end // DAY) + 1):
-            for time, count in steps:
+            for time, count in days[day % len(days)]:
                 if begin < day * DAY + time < end:
                     edges.append(day * DAY + time)
                     counts.append(count)
@@ -464,11 +467,13 @@ def _scenario_section(scenario: Scenario) -> str:
              for name, kind in scenario.contact_types.items()]
     groups = []
     for name, group in scenario.agents.items():
-        counts = [n for _, n in group.on_duty(settings.interval, settings.intervals_per_day)]
+        days = group.run_days_on_duty(settings.interval, settings.intervals_per_day)
+        counts = [n for steps in days for _, n in steps]
         on_duty = str(counts[0]) if min(counts) == max(counts) else \
-            f"{min(counts)}–{max(counts)} over the day"
+            f"{min(counts)}–{max(counts)} over the {'day' if len(days) == 1 else 'week'}"
         groups.append([(name, ""), (on_duty, ""), (", ".join(group.skills), ""),
-                       (f"{group.speed:g}", "")])
+                       (f"{group.speed:g}" if isinstance(group.speed, float) else
+                        f"{group.speed.dist} per agent, mean {group.speed.mean:.3g}", "")])
     description = f"<p>{escape(scenario.description)}</p>" if scenario.description else ""
     return (
         f"<h2>Scenario</h2>{description}"

@@ -92,9 +92,41 @@ OUTBOUND_ROWS: tuple[tuple[str, str, str], ...] = (
 ALL_ROWS = TABLE_ROWS + QUALITY_ROWS + IDENTITY_ROWS + OMNICHANNEL_ROWS + OUTBOUND_ROWS
 """Every row a run table may show, in reading order."""
 
+AGENT_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("handled", "Handled", "{:,.0f}"),
+    ("aht_s", "AHT (s)", "{:.1f}"),
+    ("occupancy", "Occupancy", "{:.1%}"),
+    ("utilisation", "Utilisation", "{:.1%}"),
+    ("agent_hours", "Agent-hours", "{:,.1f}"),
+)
+"""The rows of a table per agent (``--by agent``)."""
+
 
 def _cell(estimate: Any, fmt: str) -> str:
     return "-" if estimate is None else str(estimate.text(fmt))
+
+
+def format_per_key(summary: dict[str, dict[str, Any]], title: str, key_name: str,
+                   rows: Sequence[tuple[str, str, str]]) -> str:
+    """Render ``{key: {metric: Estimate}}`` with one line per key (e.g. per agent, where
+    keys are many) and one column per metric of ``rows`` that some key has."""
+    columns = [(metric, label, fmt) for metric, label, fmt in rows
+               if any(metric in figures for figures in summary.values())]
+    header = [key_name, *(label for _, label, _ in columns)]
+    body = [[key, *(_cell(figures.get(metric), fmt) for metric, _, fmt in columns)]
+            for key, figures in summary.items()]
+    return _aligned_table(title, header, body)
+
+
+def _aligned_table(title: str, header: list[str], body: list[list[str]]) -> str:
+    """An aligned text table: the first column to the left, the others to the right."""
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+    lines = [title] if title else []
+    lines.append("  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths))))
+    lines.append("  ".join("-" * w for w in widths))
+    for row in body:
+        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+    return "\n".join(lines)
 
 
 def format_comparison(
@@ -106,10 +138,4 @@ def format_comparison(
     header = ["Metric", *policies]
     body = [[label, *(_cell(summary[p].get(metric), fmt) for p in policies)]
             for metric, label, fmt in rows if any(metric in summary[p] for p in policies)]
-    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-    lines = [title] if title else []
-    lines.append("  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths))))
-    lines.append("  ".join("-" * w for w in widths))
-    for row in body:
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
-    return "\n".join(lines)
+    return _aligned_table(title, header, body)

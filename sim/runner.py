@@ -8,9 +8,11 @@ This is the public Python API next to ``load_scenario``::
     rows = results.records()                       # plain dicts, ready for pandas.DataFrame
     frame = results.to_frame("type")               # tidy DataFrame (pip install 'ccsim[pandas]')
 
-Scopes are named ``overall``, ``type``, ``group``, ``interval``, ``tier``, ``channel`` and
-``campaign`` (``SCOPE_NAMES``), as in ``ccsim run --by``; the JSON document's keys
-``by_type``... are accepted wherever a scope is.
+Scopes are named ``overall``, ``type``, ``group``, ``interval``, ``tier``, ``channel``,
+``campaign``, ``agent`` and ``weekday`` (``SCOPE_NAMES``), as in ``ccsim run --by``; the
+JSON document's keys ``by_type``... are accepted wherever a scope is. Figures per agent and
+per weekday are kept only when asked for (``run(..., per_agent=True)``,
+``run(..., by_weekday=True)``).
 """
 
 from __future__ import annotations
@@ -43,11 +45,16 @@ if TYPE_CHECKING:
     import pandas
 
 SCOPES = ("overall", "by_type", "by_group", "by_interval", "by_tier", "by_channel",
-          "by_campaign")
+          "by_campaign", "by_agent", "by_weekday")
 """Attribute names of ``ReplicationResult`` (and keys of the JSON document) per scope."""
+ON_REQUEST = ("by_agent", "by_weekday")
+"""Scopes with figures only when ``run`` is asked for them (the JSON document has their key
+only then)."""
 SCOPE_NAMES = tuple(scope.removeprefix("by_") for scope in SCOPES)
 """The names of scopes: ``overall``, ``type``, ``group``, ``interval``, ``tier``, ``channel``,
-``campaign`` (``ccsim run --by``, ``ccsim compare --by``, ``records()``, ``to_frame()``)."""
+``campaign``, ``agent``, ``weekday`` (``ccsim run --by``, ``ccsim compare --by``,
+``records()``, ``to_frame()``); ``agent`` and ``weekday`` have figures only when the run
+was asked for them (``run(..., per_agent=True)``, ``by_weekday=True``)."""
 
 MIN_REPLICATIONS = 5
 """Fewer replications than this make ``run`` warn: their t-intervals are too wide to read."""
@@ -66,7 +73,7 @@ def scope_attribute(scope: str) -> str:
 def scopes_of(scenario: Scenario) -> tuple[str, ...]:
     """The scopes a run of ``scenario`` has figures for (``SCOPE_NAMES`` order): per tier
     with customers, per channel with channels, retrials, callbacks, journeys or outbound,
-    per campaign with outbound."""
+    per campaign with outbound; per weekday always (when asked for: ``by_weekday``)."""
     present = {"tier": scenario.customers is not None,
                "channel": is_omnichannel(scenario),
                "campaign": scenario.outbound is not None}
@@ -147,6 +154,15 @@ class RunResults:
     asked for them with ``contacts=True``; else ``None``."""
 
     @property
+    def per_agent(self) -> bool:
+        """Whether the run kept figures per agent (``run(..., per_agent=True)``)."""
+        return self._kept("by_agent")
+
+    def _kept(self, scope: str) -> bool:
+        """Whether some replication has figures in ``scope`` (one kept on request)."""
+        return any(getattr(rep, scope) for reps in self.runs.values() for rep in reps)
+
+    @property
     def policies(self) -> list[str]:
         """Policy names in the order they were run."""
         return list(self.runs)
@@ -160,8 +176,13 @@ class RunResults:
     def summary(self, scope: str = "overall") -> dict[str, Any]:
         """Estimates per policy: ``{policy: {metric: Estimate}}`` for ``overall``,
         ``{policy: {key: {metric: Estimate}}}`` for ``type``, ``group``, ``interval``,
-        ``tier``, ``channel``, ``campaign`` (``by_type``... accepted too)."""
+        ``tier``, ``channel``, ``campaign``, ``agent``, ``weekday`` (``by_type``... accepted
+        too; ``agent`` needs a run with ``per_agent=True``, ``weekday`` one with
+        ``by_weekday=True``)."""
         scope = scope_attribute(scope)
+        if scope == "by_agent" and not self.per_agent:
+            raise ValueError("no per-agent figures were kept; allowed: run(..., "
+                             "per_agent=True) (ccsim run --by agent)")
         out: dict[str, Any] = {}
         for policy, reps in self.runs.items():
             if scope == "overall":
@@ -190,7 +211,8 @@ class RunResults:
             "results": encode(self.summary("overall")),
         }
         for scope in SCOPES[1:]:
-            document[scope] = encode(self.summary(scope))
+            if scope not in ON_REQUEST or self._kept(scope):
+                document[scope] = encode(self.summary(scope))
         if self.scenario.identity is not None:
             # Labels name the strategy only when several are compared: record it always.
             document["verification"] = {label: reps[0].verification
@@ -221,12 +243,15 @@ class RunResults:
 
         ``scope`` is one of ``SCOPE_NAMES`` (``by_type``... accepted too), a list of them,
         or ``None`` for every scope. ``key`` is the contact type, group, ``HH:MM``
-        interval, tier, channel or campaign (``""`` for ``overall``). Needs pandas
+        interval, tier, channel, campaign or agent (``""`` for ``overall``). Needs pandas
         (``pip install 'ccsim[pandas]'``).
         """
         pandas = require_pandas("RunResults.to_frame")
-        wanted = SCOPES if scope is None else [
-            scope_attribute(name) for name in ([scope] if isinstance(scope, str) else scope)]
+        if scope is None:
+            wanted = [s for s in SCOPES if s not in ON_REQUEST or self._kept(s)]
+        else:
+            wanted = [scope_attribute(name)
+                      for name in ([scope] if isinstance(scope, str) else scope)]
         rows = []
         for attribute in dict.fromkeys(wanted):
             name = attribute.removeprefix("by_")
@@ -269,13 +294,14 @@ def _json_number(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
-def _run_one(task: tuple[Scenario, str, str | None, str | None, int, bool],
+def _run_one(task: tuple[Scenario, str, str | None, str | None, int, bool, bool, bool],
              ) -> tuple[ReplicationResult, list[tuple[Any, ...]] | None]:
     """One replication in a worker process, with its per-contact rows when asked for."""
-    scenario, policy, verification, outbound, replication, keep_contacts = task
+    (scenario, policy, verification, outbound, replication, keep_contacts, per_agent,
+     by_weekday) = task
     recorder = TraceRecorder() if keep_contacts else None
     result = Simulation(scenario, policy, replication, trace=recorder, verification=verification,
-                        outbound=outbound).run()
+                        outbound=outbound, per_agent=per_agent, by_weekday=by_weekday).run()
     return result, recorder.rows if recorder is not None else None
 
 
@@ -287,11 +313,13 @@ def run(
     seed: int | None = None,
     trace: str | Path | None = None,
     contacts: bool = False,
+    per_agent: bool = False,
     jobs: int = 1,
     progress: bool | None = None,
     verifications: Sequence[str] | None = None,
     outbounds: Sequence[str] | None = None,
     no_limits: bool = False,
+    by_weekday: bool = False,
 ) -> RunResults:
     """Run ``scenario`` under each policy (default: the scenario's own) on the same contacts.
 
@@ -305,7 +333,10 @@ def run(
     replications in parallel processes (at most one per core); ``trace`` writes a
     per-contact CSV (sequential runs only; it replaces the file only once complete);
     ``contacts=True`` keeps the same rows in memory as ``RunResults.contacts`` (any
-    ``jobs``; memory grows with the number of contacts).
+    ``jobs``; memory grows with the number of contacts). ``per_agent=True`` adds figures per
+    agent (scope ``agent``: handled, AHT, occupancy, utilisation, agent-hours; memory grows
+    with the number of agents); ``by_weekday=True`` adds figures per weekday
+    (``summary("weekday")``; seven times the metric cells).
     ``progress`` shows a bar on a terminal (default: only when stderr is one).
     ``replications`` beyond the bounds of ``sim.limits`` raise ``ValueError`` unless
     ``no_limits``; fewer than ``MIN_REPLICATIONS`` warn (``FewReplicationsWarning``).
@@ -334,7 +365,8 @@ def run(
             "intervals)"), stacklevel=2)
     # Replication by replication: every run of one replication faces the same customers,
     # built once while they are in the population cache (``Population.shared``).
-    tasks = [(scenario, name, strategy, dialer, r, contacts) for r in range(count)
+    tasks = [(scenario, name, strategy, dialer, r, contacts, per_agent, by_weekday)
+             for r in range(count)
              for name in names for strategy in strategies for dialer in dialers]
     if trace is not None and jobs > 1:
         raise ValueError("a per-contact trace needs jobs=1")
@@ -356,11 +388,12 @@ def run(
             recorder = TraceRecorder(rows) if contacts else None
             try:
                 with _Progress(len(tasks), show) as bar:
-                    for task_scenario, name, strategy, dialer, replication, _ in tasks:
+                    for task_scenario, name, strategy, dialer, replication, *_ in tasks:
                         sim = Simulation(task_scenario, name, replication,
                                          trace=_tee(writer, recorder),
                                          progress=bar.within_task(), verification=strategy,
-                                         outbound=dialer)
+                                         outbound=dialer, per_agent=per_agent,
+                                         by_weekday=by_weekday)
                         results.append(sim.run())
                         bar.advance_to_task_end()
             finally:

@@ -98,6 +98,9 @@ class AgentView(Protocol):
     @property
     def id(self) -> int: ...
     @property
+    def name(self) -> str:
+        """A named agent's roster id; else ``GROUP-NNN``, the group's n-th agent."""
+    @property
     def group(self) -> str: ...
     @property
     def skills(self) -> tuple[str, ...]: ...
@@ -196,15 +199,17 @@ class Agent:
     """One agent (engine-owned, mutable)."""
 
     __slots__ = (
-        "id", "group", "group_index", "skills", "skill_set", "speed", "idle", "idle_since", "idle_serial",
+        "id", "name", "group", "group_index", "skills", "skill_set", "speed", "idle", "idle_since", "idle_serial",
         "on_duty", "leaving", "busy_since", "busy_epoch", "logged_in_at", "contact", "timer",
         "levels", "speed_for", "languages", "dialects", "seat", "mobile", "ringing",
         "open", "held", "load", "capacity", "blends", "away",
     )
 
     def __init__(self, id: int, group: str, group_index: int, skills: tuple[str, ...], speed: float,
-                 levels: dict[str, float] | None = None, seat: int = 0):
+                 levels: dict[str, float] | None = None, seat: int = 0, name: str | None = None):
         self.id = id
+        self.name = name if name is not None else f"{group}-{seat + 1:03d}"
+        """The agent's id in a roster, else the group's name and the agent's number in it."""
         self.group = group
         self.group_index = group_index
         self.skills = skills

@@ -108,7 +108,7 @@ class CapacityWatch:
         self.mixes = {name: [tuple(mix.get(c, 0) for c in self.channels)
                              for mix in group.capacity]
                       for name, group in scenario.agents.items() if group.capacity is not None}
-        self.peak = [max(n for _, n in group.on_duty(sim.cells.interval, sim.cells.intervals))
+        self.peak = [group.seats(sim.cells.interval, sim.cells.intervals)  # on any weekday
                      for group in scenario.agents.values()]
         self.starts = 0
         self._start = sim.start_service

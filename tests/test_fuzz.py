@@ -27,11 +27,14 @@ fuzz tests keep guarding everything else; once fixed, the xfail mark and the exc
 
 from __future__ import annotations
 
+import atexit
 import copy
 import math
 import re
+import shutil
 import signal
 import tempfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -43,7 +46,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from invariant_checks import CapacityWatch, check_accounting
 from test_invariants import (
-    POLICIES as CORE_POLICIES, RecordingTrace, add_shrinkage, check_conservation, check_trace,
+    INTERVALS, POLICIES as CORE_POLICIES, RecordingTrace, add_shrinkage, check_conservation,
+    check_trace,
 )
 from test_invariants import scenarios as core_scenarios
 
@@ -200,8 +204,11 @@ def add_channels(draw: st.DrawFn, d: Draft) -> None:
     for name in d.types:
         spec = d.data["contact_types"][name]
         if draw(st.integers(0, 2)) == 0:
-            retrial: dict[str, Any] = {"probability": draw(probabilities()),
-                                       "delay": draw(distributions(30, 1200))}
+            probability = draw(probabilities())
+            # Every abandoned attempt of a probability 1 retries until the run ends: short
+            # delays would make a valid example too long to run (runnable).
+            retrial: dict[str, Any] = {"probability": probability, "delay": draw(
+                distributions(1800, 3600) if probability == 1 else distributions(30, 1200))}
             others = [t for t in d.types if t != name]
             if others and draw(st.booleans()):
                 retrial["switch"] = {draw(st.sampled_from(others)): draw(
@@ -378,6 +385,53 @@ def add_quality(draw: st.DrawFn, d: Draft) -> None:
         d.data["matching"] = matching
 
 
+ROSTERS = Path(tempfile.mkdtemp(prefix="ccsim-fuzz-rosters-"))
+"""Roster files of drawn scenarios (named by their text, so a file is written once)."""
+atexit.register(shutil.rmtree, ROSTERS, True)
+
+
+def add_workforce(draw: st.DrawFn, d: Draft) -> None:
+    """Per-agent speed spreads, learning curves, and named agents: the count or shifts of
+    some groups become rows of a roster file (``agents: {roster: FILE}``), each row with
+    the group's skills or a subset, sometimes its own speed."""
+    for group in d.groups:
+        spec = d.data["agents"][group]
+        if draw(st.booleans()):
+            spec["speed"] = draw(st.sampled_from([
+                {"dist": "lognormal", "mean": 1, "cv": 0.3},
+                {"dist": "uniform", "low": 0.5, "high": 1.5}]))
+        if draw(st.booleans()):
+            spec["learning"] = {"start": draw(st.sampled_from([0.5, 0.9])),
+                                "contacts": draw(st.integers(1, 20))}
+    named = [g for g in d.groups if ("count" in d.data["agents"][g] or "shifts" in
+                                     d.data["agents"][g]) and draw(st.booleans())]
+    rows = []
+    for group in named:
+        spec = d.data["agents"][group]
+        shifts = spec.pop("shifts", None) or [{"start": "0h", "end": "24h",
+                                               "count": spec.pop("count")}]
+        subsets = st.lists(st.sampled_from(d.skills_of(group)), min_size=1, unique=True)
+        first = True  # has every skill of the group: each is some agent's
+        for shift in shifts:
+            start, end = (int(str(shift[key]).removesuffix("h")) for key in ("start", "end"))
+            for _ in range(int(shift["count"])):
+                own = "" if first or draw(st.booleans()) else ";".join(draw(subsets))
+                first = False
+                speed = draw(st.sampled_from(["", "", "0.8", "1.25"]))
+                # The group's first agent works every day, with the group's breaks.
+                weekday = "" if len(rows) == 0 or rows[-1][1] != group else draw(
+                    st.sampled_from(["", "mon;tue;wed;thu;fri", "sat;sun", "fri"]))
+                breaks = "" if weekday == "" else draw(st.sampled_from(["", "10min@0h-40min"]))
+                rows.append((f"{group}-n{len(rows)}", group, f"{start:02d}:00", f"{end:02d}:00",
+                             own, speed, weekday, breaks))
+    if rows:
+        text = "agent,group,start,end,skills,speed,weekday,breaks\n" + "".join(
+            ",".join(row) + "\n" for row in rows)
+        path = ROSTERS / f"{zlib.crc32(text.encode())}.csv"
+        path.write_text(text)
+        d.data["agents"]["roster"] = str(path)
+
+
 def add_mobile(draw: st.DrawFn, d: Draft) -> None:
     group = draw(st.sampled_from(d.groups))
     spec = d.data["agents"][group]
@@ -440,6 +494,58 @@ def add_outbound(draw: st.DrawFn, d: Draft) -> None:
     if draw(st.booleans()):
         outbound["predicted_best_time"] = {"horizon": draw(st.sampled_from(["1h", "24h"]))}
     d.data["outbound"] = outbound
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+SHRINKAGE_KEYS = {"breaks", "meetings", "absenteeism", "aux"}
+
+
+def add_weekdays(draw: st.DrawFn, d: Draft) -> None:
+    """The weekday the run starts on, rates and staffing that differ by weekday. Some
+    weekday keeps the base rates and staffing, so every type is still served some time.
+    (The dialling groups keep theirs: fewer agents on some weekdays could leave
+    outbound.max_share under one agent, which the validator rightly refuses.)"""
+    run = d.data["run"]
+    run["start_weekday"] = draw(st.sampled_from(WEEKDAYS))
+    slots = INTERVALS[run["interval"]]
+    for name in d.types:
+        arrivals = d.data["contact_types"][name]["arrivals"]
+        days = draw(st.lists(st.sampled_from(WEEKDAYS[1:]), max_size=3, unique=True))
+        own = days[:draw(st.integers(0, len(days)))]
+        if own:
+            arrivals["rates_by_weekday"] = {day: [f"{r}/h" for r in draw(st.lists(
+                st.sampled_from([0, 30, 120]), min_size=slots, max_size=slots))] for day in own}
+        if days[len(own):]:
+            arrivals["weekdays"] = {day: draw(st.sampled_from([0, 0.5, 1, 2]))
+                                    for day in days[len(own):]}
+    dialling = set(d.data.get("outbound", {}).get("groups", []))
+    for group in d.groups:
+        spec = d.data["agents"][group]
+        # Shrinkage follows one repeating day: a group with it keeps one (validation
+        # refuses the two together).
+        # A roster's group has its agents' weekdays (add_workforce) and no head count.
+        named = not {"count", "staffing", "shifts"} & set(spec)
+        if named or group in dialling or SHRINKAGE_KEYS & set(spec) or any(
+                "breaks" in shift for shift in spec.get("shifts", [])):
+            continue
+        # Groups with shifts always get some weekdays (rarer than the others: drawn
+        # with them every time, the coverage check sees shift days).
+        if "shifts" not in spec and not draw(st.booleans()):
+            continue
+        if "shifts" in spec:
+            for shift in spec["shifts"]:
+                if draw(st.booleans()):
+                    shift["days"] = draw(st.lists(st.sampled_from(WEEKDAYS), min_size=1,
+                                                  max_size=6, unique=True))
+            spec["shifts"][0].pop("days", None)  # the first runs every day
+        else:
+            spec["staffing_by_weekday"] = {
+                day: draw(st.one_of(st.integers(0, 4), st.lists(
+                    st.integers(0, 4), min_size=slots, max_size=slots)))
+                for day in draw(st.lists(st.sampled_from(WEEKDAYS), min_size=1, max_size=3,
+                                         unique=True))}
 
 
 def add_routing(draw: st.DrawFn, d: Draft) -> None:
@@ -523,7 +629,7 @@ def add_routing(draw: st.DrawFn, d: Draft) -> None:
 
 
 LAYERS = ("channels", "customers", "identity", "quality", "mobile", "predictor", "outbound",
-          "service_level")
+          "service_level", "workforce")
 
 
 @st.composite
@@ -548,11 +654,16 @@ def valid_scenarios(draw: st.DrawFn) -> dict[str, Any]:
     if "outbound" in layers:
         add_outbound(draw, d)
     add_routing(draw, d)
+    if "workforce" in layers:
+        add_workforce(draw, d)
     if "service_level" in layers:
         data["service_level"] = {"threshold": draw(st.sampled_from(["0s", "20s", "5min"])),
                                  "short_abandon": draw(st.sampled_from(["0s", "5s"]))}
     if draw(st.booleans()):
         add_shrinkage(draw, data)
+    # Drawn last, so that the layers above draw the scenarios they drew before weeks.
+    if draw(st.booleans()):
+        add_weekdays(draw, d)
     return data
 
 
@@ -725,8 +836,11 @@ def is_core(data: dict[str, Any]) -> bool:
     return (data["routing"]["policy"] in CORE_POLICIES
             and not set(data) & {"customers", "identity", "proficiency", "outcomes",
                                  "matching", "channels", "blending", "predictor", "outbound"}
+            and "roster" not in data["agents"]  # (a named agent leaves itself: not set_staff)
             and all(set(g) <= {"skills", "count", "staffing", "shifts", "speed"}
-                    and isinstance(g["skills"], list) for g in data["agents"].values())
+                    and isinstance(g["skills"], list) and not isinstance(g.get("speed"), dict)
+                    and not any("days" in shift for shift in g.get("shifts", []))
+                    for g in data["agents"].values())
             and all(set(t) <= {"arrivals", "handle_time", "patience", "wrap_up"}
                     for t in data["contact_types"].values()))
 
@@ -814,10 +928,17 @@ def features(data: dict[str, Any]) -> set[str]:
     used |= {f"method:{m}" for m in data.get("identity", {}).get("methods", {})}
     used |= {f"outbound:{s}" for s in data.get("outbound", {}).get("strategies", [])}
     used |= {f"type:{key}" for t in data["contact_types"].values() for key in t}
-    used |= {f"group:{key}" for g in data["agents"].values() for key in g}
+    used |= {f"group:{key}" for g in data["agents"].values() if isinstance(g, dict)
+             for key in g}
+    used |= {"agents:roster"} if "roster" in data["agents"] else set()
     used |= {f"dist:{node['dist']}" for node in nodes(data)
              if isinstance(node, dict) and isinstance(node.get("dist"), str)}
     used.add(f"run:{'duration' if 'duration' in data['run'] else 'arrivals'}")
+    used |= {f"run:{key}" for key in data["run"] if key == "start_weekday"}
+    used |= {f"arrivals:{key}" for t in data["contact_types"].values()
+             for key in t["arrivals"] if "weekday" in key}
+    used |= {f"shift:{key}" for g in data["agents"].values() if isinstance(g, dict)
+             for shift in g.get("shifts", []) for key in shift if key == "days"}
     return used
 
 
@@ -850,10 +971,12 @@ def test_the_strategies_cover_every_feature() -> None:
     expected |= {f"group:{key}" for key in ("count", "staffing", "shifts", "speed",
                                             "capacity", "mobile", "owns", "intent_levels",
                                             "languages", "dialects", "breaks",
-                                            "meetings", "absenteeism", "aux")}
+                                            "meetings", "absenteeism", "aux", "learning")}
+    expected.add("agents:roster")
     expected |= {f"dist:{d}" for d in ("exponential", "constant", "uniform", "erlang", "gamma",
                                        "lognormal", "weibull", "empirical", "mixture")}
-    expected |= {"run:duration", "run:arrivals"}
+    expected |= {"run:duration", "run:arrivals", "run:start_weekday", "arrivals:weekdays",
+                 "arrivals:rates_by_weekday", "group:staffing_by_weekday", "shift:days"}
     assert expected <= seen, sorted(expected - seen)
 
 

@@ -31,6 +31,8 @@ from hypothesis import strategies as st
 
 from sim import ScenarioError, Simulation, scenario_from_dict
 from sim.kernel.trace import TRACE_COLUMNS, TraceWriter
+from sim.limits import DEFAULT_LIMITS
+from sim.model.roster_file import read_roster
 from sim.model.units import parse_duration
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -629,10 +631,28 @@ def _breaks(draw: st.DrawFn, duty: float) -> list[dict[str, Any]]:
     return breaks
 
 
+def _named_duties(agents: dict[str, Any]) -> dict[str, float]:
+    """Seconds in the shortest shift of each group of the scenario's roster file, if any."""
+    roster = agents.get("roster")
+    duties: dict[str, float] = {}
+    for row in read_roster(roster, DEFAULT_LIMITS) if isinstance(roster, str) else ():
+        length = (row.end - row.start) % DAY or DAY
+        duties[row.group] = min(duties.get(row.group, DAY), length)
+    return duties
+
+
 def add_shrinkage(draw: st.DrawFn, data: dict[str, Any]) -> None:
     """Breaks (of the group, or of a shift), meetings, absenteeism and aux time on some
-    groups of a scenario dict, early enough in the day to happen in runs of a few hours."""
-    for group in data["agents"].values():
+    groups of a scenario dict, early enough in the day to happen in runs of a few hours;
+    a group of named agents (a roster's) takes breaks only."""
+    named = _named_duties(data["agents"])
+    for name, group in data["agents"].items():
+        if not isinstance(group, dict):
+            continue  # agents: {roster: FILE}
+        if name in named:
+            if draw(st.booleans()):
+                group["breaks"] = _breaks(draw, named[name])
+            continue
         if draw(st.booleans()):
             group["absenteeism"] = draw(st.sampled_from([0.1, 0.3, 0.5]))
         if draw(st.booleans()):

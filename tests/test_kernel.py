@@ -93,17 +93,22 @@ def test_an_index_error_inside_a_callback_is_not_taken_for_the_end_of_the_events
         clock.run(until=10.0)
 
 
-def test_the_arrival_clock_gives_the_same_times_as_walking_the_rates_afresh() -> None:
+@pytest.mark.parametrize("days", [((0.0, 0.02, 0.5, 0.0, 0.003, 0.1),),
+                                  ((0.0, 0.02, 0.5, 0.0, 0.003, 0.1), (0.0,) * 6,
+                                   (0.01, 0.0, 0.2, 0.3, 0.0, 0.0))],
+                         ids=["one day", "a cycle of days"])
+def test_the_arrival_clock_gives_the_same_times_as_walking_the_rates_afresh(
+        days: tuple[tuple[float, ...], ...]) -> None:
     # The clock keeps the interval of the last arrival; a fresh clock per call does not.
-    rates, interval = (0.0, 0.02, 0.5, 0.0, 0.003, 0.1), 4 * 3600.0
+    interval = 4 * 3600.0
     busyness = {0: 1.0, 1: 0.7, 2: 1.6}
 
     def factor(day: int) -> float:
         return busyness.get(day, 1.2)
 
-    kept, rng, t = ArrivalClock(rates, interval, factor), np.random.default_rng(5), 0.0
+    kept, rng, t = ArrivalClock(days, interval, factor), np.random.default_rng(5), 0.0
     for exp1 in rng.exponential(size=20_000):
-        expected = ArrivalClock(rates, interval, factor).next_after(t, exp1)
+        expected = ArrivalClock(days, interval, factor).next_after(t, exp1)
         t = kept.next_after(t, exp1)
         assert t == expected
 

@@ -79,7 +79,7 @@ def test_to_frame_scopes_by_either_name_and_all_by_default(results: RunResults) 
 
 def test_one_scope_naming_everywhere(results: RunResults) -> None:
     assert SCOPE_NAMES == ("overall", "type", "group", "interval", "tier", "channel",
-                           "campaign")
+                           "campaign", "agent", "weekday")
     assert results.summary("type") == results.summary("by_type")
     assert {row["scope"] for row in results.records()} == {"overall", "type", "group",
                                                            "interval"}
@@ -220,7 +220,8 @@ def test_by_a_scope_the_scenario_lacks_is_one_line(capsys: pytest.CaptureFixture
     assert code == 2 and out == ""
     assert err == ("ccsim: error: --by tier: scenario 'quickstart' has no tier breakdown "
                    "(tiers need customers, channels need channels or retrials/callbacks/"
-                   "journeys, campaigns need outbound); allowed: type, group, interval\n")
+                   "journeys, campaigns need outbound); allowed: type, group, interval, "
+                   "agent, weekday\n")
 
 
 # -------------------------------------------------------------------- CLI polish

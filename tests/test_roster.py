@@ -22,15 +22,15 @@ import pytest
 
 from sim.analysis.analytics import required_agents
 from sim.analysis.roster import (
-    MISSED, RosterError, RosterRow, ShiftCount, _runs, _verifying_scenario, apply_roster,
-    build_roster, cover_at_minimum_cost, coverage, format_roster_csv, home_types, make_grid,
-    read_roster,
+    MISSED, RosterError, ShiftCount, _runs, _verifying_scenario, apply_roster, build_roster,
+    cover_at_minimum_cost, coverage, home_types, make_grid,
 )
 from sim.analysis.staffing import parse_target
 from sim.cli import main
 from sim.errors import ScenarioError
 from sim.limits import DEFAULT_LIMITS
 from sim.kernel.kernel import Simulation
+from sim.model.roster_file import RosterRow, format_roster_csv, read_roster
 from sim.model.scenario import Scenario, load_scenario, scenario_from_dict
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"

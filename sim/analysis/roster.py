@@ -43,13 +43,13 @@ CSV with the header ``agent,group,start,end``, one row per agent: a unique agent
 agent group of the scenario, and the shift's start and end as clock times ``HH:MM``
 (``run.day_start`` applied: ``08:00`` is simulation time 0 when the day starts at 8h);
 ``end`` may be ``24:00`` and a shift whose end is before its start runs past midnight.
+``sim.model.roster_file`` reads and writes them (with the optional per-agent columns a
+scenario's ``agents: {roster: FILE}`` reads; ``apply_roster`` refuses those).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import math
 import sys
@@ -61,7 +61,7 @@ from typing import Any
 
 from sim.analysis.analytics import full_time_equivalents
 from sim.analysis.staffing import (
-    Target, erlang_agents, interval_label, simulate, target_flags,
+    ONE_DAY, Target, erlang_agents, interval_label, simulate, target_flags,
 )
 from reports.compare import aligned
 from sim.analysis.sweep import split_label
@@ -70,15 +70,14 @@ from sim.cli.options import (
     checked_jobs, parse_flag, share_flag,
 )
 from sim.errors import FieldError, ScenarioError, UsageError, show_value
-from sim.files import ReadError, check_output_file, read_text, write_atomic
-from sim.limits import LIFT, Limits, limits_for, over_limit
+from sim.files import check_output_file, write_atomic
+from sim.limits import Limits, limits_for, over_limit
+from sim.model.roster_file import RosterRow, clock_text, format_roster_csv, shift_counts
 from sim.model.scenario import DAY, AgentGroup, Scenario, Shift, load_scenario
 from sim.model.shrinkage import check_breaks
 from sim.model.units import format_duration, parse_duration
 from sim.runner import Estimate, RunResults
 
-ROSTER_COLUMNS = ("agent", "group", "start", "end")
-"""Columns of a roster file, in the order ``ccsim roster`` writes them."""
 MAX_SLOTS = 1440
 """Parts of a day the program covers at most (one a minute)."""
 DEFAULT_ITERATIONS = 10
@@ -152,117 +151,27 @@ def coverage(shifts: Sequence[ShiftCount], slots: int) -> list[int]:
 
 
 # ---------------------------------------------------------------------- roster files
-@dataclass(frozen=True)
-class RosterRow:
-    """One agent of a roster file: clock times in seconds after midnight."""
-
-    agent: str
-    group: str
-    start: float
-    end: float
-    line: int
-    """Line of the file (1 is the header)."""
-
-
-def clock_text(seconds: float, *, end: bool = False) -> str:
-    """``HH:MM`` of a clock time in seconds after midnight; midnight ends a shift as 24:00."""
-    minutes = round(seconds / 60) % (24 * 60)
-    if end and minutes == 0:
-        return "24:00"
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def _clock_seconds(text: str, *, end: bool) -> float:
-    parts = text.strip().split(":")
-    allowed = ("a clock time HH:MM from 00:00 to 24:00, e.g. 08:30" if end
-               else "a clock time HH:MM from 00:00 to 23:59, e.g. 08:30")
-    if len(parts) != 2 or not all(p.isdigit() and len(p) == 2 for p in parts):
-        raise ValueError(f"{show_value(text)} is not HH:MM; allowed: {allowed}")
-    hours, minutes = int(parts[0]), int(parts[1])
-    if minutes > 59 or hours > 24 or (hours == 24 and (minutes or not end)):
-        raise ValueError(f"{show_value(text)} is not a time of day; allowed: {allowed}")
-    return hours * 3600.0 + minutes * 60.0
-
-
-def read_roster(path: str | Path, limits: Limits) -> list[RosterRow]:
-    """The rows of a roster file; ``ScenarioError`` lists every mistake as
-    ``FILE:LINE: column: what is wrong; allowed: ...``."""
-    path = Path(path)
-    try:
-        text = read_text(path, limits.data_file_bytes, lifted_by=LIFT)
-    except ReadError as exc:
-        raise ScenarioError(str(path), [f" {exc}; allowed: a roster CSV file with the header "
-                                        f"{','.join(ROSTER_COLUMNS)}"]) from None
-    lines = text.removeprefix("\ufeff").splitlines()  # a spreadsheet's byte-order mark
-    try:
-        table = list(csv.reader(lines))
-    except csv.Error as exc:
-        raise ScenarioError(str(path), [f" {exc}; allowed: CSV"]) from None
-    header = [cell.strip() for cell in table[0]] if table else []
-    if header != list(ROSTER_COLUMNS):
-        raise ScenarioError(str(path), [
-            f"1: (header): {show_value(','.join(header)) if header else 'no header'}; "
-            f"allowed: the columns {','.join(ROSTER_COLUMNS)} in this order"])
-    problems: list[str] = []
-    rows: list[RosterRow] = []
-    seen: dict[str, int] = {}
-    for line, cells in enumerate(table[1:], start=2):
-        if not any(cell.strip() for cell in cells):
-            continue  # blank line
-        if len(cells) != len(ROSTER_COLUMNS):
-            problems.append(f"{line}: (row): {len(cells)} cells; allowed: "
-                            f"{len(ROSTER_COLUMNS)}, {','.join(ROSTER_COLUMNS)}")
-            continue
-        agent, group, start_text, end_text = (cell.strip() for cell in cells)
-        before = len(problems)
-        for column, value in (("agent", agent), ("group", group)):
-            if not value:
-                problems.append(f"{line}: {column}: empty; allowed: a name, e.g. "
-                                f"{'retail-001' if column == 'agent' else 'retail'}")
-        if agent and agent in seen:
-            problems.append(f"{line}: agent: {show_value(agent)} is also on line "
-                            f"{seen[agent]}; allowed: one row per agent (a unique id)")
-        seen.setdefault(agent, line)
-        times = []
-        for column, value in (("start", start_text), ("end", end_text)):
-            try:
-                times.append(_clock_seconds(value, end=column == "end"))
-            except ValueError as exc:
-                problems.append(f"{line}: {column}: {exc}")
-        if len(times) == 2 and times[0] % DAY == times[1] % DAY:
-            problems.append(f"{line}: end: {end_text} is the start, so the shift is empty or "
-                            "24 hours long; allowed: an end different from the start (a "
-                            "shift may run past midnight, e.g. 22:00 to 06:00)")
-        if len(problems) == before:
-            rows.append(RosterRow(agent, group, times[0], times[1], line))
-    if not rows and not problems:
-        problems.append("2: (row): no agent; allowed: one row per agent under the header")
-    if problems:
-        raise ScenarioError(str(path), problems)
-    return rows
-
-
 def apply_roster(scenario: Scenario, rows: Sequence[RosterRow], source: str,
                  limits: Limits) -> Scenario:
-    """``scenario`` with each group named in ``rows`` working the rows' shifts instead of
-    its count, staffing or shifts (other groups unchanged); a group the scenario lacks, or
-    more agents than ``limits`` allow, is a ``ScenarioError`` naming ``source``."""
+    """``scenario`` with each group named in ``rows`` working the rows' shifts every day
+    instead of its count, staffing (by weekday too), shifts or named agents (other groups
+    unchanged); a group the scenario lacks, a row with the agent's own skills, languages or
+    speed (those need the roster in the scenario, as named agents), or more agents than
+    ``limits`` allow, is a ``ScenarioError`` naming ``source``."""
     problems = [f"{row.line}: group: {show_value(row.group)} is not an agent group of "
                 f"scenario {scenario.name!r}; allowed: {', '.join(scenario.agents)}"
                 for row in rows if row.group not in scenario.agents]
+    problems += [f"{row.line}: {column}: the agent's own value needs named agents; allowed: "
+                 "a blank cell (ccsim run --roster applies shifts only), or the roster in "
+                 "the scenario as agents: {roster: FILE}"
+                 for row in rows for column in row.own_values()[:1]]
     if problems:
         raise ScenarioError(source, problems)
-    day_start = scenario.run.day_start
-    per_group: dict[str, Counter[tuple[float, float]]] = {}
-    for row in rows:
-        start = (row.start - day_start) % DAY
-        end = (row.end - day_start) % DAY or DAY
-        per_group.setdefault(row.group, Counter())[start, end] += 1
     agents = dict(scenario.agents)
-    for name, counts in per_group.items():
-        shifts = _shifts(counts)
-        agents[name] = agents[name].model_copy(
-            update={"count": None, "staffing": None, "shifts": shifts})
+    for name, counts in shift_counts(rows, scenario.run.day_start).items():
+        # Rows with weekdays are refused above: every shift runs every day.
+        agents[name] = agents[name].restaffed(shifts=_shifts(Counter(
+            {(start, end): count for (start, end, _), count in counts.items()})))
         _check_breaks_fit(agents[name], name, source)
         seats = agents[name].seats(scenario.run.interval, scenario.run.intervals_per_day)
         if seats > limits.agents:
@@ -289,17 +198,6 @@ def _shifts(counts: Counter[tuple[float, float]]) -> tuple[Shift, ...]:
     """``Shift`` models of agents per ``(start, end)`` in seconds of simulation time."""
     return tuple(Shift(start=f"{start:g}s", end=f"{end:g}s", count=count)
                  for (start, end), count in sorted(counts.items()))
-
-
-def format_roster_csv(rows: Sequence[RosterRow]) -> str:
-    """The text of a roster file."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(ROSTER_COLUMNS)
-    for row in rows:
-        writer.writerow([row.agent, row.group, clock_text(row.start),
-                         clock_text(row.end, end=True)])
-    return buffer.getvalue()
 
 
 # ------------------------------------------------------------------- the roster search
@@ -468,6 +366,8 @@ def build_roster(
     meeting every target in every interval in simulation (see the module doc)."""
     if not targets:
         raise RosterError("no target given; allowed: e.g. --target 'service_level>=0.8'")
+    if scenario.by_weekday:
+        raise RosterError(f"{scenario.name}: {ONE_DAY}")
     scenario = scenario.with_overrides(seed=seed, replications=replications)
     policy = policy or scenario.routing.policy
     label = split_label(policy)[0]
@@ -560,9 +460,8 @@ def _verifying_scenario(scenario: Scenario, rows: Sequence[RosterRow],
             for first, end_slot in _runs([n >= level for n in on], grid.wrap):
                 end = end_slot * grid.slot
                 layers[first * grid.slot, end if end <= DAY else end - DAY] += 1
-        agents[group] = agents[group].model_copy(update={
-            "count": None if layers else 0, "staffing": None,
-            "shifts": _shifts(layers) or None})
+        agents[group] = agents[group].restaffed(count=None if layers else 0,
+                                                shifts=_shifts(layers) or None)
     return scenario.model_copy(update={"agents": agents})
 
 

@@ -43,7 +43,6 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sim.analysis.analytics import full_time_equivalents, queue_figures, required_agents
 from sim.cli.options import (
@@ -72,6 +71,12 @@ MET, MISSED, CLOSE = "met", "missed", "close"
 MAX_LEVELS = 80
 """Staffing levels simulated at most before giving up."""
 _TARGET = re.compile(r"^\s*([A-Za-z_0-9]+)\s*(>=|<=|=>|=<|>|<|==|=)\s*([^\s<>=]\S*)\s*$")
+
+
+ONE_DAY = ("its rates or staffing differ by weekday, and the optimiser sizes one day that "
+           "repeats; allowed: a scenario without weekday keys (arrivals.weekdays, "
+           "rates_by_weekday, staffing_by_weekday, shift days), e.g. one per weekday to size")
+"""Why ``ccsim staff`` and ``ccsim roster`` refuse a scenario whose weekdays differ."""
 
 
 class StaffingError(ValueError):
@@ -185,6 +190,8 @@ def optimise_staffing(
     if scenario.run.replications < 2:
         raise StaffingError("CI-aware acceptance needs at least 2 replications; allowed: "
                             "--replications 2 or more (or run.replications in the scenario)")
+    if scenario.by_weekday:
+        raise StaffingError(f"{scenario.name}: {ONE_DAY}")
     policy = policy or scenario.routing.policy
     groups = tuple(name for name, g in scenario.agents.items() if g.shifts is None)
     if not groups:
@@ -346,10 +353,8 @@ class _Search:
         """The scenario with ``schedule`` in place of the sized groups' counts."""
         agents = dict(self.scenario.agents)
         for name, counts in schedule.items():
-            update: dict[str, Any] = (
-                {"count": counts[0], "staffing": None} if self.periods == 1
-                else {"count": None, "staffing": tuple(counts)})
-            agents[name] = agents[name].model_copy(update=update)
+            agents[name] = (agents[name].restaffed(count=counts[0]) if self.periods == 1
+                            else agents[name].restaffed(staffing=tuple(counts)))
         return self.scenario.model_copy(update={"agents": agents})
 
     def evaluate(self, schedule: dict[str, list[int]]) -> RunResults:

@@ -462,6 +462,12 @@ def _normalized(scenario: Scenario) -> dict[str, Any]:
     """What determines a run's result: the validated scenario in canonical units,
     without its name, description and replication count."""
     data = scenario.model_dump(mode="json", exclude_defaults=True)
+    for name, group in scenario.agents.items():
+        if group.members:  # named agents (a roster file): each one's shift and profile
+            data["agents"][name]["members"] = [
+                {"name": agent.name, "start": agent.start, "end": agent.end,
+                 "profile": agent.profile.model_dump(mode="json", exclude_defaults=True)}
+                for agent in group.members]
     data.pop("name", None)
     data.pop("description", None)
     data.get("run", {}).pop("replications", None)
@@ -709,7 +715,8 @@ def summary_json(sweep: Sweep, points: Sequence[PointResults]) -> dict[str, Any]
     for item in points:
         document = item.results.to_json()
         entries.append({"point": dict(item.point.overrides),
-                        **{key: document[key] for key in ("results", *SCOPES[1:])}})
+                        **{key: document[key] for key in ("results", *SCOPES[1:])
+                           if key in document}})
     return {"scenario": sweep.base.name, "seed": sweep.base.run.seed,
             "replications": sweep.replications, "grid": list(sweep.paths), "points": entries}
 

@@ -180,10 +180,12 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
                      "(agent,group,start,end; ccsim roster writes one): they replace the count, "
                      "staffing or shifts of the groups it names")
     run.add_argument("--jobs", type=int, default=1, help="parallel processes for replications")
-    run.add_argument("--by", choices=["type", "group", "interval", "tier", "channel", "campaign"],
+    run.add_argument("--by", choices=["type", "group", "interval", "tier", "channel", "campaign",
+                                      "agent", "weekday"],
                      action="append",
                      default=[],
-                     help="also print a breakdown table (repeatable)")
+                     help="also print a breakdown table (repeatable; agent: one column per "
+                     "agent, handled, AHT, occupancy, agent-hours)")
     add_limit_options(run)
     run.add_argument("--debug", action="store_true", help="show tracebacks")
     run.set_defaults(handler=_cmd_run)
@@ -230,7 +232,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from policies.outbound import outbound_spec
     from policies.verification import strategy_spec
     from reports.onoff import format_uplift, uplifts
-    from reports.table import ALL_ROWS, format_comparison
+    from reports.table import AGENT_ROWS, ALL_ROWS, format_comparison, format_per_key
 
     from sim.runner import run
     from sim.model.scenario import load_scenario
@@ -244,7 +246,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         check_output_file(args.trace, "--trace")
     scenario = load_scenario(args.scenario, no_limits=args.no_limits)
     if args.roster:
-        from sim.analysis.roster import apply_roster, read_roster
+        from sim.analysis.roster import apply_roster
+        from sim.model.roster_file import read_roster
         from sim.limits import limits_for
 
         limits = limits_for(args.no_limits)
@@ -258,7 +261,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     results = run(scenario, args.policy, replications=args.replications, seed=args.seed,
                   trace=args.trace, jobs=checked_jobs(args.jobs),
                   verifications=args.verification, outbounds=args.outbound,
-                  no_limits=args.no_limits)
+                  per_agent="agent" in args.by, no_limits=args.no_limits,
+                  by_weekday="weekday" in args.by)
     onoff = uplifts(results) if scenario.outcomes is not None else {}
     if args.json:
         document = results.to_json()
@@ -281,7 +285,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         breakdown = results.summary(f"by_{scope}")
         for policy, per_key in breakdown.items():
             print()
-            print(format_comparison(per_key, f"{policy} by {scope}", ALL_ROWS))
+            print(format_per_key(per_key, f"{policy} by agent", "Agent", AGENT_ROWS)
+                  if scope == "agent" else
+                  format_comparison(per_key, f"{policy} by {scope}", ALL_ROWS))
     if scenario.outbound is not None and len(results.runs) > 1:
         from reports.compare import compare, to_text
 

@@ -23,11 +23,14 @@ class ArrivalClock:
 
     Uses the time change of a unit-rate process: the next arrival after ``t``
     is where the integrated rate has grown by one Exp(1) draw. Exact for rates
-    that change per interval of the day and per day (busyness multiplier).
+    that change per interval of the day, per weekday and per day (busyness multiplier).
+    ``days`` holds the rates per interval of each day of the run's 7-day cycle, or of
+    one day when every weekday's are the same (``Arrivals.run_day_rates``).
     """
 
-    def __init__(self, rates: tuple[float, ...], interval: float, day_factor: Callable[[int], float]):
-        self._rates = rates
+    def __init__(self, days: tuple[tuple[float, ...], ...], interval: float,
+                 day_factor: Callable[[int], float]):
+        self._days = days
         self._interval = interval
         self._day_factor = day_factor
         # The interval of the day the last arrival fell in, and its rate (> 0): most
@@ -43,10 +46,11 @@ class ArrivalClock:
         return self._walk(t, exp1)
 
     def _walk(self, t: float, exp1: float) -> float:
-        rates, interval = self._rates, self._interval
-        last = len(rates) - 1
+        days, interval = self._days, self._interval
+        last = len(days[0]) - 1
         while True:
             day = int(t // DAY)
+            rates = days[day % len(days)]
             slot = min(int((t - day * DAY) // interval), last)
             slot_end = day * DAY + (slot + 1) * interval
             rate = rates[slot] * self._day_factor(day)
@@ -107,15 +111,17 @@ class TypeArrivals:
         self.pending = self.refill()
         """Draws of the next contact: (Exp(1) before its arrival, patience, work, wrap-up)."""
         arrivals = spec.arrivals
-        # A constant rate with no busyness takes the fast path t + E/rate.
-        self.rate = arrivals.rate if (arrivals.rate is not None and day_factor is None) else None
+        run = scenario.run
+        days = arrivals.run_day_rates(run.intervals_per_day, run.start_weekday)
+        # A constant rate with no busyness, alike on every weekday, takes the fast path
+        # t + E/rate (weekdays alike but each with its own varying rates do not).
+        self.rate = days[0][0] if (arrivals.rate is not None and day_factor is None
+                                   and len(days) == 1 and len(set(days[0])) == 1) else None
         self.clock: ArrivalClock | TraceClock
         if arrivals.trace is not None:
             self.clock = TraceClock(arrivals.trace_times)
         else:
-            rates = arrivals.rates or (arrivals.rate,) * scenario.run.intervals_per_day
-            self.clock = ArrivalClock(tuple(float(r) for r in rates), scenario.run.interval,
-                                      day_factor or (lambda day: 1.0))
+            self.clock = ArrivalClock(days, run.interval, day_factor or (lambda day: 1.0))
 
     def refill(self) -> tuple[float, float, float, float]:
         """Draw the next blocks and return the first contact's draws: (Exp(1) for the

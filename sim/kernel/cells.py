@@ -2,7 +2,9 @@
 
 One ``ContactCell`` per (contact type, interval of the day), and per (type, tier) with
 customers; one ``GroupCell`` per (agent group, interval). Totals are sums of cells,
-computed once in ``MetricCells.result``.
+computed once in ``MetricCells.result``. Figures per weekday, when asked for, take one cell
+per interval of each day of a 7-day cycle instead: seven times the cells, and the same
+steps in the kernel.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sim.kernel.metrics import (
     GroupCell, merged_contacts, merged_groups,
 )
 from sim.model.scenario import DAY, Scenario
+from sim.model.week import WEEKDAYS, weekday_of
 from sim.state import WAITING
 
 if TYPE_CHECKING:
@@ -48,6 +51,10 @@ class ReplicationResult:
     """``wait_histogram`` of each contact type."""
     by_group_interval: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     """Agent metrics (``AGENT_METRICS``) per group and interval of the day (``HH:MM``)."""
+    by_agent: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Figures per agent (``sim.stages.agent_figures``), when asked for; else empty."""
+    by_weekday: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Contact and agent metrics per weekday (``mon``...), when asked for (``by_weekday``)."""
 
 
 def is_omnichannel(scenario: Scenario) -> bool:
@@ -71,12 +78,20 @@ def sl_thresholds(scenario: Scenario) -> dict[str, float]:
 
 
 class MetricCells:
-    """Every accumulator cell of one replication."""
+    """Every accumulator cell of one replication: one per interval of the day, or with
+    ``by_weekday`` one per interval of each day of the run's 7-day cycle."""
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, by_weekday: bool = False) -> None:
         run = scenario.run
         self.interval = run.interval
         self.intervals = run.intervals_per_day
+        days = len(WEEKDAYS) if by_weekday else 1
+        self.weekdays = tuple(weekday_of(day, run.start_weekday) for day in range(days)) \
+            if by_weekday else ()
+        self.period = DAY * days
+        """The time the cells cover before they repeat: a day, or a week."""
+        self.slots = self.intervals * days
+        """Cells per contact type and per group: intervals of the day x days of the cycle."""
         self.warmup = run.warmup
         self.short_abandon = scenario.service_level.short_abandon
         self.type_names = tuple(scenario.contact_types)
@@ -91,7 +106,7 @@ class MetricCells:
 
         def cells_of(type_name: str) -> list[ContactCell]:
             return [ContactCell(identity, tracks, thresholds[type_name])
-                    for _ in range(self.intervals)]
+                    for _ in range(self.slots)]
 
         self.contact = [cells_of(name) for name in self.type_names]
         # With customers, contacts of a known customer count in per-tier cells instead, so
@@ -99,7 +114,7 @@ class MetricCells:
         self.tier_names = tuple(scenario.customers.tiers) if scenario.customers else ()
         self.tier = {(type_name, tier): cells_of(type_name)
                      for type_name in self.type_names for tier in self.tier_names}
-        self.group = [[GroupCell(group.mobile is not None) for _ in range(self.intervals)]
+        self.group = [[GroupCell(group.mobile is not None) for _ in range(self.slots)]
                       for group in scenario.agents.values()]
         self.warmup_sink = GroupCell()
         """Agent figures of work finished during warm-up (never reported)."""
@@ -108,15 +123,15 @@ class MetricCells:
         """Add the part of [start, end) inside the measured window to per-interval cells."""
         if start < self.warmup:
             start = self.warmup
-        interval, last = self.interval, self.intervals - 1
+        interval, last, period = self.interval, self.slots - 1, self.period
         # Comparisons rather than min/max: this runs for every busy period that spans an
         # interval boundary.
         while start < end:
-            day_start = (start // DAY) * DAY
-            slot = int((start - day_start) // interval)
+            period_start = (start // period) * period
+            slot = int((start - period_start) // interval)
             if slot > last:
                 slot = last
-            slot_end = day_start + (slot + 1) * interval
+            slot_end = period_start + (slot + 1) * interval
             if slot_end > end:
                 slot_end = end
             cell = cells[slot]
@@ -147,7 +162,7 @@ class MetricCells:
                     sim.trace.contact(sim, contact, "waiting_at_end", end)
 
     def _interval_lengths(self, end: float) -> list[float]:
-        lengths = [GroupCell() for _ in range(self.intervals)]
+        lengths = [GroupCell() for _ in range(self.slots)]
         self.add_time(lengths, "logged_in", self.warmup, end)
         return [cell.logged_in for cell in lengths]
 
@@ -176,23 +191,28 @@ class MetricCells:
         by_type = {name: total.figures() for name, total in zip(self.type_names, type_totals)}
         by_group = {name: total.figures(measured)
                     for name, total in zip(self.group_names, group_totals)}
-        lengths = self._interval_lengths(end)
+        slot_lengths = self._interval_lengths(end)
         by_interval = {}
         by_group_interval: dict[str, dict[str, dict[str, float]]] = {
             name: {} for name in self.group_names}
         for index in range(self.intervals):
-            if lengths[index] <= 0:
+            # The interval of the day on every day of the cycle.
+            slots = range(index, self.slots, self.intervals)
+            length = sum(slot_lengths[slot] for slot in slots)
+            if length <= 0:
                 continue
             label = self.interval_label(index)
             for name, cells in zip(self.group_names, self.group):
-                agent_figures = cells[index].figures(lengths[index])
+                agent_figures = merged_groups(cells[slot] for slot in slots).figures(length)
                 by_group_interval[name][label] = {m: agent_figures[m] for m in AGENT_METRICS}
-            figures = merged_contacts(cells[index] for cells in (
-                *self.contact, *self.tier.values())).figures()
-            agent_figures = merged_groups(cells[index] for cells in self.group).figures(
-                lengths[index])
-            figures.update((m, agent_figures[m]) for m in AGENT_METRICS)
-            by_interval[label] = figures
+            by_interval[label] = self._figures(slots, length)
+        by_weekday = {}
+        for day, weekday in enumerate(self.weekdays):
+            slots = range(day * self.intervals, (day + 1) * self.intervals)
+            length = sum(slot_lengths[slot] for slot in slots)
+            if length > 0:
+                by_weekday[weekday] = self._figures(slots, length)
+        by_weekday = {day: by_weekday[day] for day in WEEKDAYS if day in by_weekday}
         by_tier = {tier: merged_contacts(c for name in self.type_names
                                          for c in self.tier[name, tier]).figures()
                    for tier in self.tier_names}
@@ -210,4 +230,14 @@ class MetricCells:
             by_interval, by_tier, all_contacts.histogram, sim.outbound, by_channel,
             wait_histogram_by_type={name: total.histogram
                                     for name, total in zip(self.type_names, type_totals)},
-            by_group_interval=by_group_interval)
+            by_group_interval=by_group_interval, by_weekday=by_weekday)
+
+    def _figures(self, slots: range, length: float) -> dict[str, float]:
+        """Contact and agent figures of the cells ``slots``, which measured ``length``
+        seconds in all."""
+        figures = merged_contacts(cells[slot] for cells in (*self.contact, *self.tier.values())
+                                  for slot in slots).figures()
+        agent_figures = merged_groups(cells[slot] for cells in self.group
+                                      for slot in slots).figures(length)
+        figures.update((m, agent_figures[m]) for m in AGENT_METRICS)
+        return figures

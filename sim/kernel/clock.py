@@ -12,12 +12,15 @@ golden result files check it).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from heapq import heapify, heappop, heappush
 from itertools import count
-from typing import Any
+from typing import Any, TypeVar
+
+from sim.model.units import DAY
 
 Callback = Callable[[Any], None]
+Value = TypeVar("Value")
 
 _URGENT_OFFSET = 1 << 62
 """Subtracted from an urgent event's order: before any ordinary event of the same time,
@@ -60,6 +63,24 @@ class Clock:
         an urgent event now, each later part when the delay it yielded has passed. For rare
         recurring work (shift changes, daily lists), never per contact."""
         self.schedule_urgent(self._resume, steps)
+
+    def daily(self, days: Sequence[Sequence[tuple[float, Value]]],
+              apply: Callable[[Value], None]) -> None:
+        """Call ``apply(value)`` at each ``(time of day, value)`` of the steps of day ``d``,
+        ``days[d % len(days)]`` (in order of time, from time 0): one list for every day
+        alike, seven for a week; a ``process`` (shift changes)."""
+
+        def run_days() -> Generator[float, None, None]:
+            day = 0
+            while True:
+                for time_of_day, value in days[day % len(days)]:
+                    wait = day * DAY + time_of_day - self.now
+                    if wait > 0:
+                        yield wait
+                    apply(value)
+                day += 1
+
+        self.process(run_days())
 
     def _resume(self, steps: Generator[float, None, None]) -> None:
         delay = next(steps, None)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from heapq import heappush
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -34,7 +35,7 @@ from sim.kernel.clock import Clock, stop
 from sim.kernel.metrics import LINEAR_BIN_WIDTH, LINEAR_LIMIT, wait_bin
 from sim.kernel.streams import RandomStreams
 from sim.model.outcomes import QualityModel
-from sim.model.scenario import DAY, Scenario
+from sim.model.scenario import DAY, AgentGroup, Scenario
 from sim.stages import assemble
 from sim.state import ABANDONED, IN_SERVICE, WAITING, Agent, Contact, RoutingState
 
@@ -56,7 +57,8 @@ class Simulation:
 
     def __init__(self, scenario: Scenario, policy: str | RoutingPolicy, replication: int = 0, *,
                  trace: TraceRows | None = None, progress: Callable[[float], None] | None = None,
-                 verification: str | None = None, outbound: str | None = None) -> None:
+                 verification: str | None = None, outbound: str | None = None,
+                 per_agent: bool = False, by_weekday: bool = False) -> None:
         self.scenario = scenario
         self.replication = replication
         self.policy = make_policy(policy, scenario) if isinstance(policy, str) else policy
@@ -82,7 +84,7 @@ class Simulation:
         self.state = RoutingState(self.clock, self.type_names, skills,
                                   self.streams.generator("policy"))
         self.quality = QualityModel(scenario, self.streams)
-        self.cells = MetricCells(scenario)
+        self.cells = MetricCells(scenario, by_weekday)
         for arrivals, cells in zip(self.types, self.cells.contact):
             arrivals.cells = cells
         self.agents: list[list[Agent]] = [[] for _ in self.group_names]
@@ -119,7 +121,7 @@ class Simulation:
         self.dial: Callable[[Agent, float], bool] = _no_dial
         self.abandoned: Callable[[Contact, float, float], None] = _nothing
         self.new_agent: Callable[[Agent], None] = _nothing
-        self.stages = assemble(self, verification, outbound)
+        self.stages = assemble(self, verification, outbound, per_agent)
 
     def stage(self, kind: type[StageType]) -> StageType | None:
         """The installed stage of type ``kind``; None when the scenario does not use it."""
@@ -130,11 +132,14 @@ class Simulation:
         """Simulate the replication and return its metrics."""
         clock = self.clock
         for index, group in enumerate(self.scenario.agents.values()):
-            steps = group.on_duty(self.cells.interval, self.cells.intervals)
-            if len(steps) == 1:
-                self.set_staff(index, steps[0][1])
+            if group.members:
+                continue  # named agents: the named-agents stage logs each one on and off
+            days = group.run_days_on_duty(self.cells.interval, self.cells.intervals,
+                                          self.scenario.run.start_weekday)
+            if len(days) == 1 and len(days[0]) == 1:
+                self.set_staff(index, days[0][0][1])
             else:
-                clock.process(self._staffing(index, steps))
+                clock.daily(days, partial(self.set_staff, index))
         for arrivals in self.types:
             clock.schedule(arrivals.first_arrival(), self._on_arrival, arrivals)
         clock.schedule(self.cells.interval, self._on_interval_boundary)
@@ -155,16 +160,6 @@ class Simulation:
             stage.report(result)
         return result
 
-    def _staffing(self, group_index: int, steps: list[tuple[float, int]]) -> Any:
-        day = 0
-        while True:
-            for time_of_day, count in steps:
-                wait = day * DAY + time_of_day - self.clock.now
-                if wait > 0:
-                    yield wait
-                self.set_staff(group_index, count)
-            day += 1
-
     def _report_progress(self, report: Callable[[float], None]) -> Any:
         for percent in range(1, 101):
             yield self.horizon / 100
@@ -178,7 +173,7 @@ class Simulation:
 
     def _on_interval_boundary(self, _: None) -> None:
         cells = self.cells
-        self.slot = round((self.clock.now % DAY) / cells.interval) % cells.intervals
+        self.slot = round((self.clock.now % cells.period) / cells.interval) % cells.slots
         self._epoch = self._epoch - 1 if self._epoch < 0 else self._epoch + 1
         self.clock.schedule(cells.interval, self._on_interval_boundary)
 
@@ -473,11 +468,15 @@ class Simulation:
         for agent in self.agents[group_index]:
             if not agent.on_duty and not agent.away:  # away: on a break, back by itself
                 return agent
-        name = self.group_names[group_index]
-        group = self.scenario.agents[name]
-        agent = Agent(sum(len(agents) for agents in self.agents), name, group_index,
-                      tuple(group.skills), group.speed, seat=len(self.agents[group_index]))
-        self.quality.equip(agent, group)
+        return self.add_agent(group_index, self.scenario.agents[self.group_names[group_index]])
+
+    def add_agent(self, group_index: int, profile: AgentGroup, name: str | None = None) -> Agent:
+        """A new, off-duty agent of the group with ``profile``'s skills, levels, languages
+        and speed (the group's own, or a named agent's)."""
+        agent = Agent(sum(len(agents) for agents in self.agents), self.group_names[group_index],
+                      group_index, tuple(profile.skills), profile.base_speed,
+                      seat=len(self.agents[group_index]), name=name)
+        self.quality.equip(agent, profile)
         self.new_agent(agent)
         self.state._seats[agent.seat] = agent
         self.agents[group_index].append(agent)

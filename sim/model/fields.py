@@ -17,7 +17,7 @@ _DURATION_SCHEMA = {
     "description": DURATION_HELP,
     "examples": ["300s", "5min", "1.5h"],
 }
-_RATE_SCHEMA = {
+RATE_SCHEMA = {
     "type": "string",
     "pattern": r"^\s*[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?\s*/\s*(ms|sec|s|min|h|d)\s*$",
     "description": RATE_HELP,
@@ -27,7 +27,7 @@ _RATE_SCHEMA = {
 Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(_DURATION_SCHEMA)]
 """A duration written with a unit in YAML, held in seconds."""
 
-Rate = Annotated[float, BeforeValidator(parse_rate), WithJsonSchema(_RATE_SCHEMA)]
+Rate = Annotated[float, BeforeValidator(parse_rate), WithJsonSchema(RATE_SCHEMA)]
 """A rate written with a unit in YAML, held per second."""
 
 

@@ -131,7 +131,9 @@ class QualityModel:
     Draws come from streams of their own: ``outcome/<type>`` (one uniform per
     first contact, taken at arrival), ``repeat/<type>/...`` (repeat contacts)
     and ``ring/<group>/...`` (mobile agents), so that how many repeats or rings
-    a policy causes never shifts the draws of first contacts.
+    a policy causes never shifts the draws of first contacts. ``speed/<group>`` holds the
+    speeds of a group whose ``speed`` is a distribution, one per agent in the order the
+    agents are created.
     """
 
     def __init__(self, scenario: Scenario, streams: RandomStreams) -> None:
@@ -141,6 +143,8 @@ class QualityModel:
         self.active = any(x is not None for x in (self.proficiency, self.outcomes, self.matching))
         self.repeats = self.outcomes is not None and self.outcomes.repeat_after is not None
         self._scale = self.proficiency or Proficiency()
+        self._streams = streams
+        self._speeds: dict[str, Stream] = {}
         self._outcome: dict[str, Stream] = {}
         self._repeat: dict[str, tuple[Stream, ...]] = {}
         if self.outcomes is not None:
@@ -158,12 +162,20 @@ class QualityModel:
         }
 
     def equip(self, agent: Agent, group: AgentGroup) -> None:
-        """Give a new agent its levels, speeds per type, languages and mobility."""
+        """Give a new agent its speed (drawn when ``group.speed`` is a distribution),
+        levels, speeds per type, languages and mobility."""
         highest = self._scale.highest
+        if not isinstance(group.speed, float):  # drawn per agent, from the group's stream
+            stream = self._speeds.get(agent.group)
+            if stream is None:
+                stream = self._speeds[agent.group] = self._streams.stream(
+                    f"speed/{agent.group}", group.speed.sample)
+            agent.speed *= stream.next_value()
+            agent.speed_for = dict.fromkeys(agent.skills, agent.speed)
         agent.levels = {skill: group.level(skill, highest)
                         for skill in (*group.skills, *group.intent_levels)}
         if self.proficiency is not None:
-            agent.speed_for = {skill: group.speed * self.proficiency.speed_factor(
+            agent.speed_for = {skill: agent.speed * self.proficiency.speed_factor(
                 agent.levels[skill]) for skill in group.skills}
         agent.languages = frozenset(group.languages)
         agent.dialects = frozenset(group.dialects)

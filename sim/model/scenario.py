@@ -10,14 +10,16 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import re
 import types
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
-    BaseModel, BeforeValidator, Field, PrivateAttr, ValidationError, ValidationInfo,
-    field_validator, model_validator,
+    BaseModel, BeforeValidator, Discriminator, Field, PrivateAttr, Tag, ValidationError,
+    ValidationInfo, field_validator, model_validator,
 )
 
 from policies import policy_spec, registered_policies
@@ -32,12 +34,15 @@ from sim.files import ReadError, read_text
 from sim.limits import DEFAULT_LIMITS, Limits, limits_for, over_limit
 from sim.model import yaml_input
 from sim.model.fields import (
-    Duration, Int, Number, OptionalInt, Probability, Rate, StrictModel, check_names,
+    RATE_SCHEMA, Duration, Int, Number, OptionalInt, Probability, Rate, StrictModel, check_names,
 )
 from sim.model.identity import Identity
 from sim.model.outcomes import Matching, Outcomes, Proficiency
+from sim.model.roster_file import (RosterFileError, RosterRow, load_roster, shift_counts,
+                                   shift_days, shift_times)
 from sim.model.shrinkage import Aux, Break, Meeting, check_breaks
 from sim.model.units import DAY, format_duration
+from sim.model.week import WEEKDAYS, Weekday, run_days, weekday_keys
 
 MAX_QUESTIONS = 100
 """Knowledge questions per verification (each is a draw per contact)."""
@@ -67,6 +72,12 @@ class RunSettings(StrictModel):
         "8h for a run that covers 08:00-16:00. Reports label their time axes and intervals "
         "with it; arrival profiles, staffing, shifts and JSON interval keys stay in simulation "
         "time of day.",
+    )
+    start_weekday: Weekday = Field(
+        default="mon",
+        description="Weekday of the run's first day (simulation time 0): day d is the "
+        "weekday d days later. Selects the rates and staffing of weekday keys and labels "
+        "per-weekday results.",
     )
 
     @model_validator(mode="after")
@@ -122,6 +133,18 @@ class Arrivals(StrictModel):
         description="With trace: 'recorded' gives each contact the trace's service_s as its "
         "work where the row has one; 'drawn' draws work from handle_time.",
     )
+    weekdays: Annotated[dict[str, Number], *weekday_keys({"type": "number", "minimum": 0}),
+                        Field(min_length=1)] | None = Field(
+        default=None,
+        description="A factor on the day's rates per weekday (run.start_weekday says which "
+        "weekday day 0 is), e.g. {mon: 1.2, sat: 0.6, sun: 0}; weekdays not listed: 1.",
+    )
+    rates_by_weekday: Annotated[dict[str, tuple[Rate, ...]], *weekday_keys(
+        {"type": "array", "items": RATE_SCHEMA}), Field(min_length=1)] | None = Field(
+        default=None,
+        description="A weekday's own rates, one per interval of the day, instead of rate or "
+        "rates, e.g. {sun: [...]}; weekdays not listed: rate or rates.",
+    )
     _times: tuple[float, ...] = PrivateAttr(default=())
     _services: tuple[float, ...] = PrivateAttr(default=())
 
@@ -136,6 +159,7 @@ class Arrivals(StrictModel):
             raise FieldError((given[-1],), f"{' and '.join(given)} are given together; {one_of}")
         if self.rates is not None and max(self.rates) <= 0:
             raise FieldError(("rates",), "all rates are 0; allowed: rates >= 0, at least one > 0")
+        self._check_weekdays()
         if self.trace is None:
             for key in ("type", "service"):
                 if key in self.model_fields_set:
@@ -160,6 +184,47 @@ class Arrivals(StrictModel):
         self._times = tuple(times)
         self._services = tuple(math.nan if s is None else s for s in services)
         return self
+
+    def _check_weekdays(self) -> None:
+        keys = [key for key in ("weekdays", "rates_by_weekday") if getattr(self, key)]
+        if keys and self.trace is not None:
+            raise FieldError((keys[0],), (
+                f"{keys[0]} applies to rate or rates: a trace replays its recorded arrival "
+                "times as they are; allowed: remove it, or rate or rates instead of trace"))
+        factors, own = self.weekdays or {}, self.rates_by_weekday or {}
+        for day, factor in factors.items():
+            if factor < 0:
+                raise FieldError(("weekdays", day), (
+                    f"{factor:g} is negative; allowed: a factor of 0 or more on the day's "
+                    "rates, e.g. 0.6"))
+            if day in own:
+                raise FieldError(("rates_by_weekday", day), (
+                    f"{day} is also given under weekdays; allowed: a weekday either with a "
+                    "factor (weekdays) or with its own rates (rates_by_weekday)"))
+        if keys and not any(max(self.day_rates(day, 1), default=0) > 0 for day in WEEKDAYS):
+            raise FieldError((keys[0],), (
+                "every weekday's rates are 0, so no contact would ever arrive; allowed: a "
+                "rate above 0 on some weekday"))
+
+    @property
+    def by_weekday(self) -> bool:
+        """Whether the rates differ by weekday (``weekdays`` or ``rates_by_weekday``)."""
+        return bool(self.weekdays or self.rates_by_weekday)
+
+    def day_rates(self, weekday: str, intervals_per_day: int) -> tuple[float, ...]:
+        """Rates per interval of the day on ``weekday``, per second."""
+        own = (self.rates_by_weekday or {}).get(weekday)
+        if own is not None:
+            return tuple(float(rate) for rate in own)
+        base = self.rates or (self.rate,) * intervals_per_day
+        factor = (self.weekdays or {}).get(weekday)
+        return tuple(float(rate) if factor is None else float(rate) * factor for rate in base)
+
+    def run_day_rates(self, intervals_per_day: int,
+                      start_weekday: str) -> tuple[tuple[float, ...], ...]:
+        """``day_rates`` for each day of the run's 7-day cycle, or one day's when the
+        weekdays do not differ (``sim.model.week.run_days``)."""
+        return run_days(lambda day: self.day_rates(day, intervals_per_day), start_weekday)
 
     @property
     def trace_times(self) -> tuple[float, ...]:
@@ -220,6 +285,10 @@ class Shift(StrictModel):
     count: Int = Field(ge=1)
     breaks: tuple[Break, ...] | None = Field(
         default=None, description="This shift's breaks, instead of the group's.")
+    days: tuple[Weekday, ...] | None = Field(
+        default=None, min_length=1,
+        description="Weekdays the shift starts on, e.g. [mon, tue, wed, thu, fri] (a shift "
+        "past midnight ends the next day); absent: every day.")
 
     @model_validator(mode="after")
     def _not_empty(self) -> Shift:
@@ -228,6 +297,11 @@ class Shift(StrictModel):
                 "end equals start, so the shift is empty; allowed: an end different from "
                 "start (a shift may wrap past midnight, e.g. start: 22h, end: 6h)"))
         check_breaks(self.breaks or (), [self.length], "shift")
+        days = self.days or ()
+        for index, day in enumerate(days):
+            if day in days[:index]:
+                raise FieldError(("days", index), f"{day} is given twice; allowed: each "
+                                 "weekday once")
         return self
 
     def covers(self, time_of_day: float) -> bool:
@@ -240,6 +314,10 @@ class Shift(StrictModel):
     def length(self) -> float:
         """Seconds from start to end (past midnight when it wraps)."""
         return (self.end - self.start) % DAY or DAY
+
+    def starts_on(self, weekday: str | None) -> bool:
+        """Whether the shift starts on ``weekday`` (None: a day of every weekday)."""
+        return weekday is None or self.days is None or weekday in self.days
 
 
 class Mobile(StrictModel):
@@ -281,6 +359,86 @@ def _list_or_mapping(value: object) -> object:
     return value
 
 
+ROSTER_HELP = (
+    "agents: {roster: FILE.csv}: named agents, one row each (agent,group,start,end and "
+    "optionally skills, languages, dialects, speed), in groups declared beside it without "
+    "count, staffing or shifts. A relative path is resolved against the scenario's folder.")
+
+
+class Learning(StrictModel):
+    """A learning curve: the agent's speed is multiplied by
+    ``start + (1 - start) x n / contacts`` for the n-th contact it takes (n = 0, 1, ...;
+    contacts taken before it in the replication), and by 1 from the ``contacts``-th on."""
+
+    start: Number = Field(gt=0, le=1, description="Speed factor of a new agent's first "
+                          "contact, e.g. 0.6 (its work takes 1/0.6 = 1.67 times as long).")
+    contacts: Int = Field(ge=1, description="Contacts taken until the factor reaches 1.")
+
+    def factor(self, taken: int) -> float:
+        """The speed factor of an agent's contact after ``taken`` earlier ones."""
+        if taken >= self.contacts:
+            return 1.0
+        return self.start + (1.0 - self.start) * taken / self.contacts
+
+
+_FACTOR_KEYS = ("mean", "value", "low", "high")
+"""Keys of a distribution that hold durations: in a speed distribution, unitless factors."""
+
+
+def _speed_factors(value: object) -> object:
+    """A speed distribution's factors as the durations its model reads (``1.2`` as ``1.2s``):
+    a speed has no unit."""
+    if not isinstance(value, dict):
+        return value
+
+    def plain(number: object) -> object:
+        numeric = isinstance(number, (int, float)) and not isinstance(number, bool)
+        return f"{number!r}s" if numeric else number
+
+    converted = {key: plain(item) if key in _FACTOR_KEYS else item for key, item in value.items()}
+    if isinstance(value.get("samples"), list):
+        converted["samples"] = [plain(item) for item in value["samples"]]
+    if isinstance(value.get("components"), list):
+        converted["components"] = [_speed_factors(item) for item in value["components"]]
+    return converted
+
+
+Speed = Annotated[
+    Union[Annotated[Number, Tag("tagged-union[number]")],
+          Annotated[Distribution, BeforeValidator(_speed_factors),
+                    Tag("tagged-union[distribution]")]],
+    Discriminator(lambda value: "tagged-union[distribution]" if isinstance(value, (dict, _Dist))
+                  else "tagged-union[number]")]
+"""An agent group's speed: a number, or a distribution each agent's speed is drawn from
+(its factors without unit; the tags are pydantic's, dropped from error paths)."""
+
+
+def _reaches_zero(dist: _Dist) -> bool:
+    """Whether ``dist`` can draw a value <= 0 (its lowest possible value is one)."""
+    low = {"constant": lambda d: d.value, "uniform": lambda d: d.low,
+           "empirical": lambda d: min(d.samples)}.get(getattr(dist, "dist", ""))
+    if low is not None:
+        return bool(low(dist) <= 0)
+    return any(_reaches_zero(c) for c in getattr(dist, "components", ()))
+
+
+def _day_counts(value: object) -> object:
+    # Checked here so that a mistake gives one message, not one per member of the union.
+    allowed = ("allowed: a count of agents for the whole day (e.g. 0) or one count per "
+               "interval of the day (e.g. [0, 0, 5, 5, ...])")
+    if not isinstance(value, dict):
+        return value
+    for day, counts in value.items():
+        for index, count in (enumerate(counts) if isinstance(counts, (list, tuple))
+                             else [(None, counts)]):
+            where = (str(day),) if index is None else (str(day), index)
+            if isinstance(count, bool) or not isinstance(count, int):
+                raise FieldError(where, f"{show_value(count)} is not a whole number; {allowed}")
+            if count < 0:
+                raise FieldError(where, f"{count} is negative; {allowed}")
+    return value
+
+
 class AgentGroup(StrictModel):
     """A team of interchangeable agents with the same skills."""
 
@@ -306,9 +464,22 @@ class AgentGroup(StrictModel):
     shifts: tuple[Shift, ...] | None = Field(
         default=None, min_length=1, description="Shifts; agents on duty add up."
     )
-    speed: Number = Field(
-        default=1.0, gt=0, description="Work rate: handle time is the contact's work / speed."
-    )
+    staffing_by_weekday: Annotated[dict[str, Int | tuple[Int, ...]], BeforeValidator(_day_counts),
+                                   *weekday_keys({"anyOf": [
+                                       {"type": "integer", "minimum": 0},
+                                       {"type": "array", "items": {"type": "integer",
+                                                                   "minimum": 0}}]}),
+                                   Field(min_length=1)] | None = Field(
+        default=None,
+        description="With count or staffing: a weekday's own agents on duty, a count for the "
+        "whole day or one per interval of the day, e.g. {sat: [...], sun: 0}; weekdays not "
+        "listed: count or staffing. (Shifts say their weekdays with days.)")
+    speed: Speed = Field(
+        default=1.0, description="Work rate: handle time is the contact's work / speed. A "
+        "distribution (e.g. {dist: lognormal, mean: 1, cv: 0.2}) draws each agent's own speed.")
+    learning: Learning | None = Field(
+        default=None, description="Speed rising with the contacts an agent has taken; "
+        "absent: no learning.")
     breaks: tuple[Break, ...] = Field(
         default=(), description="Breaks every agent takes once per shift (per day with count "
         "or staffing), e.g. [{duration: 15min, window: [2h, 3h]}, {duration: 30min, "
@@ -320,6 +491,19 @@ class AgentGroup(StrictModel):
         default=0.0, description="Chance that a scheduled agent is absent for the day (for "
         "the shift), e.g. 8%.")
     aux: Aux | None = Field(default=None, description="Unplanned time off the phones.")
+    _members: tuple[NamedAgent, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="after")
+    def _positive_speed(self) -> AgentGroup:
+        if isinstance(self.speed, float) and self.speed <= 0:
+            raise FieldError(("speed",), f"{self.speed:g} is not above 0; allowed: a work "
+                             "rate > 0, e.g. 1.2, or a distribution of them")
+        if not isinstance(self.speed, float) and _reaches_zero(self.speed):
+            raise FieldError(("speed",), (
+                "this distribution can draw 0 (or less), a speed at which work never ends; "
+                "allowed: a distribution of speeds > 0, e.g. {dist: lognormal, mean: 1, "
+                "cv: 0.2} or {dist: uniform, low: 0.8, high: 1.2}"))
+        return self
 
     @model_validator(mode="after")
     def _one_staffing(self) -> AgentGroup:
@@ -340,13 +524,58 @@ class AgentGroup(StrictModel):
         else:
             lengths = [s.length for s in self.shifts if s.breaks is None]
             check_breaks(self.breaks if lengths else (), lengths, "shortest shift")
+        if self.staffing_by_weekday is not None and self.shifts is not None:
+            raise FieldError(("staffing_by_weekday",), (
+                "applies to count or staffing; allowed with shifts: days on each shift, e.g. "
+                "days: [mon, tue, wed, thu, fri]"))
         return self
+
+    def check_one_day_shrinkage(self, name: str) -> None:
+        """Raise (naming group ``name``'s key) if the group's head count, differing by weekday, shrinks: the shrinkage
+        stage follows one repeating day (named agents take their breaks themselves)."""
+        if self.shrinks and self.by_weekday and not self.members:
+            key = next(key for key in ("breaks", "meetings", "absenteeism", "aux", "shifts")
+                       if getattr(self, key))
+            raise FieldError((name, key), (
+                "shrinkage (breaks, meetings, absenteeism, aux) follows one repeating day, and "
+                "this group's staffing differs by weekday (staffing_by_weekday or shift days); "
+                "ccsim does not simulate the two together yet; allowed: one or the other"))
+
+    @property
+    def by_weekday(self) -> bool:
+        """Whether the agents on duty differ by weekday (weekday staffing or shift days)."""
+        return self.staffing_by_weekday is not None or any(
+            shift.days is not None for shift in self.shifts or ())
 
     @property
     def shrinks(self) -> bool:
-        """Whether the group has breaks, meetings, absenteeism or aux time."""
+        """Whether the group has breaks (its own, a shift's or a named agent's), meetings,
+        absenteeism or aux time."""
         return bool(self.breaks or self.meetings or self.absenteeism or self.aux
-                    or any(shift.breaks for shift in self.shifts or ()))
+                    or any(shift.breaks for shift in self.shifts or ())
+                    or any(member.breaks for member in self._members))
+
+    @property
+    def members(self) -> tuple[NamedAgent, ...]:
+        """The group's named agents, from a roster in the scenario
+        (``agents: {roster: FILE}``), each with its own shift and profile; empty: anonymous
+        agents whose head count follows count, staffing or shifts (which a roster sets to its
+        agents' shifts)."""
+        return self._members
+
+    @property
+    def base_speed(self) -> float:
+        """The speed a new agent starts from: ``speed``, or 1 when it is drawn per agent
+        (the drawn factor then multiplies it)."""
+        return self.speed if isinstance(self.speed, float) else 1.0
+
+    def restaffed(self, *, count: int | None = None, staffing: tuple[int, ...] | None = None,
+                  shifts: tuple[Shift, ...] | None = None) -> AgentGroup:
+        """A copy with this head count and anonymous agents (no named ones)."""
+        copy = self.model_copy(update={"count": count, "staffing": staffing,
+                                       "staffing_by_weekday": None, "shifts": shifts})
+        copy._members = ()
+        return copy
 
     def level(self, skill: str, highest: float) -> float:
         """Proficiency for a skill (a contact type or an intent); ``highest`` when unlisted."""
@@ -356,20 +585,88 @@ class AgentGroup(StrictModel):
 
     def seats(self, interval: float, intervals_per_day: int) -> int:
         """Most agents ever on duty at once: the seats owners are assigned to."""
-        return max(count for _, count in self.on_duty(interval, intervals_per_day))
+        return max(count for steps in self.run_days_on_duty(interval, intervals_per_day)
+                   for _, count in steps)
 
-    def on_duty(self, interval: float, intervals_per_day: int) -> list[tuple[float, int]]:
-        """Step function of agents on duty over one day as ``(time of day, count)`` changes."""
-        if self.count is not None:
-            return [(0.0, self.count)]
-        if self.staffing is not None:
-            return [(i * interval, n) for i, n in enumerate(self.staffing)]
+    def on_duty(self, interval: float, intervals_per_day: int,
+                weekday: str | None = None) -> list[tuple[float, int]]:
+        """Step function of agents on duty over one day as ``(time of day, count)`` changes:
+        on ``weekday``, or (None) on a day of a week whose weekdays are alike (every shift,
+        no weekday staffing)."""
+        own = (self.staffing_by_weekday or {}).get(weekday) if weekday is not None else None
+        counts = self.count if own is None else own
+        if isinstance(counts, int):
+            return [(0.0, counts)]
+        counts = self.staffing if own is None else own
+        if counts is not None:
+            return [(i * interval, n) for i, n in enumerate(counts)]
         assert self.shifts is not None
+        yesterday = None if weekday is None else WEEKDAYS[WEEKDAYS.index(weekday) - 1]
         points = sorted({0.0, *(s.start for s in self.shifts), *(s.end % DAY for s in self.shifts)})
         steps = []
         for time in points:
-            steps.append((time, sum(s.count for s in self.shifts if s.covers(time))))
+            count = 0
+            for shift in self.shifts:
+                end = shift.end
+                # A shift past midnight is on duty from its start today, and until its end
+                # today if it started yesterday.
+                inside = (shift.start <= time < end and shift.starts_on(weekday)
+                          if shift.start < end else
+                          time >= shift.start and shift.starts_on(weekday)
+                          or time < end % DAY and shift.starts_on(yesterday))
+                count += shift.count if inside else 0
+            steps.append((time, count))
         return steps
+
+    def run_days_on_duty(self, interval: float, intervals_per_day: int,
+                         start_weekday: str = "mon") -> tuple[list[tuple[float, int]], ...]:
+        """``on_duty`` for each day of the run's 7-day cycle (day 0 a ``start_weekday``),
+        or for one day when the weekdays are alike (``sim.model.week.run_days``)."""
+        if not self.by_weekday:
+            return (self.on_duty(interval, intervals_per_day),)
+        return run_days(lambda day: self.on_duty(interval, intervals_per_day, day),
+                        start_weekday)
+
+
+@dataclass(frozen=True)
+class NamedAgent:
+    """One agent of a roster in the scenario: its id, shift and profile."""
+
+    name: str
+    start: float
+    """Start of its shift, in seconds of simulation time of day (``run.day_start`` is 0)."""
+    end: float
+    """End of its shift, in (0, 24h]; before ``start``: past midnight."""
+    profile: AgentGroup
+    """Its group with the agent's own skills, levels, languages, dialects and speed."""
+    days: tuple[str, ...] | None = None
+    """Weekdays its shift starts on; None: every day."""
+    breaks: tuple[Break, ...] = ()
+    """Breaks it takes once per shift: its own, else its group's."""
+
+    def starts_on(self, weekday: str | None) -> bool:
+        """Whether its shift starts on ``weekday`` (None: a day of every weekday)."""
+        return weekday is None or self.days is None or weekday in self.days
+
+
+def _agent_profile(group: AgentGroup, row: RosterRow, path: Path) -> AgentGroup:
+    """``group`` with the row's own skills (and levels), languages, dialects and speed."""
+    update: dict[str, Any] = {}
+    if row.skills is not None:
+        unknown = [name for name, _ in row.skills if name not in group.skills]
+        if unknown:
+            raise FieldError(("roster",), (
+                f"{path}:{row.line}: skills: {unknown[0]!r} is not a skill of group "
+                f"{row.group!r}; allowed: {', '.join(group.skills)} (a row's skills are "
+                "among its group's)"))
+        levels = {name: level for name, level in row.skills if level is not None}
+        update["skills"] = levels or (
+            {name: group.skills[name] for name, _ in row.skills}
+            if isinstance(group.skills, dict) else tuple(name for name, _ in row.skills))
+    for column in ("languages", "dialects", "speed"):
+        if getattr(row, column) is not None:
+            update[column] = getattr(row, column)
+    return group.model_copy(update=update)
 
 
 class WaitingRoom(StrictModel):
@@ -439,13 +736,16 @@ class Scenario(StrictModel):
             return types_
         problems = Problems()
         for type_name, ctype in types_.items():
-            rates = ctype.arrivals.rates
-            with problems.check():
-                if rates is not None and len(rates) != run.intervals_per_day:
-                    raise FieldError((type_name, "arrivals", "rates"), (
-                        f"has {len(rates)} rates; allowed: exactly {run.intervals_per_day}, one "
-                        f"per {format_duration(run.interval)} interval of the day "
-                        "(run.interval)"))
+            profiles = [((type_name, "arrivals", "rates"), ctype.arrivals.rates)] + [
+                ((type_name, "arrivals", "rates_by_weekday", day), rates)
+                for day, rates in (ctype.arrivals.rates_by_weekday or {}).items()]
+            for where, rates in profiles:
+                with problems.check():
+                    if rates is not None and len(rates) != run.intervals_per_day:
+                        raise FieldError(where, (
+                            f"has {len(rates)} rates; allowed: exactly "
+                            f"{run.intervals_per_day}, one per {format_duration(run.interval)} "
+                            "interval of the day (run.interval)"))
         problems.raise_any()
         return types_
 
@@ -459,6 +759,123 @@ class Scenario(StrictModel):
             info.context["type_names"] = [str(name) for name in data["contact_types"]]
         return data
 
+    @field_validator("agents", mode="before")
+    @classmethod
+    def _read_roster(cls, agents: Any, info: ValidationInfo) -> Any:
+        """``agents: {roster: FILE}``: the file's groups get their agents' shifts (the named
+        agents are attached by ``_name_agents`` once the groups are valid)."""
+        if not (isinstance(agents, dict) and isinstance(agents.get("roster"), str)):
+            return agents  # a group may be called roster: its value is then a mapping
+        context = info.context if isinstance(info.context, dict) else {}
+        path = Path(agents["roster"])
+        if not path.is_absolute():
+            path = Path(context.get("base_dir", ".")) / path
+        try:
+            rows = load_roster(path, context.get("limits", DEFAULT_LIMITS))
+        except RosterFileError as exc:
+            raise FieldErrors([FieldError(("roster",), f"{path}:{problem}")
+                               for problem in exc.problems]) from None
+        groups = {name: spec for name, spec in agents.items() if name != "roster"}
+        problems = Problems()
+        for row in rows:
+            with problems.check():
+                if not isinstance(groups.get(row.group), dict):
+                    raise FieldError(("roster",), (
+                        f"{path}:{row.line}: group: {show_value(row.group)} is not a group "
+                        f"under agents; allowed: {', '.join(groups) or 'a group declared under agents'}"
+                        " (the group gives its agents' skills, languages and speed unless the "
+                        "row has its own)"))
+        problems.raise_any()
+        run = info.data.get("run")
+        for name, counts in shift_counts(rows, run.day_start if run else 0.0).items():
+            given = [key for key in ("count", "staffing", "shifts") if key in groups[name]]
+            with problems.check():
+                if given:
+                    raise FieldError((name, given[0]), (
+                        f"group {name!r} is staffed by the roster {path}; allowed: no count, "
+                        "staffing or shifts for a group of the roster (its agents' shifts are "
+                        "the group's)"))
+            groups[name] = {**groups[name], "shifts": [
+                {"start": f"{start!r}s", "end": f"{end!r}s", "count": count,
+                 **({"days": list(days)} if days is not None else {})}
+                for (start, end, days), count in sorted(
+                    counts.items(), key=lambda item: (*item[0][:2], item[0][2] or ()))]}
+        problems.raise_any()
+        context["roster"] = (path, rows)
+        return groups
+
+    @field_validator("agents")
+    @classmethod
+    def _name_agents(cls, agents: dict[str, AgentGroup],
+                     info: ValidationInfo) -> dict[str, AgentGroup]:
+        """Attach the named agents of ``agents: {roster: FILE}`` to their groups."""
+        context = info.context if isinstance(info.context, dict) else {}
+        if "roster" not in context:
+            return agents
+        path, rows = context.pop("roster")
+        run = info.data.get("run")
+        problems = Problems()
+        members: dict[str, list[NamedAgent]] = {}
+        for row in rows:
+            with problems.check():
+                group = agents[row.group]
+                day_start = run.day_start if run else 0.0
+                start, end = shift_times(row, day_start)
+                breaks = row.breaks if row.breaks is not None else group.breaks
+                for index, one in enumerate(breaks if row.breaks is not None else ()):
+                    try:
+                        one.check_fits((end - start) % DAY or DAY, (), "shift")
+                    except FieldError as exc:
+                        raise FieldError(("roster",), (
+                            f"{path}:{row.line}: breaks: break {index + 1}: "
+                            f"{exc.message}")) from None
+                agent = NamedAgent(row.agent, start, end, _agent_profile(group, row, path),
+                                   shift_days(row, day_start), breaks)
+                members.setdefault(row.group, []).append(agent)
+        anonymous = [name for name in agents if name not in members]
+        for row in rows if anonymous else ():
+            with problems.check():
+                if re.fullmatch(rf"({'|'.join(map(re.escape, anonymous))})-\d+", row.agent):
+                    raise FieldError(("roster",), (
+                        f"{path}:{row.line}: agent: {row.agent!r} is how ccsim names an agent of "
+                        f"group {row.agent.rpartition('-')[0]!r}, which is not in the roster; "
+                        "allowed: another id"))
+        for name, named in members.items():
+            with problems.check():
+                key = next((key for key in ("meetings", "absenteeism", "aux")
+                            if getattr(agents[name], key)), None)
+                if key is not None:
+                    raise FieldError((name, key), (
+                        f"group {name!r} has named agents (the roster {path}), and ccsim does "
+                        "not yet send named agents to meetings or on aux time, or draw their "
+                        "absence; allowed: breaks (the group's, or an agent's own in the "
+                        "roster's breaks column), or these keys on groups with count, "
+                        "staffing or shifts (or ccsim run --roster, which applies a roster's "
+                        "shifts to them)"))
+            held = {skill for agent in named for skill in agent.profile.skills}
+            for skill in agents[name].skills:
+                with problems.check():
+                    if skill not in held and not problems.errors:  # else maybe a consequence
+                        raise FieldError((name, "skills"), (
+                            f"{skill!r}: no agent of group {name!r} in the roster {path} has "
+                            "it; allowed: the skills some agent of the group has (a row's "
+                            "skills, or all the group's for a row without)"))
+            agents[name]._members = tuple(named)
+        problems.raise_any()
+        return agents
+
+    @field_validator("agents")
+    @classmethod
+    def _one_day_shrinkage(cls, agents: dict[str, AgentGroup]) -> dict[str, AgentGroup]:
+        # Here, not in AgentGroup: a group of named agents (known once they are attached)
+        # may differ by weekday and take breaks.
+        problems = Problems()
+        for name, group in agents.items():
+            with problems.check():
+                group.check_one_day_shrinkage(name)
+        problems.raise_any()
+        return agents
+
     @field_validator("agents")
     @classmethod
     def _known_skills(cls, agents: dict[str, AgentGroup],
@@ -469,13 +886,18 @@ class Scenario(StrictModel):
             "type_names") or None
         problems = Problems()
         for group_name, group in agents.items():
-            with problems.check():
-                if run is not None and group.staffing is not None and \
-                        len(group.staffing) != run.intervals_per_day:
-                    raise FieldError((group_name, "staffing"), (
-                        f"has {len(group.staffing)} counts; allowed: exactly "
-                        f"{run.intervals_per_day}, one per {format_duration(run.interval)} "
-                        "interval of the day (run.interval)"))
+            profiles = [((group_name, "staffing"), group.staffing)] + [
+                ((group_name, "staffing_by_weekday", day), counts)
+                for day, counts in (group.staffing_by_weekday or {}).items()
+                if not isinstance(counts, int)]
+            for where, counts in profiles:
+                with problems.check():
+                    if run is not None and counts is not None and \
+                            len(counts) != run.intervals_per_day:
+                        raise FieldError(where, (
+                            f"has {len(counts)} counts; allowed: exactly "
+                            f"{run.intervals_per_day}, one per {format_duration(run.interval)} "
+                            "interval of the day (run.interval)"))
             for index, skill in enumerate(group.skills):
                 with problems.check():
                     if contact_types is not None and skill not in contact_types:
@@ -549,7 +971,8 @@ class Scenario(StrictModel):
         staffed = any(
             count > 0
             for name in groups
-            for _, count in self.agents[name].on_duty(self.run.interval, periods)
+            for steps in self.agents[name].run_days_on_duty(self.run.interval, periods)
+            for _, count in steps
         )
         if not staffed and tuple(groups) not in unstaffed:
             unstaffed.add(tuple(groups))
@@ -760,14 +1183,20 @@ class Scenario(StrictModel):
                 raise FieldError(("outbound", "groups", index), (
                     f"unknown agent group {group!r}; allowed: {', '.join(self.agents)}"))
         # The engine lets max_share of the dialling groups' agents on duty (added up) dial.
-        steps = {name: group.on_duty(self.run.interval, self.run.intervals_per_day)
-                 for name, group in self.agents.items()}
-        times = sorted({time for group in outbound.groups for time, _ in steps[group]})
-        peak = max(sum(next((n for start, n in reversed(steps[group]) if start <= time), 0)
-                       for group in outbound.groups) for time in times)
+        days = {name: group.run_days_on_duty(self.run.interval, self.run.intervals_per_day)
+                for name, group in self.agents.items()}
+        peak = 0
+        for day in range(max(len(steps) for steps in days.values())):
+            steps = {name: group_days[day % len(group_days)]
+                     for name, group_days in days.items()}
+            times = sorted({time for group in outbound.groups for time, _ in steps[group]})
+            peak = max(peak, *(sum(next((n for start, n in reversed(steps[group])
+                                         if start <= time), 0)
+                                   for group in outbound.groups) for time in times))
         dialling = ", ".join(repr(group) for group in dict.fromkeys(outbound.groups))
         if peak == 0:
-            staffed = [name for name, step in steps.items() if any(n > 0 for _, n in step)]
+            staffed = [name for name, group_days in days.items()
+                       if any(n > 0 for step in group_days for _, n in step)]
             one = len(set(outbound.groups)) == 1
             raise FieldError(("outbound", "groups"), (
                 f"{'group' if one else 'groups'} {dialling} {'has' if one else 'have'} 0 agents "
@@ -818,6 +1247,12 @@ class Scenario(StrictModel):
                     f"contact would be flagged unusual_channel; allowed: "
                     f"{', '.join(channels)}, or add it to customers.channels"))
 
+    @property
+    def by_weekday(self) -> bool:
+        """Whether some arrival rates or agents on duty differ by weekday."""
+        return (any(t.arrivals.by_weekday for t in self.contact_types.values())
+                or any(g.by_weekday for g in self.agents.values()))
+
     def with_overrides(
         self, *, seed: int | None = None, replications: int | None = None,
     ) -> Scenario:
@@ -845,7 +1280,13 @@ def _check_plugins(scenario: Scenario, lookup: Any, kind: str, where: tuple[str 
 
 
 def _mean_rate(arrivals: Arrivals) -> float:
-    """Mean arrival rate per second over the day (a trace's: its profile's)."""
+    """Mean arrival rate per second over the day (a trace's: its profile's), over the
+    week when the rates differ by weekday."""
+    if arrivals.by_weekday:
+        intervals = len(arrivals.rates or next(iter((arrivals.rates_by_weekday or {}).values()),
+                                               (1,)))
+        return sum(sum(arrivals.day_rates(day, intervals)) / intervals
+                   for day in WEEKDAYS) / len(WEEKDAYS)
     if arrivals.rate is not None:
         return arrivals.rate
     assert arrivals.rates is not None
@@ -1250,6 +1691,10 @@ def scenario_json_schema() -> str:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "ccsim scenario"
     definitions = schema["$defs"]
+    # agents: {roster: FILE} names agents from a roster file (a group may still be called
+    # roster: then its value is a mapping).
+    schema["properties"]["agents"]["properties"] = {"roster": {"anyOf": [
+        {"type": "string", "description": ROSTER_HELP}, {"$ref": "#/$defs/AgentGroup"}]}}
     routing = definitions["Routing"]
     routing["properties"]["policy"]["enum"] = sorted(registered_policies())
     _add_plugin_params(definitions, routing, registered_policies())

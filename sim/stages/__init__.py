@@ -5,7 +5,8 @@ few kernel steps its feature changes (``sim.kernel.kernel`` lists them: ``admit`
 ``route``, ``hold``, ``enqueue``, ``start_service``, ``assign``, ``answered``,
 ``service_time``, ``completed``, ``release``, ``on_free``, ``pick_contact``,
 ``pick_among``, ``rest``, ``dial``, ``abandoned``, ``new_agent``, ``rejoin``, ``leaving``,
-and for duty changes ``set_staff``, ``log_on``, ``log_off``).
+and for duty changes ``set_staff``, ``log_on``, ``log_off``; the per-agent figures wrap
+the methods ``agent_done`` and ``end_busy`` too).
 A wrapper keeps the step it replaced and calls it, so stages compose; the order of
 ``assemble`` below fixes who wraps whom. Around the run a stage may ``start`` (schedule its
 own events), say it still holds contacts (``pending``, for runs by a count of arrivals),
@@ -58,15 +59,20 @@ def listen_abandoned(kernel: Simulation,
     kernel.abandoned = abandoned
 
 
-def assemble(kernel: Simulation, verification: str | None, outbound: str | None) -> list[Any]:
-    """Build and install the stages ``kernel.scenario`` uses, in wrapping order."""
+def assemble(kernel: Simulation, verification: str | None, outbound: str | None,
+             per_agent: bool = False) -> list[Any]:
+    """Build and install the stages ``kernel.scenario`` uses, in wrapping order, and the
+    per-agent figures when ``per_agent``."""
+    from sim.stages.agent_figures import AgentFigures
     from sim.stages.blending import Blending
     from sim.stages.callbacks import Callbacks
     from sim.stages.capacity import Capacity
     from sim.stages.feedback import PolicyFeedback
     from sim.stages.followups import FollowUps
     from sim.stages.identity import IdentityStage
+    from sim.stages.learning import LearningCurves
     from sim.stages.mobile import MobileRings
+    from sim.stages.named_agents import NamedAgents
     from sim.stages.outbound import Outbound
     from sim.stages.outcomes import Outcomes
     from sim.stages.profiles import Profiles
@@ -90,8 +96,8 @@ def assemble(kernel: Simulation, verification: str | None, outbound: str | None)
         if scenario.predictor is not None or scenario.outbound is not None:
             profiles = Profiles(kernel, identity)
             stages.append(profiles)
-    for stage_type in (Outcomes, Capacity, Blending, ServiceShape, MobileRings, FollowUps,
-                       PolicyFeedback, Shrinkage):
+    for stage_type in (NamedAgents, Outcomes, Capacity, Blending, ServiceShape,
+                       LearningCurves, MobileRings, FollowUps, PolicyFeedback, Shrinkage):
         stage = stage_type.build(kernel, identity)
         if stage is not None:
             stages.append(stage)
@@ -105,4 +111,6 @@ def assemble(kernel: Simulation, verification: str | None, outbound: str | None)
         stages.append(Outbound(kernel, outbound, identity, profiles))
     if kernel.trace is not None:
         stages.append(Tracing(kernel))
+    if per_agent:
+        stages.append(AgentFigures(kernel))
     return stages

@@ -1,9 +1,11 @@
 """Shrinkage: breaks, meetings, aux time and absence take scheduled agents off the phones.
 
-A group with any of ``agents.G.breaks``, ``meetings``, ``absenteeism`` or ``aux`` has its
-head count on the phones set by this stage instead of the kernel's staffing steps: at each
-step of the group's schedule (and at the start of every day) the agents on the phones are
-those scheduled, less those absent today, less those away. An agent sent away goes as the
+A group of anonymous agents with any of ``agents.G.breaks``, ``meetings``, ``absenteeism``
+or ``aux`` has its head count on the phones set by this stage instead of the kernel's
+staffing steps: at each step of the group's schedule (and at the start of every day) the
+agents on the phones are those scheduled, less those absent today, less those away. (Named
+agents take their breaks themselves, ``sim.stages.named_agents``; this stage counts their
+scheduled time and breaks.) An agent sent away goes as the
 kernel sends agents off duty (``Simulation.send_off``): at once when free, else when it
 finishes its work, so a break never cuts a contact short. While away it is off duty and
 marked ``away``, so the kernel's staffing neither calls it back nor counts it free; it comes
@@ -142,14 +144,17 @@ class Shrinkage(Stage):
 
     def __init__(self, kernel: Simulation) -> None:
         super().__init__(kernel)
+        # Named agents take their breaks themselves (``sim.stages.named_agents``), which
+        # counts their scheduled time and breaks here.
         self.plans = {index: GroupPlan(kernel, index, name, group)
                       for index, (name, group) in enumerate(kernel.scenario.agents.items())
-                      if group.shrinks}
+                      if group.shrinks and not group.members}
         cells = kernel.cells
         groups = len(kernel.group_names)
-        self.scheduled = [[_Seconds() for _ in range(cells.intervals)] for _ in range(groups)]
-        """Scheduled agent-seconds per group and interval of the day."""
-        self._span = [_Seconds() for _ in range(cells.intervals)]
+        self.scheduled = [[_Seconds() for _ in range(cells.slots)] for _ in range(groups)]
+        """Scheduled agent-seconds per group and cell slot (interval of the day, of each
+        weekday with ``by_weekday``)."""
+        self._span = [_Seconds() for _ in range(cells.slots)]
         self._heads = [0] * groups
         self._since = [0.0] * groups
         self._away: dict[Agent, Away] = {}
@@ -166,7 +171,7 @@ class Shrinkage(Stage):
         def staff(group_index: int, scheduled: int) -> None:
             # The kernel's own steps; a shrinking group is staffed by this stage instead.
             if group_index not in self.plans:
-                self._schedule(group_index, scheduled)
+                self.count_scheduled(group_index, scheduled)
                 set_staff(group_index, scheduled)
 
         def on(agent: Agent, now: float) -> None:
@@ -180,7 +185,7 @@ class Shrinkage(Stage):
             log_off(agent, now)
             if agent in self._aux_serial:
                 self._aux_serial[agent] += 1  # its aux clock stops
-            if agent.away:
+            if agent.away and agent in self._away:  # else a named agent's break
                 self._gone(agent, now)
 
         kernel.set_staff, kernel.log_on, kernel.log_off = staff, on, off
@@ -205,7 +210,7 @@ class Shrinkage(Stage):
             day += 1
 
     def _step(self, plan: GroupPlan, day: int, time_of_day: float, scheduled: int) -> None:
-        self._schedule(plan.index, scheduled)
+        self.count_scheduled(plan.index, scheduled)
         for crew in plan.crews:
             occurrence = crew.occurrence_at(day, time_of_day)
             if occurrence is not None and occurrence != crew.occurrence:
@@ -232,7 +237,7 @@ class Shrinkage(Stage):
                         plan, Away("break", spec.duration, begins + latest,
                                    due >= self.kernel.warmup)))
 
-    def _schedule(self, group_index: int, heads: int) -> None:
+    def count_scheduled(self, group_index: int, heads: int) -> None:
         """The group's scheduled head count is ``heads`` from now: add the time since the
         last change at the count then."""
         now = self.kernel.clock.now
@@ -267,8 +272,7 @@ class Shrinkage(Stage):
 
     def _on_break_due(self, subject: tuple[GroupPlan, Away]) -> None:
         plan, away = subject
-        if away.counted:
-            self.planned[plan.index] += 1
+        self.count_planned(plan.index, away)
         agents = self._on_phones(plan)
         if agents:  # else nobody is on the phones to take it: a missed break
             self._send(plan, agents[0], away)
@@ -277,13 +281,7 @@ class Shrinkage(Stage):
         """An agent due away has logged off: its time away starts."""
         away = self._away[agent]
         self._arrived(agent, away)
-        if away.kind == "break" and away.counted:
-            group = agent.group_index
-            self.started[group] += 1
-            if now <= away.window_end:
-                self.on_time[group] += 1
-            else:
-                self.lateness[group] += now - away.window_end
+        self.count_started(agent.group_index, away, now)
         if away.kind != "meeting":  # a meeting ends at its block's end for all
             self.kernel.clock.schedule(away.length, self._on_back, agent)
 
@@ -351,15 +349,37 @@ class Shrinkage(Stage):
         for group_index in range(len(self._heads)):
             self._add_scheduled(group_index, end)
         for agent, away in self._away.items():
-            if away.kind == "break" and away.counted and agent.on_duty:
-                if end <= away.window_end:  # still finishing, still in time: undecided
-                    self.planned[agent.group_index] -= 1
+            self.uncount_undecided(agent, away, end)
+
+    # ------------------------------------------------- break tallies (named agents' too)
+    def count_planned(self, group_index: int, away: Away) -> None:
+        """A break of the group is due."""
+        if away.counted:
+            self.planned[group_index] += 1
+
+    def count_started(self, group_index: int, away: Away, now: float) -> None:
+        """An agent of the group has gone on ``away`` now."""
+        if away.kind == "break" and away.counted:
+            self.started[group_index] += 1
+            if now <= away.window_end:
+                self.on_time[group_index] += 1
+            else:
+                self.lateness[group_index] += now - away.window_end
+
+    def uncount_undecided(self, agent: Agent, away: Away, end: float) -> None:
+        """At the run's ``end``: a break the agent is still finishing work before, still in
+        its window, is neither on time nor late, so it is not counted."""
+        if away.kind == "break" and away.counted and agent.on_duty and end <= away.window_end:
+            self.planned[agent.group_index] -= 1
 
     def report(self, result: ReplicationResult) -> None:
         kernel = self.kernel
         cells = kernel.cells
-        productive = [[cell.logged_in for cell in group] for group in cells.group]
-        scheduled = [[cell.seconds for cell in group] for group in self.scheduled]
+        # Per interval of the day: the slots of every weekday of the cycle added up.
+        productive = [_by_interval([cell.logged_in for cell in group], cells.intervals)
+                      for group in cells.group]
+        scheduled = [_by_interval([cell.seconds for cell in group], cells.intervals)
+                     for group in self.scheduled]
         for index, name in enumerate(kernel.group_names):
             result.by_group[name].update(
                 _time_figures(sum(scheduled[index]), sum(productive[index]))
@@ -380,6 +400,10 @@ class Shrinkage(Stage):
             _time_figures(sum(map(sum, scheduled)), sum(map(sum, productive)))
             | _break_figures(sum(self.planned), sum(self.started), sum(self.on_time),
                              sum(self.lateness)))
+
+
+def _by_interval(slots: list[float], intervals: int) -> list[float]:
+    return [sum(slots[slot::intervals]) for slot in range(intervals)]
 
 
 def _time_figures(scheduled: float, productive: float) -> dict[str, float]:

@@ -29,6 +29,7 @@ CASES: dict[str, tuple[str, tuple[str, ...], int | None]] = {
     "mobile_advisers": ("mobile_advisers.yaml", ("fcfs", "mobile_advisers"), 2),
     "omnichannel_bank": ("omnichannel_bank.yaml", ("fcfs", "contextual"), 2),
     "outbound_best_time": ("outbound_best_time.yaml", ("fcfs",), 2),
+    "bank_week": ("bank_week.yaml", ("fcfs",), 2),
 }
 
 
