@@ -1,4 +1,4 @@
-"""Figures per agent (``ccsim run --by agent``, ``run(..., agents=True)``): contacts
+"""Figures per agent (``ccsim run --by agent``, ``run(..., per_agent=True)``): contacts
 handled, mean handle time, occupancy, utilisation and agent-hours of each agent in the
 measured window, counted as the group cells count them (``Simulation.agent_done``,
 ``end_busy``, ``log_off``), so that the agents of a group add up to the group's figures.
