@@ -452,13 +452,18 @@ def test_the_html_report_shows_a_drawn_speed(tmp_path: Path) -> None:
     assert "uniform per agent, mean 1" in Path(index).read_text()
 
 
-def test_named_agents_with_shrinkage_keys_are_refused_naming_the_key(tmp_path: Path) -> None:
+@pytest.mark.parametrize("key, value", [
+    ("meetings", [{"start": "10h", "duration": "1h", "count": 1}]),
+    ("aux", {"rate": "1/h", "duration": {"dist": "constant", "value": "5min"}})])
+def test_named_agents_with_meetings_or_aux_are_refused_naming_the_key(
+        tmp_path: Path, key: str, value: Any) -> None:
     """The shrinkage stage sets anonymous head counts; named agents keep their own shifts
-    and take only breaks (their own): absence, meetings and aux are refused."""
-    with pytest.raises(ScenarioError, match=r"agents\.team\.absenteeism: group 'team' has "
-                       r"named agents .* allowed: breaks \(the group's, or an agent's own"):
+    and take only breaks and absence: meetings and aux are refused."""
+    with pytest.raises(ScenarioError, match=rf"agents\.team\.{key}: group 'team' has named "
+                       r"agents .* allowed: breaks \(the group's, or an agent's own .*\) and "
+                       r"absenteeism"):
         _scenario(tmp_path, HEADER + _rows(3, "team"),
-                  {"team": {"skills": ["calls", "vip"], "absenteeism": 0.1}})
+                  {"team": {"skills": ["calls", "vip"], key: value}})
 
 
 # ------------------------------------------------------------- weekdays and breaks (§7c)
@@ -642,3 +647,98 @@ def test_roster_files_round_trip_weekdays_and_breaks(tmp_path: Path) -> None:
     rows = read_roster(path, DEFAULT_LIMITS)
     assert rows[0].weekday == ("mon", "fri") and rows[1].breaks is None
     assert format_roster_csv(rows) == text
+
+
+# ------------------------------------------------------------------ absenteeism (§7c)
+def _absence_scenario(folder: Path, absenteeism: float | None, rate: str = "0.0001/h",
+                      breaks: bool = False, days: int = 20) -> Scenario:
+    """``days`` days of 6 agents all day (d0...) and 14 on 08:00-16:00 (s0...), the
+    group's ``absenteeism`` (no key when None)."""
+    roster = ("agent,group,start,end,breaks\n"
+              + "".join(f"d{n},team,00:00,24:00,\n" for n in range(6))
+              + "".join(f"s{n},team,08:00,16:00,\n" for n in range(14)))
+    group: dict[str, Any] = {"skills": ["calls", "vip"]}
+    if absenteeism is not None:
+        group["absenteeism"] = absenteeism
+    if breaks:
+        group["breaks"] = [{"duration": "15min", "window": ["2h", "3h"]}]
+    return _scenario(folder, roster, {"team": group}, duration=f"{24 * days}h", rate=rate,
+                     replications=1)
+
+
+def test_named_agents_are_absent_for_whole_shifts_with_chance_p(tmp_path: Path) -> None:
+    """Nobody calls and nobody takes a break: each agent's productive hours are whole
+    shifts (absent for all of one or none of it), scheduled hours are all the shifts',
+    and the agent-shifts present, 0.8 of 400 on average, lie within the binomial 99.9% CI
+    (3.29 sd) over 4 seeds."""
+    p, days = 0.2, 20
+    shifts = present = 0
+    for seed in range(4):
+        result = Simulation(_absence_scenario(tmp_path, p, days=days), "fcfs", seed,
+                            per_agent=True).run()
+        team = result.by_group["team"]
+        assert team["scheduled_agent_hours"] == pytest.approx((6 * 24 + 14 * 8) * days,
+                                                              abs=1e-9)
+        absent_hours = 0.0
+        for name, figures in result.by_agent.items():
+            length = 24 if name.startswith("d") else 8
+            worked = figures["agent_hours"] / length
+            assert worked == pytest.approx(round(worked), abs=1e-9), name
+            shifts += days
+            present += round(worked)
+            absent_hours += (days - round(worked)) * length
+        assert team["productive_agent_hours"] == pytest.approx(
+            team["scheduled_agent_hours"] - absent_hours, abs=1e-9)
+    sd = math.sqrt(shifts * p * (1 - p))
+    assert abs(present - shifts * (1 - p)) <= 3.29 * sd, (present, shifts)
+
+
+def test_named_absenteeism_zero_runs_as_without_the_key(tmp_path: Path) -> None:
+    figures = [_figures(run(_absence_scenario(tmp_path, p, rate="40/h", breaks=True, days=2),
+                            ["fcfs"])) for p in (None, 0.0)]
+    assert figures[0] == figures[1]
+
+
+def test_named_absence_draws_one_uniform_per_agent_shift_from_its_stream(
+        tmp_path: Path) -> None:
+    """The agents absent are those whose uniform from ``absence/team`` (drawn in order of
+    shift start, then roster order; all-day agents at midnight) is below p."""
+    sim = Simulation(_absence_scenario(tmp_path, 0.3, days=3), "fcfs", 2, per_agent=True)
+    result = sim.run()
+    assert {name: round(f["agent_hours"], 9) for name, f in result.by_agent.items()} \
+        == _present_hours(sim, 0.3, 3)
+
+
+def _present_hours(sim: Simulation, p: float, days: int) -> dict[str, float]:
+    """Each agent's scheduled hours in the shifts it is present for, from the uniforms of
+    ``absence/team`` of ``_absence_scenario``."""
+    uniforms = iter(sim.streams.generator("absence/team").random(20 * days).tolist())
+    hours: dict[str, float] = {}
+    for _ in range(days):
+        for name in [f"d{n}" for n in range(6)] + [f"s{n}" for n in range(14)]:
+            present = next(uniforms) >= p
+            hours[name] = hours.get(name, 0.0) + present * (24 if name[0] == "d" else 8)
+    return hours
+
+
+def test_invariants_hold_with_named_absence_under_load(tmp_path: Path) -> None:
+    """Near full occupancy, with absence and breaks: capacity, accounting, and nobody
+    logs off holding a contact."""
+    scenario = _absence_scenario(tmp_path, 0.25, rate="70/h", breaks=True, days=3)
+    with tempfile.TemporaryDirectory() as folder:
+        with RecordingTrace(Path(folder) / "trace.csv") as trace:
+            sim = Simulation(scenario, "fcfs", 0, trace=trace, per_agent=True)
+            duty = DutyLog(sim)
+            watch = CapacityWatch(sim)
+            result = sim.run()
+    check_never_preempted(trace.rows, duty)
+    watch.check_end()
+    check_accounting(result, scenario)
+    team = result.by_group["team"]
+    assert team["scheduled_agent_hours"] == pytest.approx((6 * 24 + 14 * 8) * 3, abs=1e-9)
+    # Absence is drawn as without calls (its own stream): nobody works beyond its present
+    # shifts (a contact past a shift's end takes less than the 15-minute break saved), and
+    # an agent absent all run never logs on.
+    for name, hours in _present_hours(sim, 0.25, 3).items():
+        worked = result.by_agent[name]["agent_hours"]
+        assert worked <= hours + 1e-9 and (worked > 0) == (hours > 0), name

@@ -842,14 +842,14 @@ class Scenario(StrictModel):
                         "allowed: another id"))
         for name, named in members.items():
             with problems.check():
-                key = next((key for key in ("meetings", "absenteeism", "aux")
-                            if getattr(agents[name], key)), None)
+                key = next((key for key in ("meetings", "aux") if getattr(agents[name], key)),
+                           None)
                 if key is not None:
                     raise FieldError((name, key), (
                         f"group {name!r} has named agents (the roster {path}), and ccsim does "
-                        "not yet send named agents to meetings or on aux time, or draw their "
-                        "absence; allowed: breaks (the group's, or an agent's own in the "
-                        "roster's breaks column), or these keys on groups with count, "
+                        "not yet send named agents to meetings or on aux time; allowed: "
+                        "breaks (the group's, or an agent's own in the roster's breaks "
+                        "column) and absenteeism, or these keys on groups with count, "
                         "staffing or shifts (or ccsim run --roster, which applies a roster's "
                         "shifts to them)"))
             held = {skill for agent in named for skill in agent.profile.skills}

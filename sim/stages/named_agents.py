@@ -24,9 +24,11 @@ from typing import TYPE_CHECKING
 from sim.model.units import DAY
 from sim.model.week import WEEKDAYS, run_days, weekday_of
 from sim.stages import Stage
-from sim.stages.shrinkage import Away, Shrinkage
+from sim.stages.shrinkage import Away, Shrinkage, draw_absent
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from sim.kernel.kernel import Simulation
     from sim.model.scenario import NamedAgent
     from sim.model.shrinkage import Break
@@ -59,6 +61,15 @@ class NamedAgents(Stage):
         """The break each agent is on or going to."""
         self._pending: dict[Agent, list[Away]] = {}
         """Breaks that fell due while the agent was on another: taken right after it."""
+        self._absence: dict[int, tuple[np.random.Generator, float]] = {
+            index: (kernel.streams.generator(f"absence/{name}"), group.absenteeism)
+            for index, (name, group) in enumerate(kernel.scenario.agents.items())
+            if group.members and group.absenteeism > 0}
+        """Per group with absenteeism: its stream ``absence/GROUP`` and the chance."""
+        self._drawn: dict[Agent, float] = {}
+        """When the shift occurrence began that each agent's absence was drawn for."""
+        self._absent: set[Agent] = set()
+        """Agents absent from their current shift occurrence: scheduled, never logged on."""
         if any(m.breaks for group in kernel.scenario.agents.values() for m in group.members):
             log_off = kernel.log_off
 
@@ -85,7 +96,8 @@ class NamedAgents(Stage):
                                         and member.starts_on(yesterday)):
                     # On duty at time 0: all day, or across midnight since yesterday.
                     self._shift_starts(agent, 0.0 if _all_day(member) else member.start - DAY)
-                    kernel.log_on(agent, 0.0)
+                    if agent not in self._absent:
+                        kernel.log_on(agent, 0.0)
         self._plan_breaks(members)
         if any(member.days is not None for _, member in members):
             days = run_days(lambda weekday: self._changes(members, weekday), start_weekday)
@@ -101,7 +113,8 @@ class NamedAgents(Stage):
         changes: dict[float, Change] = {}
         for agent, member in members:
             if _all_day(member):
-                if agent in self._due:  # never off, but its breaks are due every day
+                if agent in self._due or agent.group_index in self._absence:
+                    # Never off, but its breaks are due (its absence drawn) every day.
                     changes.setdefault(0.0, ([], []))[1].append(agent)
                 continue
             starts = member.starts_on(weekday)
@@ -142,6 +155,10 @@ class NamedAgents(Stage):
                 kernel.send_off(agent, now)
         for agent in starting:
             self._shift_starts(agent, now)
+            if agent in self._absent:
+                if agent.on_duty and not agent.leaving:  # on all day, absent from today on
+                    kernel.send_off(agent, now)
+                continue
             if agent.away:
                 continue  # on a break, or going to one: back by itself
             if not agent.on_duty:
@@ -152,11 +169,20 @@ class NamedAgents(Stage):
 
     # ------------------------------------------------------------- shifts
     def _shift_starts(self, agent: Agent, begins: float) -> None:
-        """The agent's shift, started at ``begins``, is on: it counts as scheduled and its
-        breaks are planned."""
+        """The agent's shift, started at ``begins``, is on: it counts as scheduled, and,
+        unless the agent is absent from it, its breaks are planned."""
         if agent not in self._on_shift:
             self._on_shift.add(agent)
             self._count(agent.group_index, +1)
+        absence = self._absence.get(agent.group_index)
+        if absence is not None and self._drawn.get(agent) != begins:  # once per occurrence
+            self._drawn[agent] = begins
+            if draw_absent(*absence, 1):
+                self._absent.add(agent)
+            else:
+                self._absent.discard(agent)
+        if agent in self._absent:
+            return
         clock = self.kernel.clock
         for offset, spec in self._due.get(agent, ()):
             due = begins + offset
@@ -203,7 +229,7 @@ class NamedAgents(Stage):
             return
         del self._away[agent]
         agent.away = False
-        if agent in self._on_shift:
+        if agent in self._on_shift and agent not in self._absent:
             self.kernel.log_on(agent, now)
 
     def finish_run(self, end: float) -> None:

@@ -33,6 +33,8 @@ from sim.model.units import DAY
 from sim.stages import Stage
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from sim.kernel.cells import ReplicationResult
     from sim.kernel.kernel import Simulation
     from sim.kernel.streams import Stream
@@ -222,9 +224,7 @@ class Shrinkage(Stage):
     def _begin(self, plan: GroupPlan, crew: Crew, occurrence: int) -> None:
         """A new occurrence of a crew: who is absent, and when its breaks are due."""
         crew.occurrence = occurrence
-        p = plan.group.absenteeism
-        crew.absent = ([k for k, u in enumerate(plan.absence.random(crew.size).tolist())
-                        if u < p] if p > 0 else [])
+        crew.absent = draw_absent(plan.absence, plan.group.absenteeism, crew.size)
         clock = self.kernel.clock
         begins = occurrence * DAY + crew.start
         for spec in crew.breaks:
@@ -400,6 +400,13 @@ class Shrinkage(Stage):
             _time_figures(sum(map(sum, scheduled)), sum(map(sum, productive)))
             | _break_figures(sum(self.planned), sum(self.started), sum(self.on_time),
                              sum(self.lateness)))
+
+
+def draw_absent(absence: np.random.Generator, p: float, size: int) -> list[int]:
+    """Which of ``size`` agents starting a shift occurrence are absent for it, each with
+    chance ``p``: one uniform per agent from the group's stream ``absence/GROUP`` (named or
+    anonymous agents alike), none drawn when ``p`` is 0."""
+    return [k for k, u in enumerate(absence.random(size).tolist()) if u < p] if p > 0 else []
 
 
 def _by_interval(slots: list[float], intervals: int) -> list[float]:
