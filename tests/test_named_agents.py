@@ -580,10 +580,9 @@ def test_named_agents_take_their_breaks_on_time_when_free(tmp_path: Path) -> Non
     assert result.overall["shrinkage"] == pytest.approx(5.5 / 240, abs=1e-12)
 
 
-def test_named_agents_breaks_never_cut_a_contact_short(tmp_path: Path) -> None:
-    """Near full occupancy the agents are busy when their breaks fall due: each goes when
-    its contact ends (late), is never called back early, and all its break time is taken."""
-    scenario = _breaks_scenario(tmp_path, 6, 4, ["3h", "3h"], "55/h")
+def _checked_run(scenario: Scenario) -> tuple[Simulation, DutyLog, Any]:
+    """Replication 0 under fcfs, per agent, checked: nobody logs off holding a contact,
+    capacity holds all run and every contact is accounted for."""
     with tempfile.TemporaryDirectory() as folder:
         with RecordingTrace(Path(folder) / "trace.csv") as trace:
             sim = Simulation(scenario, "fcfs", 0, trace=trace, per_agent=True)
@@ -593,6 +592,14 @@ def test_named_agents_breaks_never_cut_a_contact_short(tmp_path: Path) -> None:
     check_never_preempted(trace.rows, duty)
     watch.check_end()
     check_accounting(result, scenario)
+    return sim, duty, result
+
+
+def test_named_agents_breaks_never_cut_a_contact_short(tmp_path: Path) -> None:
+    """Near full occupancy the agents are busy when their breaks fall due: each goes when
+    its contact ends (late), is never called back early, and all its break time is taken."""
+    scenario = _breaks_scenario(tmp_path, 6, 4, ["3h", "3h"], "55/h")
+    _, duty, result = _checked_run(scenario)
     periods = duty.periods_away()
     lengths = sorted(round(back - went) for spans in periods.values() for went, back in spans)
     assert lengths == [600] * 12 + [900] * 8 + [1200] * 12
@@ -725,15 +732,7 @@ def test_invariants_hold_with_named_absence_under_load(tmp_path: Path) -> None:
     """Near full occupancy, with absence and breaks: capacity, accounting, and nobody
     logs off holding a contact."""
     scenario = _absence_scenario(tmp_path, 0.25, rate="70/h", breaks=True, days=3)
-    with tempfile.TemporaryDirectory() as folder:
-        with RecordingTrace(Path(folder) / "trace.csv") as trace:
-            sim = Simulation(scenario, "fcfs", 0, trace=trace, per_agent=True)
-            duty = DutyLog(sim)
-            watch = CapacityWatch(sim)
-            result = sim.run()
-    check_never_preempted(trace.rows, duty)
-    watch.check_end()
-    check_accounting(result, scenario)
+    sim, _, result = _checked_run(scenario)
     team = result.by_group["team"]
     assert team["scheduled_agent_hours"] == pytest.approx((6 * 24 + 14 * 8) * 3, abs=1e-9)
     # Absence is drawn as without calls (its own stream): nobody works beyond its present

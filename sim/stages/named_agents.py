@@ -13,8 +13,14 @@ at once when free, else when it finishes its contact, so a break never cuts a co
 short. While on a break it is off duty and marked ``away``, which nothing else calls back;
 it logs on again when the break is over, if its shift has not ended meanwhile. Planned
 starts of the agents of a group that start at the same time with the same break are spread
-evenly over its window, as the shrinkage stage spreads those of a shift. The shrinkage stage
-(installed whenever a group has breaks) counts the scheduled hours and the breaks.
+evenly over its window, as the shrinkage stage spreads those of a shift.
+
+With the group's ``absenteeism`` an agent is absent for a whole shift occurrence (an
+all-day agent's day) with that chance, drawn when the occurrence starts from the group's
+stream ``absence/GROUP`` as anonymous agents' absence is (``shrinkage.draw_absent``): it
+stays off duty, its breaks not planned, while its shift still counts as scheduled. The
+shrinkage stage (installed whenever a group has breaks or absenteeism) counts the scheduled
+hours and the breaks.
 """
 
 from __future__ import annotations
@@ -40,8 +46,8 @@ Change = tuple[list["Agent"], list["Agent"]]
 
 
 class NamedAgents(Stage):
-    """Logs the roster's agents on and off and sends them on their breaks; wraps
-    ``log_off`` when an agent has breaks."""
+    """Logs the roster's agents on and off (those absent from a shift not on) and sends
+    them on their breaks; wraps ``log_off`` when an agent has breaks."""
 
     @classmethod
     def build(cls, kernel: Simulation, identity: IdentityStage | None) -> NamedAgents | None:

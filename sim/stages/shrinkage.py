@@ -4,8 +4,8 @@ A group of anonymous agents with any of ``agents.G.breaks``, ``meetings``, ``abs
 or ``aux`` has its head count on the phones set by this stage instead of the kernel's
 staffing steps: at each step of the group's schedule (and at the start of every day) the
 agents on the phones are those scheduled, less those absent today, less those away. (Named
-agents take their breaks themselves, ``sim.stages.named_agents``; this stage counts their
-scheduled time and breaks.) An agent sent away goes as the
+agents take their breaks and absence themselves, ``sim.stages.named_agents``; this stage
+counts their scheduled time and breaks.) An agent sent away goes as the
 kernel sends agents off duty (``Simulation.send_off``): at once when free, else when it
 finishes its work, so a break never cuts a contact short. While away it is off duty and
 marked ``away``, so the kernel's staffing neither calls it back nor counts it free; it comes
@@ -146,8 +146,8 @@ class Shrinkage(Stage):
 
     def __init__(self, kernel: Simulation) -> None:
         super().__init__(kernel)
-        # Named agents take their breaks themselves (``sim.stages.named_agents``), which
-        # counts their scheduled time and breaks here.
+        # Named agents take their breaks and absence themselves
+        # (``sim.stages.named_agents``), which counts their scheduled time and breaks here.
         self.plans = {index: GroupPlan(kernel, index, name, group)
                       for index, (name, group) in enumerate(kernel.scenario.agents.items())
                       if group.shrinks and not group.members}
