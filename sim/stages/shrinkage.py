@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -37,9 +37,8 @@ if TYPE_CHECKING:
 
     from sim.kernel.cells import ReplicationResult
     from sim.kernel.kernel import Simulation
-    from sim.kernel.streams import Stream
     from sim.model.scenario import AgentGroup, Shift
-    from sim.model.shrinkage import Break, Meeting
+    from sim.model.shrinkage import Aux, Break, Meeting
     from sim.stages.identity import IdentityStage
     from sim.state import Agent
 
@@ -109,6 +108,46 @@ class Away:
     """Still on duty, finishing its work before it goes."""
 
 
+class AuxClock:
+    """Unplanned aux episodes of one group's agents (anonymous or named): while an agent is
+    on duty an episode falls due after an exponential gap at ``aux.rate`` (from the group's
+    stream ``aux/GROUP``), lasting a draw of ``aux length/GROUP``; ``send`` sends the agent
+    away (at once when free, else after its contact)."""
+
+    def __init__(self, kernel: Simulation, name: str, aux: Aux,
+                 send: Callable[[Agent, Away], None]) -> None:
+        self._clock = kernel.clock
+        self._rate = aux.rate
+        self._gap = kernel.streams.stream(f"aux/{name}", unit_exponential)
+        self._length = kernel.streams.stream(f"aux length/{name}", aux.duration.sample)
+        self._send = send
+        self._serial: dict[Agent, int] = {}
+        """Per agent, its log-ons so far: an episode due from an earlier one is void."""
+
+    def logged_on(self, agent: Agent) -> None:
+        """The agent is on the phones: its clock starts (gaps have no memory)."""
+        serial = self._serial[agent] = self._serial.get(agent, 0) + 1
+        self._next(agent, serial)
+
+    def logged_off(self, agent: Agent) -> None:
+        """The agent is off duty: its clock stops."""
+        if agent in self._serial:
+            self._serial[agent] += 1
+
+    def _next(self, agent: Agent, serial: int) -> None:
+        self._clock.schedule(self._gap.next_value() / self._rate, self._on_due,
+                             (agent, serial))
+
+    def _on_due(self, subject: tuple[Agent, int]) -> None:
+        agent, serial = subject
+        if self._serial[agent] != serial:
+            return  # the agent logged off since: a new clock runs from its next log-on
+        if agent.leaving or agent.away:
+            self._next(agent, serial)  # going anyway: draw the next episode
+            return
+        self._send(agent, Away("aux", self._length.next_value()))
+
+
 class GroupPlan:
     """Shrinkage bookkeeping of one agent group."""
 
@@ -122,12 +161,7 @@ class GroupPlan:
                       else [Crew(None, max(count for _, count in self.steps), self.steps,
                                  group.breaks)])
         self.absence = kernel.streams.generator(f"absence/{name}")
-        self.aux_gap: Stream | None = None
-        self.aux_length: Stream | None = None
-        if group.aux is not None:
-            self.aux_gap = kernel.streams.stream(f"aux/{name}", unit_exponential)
-            self.aux_length = kernel.streams.stream(f"aux length/{name}",
-                                                    group.aux.duration.sample)
+        self.aux: AuxClock | None = None
         self.present = 0
         """Agents scheduled now and not absent."""
         self.away = 0
@@ -160,7 +194,10 @@ class Shrinkage(Stage):
         self._heads = [0] * groups
         self._since = [0.0] * groups
         self._away: dict[Agent, Away] = {}
-        self._aux_serial: dict[Agent, int] = {}
+        for plan in self.plans.values():
+            if plan.group.aux is not None:
+                plan.aux = AuxClock(kernel, kernel.group_names[plan.index], plan.group.aux,
+                                    lambda agent, away, plan=plan: self._send(plan, agent, away))
         # Per group: breaks planned (after warm-up), started, started in their window, and
         # the seconds they started late.
         self.planned = [0] * groups
@@ -179,14 +216,14 @@ class Shrinkage(Stage):
         def on(agent: Agent, now: float) -> None:
             log_on(agent, now)
             plan = self.plans.get(agent.group_index)
-            if plan is not None and plan.aux_gap is not None:
-                serial = self._aux_serial[agent] = self._aux_serial.get(agent, 0) + 1
-                self._next_aux(plan, agent, serial)
+            if plan is not None and plan.aux is not None:
+                plan.aux.logged_on(agent)
 
         def off(agent: Agent, now: float) -> None:
             log_off(agent, now)
-            if agent in self._aux_serial:
-                self._aux_serial[agent] += 1  # its aux clock stops
+            plan = self.plans.get(agent.group_index)
+            if plan is not None and plan.aux is not None:
+                plan.aux.logged_off(agent)
             if agent.away and agent in self._away:  # else a named agent's break
                 self._gone(agent, now)
 
@@ -328,21 +365,6 @@ class Shrinkage(Stage):
                 kernel.rejoin(agent, kernel.clock.now)
             else:
                 self._on_back(agent)
-
-    def _next_aux(self, plan: GroupPlan, agent: Agent, serial: int) -> None:
-        assert plan.aux_gap is not None and plan.group.aux is not None
-        gap = plan.aux_gap.next_value() / plan.group.aux.rate
-        self.kernel.clock.schedule(gap, self._on_aux_due, (plan, agent, serial))
-
-    def _on_aux_due(self, subject: tuple[GroupPlan, Agent, int]) -> None:
-        plan, agent, serial = subject
-        if self._aux_serial[agent] != serial:
-            return  # the agent logged off since: a new clock runs from its next log-on
-        if agent.leaving or agent.away:
-            self._next_aux(plan, agent, serial)  # going anyway: draw the next episode
-            return
-        assert plan.aux_length is not None
-        self._send(plan, agent, Away("aux", plan.aux_length.next_value()))
 
     # ---------------------------------------------------------------- figures
     def finish_run(self, end: float) -> None:
