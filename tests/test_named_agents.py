@@ -452,18 +452,15 @@ def test_the_html_report_shows_a_drawn_speed(tmp_path: Path) -> None:
     assert "uniform per agent, mean 1" in Path(index).read_text()
 
 
-@pytest.mark.parametrize("key, value", [
-    ("meetings", [{"start": "10h", "duration": "1h", "count": 1}]),
-    ("aux", {"rate": "1/h", "duration": {"dist": "constant", "value": "5min"}})])
-def test_named_agents_with_meetings_or_aux_are_refused_naming_the_key(
-        tmp_path: Path, key: str, value: Any) -> None:
+def test_named_agents_with_meetings_are_refused_naming_the_key(tmp_path: Path) -> None:
     """The shrinkage stage sets anonymous head counts; named agents keep their own shifts
-    and take only breaks and absence: meetings and aux are refused."""
-    with pytest.raises(ScenarioError, match=rf"agents\.team\.{key}: group 'team' has named "
-                       r"agents .* allowed: breaks \(the group's, or an agent's own .*\) and "
-                       r"absenteeism"):
-        _scenario(tmp_path, HEADER + _rows(3, "team"),
-                  {"team": {"skills": ["calls", "vip"], key: value}})
+    and take breaks, absence and aux time themselves: meetings are refused."""
+    with pytest.raises(ScenarioError, match=r"agents\.team\.meetings: group 'team' has named "
+                       r"agents .* allowed: breaks \(the group's, or an agent's own .*\), "
+                       r"absenteeism and aux"):
+        _scenario(tmp_path, HEADER + _rows(3, "team"), {"team": {
+            "skills": ["calls", "vip"],
+            "meetings": [{"start": "10h", "duration": "1h", "count": 1}]}})
 
 
 # ------------------------------------------------------------- weekdays and breaks (§7c)
@@ -741,3 +738,41 @@ def test_invariants_hold_with_named_absence_under_load(tmp_path: Path) -> None:
     for name, hours in _present_hours(sim, 0.25, 3).items():
         worked = result.by_agent[name]["agent_hours"]
         assert worked <= hours + 1e-9 and (worked > 0) == (hours > 0), name
+
+
+# ------------------------------------------------------------------------ aux (§7c)
+AUX = {"rate": "2/h", "duration": {"dist": "exponential", "mean": "4min"}}
+
+
+def test_all_day_named_agents_with_aux_reproduce_the_group_count_exactly(
+        tmp_path: Path) -> None:
+    """Aux episodes come from the same streams, clock per agent, as an anonymous group's:
+    all-day agents give exactly the figures of the group's count."""
+    group = {"skills": ["calls", "vip"], "aux": AUX}
+    named = _scenario(tmp_path, HEADER + _rows(8, "team"), {"team": group},
+                      duration="12h", rate="40/h")
+    counted = _scenario(tmp_path, None, {"team": {**group, "count": 8}},
+                        duration="12h", rate="40/h")
+    figures = [_figures(run(scenario, ["fcfs"])) for scenario in (named, counted)]
+    assert figures[0] == figures[1]
+    assert 0 < figures[0]["by_group"]["fcfs"]["team"]["shrinkage"]["mean"] < 0.2
+
+
+def test_named_aux_ends_with_the_shift_and_keeps_the_invariants(tmp_path: Path) -> None:
+    """Shifts that end, breaks, absence and aux near full load: capacity, accounting,
+    nobody logs off holding a contact, and nobody is on duty before the first shift or
+    long after the last (an hour: a contact past a shift's end, 5 minutes on average)."""
+    roster = ("agent,group,start,end\n"
+              + "".join(f"s{n},team,08:00,16:00\n" for n in range(10))
+              + "".join(f"l{n},team,12:00,20:00\n" for n in range(6)))
+    scenario = _scenario(tmp_path, roster, {"team": {
+        "skills": ["calls", "vip"], "aux": AUX, "absenteeism": 0.1,
+        "breaks": [{"duration": "15min", "window": ["2h", "3h"]}]}},
+        duration="48h", rate="55/h", replications=1)
+    sim, duty, result = _checked_run(scenario)
+    assert duty.periods_away()  # breaks and aux taken
+    for day in (0, 1):
+        for hour in (7.9, 21):
+            assert duty.at("team", day * DAY + hour * 3600) == 0
+    team = result.by_group["team"]
+    assert team["scheduled_agent_hours"] == pytest.approx(2 * 16 * 8, abs=1e-9)

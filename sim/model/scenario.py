@@ -842,16 +842,13 @@ class Scenario(StrictModel):
                         "allowed: another id"))
         for name, named in members.items():
             with problems.check():
-                key = next((key for key in ("meetings", "aux") if getattr(agents[name], key)),
-                           None)
-                if key is not None:
-                    raise FieldError((name, key), (
+                if agents[name].meetings:
+                    raise FieldError((name, "meetings"), (
                         f"group {name!r} has named agents (the roster {path}), and ccsim does "
-                        "not yet send named agents to meetings or on aux time; allowed: "
-                        "breaks (the group's, or an agent's own in the roster's breaks "
-                        "column) and absenteeism, or these keys on groups with count, "
-                        "staffing or shifts (or ccsim run --roster, which applies a roster's "
-                        "shifts to them)"))
+                        "not yet send named agents to meetings; allowed: breaks (the group's, "
+                        "or an agent's own in the roster's breaks column), absenteeism and "
+                        "aux, or meetings on groups with count, staffing or shifts (or ccsim "
+                        "run --roster, which applies a roster's shifts to them)"))
             held = {skill for agent in named for skill in agent.profile.skills}
             for skill in agents[name].skills:
                 with problems.check():

@@ -18,9 +18,10 @@ evenly over its window, as the shrinkage stage spreads those of a shift.
 With the group's ``absenteeism`` an agent is absent for a whole shift occurrence (an
 all-day agent's day) with that chance, drawn when the occurrence starts from the group's
 stream ``absence/GROUP`` as anonymous agents' absence is (``shrinkage.draw_absent``): it
-stays off duty, its breaks not planned, while its shift still counts as scheduled. The
-shrinkage stage (installed whenever a group has breaks or absenteeism) counts the scheduled
-hours and the breaks.
+stays off duty, its breaks not planned, while its shift still counts as scheduled. With
+the group's ``aux`` each agent on duty has the aux clock of an anonymous agent
+(``shrinkage.AuxClock``) and goes on aux time as on a break. The shrinkage stage (installed
+whenever a group has breaks, absenteeism or aux) counts the scheduled hours and the breaks.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING
 from sim.model.units import DAY
 from sim.model.week import WEEKDAYS, run_days, weekday_of
 from sim.stages import Stage
-from sim.stages.shrinkage import Away, Shrinkage, draw_absent
+from sim.stages.shrinkage import AuxClock, Away, Shrinkage, draw_absent
 
 if TYPE_CHECKING:
     import numpy as np
@@ -47,7 +48,8 @@ Change = tuple[list["Agent"], list["Agent"]]
 
 class NamedAgents(Stage):
     """Logs the roster's agents on and off (those absent from a shift not on) and sends
-    them on their breaks; wraps ``log_off`` when an agent has breaks."""
+    them on their breaks and aux time; wraps ``log_off`` when an agent has breaks or aux,
+    ``log_on`` when it has aux."""
 
     @classmethod
     def build(cls, kernel: Simulation, identity: IdentityStage | None) -> NamedAgents | None:
@@ -76,16 +78,35 @@ class NamedAgents(Stage):
         """When the shift occurrence began that each agent's absence was drawn for."""
         self._absent: set[Agent] = set()
         """Agents absent from their current shift occurrence: scheduled, never logged on."""
-        if any(m.breaks for group in kernel.scenario.agents.values() for m in group.members):
+        self._aux = {index: AuxClock(kernel, name, group.aux, self._send)
+                     for index, (name, group) in enumerate(kernel.scenario.agents.items())
+                     if group.members and group.aux is not None}
+        """Per group with aux time, its agents' aux clocks."""
+        if self._aux:
+            log_on = kernel.log_on
+
+            def on(agent: Agent, now: float) -> None:
+                log_on(agent, now)
+                self._logged(agent, True)
+
+            kernel.log_on = on
+        if self._aux or any(m.breaks for group in kernel.scenario.agents.values()
+                            for m in group.members):
             log_off = kernel.log_off
 
             def off(agent: Agent, now: float) -> None:
                 log_off(agent, now)
+                self._logged(agent, False)
                 away = self._away.get(agent)
                 if away is not None and away.going:
                     self._gone(agent, away, now)
 
             kernel.log_off = off
+
+    def _logged(self, agent: Agent, on: bool) -> None:
+        aux = self._aux.get(agent.group_index)
+        if aux is not None:
+            aux.logged(agent, on)
 
     def start(self) -> None:
         # Created now, after every stage is installed: their new_agent steps equip them.
@@ -215,12 +236,17 @@ class NamedAgents(Stage):
         if agent.away:  # on an earlier break still (it started late)
             self._pending.setdefault(agent, []).append(away)
         elif agent.on_duty and not agent.leaving:
-            agent.away = away.going = True
-            self._away[agent] = away
-            self.kernel.send_off(agent, self.kernel.clock.now)  # free: gone already
+            self._send(agent, away)
+
+    def _send(self, agent: Agent, away: Away) -> None:
+        """The agent on the phones goes on ``away`` (a break or aux time): at once when
+        free, else when it finishes its contact."""
+        agent.away = away.going = True
+        self._away[agent] = away
+        self.kernel.send_off(agent, self.kernel.clock.now)  # free: gone already
 
     def _gone(self, agent: Agent, away: Away, now: float) -> None:
-        """The agent's break starts now."""
+        """The agent's break (or aux time) starts now."""
         assert self._shrinkage is not None
         away.going = False
         self._away[agent] = away

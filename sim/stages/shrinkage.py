@@ -4,8 +4,8 @@ A group of anonymous agents with any of ``agents.G.breaks``, ``meetings``, ``abs
 or ``aux`` has its head count on the phones set by this stage instead of the kernel's
 staffing steps: at each step of the group's schedule (and at the start of every day) the
 agents on the phones are those scheduled, less those absent today, less those away. (Named
-agents take their breaks and absence themselves, ``sim.stages.named_agents``; this stage
-counts their scheduled time and breaks.) An agent sent away goes as the
+agents take their breaks, absence and aux time themselves, ``sim.stages.named_agents``;
+this stage counts their scheduled time and breaks.) An agent sent away goes as the
 kernel sends agents off duty (``Simulation.send_off``): at once when free, else when it
 finishes its work, so a break never cuts a contact short. While away it is off duty and
 marked ``away``, so the kernel's staffing neither calls it back nor counts it free; it comes
@@ -122,17 +122,15 @@ class AuxClock:
         self._length = kernel.streams.stream(f"aux length/{name}", aux.duration.sample)
         self._send = send
         self._serial: dict[Agent, int] = {}
-        """Per agent, its log-ons so far: an episode due from an earlier one is void."""
+        """Per agent, its log-ons and log-offs so far: an episode due from an earlier one is
+        void."""
 
-    def logged_on(self, agent: Agent) -> None:
-        """The agent is on the phones: its clock starts (gaps have no memory)."""
+    def logged(self, agent: Agent, on: bool) -> None:
+        """The agent has logged on (its clock starts afresh: gaps have no memory) or off
+        (its clock stops)."""
         serial = self._serial[agent] = self._serial.get(agent, 0) + 1
-        self._next(agent, serial)
-
-    def logged_off(self, agent: Agent) -> None:
-        """The agent is off duty: its clock stops."""
-        if agent in self._serial:
-            self._serial[agent] += 1
+        if on:
+            self._next(agent, serial)
 
     def _next(self, agent: Agent, serial: int) -> None:
         self._clock.schedule(self._gap.next_value() / self._rate, self._on_due,
@@ -180,7 +178,7 @@ class Shrinkage(Stage):
 
     def __init__(self, kernel: Simulation) -> None:
         super().__init__(kernel)
-        # Named agents take their breaks and absence themselves
+        # Named agents take their breaks, absence and aux time themselves
         # (``sim.stages.named_agents``), which counts their scheduled time and breaks here.
         self.plans = {index: GroupPlan(kernel, index, name, group)
                       for index, (name, group) in enumerate(kernel.scenario.agents.items())
@@ -217,13 +215,13 @@ class Shrinkage(Stage):
             log_on(agent, now)
             plan = self.plans.get(agent.group_index)
             if plan is not None and plan.aux is not None:
-                plan.aux.logged_on(agent)
+                plan.aux.logged(agent, True)
 
         def off(agent: Agent, now: float) -> None:
             log_off(agent, now)
             plan = self.plans.get(agent.group_index)
             if plan is not None and plan.aux is not None:
-                plan.aux.logged_off(agent)
+                plan.aux.logged(agent, False)
             if agent.away and agent in self._away:  # else a named agent's break
                 self._gone(agent, now)
 
