@@ -644,7 +644,7 @@ def _named_duties(agents: dict[str, Any]) -> dict[str, float]:
 def add_shrinkage(draw: st.DrawFn, data: dict[str, Any]) -> None:
     """Breaks (of the group, or of a shift), meetings, absenteeism and aux time on some
     groups of a scenario dict, early enough in the day to happen in runs of a few hours;
-    a group of named agents (a roster's) takes breaks only."""
+    a group of named agents (a roster's) takes breaks, absenteeism and aux, no meetings."""
     named = _named_duties(data["agents"])
     for name, group in data["agents"].items():
         if not isinstance(group, dict):
@@ -652,9 +652,10 @@ def add_shrinkage(draw: st.DrawFn, data: dict[str, Any]) -> None:
         if name in named:
             if draw(st.booleans()):
                 group["breaks"] = _breaks(draw, named[name])
+            _add_absenteeism(draw, group)
+            _add_aux(draw, group)
             continue
-        if draw(st.booleans()):
-            group["absenteeism"] = draw(st.sampled_from([0.1, 0.3, 0.5]))
+        _add_absenteeism(draw, group)
         if draw(st.booleans()):
             group["breaks"] = _breaks(draw, _shortest_duty(group))
         for shift in group.get("shifts", ()):
@@ -666,11 +667,20 @@ def add_shrinkage(draw: st.DrawFn, data: dict[str, Any]) -> None:
                     else {"share": draw(st.sampled_from(["25%", "50%", "100%"]))})
             group["meetings"] = [{"start": f"{draw(st.integers(0, 180))}min",
                                   "duration": f"{draw(st.integers(10, 60))}min", **size}]
-        if draw(st.integers(0, 2)) == 0:
-            group["aux"] = {"rate": f"{draw(st.integers(1, 6))}/h",
-                            "duration": draw(st.sampled_from([
-                                {"dist": "exponential", "mean": "3min"},
-                                {"dist": "constant", "value": "5min"}]))}
+        _add_aux(draw, group)
+
+
+def _add_absenteeism(draw: st.DrawFn, group: dict[str, Any]) -> None:
+    if draw(st.booleans()):
+        group["absenteeism"] = draw(st.sampled_from([0.1, 0.3, 0.5]))
+
+
+def _add_aux(draw: st.DrawFn, group: dict[str, Any]) -> None:
+    if draw(st.integers(0, 2)) == 0:
+        group["aux"] = {"rate": f"{draw(st.integers(1, 6))}/h",
+                        "duration": draw(st.sampled_from([
+                            {"dist": "exponential", "mean": "3min"},
+                            {"dist": "constant", "value": "5min"}]))}
 
 
 @st.composite
