@@ -23,7 +23,7 @@ from greenlet import greenlet
 
 from policies import policy_spec
 from sim.kernel.cells import sl_thresholds
-from sim.learn.rewards import RewardMeter
+from sim.learn.rewards import RewardMeter, reward_weights, type_weight_map
 from sim.learn.routing_env import EpisodeCounter, scenario_of
 from sim.model.scenario import DAY, Scenario
 
@@ -110,7 +110,8 @@ class RoutingControlEnv(gym.Env[np.ndarray, np.ndarray]):
         obs_high[:2] = 1.0
         obs_high[size - len(high):] = high
         self.observation_space = gym.spaces.Box(obs_low, obs_high, dtype=np.float64)
-        RewardMeter(self.scenario, reward, type_weights)  # bad rewards fail here
+        reward_weights(reward)  # bad rewards fail here, not in reset
+        type_weight_map(self.scenario, type_weights)
         self._reward_spec, self._type_weights = reward, type_weights
         self._verification, self._outbound = verification, outbound
         self._interval = self.scenario.run.interval

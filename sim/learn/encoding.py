@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from operator import attrgetter
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,6 +46,8 @@ ARRIVAL, FREED_AGENT = "arrival", "freed_agent"
 OPEN_BOUND = 1e9
 """Upper bound of counts and times in the observation space: none in fact, but a finite
 one keeps learners' input normalisation sane."""
+ANY_TIER = object()
+"""The tier class of a scenario without customers: a type's whole queue."""
 PATIENCE_CAP_S = DAY
 """Expected patience beyond a day (or none: a type that never abandons) shows as a day."""
 
@@ -53,10 +55,10 @@ PATIENCE_CAP_S = DAY
 class Decision:
     """A routing decision the engine needs: its observation, mask and options."""
 
-    __slots__ = ("kind", "observation", "mask", "_options")
+    __slots__ = ("kind", "observation", "mask", "_options", "_state")
 
     def __init__(self, kind: str, observation: np.ndarray, mask: np.ndarray,
-                 options: dict[int, Callable[[], Any]]) -> None:
+                 options: dict[int, Any], state: RoutingState) -> None:
         self.kind = kind
         """``ARRIVAL`` (a contact arrives with idle agents able to take it) or
         ``FREED_AGENT`` (an agent is free with contacts it can take waiting)."""
@@ -64,17 +66,25 @@ class Decision:
         self.mask = mask
         """1 for the actions allowed now, as ``int8`` (Gymnasium's convention)."""
         self._options = options
+        """Per allowed routing action: the agent (arrival), or the (type, tier class) whose
+        oldest waiting contact it means (freed agent), looked up only if chosen."""
+        self._state = state
 
     def choose(self, action: int) -> Any:
         """The agent (arrival) or contact (freed agent) that ``action`` means, or None to
         hold. An action the mask forbids holds, or, when holding is not allowed, takes
         the first allowed option."""
         option = self._options.get(int(action))
-        if option is not None:
-            return option()
-        if self.mask[HOLD]:
-            return None
-        return self._options[min(self._options)]()
+        if option is None:
+            if self.mask[HOLD]:
+                return None
+            option = self._options[min(self._options)]
+        if self.kind == ARRIVAL:
+            return option
+        skill, tier = option
+        if tier is ANY_TIER:
+            return self._state.oldest_waiting(skill)
+        return self._state.oldest_waiting_by(skill, "tier", tier)
 
 
 class DecisionEncoder:
@@ -163,12 +173,12 @@ class DecisionEncoder:
         at = self._agents_at
         for group, count in enumerate(able):
             observation[at + 4 * group + 2] = count
-        options: dict[int, Callable[[], Any]] = {}
+        options: dict[int, Any] = {}
         for group, agent in first.items():
             observation[at + 4 * group + 3] = (now - agent.idle_since) / 60.0
             mask[1 + group] = 1
-            options[1 + group] = _constant(agent)
-        return Decision(ARRIVAL, observation, mask, options)
+            options[1 + group] = agent
+        return Decision(ARRIVAL, observation, mask, options, state)
 
     def freed_agent(self, agent: AgentView, state: RoutingState) -> Decision | None:
         """The decision for a freed agent, or None when nothing it can take waits."""
@@ -179,7 +189,7 @@ class DecisionEncoder:
         observation[self._group_at + agent.group_index] = 1.0  # type: ignore[attr-defined]
         for skill in offer:
             observation[self._takes_at + self._type_index[skill]] = 1.0
-        options: dict[int, Callable[[], Any]] = {}
+        options: dict[int, Any] = {}
         first_action = 1 + len(self.groups)
         tiers = len(self.tiers)
         for skill in offer:
@@ -187,8 +197,8 @@ class DecisionEncoder:
             for k in range(tiers):
                 if observation[self._class_offset(base - first_action + k)]:
                     mask[base + k] = 1
-                    options[base + k] = self._oldest_of(state, skill, k)
-        return Decision(FREED_AGENT, observation, mask, options)
+                    options[base + k] = (skill, ANY_TIER if tiers == 1 else self.tiers[k])
+        return Decision(FREED_AGENT, observation, mask, options, state)
 
     def answered(self, contact: ContactView, now: float) -> None:
         """Count an answer made by this decision, for the recent service level."""
@@ -262,19 +272,8 @@ class DecisionEncoder:
         customer = contact.customer
         return self._tier_index[customer.tier if customer is not None else None]
 
-    def _oldest_of(self, state: RoutingState, skill: str, k: int) -> Callable[[], Any]:
-        if len(self.tiers) == 1:
-            return lambda: state.oldest_waiting(skill)
-        tier = self.tiers[k]
-        return lambda: state.oldest_waiting_by(skill, "tier", tier)
-
-
 _on_duty = attrgetter("on_duty")
 _idle = attrgetter("idle")
-
-
-def _constant(value: Any) -> Callable[[], Any]:
-    return lambda: value
 
 
 def fcfs_action(observation: np.ndarray, encoder: DecisionEncoder) -> int:

@@ -21,7 +21,7 @@ from greenlet import greenlet
 
 from policies.agent import AgentParams, AgentPolicy
 from sim.learn.encoding import Decision, DecisionEncoder
-from sim.learn.rewards import RewardMeter
+from sim.learn.rewards import RewardMeter, reward_weights, type_weight_map
 from sim.model.scenario import Scenario, load_scenario
 
 if TYPE_CHECKING:
@@ -96,7 +96,9 @@ class RoutingEnv(gym.Env[np.ndarray, np.int64]):
         self.encoder = DecisionEncoder(self.scenario, allow_hold)
         self._reward_spec = reward
         self._type_weights = type_weights
-        RewardMeter(self.scenario, reward, type_weights)  # bad rewards fail here, not in reset
+        # Bad rewards fail here, not in reset.
+        reward_weights(reward)
+        type_weight_map(self.scenario, type_weights)
         self._verification = verification
         self._outbound = outbound
         self.observation_space = gym.spaces.Box(self.encoder.low, self.encoder.high,
