@@ -3,6 +3,7 @@ contact, assign to the best predicted pair, and measure it by switching it ON an
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -29,6 +30,10 @@ class BetaPrior(PolicyParams):
     failures: Number = Field(default=1.0, gt=0, description="Prior unresolved contacts.")
 
 
+OnOffObjective = Literal["fcr", "aht_s", "match_hit_rate"]
+"""Metrics an ON/OFF experiment can measure its uplift in: means over handled contacts."""
+
+
 class OnOff(PolicyParams):
     """Benchmark mode: alternate the model (ON) with a baseline policy (OFF) in time slots."""
 
@@ -36,6 +41,20 @@ class OnOff(PolicyParams):
     slot: Duration = Field(default=1800.0, gt=0, description=(
         "Length of one ON or OFF slot; a multiple of run.interval that divides 24h. ON slots "
         "start at midnight."))
+    on_share: Probability = Field(default=0.5, gt=0, lt=1, description=(
+        "Share of the day's slots that are ON, spread evenly (0.8: four ON slots, then one "
+        "OFF); 0.5 alternates."))
+    objective: OnOffObjective = Field(default="fcr", description=(
+        "The metric the uplift is measured in: fcr, aht_s (handle time; lower is better) or "
+        "match_hit_rate."))
+
+    def day_slots(self) -> tuple[bool, ...]:
+        """ON (True) or OFF of each slot of the day: slot ``i`` is ON when it completes one
+        more ON slot of the share, ceil((i + 1) x share) > ceil(i x share), so the day starts
+        ON and ON slots are spread evenly (0.5 alternates ON, OFF)."""
+        share = Fraction(str(self.on_share))  # exact: 0.7 x 10 is 7, not 7.000000000000001
+        return tuple(-(-(i + 1) * share // 1) > -(-i * share // 1)
+                     for i in range(round(DAY / self.slot)))
 
 
 class PredictiveParams(PolicyParams):
@@ -109,6 +128,12 @@ def _check_onoff(onoff: OnOff, scenario: Scenario) -> None:
             f"{format_duration(onoff.slot)} is not a whole number of run.interval "
             f"({format_duration(interval)}) that divides 24h; allowed: e.g. the interval "
             "itself"))
+    slots = onoff.day_slots()
+    if all(slots):
+        raise PolicyConfigError(("onoff", "on_share"), (
+            f"{onoff.on_share} leaves no OFF slot in a day of {len(slots)} slots of "
+            f"{format_duration(onoff.slot)}; allowed: a share of at most "
+            f"{(len(slots) - 1) / len(slots):.4g}, or shorter slots"))
 
 
 def _whole(ratio: float) -> bool:
@@ -144,8 +169,9 @@ class PredictivePolicy:
     average agent by most (its advantage), so within a key contacts are served in
     arrival order and no key is preferred merely for being easy.
 
-    With ``onoff``, slots of the day alternate ON (the model decides; the first
-    slot after midnight) and OFF (the baseline decides); the model learns from
+    With ``onoff``, slots of the day are ON (the model decides; the first slot
+    after midnight, then ``on_share`` of them spread evenly) or OFF (the baseline
+    decides); the model learns from
     every finished contact either way. ``reports.onoff.onoff_uplift`` turns the
     per-interval results into the uplift and its confidence interval.
     """
@@ -169,9 +195,11 @@ class PredictivePolicy:
         """Per key, over all agents: the average agent."""
         self._baseline: RoutingPolicy | None = None
         self._slot = DAY
+        self._slots_on: tuple[bool, ...] = (True,)
         if params.onoff is not None:
             self._baseline = make_policy(params.onoff.baseline, scenario)
             self._slot = params.onoff.slot
+            self._slots_on = params.onoff.day_slots()
             self.work_conserving = getattr(self._baseline, "work_conserving", False) is True
             # Only a baseline that re-checks waiting contacts needs the engine to ask:
             # the engine calls the hook only when the policy has it.
@@ -197,7 +225,7 @@ class PredictivePolicy:
 
     def on(self, now: float) -> bool:
         """Whether the model decides at time ``now`` (always, without ``onoff``)."""
-        return self._baseline is None or int(now % DAY // self._slot) % 2 == 0
+        return self._slots_on[int(now % DAY // self._slot)]
 
     # ------------------------------------------------------------------ model
     def _values(self, arms: list[_Arm | None], keys: list[str],

@@ -23,6 +23,8 @@ from conftest import contract_scenario_data
 from test_policies import World
 
 from reports.onoff import format_uplift, onoff_uplift, uplifts
+from policies.predictive import OnOff
+from sim.model.units import DAY
 from sim.model.identity import Caller
 from sim.runner import estimate
 from sim.state import WAITING, Agent, Contact
@@ -436,3 +438,52 @@ def test_onoff_uplift_rejects_what_it_cannot_pool() -> None:
         onoff_uplift(results, metric="service_level")
     with pytest.raises(ValueError, match="was not run"):
         onoff_uplift(results, label="fcfs")
+
+
+@pytest.mark.parametrize(("share", "pattern"), [
+    (0.5, "10" * 24),
+    (0.8, "11110" * 9 + "111"),
+    (0.2, "10000" * 9 + "100"),
+    (0.7, "1110110110" * 4 + "11101101"),  # 7 ON of every 10, never two OFF in a row
+])
+def test_onoff_split_spreads_the_on_slots_evenly(share: float, pattern: str) -> None:
+    onoff = OnOff(slot="30min", on_share=share)
+    slots = onoff.day_slots()
+    assert "".join("1" if on else "0" for on in slots) == pattern
+    policy = _predictive(explore="epsilon", epsilon=0.0,
+                         onoff={"baseline": "fcfs", "slot": "30min", "on_share": share})
+    assert [policy.on(i * 1800.0 + 60.0) for i in range(48)] == list(slots)
+    assert [policy.on(DAY + i * 1800.0) for i in range(48)] == list(slots)  # every day alike
+
+
+@pytest.mark.parametrize(("onoff", "words"), [
+    ({"on_share": 0.99}, "leaves no OFF slot in a day of 48 slots"),
+    ({"on_share": 1.0}, "less than 1"),
+    ({"on_share": 0.0}, "greater than 0"),
+    ({"objective": "service_level"}, "fcr"),
+])
+def test_onoff_split_and_objective_are_checked(onoff: dict[str, Any], words: str) -> None:
+    data = _pairing_center(differ=True)
+    data["routing"]["predictive"]["onoff"].update(onoff)
+    with pytest.raises(ScenarioError) as error:
+        scenario_from_dict(data)
+    assert "routing.predictive.onoff" in str(error.value) and words in str(error.value)
+
+
+def test_an_80_20_experiment_measures_the_uplift_in_its_objective() -> None:
+    data = _pairing_center(differ=True)
+    data["routing"]["predictive"]["onoff"]["on_share"] = 0.8
+    results = run(scenario_from_dict(data), progress=False)
+    uplift = onoff_uplift(results)
+    # 9 blocks of four ON and one OFF slot a day; the 2 h warm-up holds the first 4 slots,
+    # so the first block keeps its OFF slot alone and drops out.
+    assert uplift.metric == "fcr" and uplift.on_share == 0.8 and uplift.uplift.n == 3 * 8
+    assert uplift.as_json()["on_share"] == 0.8
+    assert 0.55 < uplift.off < 0.65  # fcfs: (0.9 + 0.3) / 2, as at 50:50
+    assert uplift.uplift.low > 0.2  # the same uplift as at 50:50, with a wider interval
+    assert "blocks of slots, 80% ON" in format_uplift(uplift)
+    # Handle time does not depend on the agent here: the AHT uplift's interval holds 0.
+    data["routing"]["predictive"]["onoff"]["objective"] = "aht_s"
+    aht = uplifts(run(scenario_from_dict(data), progress=False))["predictive"]
+    assert aht.metric == "aht_s" and aht.uplift.low < 0 < aht.uplift.high
+    assert 270 < aht.on < 330 and 270 < aht.off < 330  # exponential, mean 300 s
