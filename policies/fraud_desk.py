@@ -88,7 +88,7 @@ class FraudDeskPolicy:
     def suspicious(self, contact: ContactView) -> bool:
         """Whether the contact must go to the fraud desk."""
         caller = contact.identity
-        if caller is None or contact.customer is None:
+        if caller is None or not caller.claims:
             return False
         return bool(self._flags.intersection(caller.flags)) or (
             caller.confidence < self.params.min_confidence)

@@ -53,8 +53,80 @@ cost as much to skip as a live one to read; a bulk removal happens at most once 
 many additions as live entries, so its cost per addition stays bounded."""
 
 
+class CustomerView(Protocol):
+    """What a policy may read about a customer: the center's record (CRM), never the
+    customer's true traits."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def tier(self) -> str: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def dialect(self) -> str | None: ...
+    @property
+    def value(self) -> float: ...
+    @property
+    def churn_risk(self) -> float:
+        """The center's churn-risk score."""
+    @property
+    def sentiment(self) -> float:
+        """Sentiment on record (0 = very negative, 1 = very positive)."""
+    @property
+    def preferred_channel(self) -> str: ...
+    @property
+    def preferred_hours(self) -> tuple[float, float]:
+        """(start, end) time of day of the customer's usual contacts; may wrap midnight."""
+    @property
+    def devices(self) -> int: ...
+    @property
+    def phones(self) -> tuple[str, ...]:
+        """Carrier of each phone number on file."""
+    @property
+    def contacts(self) -> int:
+        """Earlier contacts on record."""
+    @property
+    def last_contact(self) -> float: ...
+    @property
+    def voice_enrolled(self) -> bool: ...
+    @property
+    def owner(self) -> tuple[str, int] | None:
+        """Seat of the customer's own adviser, if any."""
+    @property
+    def last_agent(self) -> int | None: ...
+
+
+class CallerView(Protocol):
+    """What the center knows about a caller after the IVR: never who the caller really is
+    (genuine, fraudster, prospect)."""
+
+    @property
+    def claims(self) -> bool:
+        """Whether the caller claims to be a customer (a fraudster does; a prospect not)."""
+    @property
+    def matched(self) -> bool:
+        """Whether the claimed record was found before the queue (the contact's
+        ``customer``)."""
+    @property
+    def identified(self) -> bool:
+        """Passive identification succeeded (number, device, carrier scored)."""
+    @property
+    def confidence(self) -> float: ...
+    @property
+    def flags(self) -> tuple[str, ...]: ...
+    @property
+    def intent(self) -> str: ...
+    @property
+    def risk(self) -> str: ...
+    @property
+    def verified(self) -> bool | None:
+        """How verification ended, once it has (None before, and for nothing to verify)."""
+
+
 class ContactView(Protocol):
-    """What a policy may read about a contact."""
+    """What a policy may read about a contact: what the center knows now. Never its true
+    patience, handle time or outcome, nor who the caller really is."""
 
     @property
     def id(self) -> int: ...
@@ -63,11 +135,11 @@ class ContactView(Protocol):
     @property
     def arrival(self) -> float: ...
     @property
-    def work(self) -> float: ...
-    @property
-    def customer(self) -> Customer | None:
-        """The resolved (claimed) customer's profile; None for unknown callers or
-        scenarios without customers."""
+    def customer(self) -> CustomerView | None:
+        """The customer record the center matched (by number, login or an IVR check; a
+        spoofing fraudster matches the victim's); None for a caller not matched (yet: an
+        agent finds the record on answering), an unknown caller, or scenarios without
+        customers."""
     @property
     def resolved(self) -> bool:
         """Whether the contact was resolved: known only once it is finished (``observe``)."""
@@ -87,9 +159,17 @@ class ContactView(Protocol):
     def callback(self) -> bool:
         """Whether the customer waits for a call back (off the line: never abandons)."""
     @property
-    def identity(self) -> Caller | None:
+    def identity(self) -> CallerView | None:
         """Passive identification, confidence, flags, intent and risk; None when the
         scenario has no identity block."""
+
+
+GROUND_TRUTH = frozenset({
+    "patience", "work", "wrap_up", "outcome_u", "reached", "stretch", "kind", "loss",
+    "refused_in_ivr", "self_service"})
+"""Engine-only figures of contacts and callers: true patience, handle time and outcome
+draws, who the caller really is. No view protocol above may name them
+(``tests/test_policy_view.py`` checks that every registered policy reads only the views)."""
 
 
 class AgentView(Protocol):
@@ -102,6 +182,9 @@ class AgentView(Protocol):
         """A named agent's roster id; else ``GROUP-NNN``, the group's n-th agent."""
     @property
     def group(self) -> str: ...
+    @property
+    def group_index(self) -> int:
+        """Position of the agent's group in the scenario's ``agents``."""
     @property
     def skills(self) -> tuple[str, ...]: ...
     @property

@@ -75,6 +75,16 @@ def fcfs_choice(env: RoutingEnv):
     return lambda observation, info: fcfs_action(observation, env.encoder)
 
 
+@pytest.fixture(autouse=True)
+def _registrations_end_with_the_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Agent policies a test registers leave the registry with it: other tests in the same
+    worker (the fuzz's coverage of every registered policy) must not meet them."""
+    from policies.base import ROUTING_POLICIES
+
+    ROUTING_POLICIES.specs()  # discover the shipped ones first, so they stay
+    monkeypatch.setattr(ROUTING_POLICIES, "_specs", dict(ROUTING_POLICIES._specs))
+
+
 @pytest.fixture(scope="module")
 def quickstart() -> sim.Scenario:
     return sim.load_scenario(SCENARIOS / "quickstart.yaml")

@@ -159,9 +159,9 @@ class DecisionEncoder:
         first: dict[int, AgentView] = {}
         able = [0] * len(self.groups)
         for agent in state.idle_agents(skill):
-            if agent.capacity is not None and skill not in agent.open:  # type: ignore[attr-defined]
+            if skill not in agent.open:  # holds contacts of another channel, or blends
                 continue
-            group = agent.group_index  # type: ignore[attr-defined]
+            group = agent.group_index
             able[group] += 1
             first.setdefault(group, agent)
         if not first:
@@ -186,7 +186,7 @@ class DecisionEncoder:
         if not any(state.waiting_count(skill) for skill in offer):
             return None
         observation, mask = self._common(state, 1)
-        observation[self._group_at + agent.group_index] = 1.0  # type: ignore[attr-defined]
+        observation[self._group_at + agent.group_index] = 1.0
         for skill in offer:
             observation[self._takes_at + self._type_index[skill]] = 1.0
         options: dict[int, Any] = {}
@@ -259,7 +259,7 @@ class DecisionEncoder:
         if self._agents_seen != state.agent_count():
             self._agents = [[] for _ in self.groups]
             for agent in state.agents():
-                self._agents[agent.group_index].append(agent)  # type: ignore[attr-defined]
+                self._agents[agent.group_index].append(agent)
             self._agents_seen = state.agent_count()
         at = self._agents_at
         for group, agents in enumerate(self._agents):

@@ -224,6 +224,12 @@ class Caller:
 
     kind = GENUINE
     customer: Customer | None = None
+    """The record the caller claims: the victim's for a fraudster (ground truth of the
+    claim; the center knows it once ``matched``, or once an agent answers)."""
+    matched = False
+    """Whether the center found the claimed record before routing: a number on file that
+    belongs to one customer (a spoofed number finds the victim), a session login, or a
+    check the caller went through in the IVR."""
     identified = False
     confidence = 0.0
     flags: tuple[str, ...] = ()
@@ -242,6 +248,12 @@ class Caller:
     ivr_fee = 0.0
     agent_fee = 0.0
     loss = 0.0
+
+    @property
+    def claims(self) -> bool:
+        """Whether the caller claims to be a customer (matched or not): fraudsters do,
+        prospects do not."""
+        return self.customer is not None
 
     def __repr__(self) -> str:
         return (f"Caller({self.customer!r}, identified={self.identified}, "
@@ -292,6 +304,7 @@ class Checks:
             caller.ivr_fee += spec.fee
         self._ran.append(method)
         caller.asked = caller.asked or spec.asks_caller
+        caller.matched = caller.matched or not self._with_agent
         u = self._uniforms[method]
         return u < spec.fraud_pass_chance if caller.kind == FRAUD else u >= spec.genuine_fail_chance
 
@@ -384,6 +397,7 @@ class IdentityModel:
             caller.intent = self._intents.pick(u[7]) if self.identity is not None else ""
         if index >= 0:
             unique_number = on_file and u[4] >= spec.shared_number
+            caller.matched = unique_number or logged_in
             in_hours, own_channel = population.in_habit(index, channel, now)
             flags = _FLAGS[(not on_file) + 2 * (not in_hours) + 4 * (not own_channel)]
             caller.customer = Customer(population, index)

@@ -10,6 +10,7 @@ from sim.errors import ScenarioError
 from sim.kernel.streams import uniform_pairs
 from sim.model.outcomes import follow_up_streams
 from sim.stages import Stage, listen_abandoned
+from sim.stages.identity import claimed
 from sim.state import Contact
 
 if TYPE_CHECKING:
@@ -99,10 +100,11 @@ class FollowUps(Stage):
         self._pending -= 1
         now = kernel.clock.now
         counted = now >= kernel.warmup
-        if first.customer is not None:
+        customer = claimed(first)
+        if customer is not None:
             assert self._identity is not None
-            cell = kernel.cells.tier[type_name, first.customer.tier][kernel.slot]
-            patience *= self._identity.patience_factor.get(first.customer.tier, 1.0)
+            cell = kernel.cells.tier[type_name, customer.tier][kernel.slot]
+            patience *= self._identity.patience_factor.get(customer.tier, 1.0)
         else:
             cell = kernel.cells.contact[kernel.type_names.index(type_name)][kernel.slot]
         self._serial += 1

@@ -60,6 +60,10 @@ class IdentityStage(Stage):
 
         def assign(agent: Agent, contact: Contact, now: float) -> None:
             customer = contact.customer
+            caller = contact.identity
+            if customer is None and caller is not None and caller.customer is not None:
+                # The agent learns who calls: the record as it stands now.
+                customer = contact.customer = Customer(self.population, caller.customer.id)
             if customer is not None:
                 self._last_agent[customer.id] = agent.id
             before_assign(agent, contact, now)
@@ -103,7 +107,9 @@ class IdentityStage(Stage):
             escalated = escalated_u < spec.share
             logged_in = escalated and login_u < spec.recognised
         caller = self.model.resolve(contact.type, self._channels[contact.type], now, logged_in)
-        customer = contact.customer = caller.customer
+        customer = caller.customer
+        # Routing sees the record only if the center found it before the queue.
+        contact.customer = customer if caller.matched or self.model.identity is None else None
         if customer is not None:
             tier = customer.tier
             contact.cell = self._tier_cells[contact.type, tier][kernel.slot]
@@ -188,12 +194,15 @@ class IdentityStage(Stage):
                 conclude(identity, caller)
 
     def same_customer(self, first: Contact, counted: bool) -> Customer | None:
-        """A fresh view of the customer of an earlier contact, for their next contact."""
-        if first.customer is None:
+        """A fresh view of the customer of an earlier contact, for their next contact, if
+        the center knows who they are (the first was answered, or matched before the queue;
+        else the record is found once an agent answers)."""
+        customer = claimed(first)
+        if customer is None:
             return None
         if self.seen is not None and counted:
-            self.seen[first.customer.id] = 1
-        return Customer(self.population, first.customer.id)
+            self.seen[customer.id] = 1
+        return Customer(self.population, customer.id) if first.customer is not None else None
 
     def finish_run(self, end: float) -> None:
         kernel = self.kernel
@@ -206,6 +215,13 @@ class IdentityStage(Stage):
     def report(self, result: ReplicationResult) -> None:
         if self.seen is not None:
             result.overall["unique_customers"] = float(sum(self.seen))
+
+
+def claimed(contact: Contact) -> Customer | None:
+    """The customer a contact's caller claims to be (ground truth of the claim, for the
+    engine's books), known to the center or not."""
+    caller = contact.identity
+    return caller.customer if caller is not None else contact.customer
 
 
 def conclude(identity: IdentityCell, caller: Caller) -> None:
