@@ -163,6 +163,7 @@ def test_reality_command_writes_table_plot_and_json(tmp_path: Path,
     assert (tmp_path / "anonymous_bank_excerpt-reality.png").stat().st_size > 10_000
     page = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert "Reality check: anonymous_bank_excerpt.txt" in page and 'id="fig-reality"' in page
+    assert "Fitted per hour band" in page and "Erlang A error" in page and "Scorecard" in page
     document = json.loads(out.read_text())
     assert document["days"] == 3
     overall = document["overall"]

@@ -26,7 +26,7 @@ FIGURES = {"abandon_rate", "service_level", "asa_s"}
 
 def test_json_has_the_issues_shape(tmp_path: Path) -> None:
     out = tmp_path / "check.json"
-    assert main(["reality", str(EXCERPT), "--replications", "2", "--json", str(out)]) == 0
+    assert main(["reality", str(EXCERPT), "--replications", "1", "--json", str(out)]) == 0
     document = json.loads(out.read_text())
     offered = sum(1 for c in read_log(EXCERPT).calls if c.offered)
     assert document["overall"]["calls"] == offered

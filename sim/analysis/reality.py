@@ -23,7 +23,7 @@ import csv
 import json
 import math
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from sim.analysis.reality_model import (
     BAND_PARTS,
     BandFits,
     Forecast,
+    band_label,
     banded_type_of,
     fit_bands,
     forecast,
@@ -127,6 +128,8 @@ class RealityCheck:
     holdout_from: int | None = None
     calibration_days: list[int] = field(default_factory=list)
     by_band: list[str] = field(default_factory=list)
+    band_fits: BandFits | None = None
+    """The calibration days' fits per (type, hour band), shown in the report."""
 
     def rows(self) -> list[tuple[str, dict[str, float], dict[str, Any], dict[str, float]]]:
         """(label, actual figures, simulated estimates, Erlang A figures) per hour with
@@ -286,6 +289,7 @@ class RealityCheck:
 {table(header, body)}
 <p class="meta">Download the numbers: <a download="reality.json"
 href="{data_uri("application/json", document)}">JSON</a></p>
+{self._fits_html(table)}
 <h2>Definitions</h2>
 <p>Both sides use ccsim's definitions: offered = answered + abandoned; abandonment rate =
 abandoned / offered; SL(T) = answered within T / (answered + abandoned after T); ASA = mean
@@ -295,6 +299,33 @@ wait of the answered.</p>"""
         index = folder / "index.html"
         write_atomic(index, page(f"ccsim reality check: {name}", html_body))
         return index
+
+    def _fits_html(self, table: Callable[[list[str], list[list[tuple[str, str]]]], str]) -> str:
+        """The fits per hour band with their quality, for the page."""
+        if self.band_fits is None:
+            return ""
+        fits = self.band_fits
+        body = []
+        for kind, band in sorted(fits.patience.keys() | fits.handle.keys()):
+            patience = fits.patience.get((kind, band))
+            handle = fits.handle.get((kind, band))
+            p_value = fits.patience_p_value(kind)
+            body.append([
+                (kind, ""), (band_label(band), ""),
+                ("-" if patience is None else
+                 f"{patience.dist} {patience.mean:.0f} s ({patience.abandoned} abandons, "
+                 f"{patience.censored} censored)", ""),
+                ("-" if math.isnan(p_value) else f"{p_value:.2g}", ""),
+                ("-" if handle is None else
+                 f"{handle.mean:.0f} s, cv {handle.cv:.2f}, KS {handle.ks:.3f} ({handle.n})", "")])
+        header = ["Type", "Hours", "Patience (censored MLE)", "p, one patience all day",
+                  "Handle time (lognormal by moments)"]
+        return f"""<h2>Fitted per hour band</h2>
+<p class="meta">Calibration days only; a band without 30 abandons (talks) keeps its type's
+whole-day fit. p: likelihood-ratio test of one exponential patience for the whole day against
+one per band (small: the bands differ). Which assumption costs how much error is measured in
+docs/calibration.md, section 5.</p>
+{table(header, body)}"""
 
     def plot(self, folder: str | Path) -> Path:
         """Actual vs simulated per hour of day, one panel per metric; returns the PNG path."""
@@ -428,7 +459,7 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
             _tally_trace(trace, simulated)
     return RealityCheck(log.report.source, scored, arrivals, replications,
                         actual_tally(log, scored), simulated, baseline, staffing,
-                        holdout_from, fitted.days, list(by_band))
+                        holdout_from, fitted.days, list(by_band), bands)
 
 
 def _split_calibration(log: CallLog, days: str, holdout_from: int,
