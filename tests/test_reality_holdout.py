@@ -13,11 +13,11 @@ import pytest
 from scipy import stats
 
 from sim.analysis.analytics import erlang_a_figures
-from sim.analysis.calibrate import PATIENCE_BANDS, calibrate
+from sim.analysis.calibrate import PATIENCE_BANDS, calibrate, staffing_table
 from sim.analysis.calllog import ABANDONED, DAY, SERVED, Call, CallLog, read_log
 from sim.analysis.reality import reality_check
 from sim.analysis.reality_erlang import ErlangTally
-from sim.analysis.reality_model import band_type, fit_bands, split_by_band
+from sim.analysis.reality_model import band_type, fit_bands, forecast, split_by_band
 from sim.cli import main
 
 EXCERPT = Path(__file__).parent / "data" / "anonymous_bank_excerpt.txt"
@@ -155,3 +155,23 @@ def test_erlang_baseline_is_erlang_a_hour_by_hour() -> None:
     nobody.add_day(_one_queue("60/h", [0] * 24))
     assert nobody.figures([3])["abandon_rate"] == 1.0
     assert math.isnan(nobody.figures([3])["asa_s"])
+
+
+def test_forecast_is_the_weekdays_volume_in_its_kinds_shape() -> None:
+    log = read_log(EXCERPT)
+    fitted = calibrate(log, "all")
+    assert fitted.activity is not None
+    staffing = staffing_table(fitted.activity, fitted.groups, fitted.days, 900.0)
+    plan = forecast(fitted, log, staffing)
+    for day in fitted.days:  # Sunday, Monday, Tuesday: each its own weekday's level
+        weekday = log.weekday(day)
+        assert weekday is not None
+        rates = plan.rates(weekday)
+        assert sum(map(sum, rates.values())) == pytest.approx(fitted.offered_per_day[day])
+        for group, planned in plan.plan(weekday).items():  # one kind: the days' mean plan
+            for index in (40, 60):
+                assert planned[index] == pytest.approx(
+                    sum(staffing[d][group][index] for d in fitted.days) / 3)
+    saturday = plan.rates(5)  # not in the excerpt: the busy days' shape at their mean
+    assert sum(map(sum, saturday.values())) == pytest.approx(
+        sum(fitted.offered_per_day[d] for d in fitted.days) / 3)
