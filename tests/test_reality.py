@@ -143,7 +143,7 @@ def test_actual_figures_match_an_independent_count() -> None:
 def test_reality_check_on_the_excerpt(options: dict[str, Any]) -> None:
     check = reality_check(EXCERPT, replications=2, **options)
     assert check.days == [0, 1, 2] and len(check.simulated) == 2
-    rows = {label: (actual, simulated) for label, actual, simulated in check.rows()}
+    rows = {label: (actual, simulated) for label, actual, simulated, _ in check.rows()}
     assert rows["all"][0]["offered"] == sum(1 for c in read_log(EXCERPT).calls if c.offered)
     if options.get("arrivals") != "poisson":
         for label, (actual, simulated) in rows.items():  # replay: the same callers every hour
@@ -163,11 +163,12 @@ def test_reality_command_writes_table_plot_and_json(tmp_path: Path,
     assert (tmp_path / "anonymous_bank_excerpt-reality.png").stat().st_size > 10_000
     page = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert "Reality check: anonymous_bank_excerpt.txt" in page and 'id="fig-reality"' in page
+    assert "Fitted per hour band" in page and "Erlang A error" in page and "Scorecard" in page
     document = json.loads(out.read_text())
-    assert document["days"] == 3 and "all" in document["by_hour"]
-    entry = document["by_hour"]["all"]["service_level"]
-    assert set(entry) == {"actual", "simulated", "relative_error"}
-    assert set(entry["simulated"]) == {"mean", "ci95"}
+    assert document["days"] == 3
+    overall = document["overall"]
+    assert set(overall) >= {"calls", "actual", "simulated", "erlang_a", "relative_error"}
+    assert set(overall["simulated"]["service_level"]) == {"mean", "ci95"}
 
 
 def test_reality_command_errors(capsys: pytest.CaptureFixture[str]) -> None:

@@ -23,7 +23,7 @@ import csv
 import json
 import math
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,12 +31,28 @@ from typing import Any
 from sim.analysis.calibrate import (
     AWAY_AFTER,
     HOURS,
+    AgentActivity,
+    AgentGroups,
     Calibration,
     add_away_after_option,
+    agent_activity,
     calibrate,
+    infer_groups,
+    select_days,
     staffing_table,
 )
 from sim.analysis.calllog import ABANDONED, DAY, SERVED, CallLog, read_log, write_arrival_trace
+from sim.analysis.reality_erlang import ErlangTally
+from sim.analysis.reality_model import (
+    BAND_PARTS,
+    BandFits,
+    Forecast,
+    band_label,
+    banded_type_of,
+    fit_bands,
+    forecast,
+    split_by_band,
+)
 from sim.runner import estimate
 from sim.cli.options import add_limit_options, at_least, parse_flag
 from sim.files import atomic_path, check_output_file, check_output_folder, write_atomic
@@ -44,8 +60,14 @@ from sim.limits import limits_for
 from sim.model.units import parse_duration
 
 METRICS = ("offered", "abandon_rate", "service_level", "asa_s")
+ARRIVALS = ("replay", "poisson", "forecast")
+STAFFING = ("actual", "planned")
 STAFFING_INTERVAL = 900.0
 """Staffing of a simulated day changes every 15 minutes, following the log's agents."""
+SCORED = ("abandon_rate", "service_level", "asa_s")
+"""The figures the JSON and the scorecard compare (offered is the input)."""
+BUSY_PER_DAY = 16
+"""An hour of day with at least this many calls per scored day is a busy hour (500 a month)."""
 LABELS = {"offered": "offered", "abandon_rate": "abandonment", "service_level": "SL(20s)",
           "asa_s": "ASA (s)"}
 
@@ -91,18 +113,27 @@ class Tally:
 
 @dataclass
 class RealityCheck:
-    """Actual and simulated figures per hour of day and overall."""
+    """Actual and simulated figures per hour of day and overall, with the Erlang A baseline."""
 
     source: str
     days: list[int]
+    """The scored days (indexes from the log's first day)."""
     arrivals: str
     replications: int
     actual: Tally
     simulated: list[Tally]
     """One tally per replication (each summed over all days)."""
+    erlang: ErlangTally
+    staffing: str = "actual"
+    holdout_from: int | None = None
+    calibration_days: list[int] = field(default_factory=list)
+    by_band: list[str] = field(default_factory=list)
+    band_fits: BandFits | None = None
+    """The calibration days' fits per (type, hour band), shown in the report."""
 
-    def rows(self) -> list[tuple[str, dict[str, float], dict[str, Any]]]:
-        """(label, actual figures, simulated estimates) per hour with calls, then ``all``."""
+    def rows(self) -> list[tuple[str, dict[str, float], dict[str, Any], dict[str, float]]]:
+        """(label, actual figures, simulated estimates, Erlang A figures) per hour with
+        calls, then ``all``."""
         rows = []
         scopes = [(f"{h:02d}", [h]) for h in range(HOURS)] + [("all", list(range(HOURS)))]
         for label, hours in scopes:
@@ -111,49 +142,102 @@ class RealityCheck:
                 continue
             per_rep = [t.figures(hours) for t in self.simulated]
             simulated = {m: estimate(f[m] for f in per_rep) for m in METRICS}
-            rows.append((label, actual, simulated))
+            rows.append((label, actual, simulated, self.erlang.figures(hours)))
         return rows
+
+    def mode(self) -> str:
+        """In sample or out of sample, and with which arrivals and staffing."""
+        scope = ("in sample (calibrated on the scored days)" if self.holdout_from is None else
+                 f"out of sample: calibrated on {len(self.calibration_days)} days before day "
+                 f"{self.holdout_from}, scored from it on")
+        return (f"{scope}; arrivals {self.arrivals}, staffing {self.staffing}; fitted per "
+                f"hour band: {', '.join(self.by_band) or 'nothing'}")
 
     def summary(self) -> dict[str, dict[str, float]]:
         """Overall ``{metric: {actual, simulated, relative_error}}``."""
-        _, actual, simulated = self.rows()[-1]
+        _, actual, simulated, _ = self.rows()[-1]
         return {m: {"actual": actual[m], "simulated": simulated[m].mean,
                     "relative_error": _relative(simulated[m].mean, actual[m])} for m in METRICS}
 
     def format_text(self) -> str:
-        """The comparison table: per hour actual, simulated and relative error per metric."""
+        """The comparison table: per hour actual, simulated, relative error and Erlang A's
+        relative error per metric."""
         head = f"{'hour':>4}"
         for metric in METRICS:
-            head += f" | {LABELS[metric]:>11} {'sim':>7} {'err':>6}"
+            head += f" | {LABELS[metric]:>11} {'sim':>7} {'err':>6} {'EA err':>6}"
         title = (f"{self.source}: {len(self.days)} days, {self.replications} replications per "
-                 f"day, arrivals {self.arrivals}; act = log, sim = mean of replications, "
-                 "err = sim/act - 1")
+                 f"day, {self.mode()}; act = log, sim = mean of replications, "
+                 "err = sim/act - 1, EA err = Erlang A/act - 1")
         lines = [title, head, "-" * len(head)]
-        for label, actual, simulated in self.rows():
+        for label, actual, simulated, erlang in self.rows():
             if label == "all":
                 lines.append("-" * len(head))
             line = f"{label:>4}"
             for metric in METRICS:
                 sim = simulated[metric].mean
                 line += (f" | {_show(metric, actual[metric]):>11} {_show(metric, sim):>7} "
-                         f"{_percent(_relative(sim, actual[metric])):>6}")
+                         f"{_percent(_relative(sim, actual[metric])):>6} "
+                         f"{_percent(_relative(erlang[metric], actual[metric])):>6}")
             lines.append(line)
+        return "\n".join(lines + [self.scorecard_text()])
+
+    def scorecard(self) -> dict[str, Any]:
+        """Busy hours (``BUSY_PER_DAY`` calls a day or more) within 10% and 15% relative per metric, for the
+        simulation and for Erlang A, and in how many the simulation is the closer one."""
+        least = BUSY_PER_DAY * len(self.days)
+        busy = [r for r in self.rows()[:-1] if r[1]["offered"] >= least]
+        card: dict[str, Any] = {"busy_hours": len(busy), "min_calls": least}
+        for metric in SCORED:
+            sim = [abs(_relative(s[metric].mean, a[metric])) for _, a, s, _ in busy]
+            erl = [abs(_relative(e[metric], a[metric])) for _, a, _, e in busy]
+            card[metric] = {
+                "simulated_within_10": sum(e <= 0.10 for e in sim),
+                "simulated_within_15": sum(e <= 0.15 for e in sim),
+                "erlang_a_within_10": sum(e <= 0.10 for e in erl),
+                "erlang_a_within_15": sum(e <= 0.15 for e in erl),
+                "simulated_closer": sum(s < e for s, e in zip(sim, erl)),
+            }
+        return card
+
+    def scorecard_text(self) -> str:
+        """The scorecard as lines of text."""
+        card = self.scorecard()
+        lines = [f"busy hours ({card['min_calls']}+ calls): {card['busy_hours']}"]
+        for metric in SCORED:
+            c = card[metric]
+            lines.append(f"  {LABELS[metric]:>11}: within 10% sim {c['simulated_within_10']}, "
+                         f"Erlang A {c['erlang_a_within_10']}; within 15% sim "
+                         f"{c['simulated_within_15']}, Erlang A {c['erlang_a_within_15']}; "
+                         f"sim closer in {c['simulated_closer']}")
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
-        """Per hour and overall: actual, simulated mean and 95% CI, relative error."""
+        """Per hour with calls and overall: calls, actual, simulated mean and 95% CI, the
+        Erlang A figures, and relative errors of both; then the run's description."""
         def number(value: float) -> float | None:
             return None if math.isnan(value) else value
 
-        hours = {}
-        for label, actual, simulated in self.rows():
-            hours[label] = {m: {"actual": number(actual[m]),
-                                "simulated": simulated[m].as_json(),
-                                "relative_error": number(_relative(simulated[m].mean,
-                                                                   actual[m]))}
-                            for m in METRICS}
-        return {"source": self.source, "days": len(self.days), "arrivals": self.arrivals,
-                "replications": self.replications, "by_hour": hours}
+        def entry(actual: dict[str, float], simulated: dict[str, Any],
+                  erlang: dict[str, float]) -> dict[str, Any]:
+            return {
+                "calls": int(actual["offered"]),
+                "actual": {m: number(actual[m]) for m in SCORED},
+                "simulated": {m: simulated[m].as_json() for m in SCORED},
+                "erlang_a": {m: number(erlang[m]) for m in SCORED},
+                "relative_error": {
+                    "simulated": {m: number(_relative(simulated[m].mean, actual[m]))
+                                  for m in SCORED},
+                    "erlang_a": {m: number(_relative(erlang[m], actual[m])) for m in SCORED}},
+            }
+
+        rows = self.rows()
+        return {"hours": [{"hour": int(label), **entry(a, s, e)} for label, a, s, e in rows[:-1]],
+                "overall": entry(*rows[-1][1:]),
+                "scorecard": self.scorecard(),
+                "source": self.source, "days": len(self.days), "arrivals": self.arrivals,
+                "staffing": self.staffing, "holdout_from": self.holdout_from,
+                "calibration_days": len(self.calibration_days), "by_band": self.by_band,
+                "replications": self.replications}
 
     def write_page(self, folder: str | Path) -> Path:
         """``FOLDER/index.html``: the comparison as a self-contained page in the style of
@@ -165,19 +249,21 @@ class RealityCheck:
 
         rows = self.rows()
         hourly = [r for r in rows if r[0] != "all"]
-        nothing = Estimate(math.nan, math.nan, math.nan, 0)
+
+        def exact(figures: dict[str, float]) -> dict[str, Estimate]:
+            return {m: Estimate(figures[m], math.nan, math.nan, 1) for m in METRICS}
+
         by_hour = {
-            "log (actual)": {f"{label}:00": {m: Estimate(a[m], math.nan, math.nan, 1)
-                                             for m in METRICS} for label, a, _ in hourly},
-            "ccsim (simulated)": {f"{label}:00": {m: s.get(m, nothing) for m in METRICS}
-                                  for label, _, s in hourly}}
+            "log (actual)": {f"{label}:00": exact(a) for label, a, _, _ in hourly},
+            "ccsim (simulated)": {f"{label}:00": s for label, _, s, _ in hourly},
+            "Erlang A": {f"{label}:00": exact(e) for label, _, _, e in hourly}}
         name = Path(self.source).name
         figure = plot_by_interval(by_hour, list(METRICS),
                                   f"{name}: actual vs simulated per hour of day")
         header = ["Hour", *(f"{LABELS[m]} {side}" for m in METRICS
-                            for side in ("log", "sim [95% CI]", "error"))]
+                            for side in ("log", "sim [95% CI]", "error", "Erlang A error"))]
         body = []
-        for label, actual, simulated in rows:
+        for label, actual, simulated, erlang in rows:
             cells = [(label if label == "all" else f"{label}:00", "")]
             for metric in METRICS:
                 value = simulated[metric]
@@ -185,13 +271,17 @@ class RealityCheck:
                             f" [{_show(metric, value.low)}, {_show(metric, value.high)}]")
                 cells += [(_show(metric, actual[metric]), ""),
                           (_show(metric, value.mean) + interval, ""),
-                          (_percent(_relative(value.mean, actual[metric])), "")]
+                          (_percent(_relative(value.mean, actual[metric])), ""),
+                          (_percent(_relative(erlang[metric], actual[metric])), "")]
             body.append(cells)
         document = json.dumps(self.to_json(), indent=2).encode()
         html_body = f"""<h1>Reality check: {escape(name)}</h1>
-<p class="meta">{len(self.days)} days, {self.replications} replications per day, arrivals
-{escape(self.arrivals)}; log = the call log's own figures, sim = mean of replications with its
-95% CI, error = sim / log − 1. ccsim {escape(version())}.</p>
+<p class="meta">{len(self.days)} days, {self.replications} replications per day,
+{escape(self.mode())}; log = the call log's own figures, sim = mean of replications with its
+95% CI, error = sim / log − 1; Erlang A = the per-hour M/M/n+M formula on the same inputs
+(rates, agents, handle time with wrap-up, patience). ccsim {escape(version())}.</p>
+<h2>Scorecard</h2>
+<pre>{escape(self.scorecard_text())}</pre>
 <h2>Per hour of day</h2>
 {figure_html("reality", "Actual vs simulated per hour of day",
              "Each point is an hour of the day (its start), the log's days pooled; the "
@@ -199,6 +289,7 @@ class RealityCheck:
 {table(header, body)}
 <p class="meta">Download the numbers: <a download="reality.json"
 href="{data_uri("application/json", document)}">JSON</a></p>
+{self._fits_html(table)}
 <h2>Definitions</h2>
 <p>Both sides use ccsim's definitions: offered = answered + abandoned; abandonment rate =
 abandoned / offered; SL(T) = answered within T / (answered + abandoned after T); ASA = mean
@@ -209,6 +300,33 @@ wait of the answered.</p>"""
         write_atomic(index, page(f"ccsim reality check: {name}", html_body))
         return index
 
+    def _fits_html(self, table: Callable[[list[str], list[list[tuple[str, str]]]], str]) -> str:
+        """The fits per hour band with their quality, for the page."""
+        if self.band_fits is None:
+            return ""
+        fits = self.band_fits
+        body = []
+        for kind, band in sorted(fits.patience.keys() | fits.handle.keys()):
+            patience = fits.patience.get((kind, band))
+            handle = fits.handle.get((kind, band))
+            p_value = fits.patience_p_value(kind)
+            body.append([
+                (kind, ""), (band_label(band), ""),
+                ("-" if patience is None else
+                 f"{patience.dist} {patience.mean:.0f} s ({patience.abandoned} abandons, "
+                 f"{patience.censored} censored)", ""),
+                ("-" if math.isnan(p_value) else f"{p_value:.2g}", ""),
+                ("-" if handle is None else
+                 f"{handle.mean:.0f} s, cv {handle.cv:.2f}, KS {handle.ks:.3f} ({handle.n})", "")])
+        header = ["Type", "Hours", "Patience (censored MLE)", "p, one patience all day",
+                  "Handle time (lognormal by moments)"]
+        return f"""<h2>Fitted per hour band</h2>
+<p class="meta">Calibration days only; a band without 30 abandons (talks) keeps its type's
+whole-day fit. p: likelihood-ratio test of one exponential patience for the whole day against
+one per band (small: the bands differ). Which assumption costs how much error is measured in
+docs/calibration.md, section 5.</p>
+{table(header, body)}"""
+
     def plot(self, folder: str | Path) -> Path:
         """Actual vs simulated per hour of day, one panel per metric; returns the PNG path."""
         import matplotlib
@@ -217,14 +335,16 @@ wait of the answered.</p>"""
         import matplotlib.pyplot as plt
 
         rows = [r for r in self.rows() if r[0] != "all"]
-        hours = [int(label) for label, _, _ in rows]
+        hours = [int(label) for label, _, _, _ in rows]
         figure, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
         for axis, metric in zip(axes.flat, METRICS):
-            actual = [a[metric] for _, a, _ in rows]
-            mean = [s[metric].mean for _, _, s in rows]
-            low = [s[metric].low for _, _, s in rows]
-            high = [s[metric].high for _, _, s in rows]
+            actual = [a[metric] for _, a, _, _ in rows]
+            mean = [s[metric].mean for _, _, s, _ in rows]
+            low = [s[metric].low for _, _, s, _ in rows]
+            high = [s[metric].high for _, _, s, _ in rows]
             axis.plot(hours, actual, "o-", color="black", label="log (actual)")
+            axis.plot(hours, [e[metric] for _, _, _, e in rows], "^:", color="tab:orange",
+                      label="Erlang A")
             axis.plot(hours, mean, "s--", color="tab:blue", label="ccsim (simulated)")
             axis.fill_between(hours, low, high, color="tab:blue", alpha=0.2, label="95% CI")
             axis.set_title(LABELS[metric])
@@ -275,21 +395,37 @@ def actual_tally(log: CallLog, days: Iterable[int], threshold: float = 20.0) -> 
 
 
 def reality_check(log: CallLog | str | Path, *, days: str = "all", replications: int = 5,
-                  seed: int = 1, arrivals: str = "replay", recorded_service: bool = False,
+                  seed: int = 1, arrivals: str | None = None, recorded_service: bool = False,
                   mapping: str | Path | None = None,
-                  away_after: float = AWAY_AFTER, no_limits: bool = False) -> RealityCheck:
+                  away_after: float = AWAY_AFTER, no_limits: bool = False,
+                  holdout_from: int | None = None, staffing: str | None = None,
+                  by_band: Sequence[str] = BAND_PARTS) -> RealityCheck:
     """Calibrate from ``log`` and simulate each of its days (see the module docstring).
 
-    ``arrivals``: ``poisson`` (each day's hourly counts as hourly rates) or
-    ``replay`` (the exact arrival times); ``recorded_service`` (replay only)
-    gives answered calls their recorded talk time instead of a drawn one.
+    ``arrivals``: ``replay`` (the exact arrival times; the default in sample),
+    ``poisson`` (each day's hourly counts as hourly rates) or ``forecast``
+    (the calibration days' forecast for the day's weekday; the default out of
+    sample); ``recorded_service`` (replay only) gives answered calls their
+    recorded talk time instead of a drawn one. ``staffing``: ``actual`` (the
+    day's own agents, inferred from its talks; the default in sample) or
+    ``planned`` (the calibration days' mean for that kind of day; the default
+    out of sample). ``holdout_from``: calibrate on the days before this day
+    (1 = the log's first) and score the days from it on. ``by_band``: what is
+    fitted per hour band (``patience``, ``handle``; empty: one fit per type).
     ``no_limits`` lifts the bound on the size of the log file (``sim.limits``).
     """
     from sim.runner import run
     from sim.model.scenario import scenario_from_dict
 
-    if arrivals not in ("poisson", "replay"):
-        raise ValueError(f"--arrivals {arrivals}: allowed: poisson, replay")
+    arrivals = arrivals or ("replay" if holdout_from is None else "forecast")
+    staffing = staffing or ("actual" if holdout_from is None else "planned")
+    if arrivals not in ARRIVALS:
+        raise ValueError(f"--arrivals {arrivals}: allowed: {', '.join(ARRIVALS)}")
+    if staffing not in STAFFING:
+        raise ValueError(f"--staffing {staffing}: allowed: {', '.join(STAFFING)}")
+    unknown = [part for part in by_band if part not in BAND_PARTS]
+    if unknown:
+        raise ValueError(f"--by-band {unknown[0]}: allowed: {', '.join(BAND_PARTS)} or none")
     if recorded_service and arrivals != "replay":
         raise ValueError("--recorded-service needs --arrivals replay (service times are "
                          "replayed with the arrivals)")
@@ -297,38 +433,91 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
         raise ValueError("--replications must be >= 1")
     if not isinstance(log, CallLog):
         log = read_log(log, mapping, limit=limits_for(no_limits).call_log_bytes)
-    fitted = calibrate(log, days, away_after=away_after)
+    if holdout_from is None:
+        fitted = calibrate(log, days, away_after=away_after)
+        scored = fitted.days
+    else:
+        fitted, scored = _split_calibration(log, days, holdout_from, away_after)
     assert fitted.activity is not None
-    staffing = staffing_table(fitted.activity, fitted.groups, fitted.days, STAFFING_INTERVAL)
+    planned = staffing_table(fitted.activity, fitted.groups, fitted.days, STAFFING_INTERVAL)
+    actual_staffing = planned if holdout_from is None else staffing_table(
+        *_scoring_activity(log, fitted, away_after), scored, STAFFING_INTERVAL)
+    plan = forecast(fitted, log, planned)
+    bands = fit_bands(fitted, (c for c in fitted.log.calls if c.day in set(fitted.days)))
     simulated = [Tally() for _ in range(replications)]
+    baseline = ErlangTally()
     with tempfile.TemporaryDirectory(prefix="ccsim-reality-") as folder:
-        for day in fitted.days:
-            scenario = _day_scenario(fitted, day, staffing[day], arrivals, recorded_service,
-                                     Path(folder))
+        for day in scored:
+            weekday = log.weekday(day) or 0
+            day_staffing = (plan.plan(weekday) if staffing == "planned"
+                            else actual_staffing[day])
+            scenario = _day_scenario(fitted, log, day, day_staffing, arrivals, recorded_service,
+                                     Path(folder), plan, bands, by_band, baseline)
             trace = Path(folder) / "trace.csv"
             run(scenario_from_dict(scenario, source=f"day {day}", base_dir=folder),
                 replications=replications, seed=seed + day, trace=trace, progress=False)
             _tally_trace(trace, simulated)
-    return RealityCheck(log.report.source, fitted.days, arrivals, replications,
-                        actual_tally(log, fitted.days), simulated)
+    return RealityCheck(log.report.source, scored, arrivals, replications,
+                        actual_tally(log, scored), simulated, baseline, staffing,
+                        holdout_from, fitted.days, list(by_band), bands)
 
 
-def _day_scenario(fitted: Calibration, day: int, staffing: dict[str, list[float]], arrivals: str,
-                  recorded_service: bool, folder: Path) -> dict[str, Any]:
-    """One real day as a 24-hour scenario: its hourly counts and staffing, the fitted rest."""
-    calls = [c for c in fitted.log.calls if c.offered and c.day == day]
-    counts = {t: [0.0] * HOURS for t in fitted.types}
-    for call in calls:
-        counts[fitted.type_of(call)][call.hour] += 1
+def _split_calibration(log: CallLog, days: str, holdout_from: int,
+                       away_after: float) -> tuple[Calibration, list[int]]:
+    """Calibrate on the days before ``holdout_from`` (1-based) only; the days to score."""
+    cut = holdout_from - 1
+    before = CallLog([c for c in log.calls if c.day < cut], log.report, log.first_date)
+    after = CallLog([c for c in log.calls if c.day >= cut], log.report, log.first_date)
+    if not any(c.offered for c in before.calls) or not any(c.offered for c in after.calls):
+        raise ValueError(f"--holdout-from {holdout_from}: the log's calls are on days "
+                         f"1-{log.days}; allowed: a day with calls both before it and from it on")
+    fitted = calibrate(before, days, away_after=away_after)
+    scored, _ = select_days(after, days)
+    return fitted, scored
+
+
+def _scoring_activity(log: CallLog, fitted: Calibration,
+                      away_after: float) -> tuple[AgentActivity, AgentGroups]:
+    """Agents' logged-in spans on every day of ``log``, in the calibration's groups: an agent
+    first seen on the scored days joins the group the whole log puts them in, if the
+    calibration has it, else the best-staffed group."""
+    whole = infer_groups(log.calls)
+    busiest = max(fitted.groups.skills, key=lambda g: sum(fitted.staffing[g]))
+    members = {agent: fitted.groups.members.get(
+        agent, group if group in fitted.groups.skills else busiest)
+        for agent, group in whole.members.items()}
+    groups = AgentGroups(members, fitted.groups.skills)
+    return agent_activity(log.calls, groups, away_after), groups
+
+
+def _day_scenario(fitted: Calibration, log: CallLog, day: int, staffing: dict[str, list[float]],
+                  arrivals: str, recorded_service: bool, folder: Path, plan: Forecast,
+                  bands: BandFits, by_band: Sequence[str],
+                  baseline: ErlangTally) -> dict[str, Any]:
+    """One day as a 24-hour scenario: its hourly counts (or the forecast) and staffing, the
+    fitted rest split by hour band; adds the day's Erlang A figures to ``baseline``."""
+    calls = [c for c in log.calls if c.offered and c.day == day]
+    if arrivals == "forecast":
+        rates = plan.rates(log.weekday(day) or 0)
+    else:
+        rates = {t: [0.0] * HOURS for t in fitted.types}
+        for call in calls:
+            rates[fitted.type_of(call)][call.hour] += 1
     # One hour past midnight lets the day's last callers finish; only contacts that
     # arrived before midnight are counted (``_tally_trace``).
-    scenario = fitted.scenario_dict(rates=counts, staffing=staffing, duration="25h",
-                                    name=f"{Path(fitted.log.report.source).stem}-day{day}")
-    scenario.pop("busyness", None)  # the day's own volume is used, not a random factor
+    scenario = fitted.scenario_dict(rates=rates, staffing=staffing, duration="25h",
+                                    name=f"{Path(log.report.source).stem}-day{day}")
+    if arrivals == "forecast" and plan.busyness_cv:
+        scenario["busyness"] = {"dist": "gamma", "cv": round(plan.busyness_cv, 3)}
+    else:
+        scenario.pop("busyness", None)  # the day's own volume is used, not a random factor
+    scenario = split_by_band(scenario, bands, by_band)
+    baseline.add_day(scenario)
     if arrivals == "replay":
         trace = folder / f"arrivals-day{day}.csv"
-        write_arrival_trace(calls, trace, fitted.type_of, offset=day * DAY)
-        recorded = {fitted.type_of(c) for c in calls if c.service is not None}
+        type_of = banded_type_of(fitted)
+        write_arrival_trace(calls, trace, type_of, offset=day * DAY)
+        recorded = {type_of(c) for c in calls if c.service is not None}
         for kind, spec in scenario["contact_types"].items():
             spec["arrivals"] = {"trace": trace.name, "type": kind}
             if recorded_service and kind in recorded:
@@ -357,8 +546,20 @@ def configure(parser: Any) -> None:
     parser.add_argument("--mapping", metavar="MAP.yaml", help="column mapping for a CSV log")
     parser.add_argument("--days", default="all",
                         help="days to check: all (default), weekdays, weekend or day names")
-    parser.add_argument("--arrivals", choices=["poisson", "replay"], default="replay",
-                        help="poisson: each day's hourly counts as rates; replay: exact times")
+    parser.add_argument("--arrivals", choices=ARRIVALS,
+                        help="replay: exact times (default in sample); poisson: each day's "
+                             "hourly counts as rates; forecast: the calibration days' forecast "
+                             "for the day's weekday (default with --holdout-from)")
+    parser.add_argument("--staffing", choices=STAFFING,
+                        help="actual: the day's agents inferred from its talks (default in "
+                             "sample); planned: the calibration days' mean for that kind of day "
+                             "(default with --holdout-from)")
+    parser.add_argument("--holdout-from", type=int, metavar="DAY",
+                        help="calibrate on the days before DAY (1 = the log's first day) and "
+                             "score the days from DAY on")
+    parser.add_argument("--by-band", default=",".join(BAND_PARTS), metavar="PARTS",
+                        help="what to fit per hour band of arrival: patience,handle (default) "
+                             "or a part of it, or none")
     parser.add_argument("--recorded-service", action="store_true",
                         help="with --arrivals replay: answered calls keep their recorded talk time")
     parser.add_argument("--replications", type=int, default=5,
@@ -380,8 +581,13 @@ def _cmd_reality(args: Any) -> int:
         check_output_folder(args.report, "--report")
     if args.json:
         check_output_file(args.json, "--json")
+    if args.holdout_from is not None:
+        at_least("--holdout-from", args.holdout_from, 2)
+    by_band = [] if args.by_band.strip() == "none" else [
+        part.strip() for part in args.by_band.split(",") if part.strip()]
     check = reality_check(args.log, days=args.days, replications=args.replications,
-                          seed=args.seed, arrivals=args.arrivals,
+                          seed=args.seed, arrivals=args.arrivals, staffing=args.staffing,
+                          holdout_from=args.holdout_from, by_band=by_band,
                           recorded_service=args.recorded_service, mapping=args.mapping,
                           away_after=parse_flag("--away-after", parse_duration, args.away_after),
                           no_limits=args.no_limits)

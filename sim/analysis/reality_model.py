@@ -1,0 +1,252 @@
+"""What ``ccsim reality`` simulates for one day: the fits by hour band, the forecast and the plan.
+
+The calibrated scenario (``sim.calibrate``) has one patience and one handle
+time per contact type. The bank's callers are not equally patient all day
+(PS in January: about 215 s at night, 674 s in the evening) and talks differ
+by hour too, so the reality check fits both per **hour band** of arrival
+(``PATIENCE_BANDS``) and gives each band its own contact type
+(``PS@16-19``): the scenario format already has patience and handle time per
+type, so no engine feature is needed, and under FCFS or the priority policy
+splitting a type by arrival hour changes no routing decision. A band with
+fewer than ``MIN_FIT`` abandons (patience) or talks (handle time) keeps the
+month's fit of its type.
+
+Out of sample a planner knows only the calibration days: the **forecast**
+of a day is the hourly shape of its kind of day (the busy weekdays pooled,
+each quieter weekday on its own) scaled to the mean volume of its weekday,
+and the **plan** is the mean staffing per 15 minutes of the calibration days
+of the same kind. The day-to-day variation left once the weekday is known
+becomes the scenario's ``busyness``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from scipy import stats
+
+from sim.analysis.calibrate import (
+    HOURS,
+    MIN_FIT,
+    PATIENCE_BANDS,
+    Calibration,
+    HandleFit,
+    PatienceFit,
+    fit_handle_time,
+    fit_patience,
+)
+from sim.analysis.calllog import ABANDONED, SERVED, Call, CallLog
+
+BAND_PARTS = ("patience", "handle")
+"""What may be fitted per hour band (``--by-band``)."""
+
+
+def band_index(hour: int) -> int:
+    """Index in ``PATIENCE_BANDS`` of the band holding ``hour``."""
+    return next(i for i, (low, high) in enumerate(PATIENCE_BANDS) if low <= hour < high)
+
+
+def band_label(index: int) -> str:
+    """``07-10`` for the band 07:00-10:00."""
+    low, high = PATIENCE_BANDS[index]
+    return f"{low:02d}-{high:02d}"
+
+
+@dataclass(frozen=True)
+class BandFits:
+    """Patience and handle time per (scenario type, hour band), where the data support it.
+
+    ``patience_test`` per type: 2 (sum of the bands' exponential log-likelihoods
+    − the single exponential's) and its degrees of freedom; above the chi-square
+    95% point the bands differ by more than chance.
+    """
+
+    patience: dict[tuple[str, int], PatienceFit]
+    handle: dict[tuple[str, int], HandleFit]
+    patience_test: dict[str, tuple[float, int]]
+
+    def patience_p_value(self, kind: str) -> float:
+        """P-value of "one patience all day" for ``kind`` (NaN without two banded fits)."""
+        statistic, freedom = self.patience_test.get(kind, (math.nan, 0))
+        return float(stats.chi2.sf(statistic, freedom)) if freedom else math.nan
+
+
+def fit_bands(fitted: Calibration, calls: Iterable[Call]) -> BandFits:
+    """Fit patience (censored MLE) and handle time (lognormal by moments) per scenario type
+    and hour band over ``calls`` (the calibration days' offered calls)."""
+    grouped: dict[tuple[str, int], list[Call]] = defaultdict(list)
+    for call in calls:
+        if call.offered:
+            grouped[fitted.type_of(call), band_index(call.hour)].append(call)
+    patience: dict[tuple[str, int], PatienceFit] = {}
+    handle: dict[tuple[str, int], HandleFit] = {}
+    log_likelihood: dict[str, list[float]] = defaultdict(list)
+    for key, group in grouped.items():
+        abandons = [c.wait for c in group if c.outcome == ABANDONED]
+        served = [c.wait for c in group if c.outcome == SERVED]
+        if len(abandons) >= MIN_FIT:
+            patience[key] = fit_patience(abandons, served)
+            log_likelihood[key[0]].append(_exponential_log_likelihood(abandons, served))
+        talks = [c.service for c in group if c.service is not None]
+        if len(talks) >= MIN_FIT:
+            handle[key] = fit_handle_time(talks)
+    test = {}
+    for kind, parts in log_likelihood.items():
+        if len(parts) < 2:
+            continue
+        banded = [c for key in patience if key[0] == kind for c in grouped[key]]
+        single = _exponential_log_likelihood(
+            [c.wait for c in banded if c.outcome == ABANDONED],
+            [c.wait for c in banded if c.outcome == SERVED])
+        test[kind] = (2 * (sum(parts) - single), len(parts) - 1)
+    return BandFits(patience, handle, test)
+
+
+def _exponential_log_likelihood(abandons: Sequence[float], served: Sequence[float]) -> float:
+    # Censored exponential at its MLE: rate = abandons / exposure, logL = k log(rate) - k.
+    exposure = sum(abandons) + sum(served)
+    count = len(abandons)
+    return count * math.log(count / exposure) - count if count and exposure > 0 else 0.0
+
+
+def band_type(kind: str, band: int) -> str:
+    """The contact type of ``kind``'s calls that arrive in hour band ``band``."""
+    return f"{kind}@{band_label(band)}"
+
+
+def banded_type_of(fitted: Calibration) -> Callable[[Call], str]:
+    """A call's contact type once every type is split by hour band."""
+    return lambda call: band_type(fitted.type_of(call), band_index(call.hour))
+
+
+def split_by_band(scenario: dict[str, Any], fits: BandFits, parts: Sequence[str]) -> dict[str, Any]:
+    """``scenario`` (``Calibration.scenario_dict`` of 24 hourly or finer rates) with each
+    contact type split into one type per hour band that has arrivals: the band's rates
+    (zero outside it), and its own patience and handle time where ``parts`` ask for it
+    and the band has a fit; skills and priority classes follow to the band types."""
+    result = copy.deepcopy(scenario)
+    children: dict[str, list[str]] = {}
+    split: dict[str, Any] = {}
+    for kind, spec in scenario["contact_types"].items():
+        rates = spec["arrivals"]["rates"]
+        per_hour = len(rates) // HOURS
+        children[kind] = []
+        for band, (low, high) in enumerate(PATIENCE_BANDS):
+            inside = range(low * per_hour, high * per_hour)
+            if all(rates[i] == "0/h" for i in inside):
+                continue
+            child = copy.deepcopy(spec)
+            child["arrivals"]["rates"] = [r if i in inside else "0/h" for i, r in enumerate(rates)]
+            patience = fits.patience.get((kind, band))
+            if "patience" in parts and patience is not None and "patience" in spec:
+                child["patience"] = patience_dict(patience)
+            handle = fits.handle.get((kind, band))
+            if "handle" in parts and handle is not None and spec["handle_time"]["dist"] == "lognormal":
+                child["handle_time"] = {"dist": "lognormal", "mean": f"{handle.mean:.1f}s",
+                                        "cv": round(handle.cv, 3)}
+            name = band_type(kind, band)
+            split[name] = child
+            children[kind].append(name)
+    result["contact_types"] = split
+    for group in result["agents"].values():
+        group["skills"] = [c for kind in group["skills"] for c in children[kind]]
+    classes = result["routing"].get("priority", {}).get("classes")
+    if classes:
+        result["routing"]["priority"]["classes"] = {
+            child: rank for kind, rank in classes.items() for child in children[kind]}
+    return result
+
+
+def patience_dict(fit: PatienceFit) -> dict[str, Any]:
+    """A patience fit as a scenario ``patience`` mapping."""
+    if fit.dist == "weibull":
+        return {"dist": "weibull", "mean": f"{fit.mean:.1f}s", "shape": round(fit.shape, 3)}
+    return {"dist": "exponential", "mean": f"{fit.mean:.1f}s"}
+
+
+# ------------------------------------------------------------------------ forecast and plan
+@dataclass(frozen=True)
+class Forecast:
+    """What a planner knows of a coming day from the calibration days.
+
+    ``kind_of`` maps a weekday (0 Monday) to its kind of day: ``busy`` for
+    the busy weekdays, else the weekday itself; ``shape`` is the share of a
+    kind's calls per type and hour; ``level`` the mean calls of a weekday (of
+    its kind when the calibration days lack that weekday); ``busyness_cv``
+    the cv of the day totals around their weekday's level with the Poisson
+    part removed (None when not positive).
+    """
+
+    kind_of: dict[int, str]
+    shape: dict[str, dict[str, list[float]]]
+    level: dict[int, float]
+    busyness_cv: float | None
+    staffing: dict[str, dict[str, list[float]]]
+    """kind of day -> group -> mean agents logged in per interval"""
+
+    def rates(self, weekday: int) -> dict[str, list[float]]:
+        """Forecast calls per hour of each type on a day of ``weekday``."""
+        level = self.level[weekday]
+        return {t: [share * level for share in row]
+                for t, row in self.shape[self.kind_of[weekday]].items()}
+
+    def plan(self, weekday: int) -> dict[str, list[float]]:
+        """Planned agents per group and interval on a day of ``weekday``."""
+        return self.staffing[self.kind_of[weekday]]
+
+
+def forecast(fitted: Calibration, log: CallLog,
+             staffing: dict[int, dict[str, list[float]]]) -> Forecast:
+    """The forecast and plan from ``fitted``'s days (``staffing``: per day, the inferred
+    agents per group and interval, ``sim.calibrate.staffing_table``)."""
+    days = fitted.days
+    weekday = {d: log.weekday(d) if log.first_date is not None else 0 for d in days}
+    totals = {d: fitted.offered_per_day[d] for d in days}
+    by_weekday: dict[int, list[int]] = defaultdict(list)
+    for day in days:
+        by_weekday[weekday[day]].append(totals[day])  # type: ignore[index]
+    means = {w: statistics.fmean(v) for w, v in by_weekday.items()}
+    busy = {w for w, m in means.items() if m >= 0.5 * max(means.values())}
+    kind_of = {w: "busy" if w in busy or w not in means else str(w) for w in range(7)}
+    counts: dict[str, dict[str, list[float]]] = defaultdict(
+        lambda: {t: [0.0] * HOURS for t in fitted.types})
+    for call in fitted.log.calls:
+        if call.offered and call.day in totals:
+            counts[kind_of[weekday[call.day]]][fitted.type_of(call)][call.hour] += 1  # type: ignore[index]
+    shape = {}
+    for kind, rows in counts.items():
+        total = sum(sum(row) for row in rows.values())
+        shape[kind] = {t: [n / total for n in row] for t, row in rows.items()}
+    kind_mean = {k: statistics.fmean(totals[d] for d in days if kind_of[weekday[d]] == k)  # type: ignore[index]
+                 for k in shape}
+    level = {w: means.get(w, kind_mean.get(kind_of[w], statistics.fmean(totals.values())))
+             for w in range(7)}
+    for w in range(7):  # a weekday of a kind not seen gets the busy days' shape
+        if kind_of[w] not in shape:
+            kind_of[w] = max(shape, key=lambda k: kind_mean[k])
+    plan = {}
+    for kind in shape:
+        chosen = [d for d in days if kind_of[weekday[d]] == kind]  # type: ignore[index]
+        groups = staffing[chosen[0]]
+        plan[kind] = {g: [statistics.fmean(staffing[d][g][i] for d in chosen)
+                          for i in range(len(groups[g]))] for g in groups}
+    return Forecast(kind_of, shape, level, _residual_cv(
+        [totals[d] / level[weekday[d]] for d in days],  # type: ignore[index]
+        [level[weekday[d]] for d in days], len(by_weekday)), plan)  # type: ignore[index]
+
+
+def _residual_cv(ratios: list[float], levels: list[float], fitted_levels: int) -> float | None:
+    """cv of the day factor: the ratios' variance (corrected for the levels fitted from the
+    same days) minus the Poisson part 1/level."""
+    spare = len(ratios) - fitted_levels
+    if spare < 2:
+        return None
+    excess = (sum((r - 1) ** 2 for r in ratios) / spare
+              - statistics.fmean(1 / level for level in levels))
+    return math.sqrt(excess) if excess > 0 else None
