@@ -18,6 +18,7 @@ from sim.kernel.metrics import IdentityCell
 from sim.model.customers import FRAUD, GENUINE, PROSPECT, Customer
 from sim.model.identity import Caller, IdentityModel
 from sim.model.profile import SELF_SERVED, Interaction
+from sim.model.traits import CustomerTraits
 from sim.stages import Stage
 from sim.kernel.streams import uniform_pairs
 
@@ -43,7 +44,12 @@ class IdentityStage(Stage):
         self._cost_per_second = spec.agent_cost_per_hour / 3600.0 if spec is not None else 0.0
         self._channels = kernel.cells.channel_of
         self._tier_cells = kernel.cells.tier
-        self.patience_factor = scenario.customers.patience_factor  # type: ignore[union-attr]
+        customers = scenario.customers
+        assert customers is not None
+        self.patience_factor = customers.patience_factor
+        self.traits = None if customers.traits is None else CustomerTraits(
+            customers.traits, kernel.streams, self.population.size)
+        """The customers' hidden patience and handle-time multipliers, with traits."""
         self._journeys = {name: (t.journey, kernel.streams.stream(f"journey/{name}",
                                                                  uniform_pairs))
                           for name, t in scenario.contact_types.items() if t.journey is not None}
@@ -109,6 +115,8 @@ class IdentityStage(Stage):
             contact.cell = self._tier_cells[contact.type, tier][kernel.slot]
             # Same draw, scaled: a tier's patience factor keeps common random numbers.
             contact.patience *= self.patience_factor.get(tier, 1.0)
+            if self.traits is not None and caller.kind == GENUINE:
+                self.traits.apply(contact, customer.id)
         if contact.counted:
             cell = contact.cell
             cell.arrivals += 1
