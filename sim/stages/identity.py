@@ -16,7 +16,7 @@ import numpy as np
 
 from sim.kernel.metrics import IdentityCell
 from sim.model.customers import FRAUD, GENUINE, PROSPECT, Customer
-from sim.model.identity import Caller, IdentityModel
+from sim.model.identity import Caller, GroupChecks, IdentityModel
 from sim.model.profile import SELF_SERVED, Interaction
 from sim.model.traits import CustomerTraits
 from sim.stages import Stage
@@ -62,12 +62,17 @@ class IdentityStage(Stage):
         if spec is not None:
             self._completed_inner = kernel.completed
             kernel.completed = self.completed
+        self.group_checks = GroupChecks.build(scenario, kernel.streams, kernel.type_names)
+        group_checks = self.group_checks
         before_assign = kernel.assign
 
         def assign(agent: Agent, contact: Contact, now: float) -> None:
             customer = contact.customer
             if customer is not None:
                 self._last_agent[customer.id] = agent.id
+            if group_checks is not None and contact.identity is not None:
+                # Before service_time reads them: the check's time and outcome.
+                contact.agent_extra += group_checks.run(contact.identity, agent.group_index)
             before_assign(agent, contact, now)
 
         kernel.assign = assign
@@ -109,6 +114,8 @@ class IdentityStage(Stage):
             escalated = escalated_u < spec.share
             logged_in = escalated and login_u < spec.recognised
         caller = self.model.resolve(contact.type, self._channels[contact.type], now, logged_in)
+        if self.group_checks is not None:
+            self.group_checks.draw(caller, contact.type)
         customer = contact.customer = caller.customer
         if customer is not None:
             tier = customer.tier
