@@ -91,11 +91,14 @@ class ContextualPolicy:
     again at that moment, when any skilled agent may. A contact for which no agent
     group of the scenario qualifies is not held at all.
 
-    Predicted patience is the contact type's mean patience (or, where the scenario
-    keeps customer profiles, the interaction predictor's estimate from the customer's
-    own finished contacts, if shorter) x the tier's ``customers.patience_factor`` x
-    (1 - the customer's churn risk): customers at risk of leaving are the ones who
-    hang up (S1 treats such a caller's patience as short). Urgency wait / (wait + predicted patience) grows with waiting, so it
+    Predicted patience is the contact type's mean patience x the tier's
+    ``customers.patience_factor`` x (1 - the customer's churn risk): customers at risk
+    of leaving are the ones who hang up (S1 treats such a caller's patience as short).
+    Where the scenario keeps customer profiles, the customer's own record counts too:
+    with ``customers.traits``, the type's mean is multiplied by the interaction
+    predictor's learned patience multiplier (censored waits, shrunk towards 1:
+    docs/customer_behaviour.md); without, it is replaced by the predictor's channel
+    estimate if that is shorter. Urgency wait / (wait + predicted patience) grows with waiting, so it
     also ages every contact. Only language, skills and profile scores are used,
     never protected characteristics (domain brief, ethics).
     """
@@ -122,6 +125,10 @@ class ContextualPolicy:
             name: ctype.patience.mean if ctype.patience is not None else DEFAULT_PATIENCE
             for name, ctype in scenario.contact_types.items()}
         self._tier_patience = scenario.customers.patience_factor if scenario.customers else {}
+        # With traits a customer's patience is their own: the predictor learns it as a
+        # multiplier of the segment's. Without, the channel estimate capped by the type's
+        # mean is kept as it was (it never falls below the mean, so it changes nothing).
+        self._learned = scenario.customers is not None and scenario.customers.traits is not None
         self._channels = {name: ctype.channel for name, ctype in scenario.contact_types.items()}
         # Per group (skills, levels, languages, dialects), as the engine equips its agents.
         self._groups = [
@@ -163,8 +170,11 @@ class ContextualPolicy:
         if customer is not None:
             predictor = state.predictor
             if predictor is not None:  # the customer's own record (S1, S7), when kept
-                patience = min(patience, predictor.patience(
-                    customer.id, self._channels[contact.type], state.now))
+                if self._learned:
+                    patience *= predictor.patience_multiplier(customer.id, state.now)
+                else:
+                    patience = min(patience, predictor.patience(
+                        customer.id, self._channels[contact.type], state.now))
             patience *= self._tier_patience.get(customer.tier, 1.0) * (1.0 - customer.churn_risk)
             sentiment = customer.sentiment
         urgency = waited / (waited + max(patience, 1.0))

@@ -69,7 +69,9 @@ class FraudDeskPolicy:
     one of ``flags`` or has a confidence below ``min_confidence``; prospects
     are not suspicious. Within each pool the longest-idle agent takes the
     contact, and a freed agent takes the oldest contact it may serve (a VIP
-    team agent: the oldest VIP first).
+    team agent: the oldest VIP first). Where the desk carries its own ``manual_check``
+    (``sim.model.identity.GroupChecks``), sending suspicious callers there changes who is
+    caught and who is refused.
     """
 
     work_conserving = False  # suspicious contacts wait for the desk while others idle

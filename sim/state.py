@@ -243,6 +243,8 @@ class Contact:
     queued_once = False
     unanswered: tuple[int, ...] = ()
     """Ids of mobile agents who did not answer this contact."""
+    personal = False
+    """Whether the customer's traits (``sim.model.traits``) scaled its patience and work."""
     repeat = False
     """A repeat contact of an unresolved earlier one."""
     retrial = False

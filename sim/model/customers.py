@@ -32,6 +32,7 @@ from pydantic import Field, field_validator, model_validator
 from sim.errors import FieldError
 from sim.model.fields import CountShares, Duration, Int, Number, Probability, Shares, StrictModel
 from sim.model.sharing import BuildCache, Column, as_numpy, codes, floats, generator_key
+from sim.model.traits import Traits
 
 HOURS = 24
 HOUR = 3600.0
@@ -130,6 +131,9 @@ class Customers(StrictModel):
     patience_factor: dict[str, Number] = Field(
         default_factory=dict, description="Per tier, a multiplier on the patience of its "
         "customers' contacts (e.g. {vip: 0.5}: VIPs hang up twice as fast).")
+    traits: Traits | None = Field(
+        default=None, description="Persistent per-customer patience and handle-time "
+        "multipliers (docs/customer_behaviour.md); absent: none.")
     prospects: Prospects | None = None
     fraud: Fraud | None = None
 

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from sim.kernel.streams import RandomStreams
+    from sim.model.scenario import Scenario
 
 RiskLevel = Literal["low", "medium", "high"]
 Where = Literal["ivr", "agent"]
@@ -248,6 +249,11 @@ class Caller:
     ivr_fee = 0.0
     agent_fee = 0.0
     loss = 0.0
+    group_draws: tuple[float, ...] = ()
+    """For a group's own check (``GroupChecks``): a uniform deciding its outcome, then the
+    time it would take with each checking group; drawn at arrival, used or not."""
+    group_checked = False
+    """Whether a group's own check has run (once per caller, repeats included)."""
 
     @property
     def claims(self) -> bool:
@@ -430,6 +436,79 @@ class IdentityModel:
                 caller.loss = intent.fraud_loss if intent.fraud_loss is not None \
                     else self.identity.loss_per_fraud
         return caller
+
+
+def check_group_checks(scenario: Scenario) -> None:
+    """A group's ``manual_check`` verifies callers: the scenario needs an identity block."""
+    if scenario.identity is not None:
+        return
+    for name, group in scenario.agents.items():
+        if group.manual_check is not None:
+            raise FieldError(("agents", name, "manual_check"), (
+                "a group's check verifies callers, but the scenario has no identity block; "
+                "allowed: add customers and identity, or remove manual_check"))
+
+
+class GroupChecks:
+    """Verification that depends on who answers: agent groups with a ``manual_check``.
+
+    When an agent of such a group takes a caller who claims a customer's identity and is
+    still verified, the group's check runs once for that caller: its time is agent time
+    (verification time, like a method run with the agent), its fee is paid, and a
+    fraudster passes with chance ``fraud_pass``, a genuine customer fails with chance
+    ``genuine_fail``; who fails is refused. Routing decides who runs which check, so
+    routing changes fraud caught and genuine customers refused.
+
+    Common random numbers: one uniform per contact from ``group_check/<type>`` decides
+    the outcome under every group (a check with lower rates catches every fraudster a
+    worse one catches), and each checking group's time comes from
+    ``group_check/<group>/<type>``; all are drawn at arrival, whoever answers.
+    """
+
+    def __init__(self, checks: tuple[ManualCheck | None, ...], group_names: tuple[str, ...],
+                 streams: RandomStreams, type_names: tuple[str, ...]) -> None:
+        """``checks``: each group's check (None: the group runs none), in group order."""
+        self._checks = checks
+        # Position of a group's time among the draws (after the uniform), -1: none.
+        slots = []
+        position = 1
+        for check in checks:
+            slots.append(position if check is not None else -1)
+            position += check is not None
+        self._slots = tuple(slots)
+        self._draws = {t: ZippedStreams((
+            streams.stream(f"group_check/{t}", _uniform_rows(1)),
+            *(streams.stream(f"group_check/{name}/{t}", check.sample_time)
+              for name, check in zip(group_names, checks) if check is not None)))
+            for t in type_names}
+
+    @classmethod
+    def build(cls, scenario: Scenario, streams: RandomStreams,
+              type_names: tuple[str, ...]) -> GroupChecks | None:
+        """The scenario's group checks; None when no group has one."""
+        checks = tuple(group.manual_check for group in scenario.agents.values())
+        if all(check is None for check in checks):
+            return None
+        return cls(checks, tuple(scenario.agents), streams, type_names)
+
+    def draw(self, caller: Caller, contact_type: str) -> None:
+        """Take the contact's draws (at arrival, for every contact)."""
+        row, *times = self._draws[contact_type].next()
+        caller.group_draws = (float(row[0]), *times)
+
+    def run(self, caller: Caller, group_index: int) -> float:
+        """Run the group's check on the caller if it applies; the agent seconds it adds."""
+        check = self._checks[group_index]
+        if check is None or caller.verified is not True or caller.group_checked:
+            return 0.0
+        caller.group_checked = True
+        seconds = caller.group_draws[self._slots[group_index]]
+        caller.agent_verify_s += seconds
+        caller.agent_fee += check.fee
+        u = caller.group_draws[0]
+        caller.verified = (u < check.fraud_pass if caller.kind == FRAUD
+                           else u >= check.genuine_fail)
+        return seconds
 
 
 class _Chooser:

@@ -28,6 +28,7 @@ from pydantic import Field, model_validator
 from sim.errors import FieldError
 from sim.model.fields import Int, Number, Probability, StrictModel
 from sim.model.sharing import BuildCache, Column, as_numpy, codes, floats, generator_key
+from sim.model.traits import estimate_multiplier
 
 if TYPE_CHECKING:
     from sim.model.customers import Population
@@ -63,6 +64,9 @@ class Interaction(NamedTuple):
     """``SERVED``, ``ABANDONED``, ``SELF_SERVED``, ``BLOCKED``, ``REACHED`` or ``UNREACHED``."""
     waited: float = 0.0
     """Seconds in queue; for ``ABANDONED``, the time until the customer gave up."""
+    patience_scale: float = math.inf
+    """Mean patience of the contact's segment (its type's x its tier's factor), kept with
+    customer traits to learn the customer's patience multiplier; ``inf``: not learned from."""
 
 
 def hour_of_day(time: float) -> int:
@@ -342,6 +346,19 @@ class InteractionPredictor:
             return waited / abandoned if abandoned else math.inf
         total = self.config.prior_weight + abandoned
         return prior * (self.config.prior_weight / total) + waited / total
+
+    def patience_multiplier(self, customer: int, now: float) -> float:
+        """The customer's patience relative to their segment: the posterior mean of their
+        patience multiplier (``sim.model.traits.estimate_multiplier``) from every visible
+        inbound contact with a ``patience_scale`` (waits / scale are the exposure,
+        abandonments the events). 1 exactly without such contacts."""
+        exposure = 0.0
+        abandoned = 0
+        for item in self.store.history(customer):
+            if item.end <= now and item.direction == INBOUND and item.patience_scale < math.inf:
+                exposure += item.waited / item.patience_scale
+                abandoned += item.outcome == ABANDONED
+        return estimate_multiplier(exposure, abandoned, self.config.prior_weight)
 
     def _answer_table(self, customer: int, now: float, channels: Sequence[str]) -> np.ndarray:
         """Chance of reaching the customer by hour of day (rows) and channel of ``channels``

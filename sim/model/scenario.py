@@ -36,7 +36,7 @@ from sim.model import yaml_input
 from sim.model.fields import (
     RATE_SCHEMA, Duration, Int, Number, OptionalInt, Probability, Rate, StrictModel, check_names,
 )
-from sim.model.identity import Identity
+from sim.model.identity import Identity, ManualCheck, check_group_checks
 from sim.model.outcomes import Matching, Outcomes, Proficiency
 from sim.model.roster_file import (RosterFileError, RosterRow, load_roster, shift_counts,
                                    shift_days, shift_times)
@@ -491,6 +491,10 @@ class AgentGroup(StrictModel):
         default=0.0, description="Chance that a scheduled agent is absent for the day (for "
         "the shift), e.g. 8%.")
     aux: Aux | None = Field(default=None, description="Unplanned time off the phones.")
+    manual_check: ManualCheck | None = Field(
+        default=None, description="The group's own verification check, run on every caller "
+        "still verified whom its agents serve (e.g. a fraud desk's call-back), with its time "
+        "and error rates (docs/customer_behaviour.md); needs an identity block.")
     _members: tuple[NamedAgent, ...] = PrivateAttr(default=())
 
     @model_validator(mode="after")
@@ -942,7 +946,8 @@ class Scenario(StrictModel):
                 self._check_served(type_name, periods, unstaffed)
         for check in (lambda: self._check_limits((info.context or {}).get("limits",
                                                                          DEFAULT_LIMITS)),
-                      self._check_identity, self._check_skills, self._check_channels,
+                      self._check_identity, lambda: check_group_checks(self),
+                      self._check_skills, self._check_channels,
                       self._check_outbound, self._check_repeats_end,
                       lambda: _check_plugins(self, policy_spec, "policy", ("routing",),
                                              (self.routing.policy,), self.routing)):

@@ -121,6 +121,8 @@ class FollowUps(Stage):
             contact.agent_extra = first.agent_extra
         if self._identity is not None:
             contact.customer = self._identity.same_customer(first, counted)
+            if first.personal:  # the same customer behaves alike again
+                self._identity.traits.apply(contact, customer.id)  # type: ignore[union-attr]
         if counted:
             cell.arrivals += 1
             if retrial:

@@ -16,8 +16,9 @@ import numpy as np
 
 from sim.kernel.metrics import IdentityCell
 from sim.model.customers import FRAUD, GENUINE, PROSPECT, Customer
-from sim.model.identity import Caller, IdentityModel
+from sim.model.identity import Caller, GroupChecks, IdentityModel
 from sim.model.profile import SELF_SERVED, Interaction
+from sim.model.traits import CustomerTraits
 from sim.stages import Stage
 from sim.kernel.streams import uniform_pairs
 
@@ -43,7 +44,12 @@ class IdentityStage(Stage):
         self._cost_per_second = spec.agent_cost_per_hour / 3600.0 if spec is not None else 0.0
         self._channels = kernel.cells.channel_of
         self._tier_cells = kernel.cells.tier
-        self.patience_factor = scenario.customers.patience_factor  # type: ignore[union-attr]
+        customers = scenario.customers
+        assert customers is not None
+        self.patience_factor = customers.patience_factor
+        self.traits = None if customers.traits is None else CustomerTraits(
+            customers.traits, kernel.streams, self.population.size)
+        """The customers' hidden patience and handle-time multipliers, with traits."""
         self._journeys = {name: (t.journey, kernel.streams.stream(f"journey/{name}",
                                                                  uniform_pairs))
                           for name, t in scenario.contact_types.items() if t.journey is not None}
@@ -56,6 +62,8 @@ class IdentityStage(Stage):
         if spec is not None:
             self._completed_inner = kernel.completed
             kernel.completed = self.completed
+        self.group_checks = GroupChecks.build(scenario, kernel.streams, kernel.type_names)
+        group_checks = self.group_checks
         before_assign = kernel.assign
 
         def assign(agent: Agent, contact: Contact, now: float) -> None:
@@ -66,6 +74,9 @@ class IdentityStage(Stage):
                 customer = contact.customer = Customer(self.population, caller.customer.id)
             if customer is not None:
                 self._last_agent[customer.id] = agent.id
+            if group_checks is not None and contact.identity is not None:
+                # Before service_time reads them: the check's time and outcome.
+                contact.agent_extra += group_checks.run(contact.identity, agent.group_index)
             before_assign(agent, contact, now)
 
         kernel.assign = assign
@@ -107,6 +118,8 @@ class IdentityStage(Stage):
             escalated = escalated_u < spec.share
             logged_in = escalated and login_u < spec.recognised
         caller = self.model.resolve(contact.type, self._channels[contact.type], now, logged_in)
+        if self.group_checks is not None:
+            self.group_checks.draw(caller, contact.type)
         customer = caller.customer
         # Routing sees the record only if the center found it before the queue.
         contact.customer = customer if caller.matched or self.model.identity is None else None
@@ -115,6 +128,8 @@ class IdentityStage(Stage):
             contact.cell = self._tier_cells[contact.type, tier][kernel.slot]
             # Same draw, scaled: a tier's patience factor keeps common random numbers.
             contact.patience *= self.patience_factor.get(tier, 1.0)
+            if self.traits is not None and caller.kind == GENUINE:
+                self.traits.apply(contact, customer.id)
         if contact.counted:
             cell = contact.cell
             cell.arrivals += 1

@@ -17,6 +17,7 @@ from sim.stages import Stage, listen_abandoned
 
 if TYPE_CHECKING:
     from sim.kernel.kernel import Simulation
+    from sim.model.scenario import Scenario
     from sim.stages.identity import IdentityStage
     from sim.state import Agent, Contact
 
@@ -42,6 +43,8 @@ class Profiles(Stage):
         kernel.state.predictor = self.predictor
         identity.profiles = self
         self._channels = kernel.cells.channel_of
+        self._segment_patience = _segment_patience(scenario) if (
+            scenario.customers is not None and scenario.customers.traits is not None) else None
         completed = kernel.completed
 
         def record_served(contact: Contact, agent: Agent, now: float, handled: float) -> None:
@@ -54,6 +57,24 @@ class Profiles(Stage):
 
     def record_inbound(self, contact: Contact, now: float, outcome: str, waited: float) -> None:
         """Write a finished inbound contact of a known customer to their profile."""
-        if contact.customer is not None:
-            self.store.record(contact.customer.id, Interaction(
-                contact.arrival, now, self._channels[contact.type], INBOUND, outcome, waited))
+        customer = contact.customer
+        if customer is None:
+            return
+        segment = self._segment_patience
+        self.store.record(customer.id, Interaction(
+            contact.arrival, now, self._channels[contact.type], INBOUND, outcome, waited,
+            math.inf if segment is None else segment[contact.type, customer.tier]))
+
+
+def _segment_patience(scenario: Scenario) -> dict[tuple[str, str], float]:
+    """Mean patience by (contact type, tier): the scale of the customers' patience
+    multipliers (``inf`` where patience is unlimited or zero: nothing to learn from)."""
+    customers = scenario.customers
+    assert customers is not None
+    segments = {}
+    for name, ctype in scenario.contact_types.items():
+        mean = ctype.patience.mean if ctype.patience is not None else math.inf
+        for tier in customers.tiers:
+            scale = mean * customers.patience_factor.get(tier, 1.0)
+            segments[name, tier] = scale if 0.0 < scale < math.inf else math.inf
+    return segments
