@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, TypeAdapter, WithJsonSchema, model_validator
 
 from sim.errors import FieldError, show_value
 from sim.model.distributions import Distribution
@@ -36,16 +36,24 @@ def _share_range(value: object) -> object:
     return value
 
 
+_SHARE_SCHEMA = TypeAdapter(Probability).json_schema()
+_TARGETS_SCHEMA = {"anyOf": [{"type": "string", "minLength": 1},
+                             TypeAdapter(Shares).json_schema()]}
+_AFTER_SCHEMA = {"anyOf": [_SHARE_SCHEMA, {"type": "array", "items": _SHARE_SCHEMA,
+                                           "minItems": 2, "maxItems": 2}]}
+
+
 class Transfer(StrictModel):
     """The agent of a contact of this type transfers it to another type (``to``) with
     chance ``probability``, after a share of the talk time (``after``)."""
 
     probability: Probability = Field(
         description="Chance that the agent of a leg of this type transfers the contact.")
-    to: Annotated[Shares, BeforeValidator(_one_target)] = Field(
+    to: Annotated[Shares, BeforeValidator(_one_target), WithJsonSchema(_TARGETS_SCHEMA)] = Field(
         description="The contact type the transfer goes to (e.g. specialist), or shares of "
         "several (e.g. {specialist: 70%, back_office: 30%}).")
-    after: Annotated[tuple[Probability, Probability], BeforeValidator(_share_range)] = Field(
+    after: Annotated[tuple[Probability, Probability], BeforeValidator(_share_range),
+                    WithJsonSchema(_AFTER_SCHEMA)] = Field(
         description="Share of the leg's talk time before the transfer (e.g. 60%), or a range "
         "[lowest, highest] the share is drawn from uniformly.")
     mode: Literal["cold", "warm"] = Field(
