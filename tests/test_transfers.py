@@ -304,3 +304,16 @@ def test_a_loop_through_two_types_needs_max_legs_and_validate_says_where(
     data["contact_types"]["second"]["transfer"]["max_legs"] = 3
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     assert main(["validate", str(path)]) == 0
+
+
+def test_a_warm_transfer_to_a_type_with_call_backs_is_refused() -> None:
+    """The caller stays on the line with the first agent: no call back can be taken."""
+    data = _scenario({"probability": 0.2, "to": "second", "after": 0.5, "mode": "warm"})
+    data["contact_types"]["second"]["callback"] = {"threshold": "60s", "accept": 0.5}
+    with pytest.raises(ScenarioError) as caught:
+        scenario_from_dict(data)
+    message = str(caught.value)
+    assert "contact_types.first.transfer.mode:" in message, message
+    assert "allowed: mode: cold, or no callback on second" in message, message
+    data["contact_types"]["first"]["transfer"]["mode"] = "cold"
+    assert scenario_from_dict(data).contact_types["first"].transfer is not None

@@ -83,13 +83,21 @@ class Transfer(StrictModel):
 
 def check_transfers(scenario: Scenario) -> None:
     """Raise a ``FieldError`` for a transfer to a contact type the scenario does not have,
-    or a loop of transfers that no ``max_legs`` ends."""
+    a warm one to a type with call backs, or a loop of transfers that no ``max_legs``
+    ends."""
     types = scenario.contact_types
     for name, ctype in types.items():
         for target in ctype.transfer.to if ctype.transfer is not None else ():
             if target not in types:
                 raise FieldError(("contact_types", name, "transfer", "to", target), (
                     f"unknown contact type {target!r}; allowed: {', '.join(types)}"))
+            if ctype.transfer.mode == "warm" and types[target].callback is not None:
+                # The first agent stays on the line, so the caller cannot hang up for a call
+                # back (and an unreached one would leave that agent holding for ever).
+                raise FieldError(("contact_types", name, "transfer", "mode"), (
+                    f"warm, but {target!r} offers call backs, which a caller on the line "
+                    f"with an agent cannot take; allowed: mode: cold, or no callback on "
+                    f"{target}"))
     # Only types without max_legs can pass a contact on for ever: a loop among them has
     # no end (with probability 1, a run by arrivals would never finish).
     unlimited = {name: tuple(ctype.transfer.to) for name, ctype in types.items()

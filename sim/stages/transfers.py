@@ -154,7 +154,10 @@ class Transfers(Stage):
 
         def finish_or_transfer(contact: Contact) -> None:
             leg = getattr(contact, "transfer", None)
-            if leg is None or not contact.reached:
+            # An unreached call back, or a caller the agent refused (verification): the
+            # leg ends here.
+            if leg is None or not contact.reached or (
+                    contact.identity is not None and contact.identity.verified is False):
                 finish(contact)
             else:
                 self._transfer(contact, leg)
@@ -201,10 +204,10 @@ class Transfers(Stage):
         following = Contact(self._serial, leg.target, now, leg.patience, leg.work, leg.wrap_up,
                             cell, counted)
         following.outcome_u = leg.outcome_u
+        # The customer goes on (tier, owner); the identity record stays with the first
+        # leg, where the caller was identified and verified, so that it counts once.
         if customer is not None:
             following.customer = customer
-        if contact.identity is not None:
-            following.identity = contact.identity
         following.chain = chain
         following.transfer = chain.legs.pop(0) if chain.legs else None
         chain.open += 1
