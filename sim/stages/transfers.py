@@ -37,11 +37,6 @@ if TYPE_CHECKING:
 FIRST_LEG_ID = 2 * 10**9
 """Ids of legs by transfer start here, apart from first contacts' and follow-ups' ids."""
 
-CHAIN_COUNTERS = ("ended", "transferred", "transfers", "legs", "agent_time", "resolved",
-                  "lost", "hold")
-"""What ended chains add up to, per type of their first leg."""
-
-
 class Leg:
     """One transfer of a chain, drawn when the caller arrives: where it goes, how, after
     which share of the talk time, and the draws of the leg it starts."""
@@ -179,10 +174,7 @@ class Transfers(Stage):
             if transfer_u >= spec.probability or (
                     spec.max_legs is not None and len(legs) + 1 >= spec.max_legs):
                 break
-            for current, share in spec.to.items():
-                if target_u < share:
-                    break
-                target_u -= share
+            current = _pick(spec.to, target_u)
             low, high = spec.after
             legs.append(Leg(current, spec.mode == "warm", low + (high - low) * share_u,
                             conferences.next_value() if conferences is not None else 0.0,
@@ -258,6 +250,16 @@ class Transfers(Stage):
             result.by_type[name].update(chain_figures(counters, self._transfers_in[name]))
         result.overall.update(chain_figures(sum(self._chains.values(), Counter()),
                                             sum(self._transfers_in.values())))
+
+
+def _pick(shares: dict[str, float], u: float) -> str:
+    """The name whose slice of [0, 1) holds the uniform ``u`` (shares sum to 1; rounding
+    past the last slice gives the last name)."""
+    for name, share in shares.items():
+        if u < share:
+            return name
+        u -= share
+    return name
 
 
 def chain_figures(counters: Counter[str], transfers_in: int) -> dict[str, Any]:
