@@ -120,6 +120,14 @@ METRICS: dict[str, MetricInfo] = dict([
     _info("shrinkage", "Shrinkage realised", SHARE, -1),
     _info("break_adherence", "Breaks started in window", SHARE, 1),
     _info("break_lateness_s", "Break lateness (s)", SECONDS, -1),
+    # Transfers (when some contact type has a transfer block; sim/stages/transfers.py).
+    _info("transfers", "Legs by transfer", COUNT, 0),
+    _info("transfer_rate", "Transfer rate (contacts)", SHARE, 0),
+    _info("legs_per_contact", "Legs per contact", "{:.3f}", -1),
+    _info("agent_time_per_contact_s", "Agent time per contact, all legs (s)", SECONDS, -1),
+    _info("chain_fcr", "Resolved at the last leg (FCR)", SHARE, 1),
+    _info("hold_between_legs_s", "Caller on hold between legs (s)", SECONDS, -1),
+    _info("lost_between_legs", "Callers lost between legs", SMALL_COUNT, -1),
     # Shown only when asked for with --metric.
     _info("arrivals", "Arrivals", COUNT, 0),
     _info("handled", "Handled", COUNT, 0),

@@ -89,7 +89,19 @@ OUTBOUND_ROWS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-ALL_ROWS = TABLE_ROWS + QUALITY_ROWS + IDENTITY_ROWS + OMNICHANNEL_ROWS + OUTBOUND_ROWS
+# Transfers and escalation, shown when some contact type has a transfer block.
+TRANSFER_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("transfers", "Legs by transfer", "{:,.0f}"),
+    ("transfer_rate", "Transfer rate (contacts)", "{:.1%}"),
+    ("legs_per_contact", "  legs per contact", "{:.3f}"),
+    ("agent_time_per_contact_s", "  agent time per contact, all legs (s)", "{:.1f}"),
+    ("chain_fcr", "  resolved at the last leg (FCR)", "{:.1%}"),
+    ("hold_between_legs_s", "  caller on hold between legs (s)", "{:.1f}"),
+    ("lost_between_legs", "  callers lost between legs", "{:,.1f}"),
+)
+
+ALL_ROWS = (TABLE_ROWS + QUALITY_ROWS + IDENTITY_ROWS + OMNICHANNEL_ROWS + OUTBOUND_ROWS
+            + TRANSFER_ROWS)
 """Every row a run table may show, in reading order."""
 
 AGENT_ROWS: tuple[tuple[str, str, str], ...] = (

@@ -55,6 +55,7 @@ SHARE_METRICS = frozenset({
     "self_service_rate", "asked_rate", "genuine_refused_rate", "flag_precision",
     "customer_abandon_rate", "callback_reach_rate", "cross_channel_recognised",
     "outbound_hit_rate", "outbound_agent_share", "shrinkage", "break_adherence",
+    "transfer_rate", "chain_fcr",
 })
 """Figures that are shares of a whole (0 to 1): a part over a total that contains it."""
 

@@ -41,6 +41,7 @@ from sim.model.outcomes import Matching, Outcomes, Proficiency
 from sim.model.roster_file import (RosterFileError, RosterRow, load_roster, shift_counts,
                                    shift_days, shift_times)
 from sim.model.shrinkage import Aux, Break, Meeting, check_breaks
+from sim.model.transfers import Transfer, check_transfers
 from sim.model.units import DAY, format_duration
 from sim.model.week import WEEKDAYS, Weekday, run_days, weekday_keys
 
@@ -265,6 +266,8 @@ class ContactType(StrictModel):
     retrial: Retrial | None = Field(default=None, description="Abandoned contacts retry.")
     callback: Callback | None = Field(default=None, description="Offer a call back.")
     journey: Journey | None = Field(default=None, description="Escalation from web or app.")
+    transfer: Transfer | None = Field(default=None, description="The agent hands some "
+                                      "contacts on to another type (docs/transfers.md).")
 
     @model_validator(mode="after")
     def _no_top_level_weight(self) -> ContactType:
@@ -949,6 +952,7 @@ class Scenario(StrictModel):
                       self._check_identity, lambda: check_group_checks(self),
                       self._check_skills, self._check_channels,
                       self._check_outbound, self._check_repeats_end,
+                      lambda: check_transfers(self),
                       lambda: _check_plugins(self, policy_spec, "policy", ("routing",),
                                              (self.routing.policy,), self.routing)):
             with problems.check():

@@ -6,7 +6,8 @@ few kernel steps its feature changes (``sim.kernel.kernel`` lists them: ``admit`
 ``service_time``, ``completed``, ``release``, ``on_free``, ``pick_contact``,
 ``pick_among``, ``rest``, ``dial``, ``abandoned``, ``new_agent``, ``rejoin``, ``leaving``,
 and for duty changes ``set_staff``, ``log_on``, ``log_off``; the per-agent figures wrap
-the methods ``agent_done`` and ``end_busy`` too).
+the methods ``agent_done`` and ``end_busy`` too, and transfers the end of service
+``_on_finish``).
 A wrapper keeps the step it replaced and calls it, so stages compose; the order of
 ``assemble`` below fixes who wraps whom. Around the run a stage may ``start`` (schedule its
 own events), say it still holds contacts (``pending``, for runs by a count of arrivals),
@@ -79,6 +80,7 @@ def assemble(kernel: Simulation, verification: str | None, outbound: str | None,
     from sim.stages.service import ServiceShape
     from sim.stages.shrinkage import Shrinkage
     from sim.stages.trace import Tracing
+    from sim.stages.transfers import Transfers
     from sim.stages.waiting_room import WaitingRoom
 
     scenario = kernel.scenario
@@ -97,7 +99,8 @@ def assemble(kernel: Simulation, verification: str | None, outbound: str | None,
             profiles = Profiles(kernel, identity)
             stages.append(profiles)
     for stage_type in (NamedAgents, Outcomes, Capacity, Blending, ServiceShape,
-                       LearningCurves, MobileRings, FollowUps, PolicyFeedback, Shrinkage):
+                       LearningCurves, MobileRings, Transfers, FollowUps, PolicyFeedback,
+                       Shrinkage):
         stage = stage_type.build(kernel, identity)
         if stage is not None:
             stages.append(stage)
