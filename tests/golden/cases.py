@@ -30,6 +30,7 @@ CASES: dict[str, tuple[str, tuple[str, ...], int | None]] = {
     "omnichannel_bank": ("omnichannel_bank.yaml", ("fcfs", "contextual"), 2),
     "outbound_best_time": ("outbound_best_time.yaml", ("fcfs",), 2),
     "bank_week": ("bank_week.yaml", ("fcfs",), 2),
+    "ivr_bank": ("ivr_bank.yaml", ("fcfs", "priority"), 2),
 }
 
 
