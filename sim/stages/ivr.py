@@ -141,8 +141,10 @@ class IvrMenuStage(Stage):
             offsets = {}  # where each target's draws start, after the uniforms' row
             for target in targets:
                 offsets[target] = len(per_contact) - 1
+                # Patience, work and wrap-up (not the resolution uniform: a contact's is
+                # drawn at arrival, by its entry type).
                 per_contact += follow_up_streams(streams, f"ivr/{entry}/to/{target}",
-                                                 types[target])
+                                                 types[target])[:3]
             self._draws[entry] = (ZippedStreams(tuple(per_contact)), offsets)
         self._in_menu: dict[Contact, tuple[int, int, tuple[float, float, float] | None]] = {}
         """Contacts in the menu (in arrival order): how their path ends, the interval
