@@ -142,6 +142,12 @@ METRICS: dict[str, MetricInfo] = dict([
     _info("self_service", "Finished in IVR (contacts)", COUNT, 0),
     _info("refused_in_ivr", "Refused in IVR", SMALL_COUNT, 0),
     _info("in_ivr_at_end", "In IVR at end", SMALL_COUNT, 0),
+    # The IVR menu (present when the scenario has an ``ivr:`` block; docs/ivr.md).
+    _info("ivr_entries", "Callers in the IVR menu", COUNT, 0),
+    _info("ivr_hang_up_rate", "Hung up in the IVR menu", SHARE, -1),
+    _info("ivr_self_service_rate", "Self-served in the IVR menu", SHARE, 1),
+    _info("ivr_s_per_entry", "IVR menu time (s/caller)", SECONDS, 0),
+    _info("ivr_minutes", "IVR minutes", COUNT, 0),
 ])
 """Every metric ccsim reports, in the order planners read them."""
 

@@ -116,6 +116,12 @@ DEFINITIONS: dict[str, str] = {
     "self_service": "Contacts that finished in the IVR.",
     "refused_in_ivr": "Contacts refused in the IVR by verification.",
     "in_ivr_at_end": "Contacts still in the IVR when the run stopped.",
+    "ivr_entries": "Callers who entered the IVR menu (arrivals of its entry types).",
+    "ivr_hang_up_rate": "Callers who hung up in the IVR menu / callers who entered it.",
+    "ivr_self_service_rate": "Callers served by the IVR menu itself / callers who entered it.",
+    "ivr_s_per_entry": "Caller seconds in the IVR menu per caller who entered it.",
+    "ivr_minutes": "Caller minutes in the IVR menu, all callers together (priced per IVR "
+                   "minute by a telecom cost).",
 }
 """What each metric means (shared/domain.md §3 and sim/kernel/metrics.py), shown in the report."""
 

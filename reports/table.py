@@ -100,8 +100,17 @@ TRANSFER_ROWS: tuple[tuple[str, str, str], ...] = (
     ("lost_between_legs", "  callers lost between legs", "{:,.1f}"),
 )
 
-ALL_ROWS = (TABLE_ROWS + QUALITY_ROWS + IDENTITY_ROWS + OMNICHANNEL_ROWS + OUTBOUND_ROWS
-            + TRANSFER_ROWS)
+# The IVR menu (sim.stages.ivr), shown when the scenario has an ivr block.
+IVR_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("ivr_entries", "Callers in the IVR menu", "{:,.0f}"),
+    ("ivr_hang_up_rate", "  hung up in the menu", "{:.1%}"),
+    ("ivr_self_service_rate", "  self-served in the menu", "{:.1%}"),
+    ("ivr_s_per_entry", "  menu time (s/caller)", "{:.1f}"),
+    ("ivr_minutes", "IVR minutes", "{:,.0f}"),
+)
+
+ALL_ROWS = (TABLE_ROWS + QUALITY_ROWS + IDENTITY_ROWS + IVR_ROWS + OMNICHANNEL_ROWS
+            + OUTBOUND_ROWS + TRANSFER_ROWS)
 """Every row a run table may show, in reading order."""
 
 AGENT_ROWS: tuple[tuple[str, str, str], ...] = (

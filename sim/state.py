@@ -255,6 +255,11 @@ class Contact:
     """For a call back: whether the agent's call reaches the right party."""
     stretch = 1.0
     """Handle-time factor of holding other contacts of its channel at the same time."""
+    ivr_menu_s = 0.0
+    """Caller seconds in the IVR menu (the prompts along the contact's path, ``sim.stages.ivr``),
+    what a cost per IVR minute prices; 0 for a contact that went through no menu."""
+    ivr_intent: str | None = None
+    """The intent the menu path set (with an identity block), read when the caller is resolved."""
     instant_follow_ups = 0
     service_s = 0.0
     """Agent time on the contact, wrap-up included (recorded for the trace only)."""

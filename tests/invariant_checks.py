@@ -22,12 +22,14 @@ from typing import Any
 COUNTS = ("arrivals", "offered", "answered", "abandoned", "blocked", "in_queue_at_end",
           "handled", "short_abandons")
 OPTIONAL_COUNTS = ("in_service_at_end", "self_service", "refused_in_ivr", "in_ivr_at_end",
+                   "ivr_hang_ups", "ivr_self_served", "ivr_in_menu_at_end", "ivr_routed",
                    "callbacks_unreached", "callbacks_pending_at_end", "retrials",
                    "callbacks_offered", "callbacks_accepted", "callbacks_completed",
                    "repeat_contacts", "cross_channel_contacts")
 SHARES = ("service_level", "abandon_rate", "p_wait", "fcr", "match_hit_rate",
           "self_service_rate", "passive_identified", "genuine_refused_rate",
-          "callback_reach_rate", "cross_channel_recognised", "asked_rate")
+          "callback_reach_rate", "cross_channel_recognised", "asked_rate", "ivr_hang_up_rate",
+          "ivr_self_service_rate")
 WAITS = ("asa_s", "mean_wait_s", "wait_p50_s", "wait_p90_s", "wait_p99_s", "aht_s")
 
 
@@ -40,7 +42,10 @@ def check_contact_figures(scope: str, f: dict[str, float], drains: bool) -> None
     for name in (*COUNTS, *OPTIONAL_COUNTS):
         if name in f:
             assert f[name] >= 0 and f[name] == int(f[name]), (scope, name, f[name])
-    ivr = _get(f, "self_service") + _get(f, "refused_in_ivr") + _get(f, "in_ivr_at_end")
+    # Contacts that never queued: they ended in identity's IVR or in the IVR menu, or were
+    # still in one at the end.
+    ivr = (_get(f, "self_service") + _get(f, "refused_in_ivr") + _get(f, "in_ivr_at_end")
+           + _get(f, "ivr_hang_ups") + _get(f, "ivr_self_served") + _get(f, "ivr_in_menu_at_end"))
     assert f["offered"] == f["arrivals"] - f["blocked"] - ivr, (scope, "offered", f)
     # Every counted contact ends in exactly one state (docs/omnichannel.md §9). Without
     # the omnichannel figures, answered contacts are handled or still in service.
@@ -63,7 +68,7 @@ def check_contact_figures(scope: str, f: dict[str, float], drains: bool) -> None
         assert math.isnan(value) or value >= 0, (scope, name, value)
     if drains:
         for name in ("in_queue_at_end", "in_service_at_end", "in_ivr_at_end",
-                     "callbacks_pending_at_end"):
+                     "ivr_in_menu_at_end", "callbacks_pending_at_end"):
             assert _get(f, name) == 0, (scope, name, "a run by arrivals ends empty")
 
 

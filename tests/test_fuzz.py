@@ -548,6 +548,33 @@ def add_weekdays(draw: st.DrawFn, d: Draft) -> None:
                                          unique=True))}
 
 
+def add_ivr(draw: st.DrawFn, d: Draft) -> None:
+    """An IVR menu of up to three levels in front of some types; with identity the leaves
+    set intents (and the intents' own self-service gives way to the menu's)."""
+    identity = d.data.get("identity")
+
+    def node(level: int) -> dict[str, Any]:
+        spec: dict[str, Any] = {"prompt": draw(distributions(1, 60, zero=True)),
+                                "hang_up": draw(probabilities()),
+                                "self_service": draw(probabilities())}
+        children = draw(st.integers(0 if level > 1 else 1, 3 if level < 3 else 0))
+        if children:
+            names = [f"option{i}" for i in range(children)]
+            spec["choices"] = {name: {"share": share, **node(level + 1)}
+                               for name, share in shares(names).items()}
+        elif identity is not None:
+            spec["intent"] = draw(st.sampled_from(d.intents))
+        else:
+            spec["type"] = draw(st.sampled_from(d.types))
+        return spec
+
+    if identity is not None:
+        for intent in identity["intents"].values():
+            intent.pop("self_service", None)
+    d.data["ivr"] = {"entry": draw(st.lists(st.sampled_from(d.types), min_size=1, unique=True)),
+                     "menu": node(1)}
+
+
 def add_routing(draw: st.DrawFn, d: Draft) -> None:
     """A policy that can run on the scenario, and parameter blocks for several policies
     (every block is validated, run or not)."""
@@ -666,6 +693,8 @@ def valid_scenarios(draw: st.DrawFn) -> dict[str, Any]:
         add_weekdays(draw, d)
     if draw(st.booleans()):  # after weeks, for the same reason
         add_transfers(draw, data)
+    if draw(st.booleans()):
+        add_ivr(draw, d)
     return data
 
 
@@ -852,7 +881,8 @@ def is_core(data: dict[str, Any]) -> bool:
     """The plain model that ``tests/test_invariants.py`` checks exactly from the trace."""
     return (data["routing"]["policy"] in CORE_POLICIES
             and not set(data) & {"customers", "identity", "proficiency", "outcomes",
-                                 "matching", "channels", "blending", "predictor", "outbound"}
+                                 "matching", "channels", "blending", "predictor", "outbound",
+                                 "ivr"}
             and "roster" not in data["agents"]  # (a named agent leaves itself: not set_staff)
             and all(set(g) <= {"skills", "count", "staffing", "shifts", "speed"}
                     and isinstance(g["skills"], list) and not isinstance(g.get("speed"), dict)

@@ -215,8 +215,9 @@ def _record_callers(sim: Simulation) -> list[tuple[Any, ...]]:
     log: list[tuple[Any, ...]] = []
     resolve = identity.model.resolve
 
-    def recording(contact_type: str, channel: str, now: float, logged_in: bool = False) -> Caller:
-        caller = resolve(contact_type, channel, now, logged_in)
+    def recording(contact_type: str, channel: str, now: float, logged_in: bool = False,
+                  menu_intent: str | None = None) -> Caller:
+        caller = resolve(contact_type, channel, now, logged_in, menu_intent)
         log.append((now, caller.kind, caller.customer.id if caller.customer else None,
                     caller.flags, caller.intent, caller.confidence, caller.identified,
                     caller.verified, caller.methods, caller.agent_verify_s, caller.ivr_verify_s))

@@ -15,7 +15,8 @@ computed once at the end. Definitions (see docs/scenarios.md, "Metrics"):
 * aht_s = talk + wrap-up per handled contact (contacts finished in the window);
 * with an identity block, offered also leaves out contacts that ended in the
   IVR (self-service, refused there) or were still in it at the end; waits are
-  measured from the end of the IVR, when the contact enters the queue;
+  measured from the end of the IVR, when the contact enters the queue; so with an IVR
+  menu (``sim.stages.ivr``: hang-ups and self-service in the menu, callers still in it);
 * occupancy = handling / (handling + available idle time);
   utilisation = handling / logged-in time. They coincide until agents have
   not-ready states, which the model does not have yet.
@@ -26,6 +27,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from operator import add
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sim.stages.ivr import IvrCell
 
 LINEAR_BIN_WIDTH = 0.25
 """Seconds per histogram bin below ``LINEAR_LIMIT``."""
@@ -56,6 +61,7 @@ SHARE_METRICS = frozenset({
     "customer_abandon_rate", "callback_reach_rate", "cross_channel_recognised",
     "outbound_hit_rate", "outbound_agent_share", "shrinkage", "break_adherence",
     "transfer_rate", "chain_fcr",
+    "ivr_hang_up_rate", "ivr_self_service_rate",
 })
 """Figures that are shares of a whole (0 to 1): a part over a total that contains it."""
 
@@ -118,7 +124,7 @@ _CONTACT_COUNTERS = (
 class ContactCell:
     """Counters for the contacts of one type that arrived in one interval of the day."""
 
-    __slots__ = (*_CONTACT_COUNTERS, "tracks", "histogram", "identity", "sl_threshold")
+    __slots__ = (*_CONTACT_COUNTERS, "tracks", "histogram", "identity", "sl_threshold", "ivr")
 
     def __init__(self, identity: bool = False, tracks: int = 0,
                  sl_threshold: float = 20.0) -> None:
@@ -131,6 +137,8 @@ class ContactCell:
         """Identity and verification counters, when the scenario has an identity block."""
         self.sl_threshold = sl_threshold
         """T of SL(T) for these contacts (their channel's, else the scenario's)."""
+        self.ivr: IvrCell | None = None
+        """IVR menu counters, set by ``sim.stages.ivr`` when the scenario has a menu."""
 
     def add(self, other: ContactCell) -> None:
         """Add ``other``'s counts into this cell."""
@@ -143,12 +151,17 @@ class ContactCell:
             if self.identity is None:
                 self.identity = IdentityCell()
             self.identity.add(other.identity)
+        if other.ivr is not None:
+            if self.ivr is None:
+                self.ivr = other.ivr.empty()
+            self.ivr.add(other.ivr)
 
     def figures(self) -> dict[str, float]:
         """Contact metrics of this cell; NaN where a ratio has no denominator."""
         identity = self.identity
         offered = self.arrivals - self.blocked - (
-            identity.ivr_exits + identity.in_ivr_at_end if identity is not None else 0)
+            identity.ivr_exits + identity.in_ivr_at_end if identity is not None else 0) - (
+            self.ivr.unqueued if self.ivr is not None else 0)
         sl_base = self.answered + self.abandoned - self.abandoned_in_sl
         # A call back that reached no one also left the queue after its wait.
         finished = self.answered + self.abandoned + self.callbacks_unreached
@@ -172,7 +185,8 @@ class ContactCell:
             "handled": float(self.handled),
             "aht_s": _ratio(self.handle_sum, self.handled),
         } | (identity.figures(self.arrivals, self.handled, self.handle_sum)
-             if identity is not None else {}) | self._optional_figures()
+             if identity is not None else {}) | self._optional_figures() | (
+            self.ivr.figures() if self.ivr is not None else {})
 
     def _optional_figures(self) -> dict[str, float]:
         figures = {}

@@ -372,12 +372,13 @@ class IdentityModel:
         self._prospect_intents = _Chooser(prospects.intents) if prospects is not None else None
 
     def resolve(self, contact_type: str, channel: str, now: float,
-                logged_in: bool = False) -> Caller:
+                logged_in: bool = False, menu_intent: str | None = None) -> Caller:
         """Who calls, what the center sees, and how verification ends for one contact.
 
         ``logged_in``: the contact escalates from a web or app session whose login carries
         over (identity stitching): a genuine customer is then known for sure, before any
-        check. Fraudsters and prospects gain nothing from it."""
+        check. Fraudsters and prospects gain nothing from it. ``menu_intent``: the intent
+        the caller's path through an IVR menu chose, instead of one drawn by share."""
         u, *timings = self._draws[contact_type].next()
         caller = Caller()
         population, spec = self.population, self.customers
@@ -421,6 +422,8 @@ class IdentityModel:
                 caller.identified = True
         if self.identity is None:
             return caller
+        if menu_intent is not None:
+            caller.intent = menu_intent
         intent = self.identity.intents[caller.intent]
         caller.risk = intent.risk
         caller.ivr_s = timings[0]

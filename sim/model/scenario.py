@@ -37,6 +37,7 @@ from sim.model.fields import (
     RATE_SCHEMA, Duration, Int, Number, OptionalInt, Probability, Rate, StrictModel, check_names,
 )
 from sim.model.identity import Identity, ManualCheck, check_group_checks
+from sim.model.ivr import IvrMenu, check_ivr
 from sim.model.outcomes import Matching, Outcomes, Proficiency
 from sim.model.roster_file import (RosterFileError, RosterRow, load_roster, shift_counts,
                                    shift_days, shift_times)
@@ -728,6 +729,7 @@ class Scenario(StrictModel):
     blending: Blending | None = None
     predictor: PredictorConfig | None = None
     outbound: Outbound | None = None
+    ivr: IvrMenu | None = None
 
     # Checks across sections. Each runs as soon as the sections it reads are valid, and
     # reports every problem it finds: pydantic validates fields in order and hands a field
@@ -952,7 +954,7 @@ class Scenario(StrictModel):
                       self._check_identity, lambda: check_group_checks(self),
                       self._check_skills, self._check_channels,
                       self._check_outbound, self._check_repeats_end,
-                      lambda: check_transfers(self),
+                      lambda: check_transfers(self), lambda: check_ivr(self),
                       lambda: _check_plugins(self, policy_spec, "policy", ("routing",),
                                              (self.routing.policy,), self.routing)):
             with problems.check():

@@ -71,6 +71,7 @@ def assemble(kernel: Simulation, verification: str | None, outbound: str | None,
     from sim.stages.feedback import PolicyFeedback
     from sim.stages.followups import FollowUps
     from sim.stages.identity import IdentityStage
+    from sim.stages.ivr import IvrMenuStage
     from sim.stages.learning import LearningCurves
     from sim.stages.mobile import MobileRings
     from sim.stages.named_agents import NamedAgents
@@ -98,7 +99,7 @@ def assemble(kernel: Simulation, verification: str | None, outbound: str | None,
         if scenario.predictor is not None or scenario.outbound is not None:
             profiles = Profiles(kernel, identity)
             stages.append(profiles)
-    for stage_type in (NamedAgents, Outcomes, Capacity, Blending, ServiceShape,
+    for stage_type in (IvrMenuStage, NamedAgents, Outcomes, Capacity, Blending, ServiceShape,
                        LearningCurves, MobileRings, Transfers, FollowUps, PolicyFeedback,
                        Shrinkage):
         stage = stage_type.build(kernel, identity)

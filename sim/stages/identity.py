@@ -117,7 +117,8 @@ class IdentityStage(Stage):
             escalated_u, login_u = uniforms.next_value()  # type: ignore[misc]
             escalated = escalated_u < spec.share
             logged_in = escalated and login_u < spec.recognised
-        caller = self.model.resolve(contact.type, self._channels[contact.type], now, logged_in)
+        caller = self.model.resolve(contact.type, self._channels[contact.type], now, logged_in,
+                                    contact.ivr_intent)
         if self.group_checks is not None:
             self.group_checks.draw(caller, contact.type)
         customer = caller.customer

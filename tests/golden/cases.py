@@ -31,6 +31,7 @@ CASES: dict[str, tuple[str, tuple[str, ...], int | None]] = {
     "outbound_best_time": ("outbound_best_time.yaml", ("fcfs",), 2),
     "bank_week": ("bank_week.yaml", ("fcfs",), 2),
     "transfers_bank": ("transfers_bank.yaml", ("fcfs", "priority"), 2),
+    "ivr_bank": ("ivr_bank.yaml", ("fcfs", "priority"), 2),
 }
 
 
