@@ -25,6 +25,8 @@ from pydantic import (
 from policies import policy_spec, registered_policies
 from policies.outbound import outbound_spec
 from policies.verification import VERIFICATION_STRATEGIES, strategy_spec
+from sim.model.churn import Churn
+from sim.model.costs import Costs
 from sim.model.customers import Customers
 from sim.model.omnichannel import Blending, Callback, Channel, Journey, Outbound, Retrial
 from sim.model.profile import PredictorConfig
@@ -721,6 +723,8 @@ class Scenario(StrictModel):
     blending: Blending | None = None
     predictor: PredictorConfig | None = None
     outbound: Outbound | None = None
+    costs: Costs | None = None
+    churn: Churn | None = None
 
     # Checks across sections. Each runs as soon as the sections it reads are valid, and
     # reports every problem it finds: pydantic validates fields in order and hands a field
@@ -943,7 +947,7 @@ class Scenario(StrictModel):
         for check in (lambda: self._check_limits((info.context or {}).get("limits",
                                                                          DEFAULT_LIMITS)),
                       self._check_identity, self._check_skills, self._check_channels,
-                      self._check_outbound, self._check_repeats_end,
+                      self._check_outbound, self._check_repeats_end, self._check_money,
                       lambda: _check_plugins(self, policy_spec, "policy", ("routing",),
                                              (self.routing.policy,), self.routing)):
             with problems.check():
@@ -1213,6 +1217,14 @@ class Scenario(StrictModel):
                         f"answers there by habit; allowed: {', '.join(channels)}"))
         _check_plugins(self, outbound_spec, "strategies", ("outbound",), outbound.strategies,
                        outbound)
+
+    def _check_money(self) -> None:
+        if self.costs is not None:
+            self.costs.check(tuple(self.agents), self.channel_names())
+        if self.churn is not None and self.customers is None:
+            raise FieldError(("churn",), (
+                "churn follows customers from contact to contact, but the scenario has no "
+                "customers block; allowed: add customers, or remove churn"))
 
     def _check_identity(self) -> None:
         if self.identity is None:

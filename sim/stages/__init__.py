@@ -67,6 +67,8 @@ def assemble(kernel: Simulation, verification: str | None, outbound: str | None,
     from sim.stages.blending import Blending
     from sim.stages.callbacks import Callbacks
     from sim.stages.capacity import Capacity
+    from sim.stages.churn import Churn
+    from sim.stages.costs import Costs
     from sim.stages.feedback import PolicyFeedback
     from sim.stages.followups import FollowUps
     from sim.stages.identity import IdentityStage
@@ -97,7 +99,8 @@ def assemble(kernel: Simulation, verification: str | None, outbound: str | None,
             profiles = Profiles(kernel, identity)
             stages.append(profiles)
     for stage_type in (NamedAgents, Outcomes, Capacity, Blending, ServiceShape,
-                       LearningCurves, MobileRings, FollowUps, PolicyFeedback, Shrinkage):
+                       LearningCurves, MobileRings, FollowUps, PolicyFeedback, Shrinkage,
+                       Churn, Costs):
         stage = stage_type.build(kernel, identity)
         if stage is not None:
             stages.append(stage)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from sim.errors import ScenarioError
 from sim.kernel.streams import uniform_pairs
+from sim.model.customers import GENUINE
 from sim.model.outcomes import follow_up_streams
 from sim.stages import Stage, listen_abandoned
 from sim.state import Contact
@@ -119,6 +120,9 @@ class FollowUps(Stage):
             contact.agent_extra = first.agent_extra
         if self._identity is not None:
             contact.customer = self._identity.same_customer(first, counted)
+            if contact.customer is not None and not self._identity.happens(
+                    contact, first.identity is None or first.identity.kind == GENUINE):
+                return  # the customer left (churn)
         if counted:
             cell.arrivals += 1
             if retrial:

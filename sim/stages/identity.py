@@ -10,6 +10,7 @@ last agent (``assign``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -52,6 +53,12 @@ class IdentityStage(Stage):
         self.profiles: Profiles | None = None
         """Set by the profiles stage, when the scenario keeps profiles."""
         self._in_ivr: dict[Contact, None] = {}  # in arrival order, for the end-of-run trace
+        self.experience: Callable[[Contact, bool], bool] | None = None
+        """Set by the churn stage: given a known customer's contact and whether the caller is
+        that customer (not a fraudster), False when the customer has left (the contact does
+        not happen); else it shapes the contact by their experience so far."""
+        self.refused: Callable[[Contact], None] | None = None
+        """Set by the churn stage: told of every caller refused in the IVR."""
         kernel.admit = self.admit
         if spec is not None:
             self._completed_inner = kernel.completed
@@ -109,6 +116,8 @@ class IdentityStage(Stage):
             contact.cell = self._tier_cells[contact.type, tier][kernel.slot]
             # Same draw, scaled: a tier's patience factor keeps common random numbers.
             contact.patience *= self.patience_factor.get(tier, 1.0)
+            if not self.happens(contact, caller.kind == GENUINE):
+                return
         if contact.counted:
             cell = contact.cell
             cell.arrivals += 1
@@ -150,6 +159,10 @@ class IdentityStage(Stage):
         kernel.clock.schedule(delay, self._on_ivr_end, contact)
         self._in_ivr[contact] = None
 
+    def happens(self, contact: Contact, genuine: bool) -> bool:
+        """Whether the contact of a known customer happens (see ``experience``)."""
+        return self.experience is None or self.experience(contact, genuine)
+
     def _on_ivr_end(self, contact: Contact) -> None:
         del self._in_ivr[contact]
         kernel = self.kernel
@@ -162,6 +175,8 @@ class IdentityStage(Stage):
             return
         if caller.self_service and self.profiles is not None:
             self.profiles.record_inbound(contact, now, SELF_SERVED, 0.0)
+        if caller.refused_in_ivr and self.refused is not None:
+            self.refused(contact)
         if contact.counted:
             identity = contact.cell.identity
             if caller.self_service:
