@@ -120,6 +120,17 @@ METRICS: dict[str, MetricInfo] = dict([
     _info("shrinkage", "Shrinkage realised", SHARE, -1),
     _info("break_adherence", "Breaks started in window", SHARE, 1),
     _info("break_lateness_s", "Break lateness (s)", SECONDS, -1),
+    # Money and churn (when the scenario has a costs or churn block).
+    _info("agent_cost", "Agent cost ($)", COUNT, -1),
+    _info("telecom_cost", "Telephony cost ($)", COUNT, -1),
+    _info("dial_cost", "Dial cost ($)", COUNT, -1),
+    _info("verification_fees", "Verification fees ($)", COUNT, -1),
+    _info("total_cost", "Total cost ($)", COUNT, -1),
+    _info("cost_per_contact", "Cost per contact ($)", "{:,.2f}", -1),
+    _info("revenue", "Revenue ($)", COUNT, 1),
+    _info("churned", "Customers churned", SMALL_COUNT, -1),
+    _info("value_lost", "Value lost to churn ($)", COUNT, -1),
+    _info("net_value", "Net value ($)", COUNT, 1),
     # Shown only when asked for with --metric.
     _info("arrivals", "Arrivals", COUNT, 0),
     _info("handled", "Handled", COUNT, 0),

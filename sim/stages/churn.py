@@ -2,8 +2,9 @@
 
 A known customer's bad experience (a long wait, an abandonment, an unresolved contact, a
 genuine customer refused by verification) makes them leave with the configured chance,
-drawn from the stream ``churn/leave``: the arrival, patience and customer draws are
-untouched, so policies compare on common random numbers. A customer who left makes no
+decided by the customer's own tolerance from the stream ``churn/tolerance``: the
+arrival, patience and customer draws are untouched, and the same customer with the same
+experiences leaves under every policy (common random numbers). A customer who left makes no
 more contacts: the identity stage picks callers as before and drops the contact of one
 who left (``IdentityStage.experience``), and the follow-ups stage drops their retrials
 and repeats, so nothing else shifts. A customer who stays carries the experience to later
@@ -15,8 +16,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from sim.kernel.streams import unit_exponential
 from sim.model.customers import GENUINE
+from sim.model.sharing import floats
 from sim.stages import Stage, listen_abandoned
 from sim.stages.cell_totals import CellTotals
 
@@ -45,15 +46,20 @@ class Churn(Stage):
         spec = kernel.scenario.churn
         assert spec is not None
         self._spec = spec
-        # A customer leaves when a unit exponential falls below the experience's cumulative
-        # hazard -log(1 - chance): the same as a uniform below the chance, on a stream
-        # whose values are plain floats.
-        self._draws = kernel.streams.stream("churn/leave", unit_exponential)
+        # Each customer's tolerance: a unit exponential from the stream ``churn/tolerance``,
+        # drawn for the whole base at once. A customer leaves when their bad experiences'
+        # cumulative hazard, the sum of -log(1 - chance), reaches it: each experience then
+        # drives a customer who stayed so far away with its own chance, and the same
+        # customer with the same experiences leaves under every policy (common random
+        # numbers where a draw per experience would pair different customers).
+        population = kernel.scenario.customers.population  # type: ignore[union-attr]
+        self._tolerance = floats(kernel.streams.generator("churn/tolerance")
+                                 .standard_exponential(population))
         self.left: set[int] = set()
         """Customers who left in this run."""
         self._bad: dict[int, tuple[int, float]] = {}
-        """Per customer who stayed after a bad experience: (bad experiences, chance that
-        they all let the customer stay), read on their later contacts."""
+        """Per customer who stayed after a bad experience: (bad experiences, their
+        cumulative hazard), read on their later contacts."""
         self.totals = CellTotals(kernel.cells, 2)
         """Churned customers and their value lost, per cell of the contact that drove them
         away (counted contacts only)."""
@@ -94,33 +100,34 @@ class Churn(Stage):
             return False
         seen = self._bad.get(customer.id)
         if seen is not None:
-            count, stay = seen
+            count, hazard = seen
             customer.sentiment = max(customer.sentiment - count * self._spec.sentiment_drop, 0.0)
-            customer.churn_risk = 1.0 - (1.0 - customer.churn_risk) * stay
+            customer.churn_risk = 1.0 - (1.0 - customer.churn_risk) * math.exp(-hazard)
             contact.patience *= self._spec.patience_factor ** count
         return True
 
     def _refused(self, contact: Contact) -> None:
         self._bad_experience(contact, self._spec.hazard.refused)
 
-    def _bad_experience(self, contact: Contact, hazard: float) -> None:
-        """A bad experience of the contact's customer, if a genuine known one: they leave
-        with chance ``hazard``."""
+    def _bad_experience(self, contact: Contact, chance: float) -> None:
+        """A bad experience of the contact's customer, if a genuine known one who has not
+        left: they leave with ``chance``."""
         customer = contact.customer
         caller = contact.identity
         if customer is None or (caller is not None and caller.kind != GENUINE) \
                 or customer.id in self.left:
             return
-        if hazard >= 1.0 or self._draws.next_value() < -math.log1p(-hazard):
-            self.left.add(customer.id)
-            self._bad.pop(customer.id, None)
-            if contact.counted:
-                totals = self.totals.of[contact.cell]
-                totals[CHURNED] += 1
-                totals[VALUE_LOST] += customer.value * self._spec.value_share
+        count, total = self._bad.get(customer.id, (0, 0.0))
+        total += -math.log1p(-chance) if chance < 1.0 else math.inf
+        if total < self._tolerance[customer.id]:
+            self._bad[customer.id] = (count + 1, total)
             return
-        count, stay = self._bad.get(customer.id, (0, 1.0))
-        self._bad[customer.id] = (count + 1, stay * (1.0 - hazard))
+        self.left.add(customer.id)
+        self._bad.pop(customer.id, None)
+        if contact.counted:
+            totals = self.totals.of[contact.cell]
+            totals[CHURNED] += 1
+            totals[VALUE_LOST] += customer.value * self._spec.value_share
 
     def report(self, result: ReplicationResult) -> None:
         for figures, (churned, value_lost) in self.totals.scopes(result):
