@@ -21,10 +21,14 @@ class Telephony(StrictModel):
                           "(a call back waits off the line and pays nothing).")
     talk: Number = Field(default=0.0, ge=0, description="Per minute with an agent (talk and "
                          "hold; wrap-up is after the call).")
-    channels: list[str] = Field(
-        default_factory=lambda: ["voice"], min_length=1,
-        description="Channels whose contacts are billed per minute (chat and e-mail hold "
-        "no line).")
+    channels: list[str] | None = Field(
+        default=None, min_length=1,
+        description="Channels whose contacts are billed per minute; absent: voice only "
+        "(chat and e-mail hold no line).")
+
+    def billed(self) -> list[str]:
+        """The channels billed per minute."""
+        return ["voice"] if self.channels is None else self.channels
 
 
 class OutboundValue(StrictModel):
@@ -73,7 +77,7 @@ class Costs(StrictModel):
         elif per_hour < 0:
             raise FieldError(("costs", "agent_per_hour"), (
                 f"{per_hour:g} is negative; allowed: money per hour >= 0, e.g. 30"))
-        for index, channel in enumerate(self.telephony.channels):
+        for index, channel in enumerate(self.telephony.channels or ()):
             if channel not in channels:
                 raise FieldError(("costs", "telephony", "channels", index), (
                     f"unknown channel {channel!r}; allowed: {', '.join(channels)}"))

@@ -64,7 +64,7 @@ class Costs(Stage):
         telephony = spec.telephony
         self._per_second = (telephony.ivr / 60.0, telephony.queue / 60.0, telephony.talk / 60.0)
         billed = {name for name, t in scenario.contact_types.items()
-                  if t.channel in telephony.channels}
+                  if t.channel in telephony.billed()}
         self.totals = totals = CellTotals(kernel.cells, 4)
         self.ivr_parts: list[Callable[[Contact], float]] = []
         """The IVR seconds of a contact, one function per stage that keeps callers in an
@@ -129,7 +129,7 @@ class Costs(Stage):
         if outbound is not None:
             conversion = spec.outbound.conversion * spec.outbound.sale_value
             for name, campaign in outbound.dialer.cells.items():
-                result.by_campaign[name]["revenue"] = campaign.reached * conversion
+                result.by_campaign.setdefault(name, {})["revenue"] = campaign.reached * conversion
                 attempts += campaign.attempts
                 reached += campaign.reached
         churn = kernel.stage(Churn)
