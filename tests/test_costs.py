@@ -215,3 +215,43 @@ def test_bad_costs_name_the_field_and_what_is_allowed(costs: dict[str, Any], whe
         scenario_from_dict(_plain(costs))
     message = str(caught.value)
     assert where in message and allowed in message, message
+
+
+# ------------------------------------------------------------------------ staffing
+def _two_pools(costs: bool = True) -> dict[str, Any]:
+    data = _plain({"agent_per_hour": {"dear": 60, "cheap": 20}} if costs else None,
+                  dear={"count": 8, "skills": ["calls"]},
+                  cheap={"count": 8, "skills": ["calls"]})
+    data["contact_types"]["calls"]["arrivals"]["rate"] = "240/h"
+    data["contact_types"]["calls"]["handle_time"]["mean"] = "3min"
+    data["run"].update(duration="8h", replications=6, seed=3)
+    return data
+
+
+def test_staff_with_a_cost_objective_finds_cheaper_staffing_meeting_the_target() -> None:
+    """Two pools that do the same work, at $60/h and $20/h: the fewest agents (7 + 8) keep
+    dear agents; the cost objective moves them to the cheap pool while SL(20 s) >= 80% still
+    holds over its whole CI, and its agent cost is the on-duty hours x rates."""
+    from sim.analysis.staffing import MET, Target, optimise_staffing
+
+    scenario = scenario_from_dict(_two_pools())
+    target = Target("service_level", ">=", 0.8)
+    fewest = optimise_staffing(scenario, [target])
+    cheapest = optimise_staffing(scenario, [target], objective="cost")
+    assert cheapest.cost is not None and fewest.cost is None
+    assert target.judge(cheapest.achieved["all"]["service_level"]) == MET
+
+    def paid(schedule: dict[str, tuple[int, ...]]) -> float:
+        return (schedule["dear"][0] * 60 + schedule["cheap"][0] * 20) * 7.5  # hours measured
+
+    assert cheapest.cost["agent_cost"].mean == pytest.approx(paid(cheapest.schedule))
+    assert paid(cheapest.schedule) < paid(fewest.schedule)
+    assert cheapest.schedule["dear"][0] < fewest.schedule["dear"][0]
+
+
+def test_staff_cost_objective_needs_a_costs_block() -> None:
+    from sim.analysis.staffing import StaffingError, Target, optimise_staffing
+
+    with pytest.raises(StaffingError, match="allowed: add costs"):
+        optimise_staffing(scenario_from_dict(_two_pools(costs=False)),
+                          [Target("service_level", ">=", 0.8)], objective="cost")
