@@ -116,8 +116,9 @@ class IdentityStage(Stage):
             contact.cell = self._tier_cells[contact.type, tier][kernel.slot]
             # Same draw, scaled: a tier's patience factor keeps common random numbers.
             contact.patience *= self.patience_factor.get(tier, 1.0)
-            if not self.happens(contact, caller.kind == GENUINE):
-                return
+            if self.experience is not None and not self.experience(contact,
+                                                                   caller.kind == GENUINE):
+                return  # the customer left (churn): this contact does not happen
         if contact.counted:
             cell = contact.cell
             cell.arrivals += 1
