@@ -255,3 +255,17 @@ def test_staff_cost_objective_needs_a_costs_block() -> None:
     with pytest.raises(StaffingError, match="allowed: add costs"):
         optimise_staffing(scenario_from_dict(_two_pools(costs=False)),
                           [Target("service_level", ">=", 0.8)], objective="cost")
+
+
+def test_ccsim_staff_objective_cost_prints_the_cost_of_the_answer(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sim.cli import main
+
+    path = tmp_path / "two_pools.yaml"
+    path.write_text(yaml.safe_dump(_two_pools()))
+    code = main(["staff", str(path), "--target", "service_level>=0.8", "--objective", "cost"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    row = next(line for line in out.splitlines() if line.startswith("Agents"))
+    assert row.split()[1:3] == ["0", "15"], out
+    assert "Cost of the answer per replication: agent 2250" in out, out
