@@ -262,7 +262,7 @@ def test_ccsim_staff_objective_cost_prints_the_cost_of_the_answer(
     from sim.cli import main
 
     path = tmp_path / "two_pools.yaml"
-    path.write_text(yaml.safe_dump(_two_pools()))
+    path.write_text(yaml.safe_dump(_two_pools(), sort_keys=False))
     code = main(["staff", str(path), "--target", "service_level>=0.8", "--objective", "cost"])
     out, err = capsys.readouterr()
     assert code == 0, err
