@@ -128,6 +128,17 @@ METRICS: dict[str, MetricInfo] = dict([
     _info("chain_fcr", "Resolved at the last leg (FCR)", SHARE, 1),
     _info("hold_between_legs_s", "Caller on hold between legs (s)", SECONDS, -1),
     _info("lost_between_legs", "Callers lost between legs", SMALL_COUNT, -1),
+    # Money and churn (when the scenario has a costs or churn block).
+    _info("agent_cost", "Agent cost ($)", COUNT, -1),
+    _info("telecom_cost", "Telephony cost ($)", COUNT, -1),
+    _info("dial_cost", "Dial cost ($)", COUNT, -1),
+    _info("verification_fees", "Verification fees ($)", COUNT, -1),
+    _info("total_cost", "Total cost ($)", COUNT, -1),
+    _info("cost_per_contact", "Cost per contact ($)", "{:,.2f}", -1),
+    _info("revenue", "Revenue ($)", COUNT, 1),
+    _info("churned", "Customers churned", SMALL_COUNT, -1),
+    _info("value_lost", "Value lost to churn ($)", COUNT, -1),
+    _info("net_value", "Net value ($)", COUNT, 1),
     # Shown only when asked for with --metric.
     _info("arrivals", "Arrivals", COUNT, 0),
     _info("handled", "Handled", COUNT, 0),

@@ -50,7 +50,8 @@ from .page import data_uri, escape, figure_html, page, table, version
 
 FIGURE_METRICS = ("service_level", "asa_s", "abandon_rate", "mean_wait_s", "wait_p90_s",
                   "occupancy", "aht_s", "mean_queue_length", "verify_cost",
-                  "genuine_refused_rate", "fraud_loss_per_contact")
+                  "genuine_refused_rate", "fraud_loss_per_contact", "cost_per_contact",
+                  "churned", "net_value")
 """Metrics of the comparison figure (those the results have), unless the caller picks."""
 
 DEFINITIONS: dict[str, str] = {
@@ -122,6 +123,20 @@ DEFINITIONS: dict[str, str] = {
     "ivr_s_per_entry": "Caller seconds in the IVR menu per caller who entered it.",
     "ivr_minutes": "Caller minutes in the IVR menu, all callers together (priced per IVR "
                    "minute by a telecom cost).",
+    "agent_cost": "On-duty agent hours times each group's rate per hour (per type and tier: "
+                  "shared by handling time).",
+    "telecom_cost": "Line minutes of billed contacts in the IVR, the queue and the talk, at "
+                    "their rates per minute.",
+    "dial_cost": "Call backs dialled and outbound attempts, at the cost per dial.",
+    "verification_fees": "The verification methods' own fees (their agent time is in the "
+                         "agent cost).",
+    "total_cost": "Agent cost + telephony + dial cost + verification fees.",
+    "cost_per_contact": "Total cost / (inbound arrivals + outbound attempts).",
+    "revenue": "Outbound right-party contacts x conversion x sale value.",
+    "churned": "Customers who left after a bad experience (long wait, abandonment, "
+               "unresolved contact, genuine customer refused).",
+    "value_lost": "Value of the customers who left (times the churn block's value share).",
+    "net_value": "Revenue - total cost - fraud loss - value lost to churn.",
 }
 """What each metric means (shared/domain.md §3 and sim/kernel/metrics.py), shown in the report."""
 

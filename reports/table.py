@@ -88,6 +88,19 @@ OUTBOUND_ROWS: tuple[tuple[str, str, str], ...] = (
     ("outbound_agent_share", "  share of logged-in time", "{:.1%}"),
 )
 
+# Money (costs block) and churn (churn block), shown when the scenario has them.
+MONEY_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("agent_cost", "Agent cost ($)", "{:,.0f}"),
+    ("telecom_cost", "Telephony cost ($)", "{:,.0f}"),
+    ("dial_cost", "Dial cost ($)", "{:,.0f}"),
+    ("verification_fees", "Verification fees ($)", "{:,.0f}"),
+    ("total_cost", "Total cost ($)", "{:,.0f}"),
+    ("cost_per_contact", "Cost per contact ($)", "{:,.2f}"),
+    ("revenue", "Revenue ($)", "{:,.0f}"),
+    ("churned", "Customers churned", "{:,.1f}"),
+    ("value_lost", "Value lost to churn ($)", "{:,.0f}"),
+    ("net_value", "Net value ($)", "{:,.0f}"),
+)
 
 # Transfers and escalation, shown when some contact type has a transfer block.
 TRANSFER_ROWS: tuple[tuple[str, str, str], ...] = (
@@ -110,7 +123,7 @@ IVR_ROWS: tuple[tuple[str, str, str], ...] = (
 )
 
 ALL_ROWS = (TABLE_ROWS + QUALITY_ROWS + IDENTITY_ROWS + IVR_ROWS + OMNICHANNEL_ROWS
-            + OUTBOUND_ROWS + TRANSFER_ROWS)
+            + OUTBOUND_ROWS + TRANSFER_ROWS + MONEY_ROWS)
 """Every row a run table may show, in reading order."""
 
 AGENT_ROWS: tuple[tuple[str, str, str], ...] = (

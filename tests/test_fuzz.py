@@ -695,6 +695,8 @@ def valid_scenarios(draw: st.DrawFn) -> dict[str, Any]:
         add_transfers(draw, data)
     if draw(st.booleans()):
         add_ivr(draw, d)
+    if draw(st.booleans()):
+        add_money(draw, data)
     return data
 
 
@@ -711,6 +713,23 @@ def add_transfers(draw: st.DrawFn, data: dict[str, Any]) -> None:
         if transfer["mode"] == "warm" and draw(st.booleans()):
             transfer["conference"] = draw(distributions(0, 60, zero=True))
         spec["transfer"] = transfer
+
+
+def add_money(draw: st.DrawFn, data: dict[str, Any]) -> None:
+    """A costs block (one rate or one per group), and with customers maybe churn."""
+    rate = draw(st.sampled_from([0.0, 25.5, None]))
+    data["costs"] = {
+        "agent_per_hour": rate if rate is not None else {
+            group: draw(st.sampled_from([0.0, 18.0, 60.0])) for group in data["agents"]},
+        "telephony": {"ivr": 0.01, "queue": draw(st.sampled_from([0.0, 0.02])), "talk": 0.03},
+        "callback_dial": 0.05, "outbound": {"dial": 0.1, "conversion": 0.2, "sale_value": 80}}
+    if "customers" in data and draw(st.booleans()):
+        data["churn"] = {
+            "long_wait": draw(seconds(1, 300)),
+            "hazard": {kind: draw(probabilities())
+                       for kind in ("long_wait", "abandoned", "unresolved", "refused")},
+            "sentiment_drop": draw(probabilities()),
+            "patience_factor": draw(st.sampled_from([0.5, 1.0]))}
 
 
 # ========================================================================= mutations
@@ -915,9 +934,28 @@ def run_and_check(scenario: Any, data: dict[str, Any]) -> None:
                 return
     watch.check_end()
     check_accounting(result, scenario, drains=scenario.run.arrivals is not None)
+    if scenario.costs is not None:
+        check_money(result, sim)
     if is_core(data):
         check_conservation(result, data)
         check_trace(data, scenario, result, sim, trace.rows, policy)
+
+
+def check_money(result: Any, sim: Simulation) -> None:
+    """Agent cost is on-duty time x rate per group; in every scope total cost is the sum
+    of its parts and net value is revenue less costs, fraud loss and value lost."""
+    rates = sim.scenario.costs.rates(sim.group_names)
+    for name, cells, rate in zip(sim.group_names, sim.cells.group, rates):
+        assert result.by_group[name]["agent_cost"] == sum(c.logged_in for c in cells) * rate
+    parts = ("agent_cost", "telecom_cost", "dial_cost", "verification_fees")
+    for figures in (result.overall, *result.by_type.values(), *result.by_tier.values(),
+                    *result.by_interval.values()):
+        assert all(figures[p] >= 0 for p in parts), figures
+        assert math.isclose(figures["total_cost"], sum(figures[p] for p in parts),
+                            rel_tol=1e-12, abs_tol=1e-9)
+        assert math.isclose(figures["net_value"], figures["revenue"] - figures["total_cost"]
+                            - figures.get("fraud_loss", 0.0) - figures["value_lost"],
+                            rel_tol=1e-12, abs_tol=1e-6)
 
 
 def runnable(scenario: Any) -> bool:

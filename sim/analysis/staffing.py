@@ -165,6 +165,8 @@ class Staffing:
     """(group, scope) where one agent fewer gave a CI that straddled a target."""
     levels: int
     """Staffing levels simulated."""
+    cost: dict[str, Estimate] | None = None
+    """With the cost objective: ``agent_cost`` and ``total_cost`` of the answer."""
 
 
 def optimise_staffing(
@@ -177,8 +179,15 @@ def optimise_staffing(
     jobs: int = 1,
     start: dict[str, Sequence[int]] | None = None,
     no_limits: bool = False,
+    objective: str = "agents",
 ) -> Staffing:
     """Smallest agent counts meeting every target under ``policy`` (see the module doc).
+
+    ``objective="cost"`` (a scenario with a ``costs`` block) looks for the cheapest
+    staffing instead: an agent that is missing goes to the group with the most
+    utilisation per money, agents are given up by the dearest groups first, and then
+    moved one by one from dearer groups to cheaper ones while the targets hold (after
+    which the cheaper groups give up what they can).
 
     ``start`` replaces the Erlang estimate: one count per scope for each sized
     group (``[n]`` when staffing is constant). ``no_limits`` lifts the judgement bounds
@@ -194,6 +203,13 @@ def optimise_staffing(
         raise StaffingError(f"{scenario.name}: {ONE_DAY}")
     policy = policy or scenario.routing.policy
     groups = tuple(name for name, g in scenario.agents.items() if g.shifts is None)
+    rates = None
+    if objective == "cost":
+        if scenario.costs is None:
+            raise StaffingError(f"{scenario.name}: the cost objective prices agents with the "
+                                "scenario's costs block, which it has none of; allowed: add "
+                                "costs with agent_per_hour, or --objective agents")
+        rates = dict(zip(scenario.agents, scenario.costs.rates(tuple(scenario.agents))))
     if not groups:
         raise StaffingError(f"{scenario.name}: every agent group works shifts, which the "
                             "optimiser keeps as given; allowed: a group with count or staffing")
@@ -210,9 +226,13 @@ def optimise_staffing(
     periods = scenario.run.intervals_per_day if per_interval else 1
     erlang = _erlang_start(scenario, groups, targets, periods)
     initial = erlang if start is None else _checked_start(start, groups, periods)
-    search = _Search(scenario, policy, targets, groups, periods, jobs, no_limits)
+    search = _Search(scenario, policy, targets, groups, periods, jobs, no_limits, rates)
     schedule = search.run(initial)
+    if rates is not None:
+        schedule = search.run(search.cheapen(schedule))
     best = search.evaluate(schedule)
+    cost = None if rates is None else {m: best.summary("overall")[search.label][m]
+                                       for m in ("agent_cost", "total_cost")}
     scopes = tuple(search.scope_name(s) for s in range(periods))
     achieved = {label: {t.metric: figures[t.metric] for t in targets}
                 for label, figures in zip(scopes, search.scope_figures(best))}
@@ -221,7 +241,7 @@ def optimise_staffing(
                     {g: tuple(c) for g, c in erlang.items()}, achieved,
                     tuple((g, search.scope_name(s)) for g, s, count in sorted(search.close_calls)
                           if schedule[g][s] == count + 1),
-                    len(search.cache))
+                    len(search.cache), cost)
 
 
 def _checked_start(start: dict[str, Sequence[int]], groups: tuple[str, ...],
@@ -334,13 +354,20 @@ class _Search:
     """Simulation-driven search over (group, scope) counts, with a cache of levels."""
 
     def __init__(self, scenario: Scenario, policy: str, targets: Sequence[Target],
-                 groups: tuple[str, ...], periods: int, jobs: int, no_limits: bool) -> None:
+                 groups: tuple[str, ...], periods: int, jobs: int, no_limits: bool,
+                 rates: dict[str, float] | None = None) -> None:
         self.scenario = scenario
+        self.rates = rates
+        """Money per agent-second by group, with the cost objective."""
         self.policy = policy
         self.label = split_label(policy)[0]
         """Key of the results: the policy name (one strategy is run)."""
         self.targets = tuple(targets)
         self.groups = groups
+        # Agents are given up group by group in turn; with the cost objective always the
+        # dearest group that still may (the sort is stable: equal rates keep file order).
+        self.giving_up = groups if rates is None else tuple(
+            sorted(groups, key=lambda g: -rates[g]))
         self.periods = periods
         self.jobs = jobs
         self.no_limits = no_limits
@@ -425,7 +452,8 @@ class _Search:
                 continue
             # Every scope meets every target: try fewer agents, group by group.
             for offset in range(len(self.groups)):
-                group = self.groups[(turn + offset) % len(self.groups)]
+                group = self.giving_up[(turn + offset) % len(self.groups)
+                                       if self.rates is None else offset]
                 slots = [s for s in range(self.periods)
                          if schedule[group][s] > 0 and (group, s) not in settled]
                 if slots:
@@ -451,13 +479,50 @@ class _Search:
                     self.close_calls.add((group, slot, trial[group][slot] - 1))
             schedule = trial
 
+    def cheapen(self, schedule: dict[str, list[int]]) -> dict[str, list[int]]:
+        """With the cost objective: move one agent at a time, in every measured scope at
+        once, from a dearer group to a cheaper one (the largest saving first) while the
+        scope still meets every target; the scopes that then miss keep their agent."""
+        rates = self.rates
+        assert rates is not None
+        measured = set(self.measured_slots(self.evaluate(schedule)))
+        pairs = sorted(((dear, cheap) for dear in self.groups for cheap in self.groups
+                        if rates[cheap] < rates[dear]),
+                       key=lambda pair: rates[pair[1]] - rates[pair[0]])
+        moved = True
+        while moved:
+            moved = False
+            for dear, cheap in pairs:
+                slots = [s for s in measured if schedule[dear][s] > 0]
+                if not slots:
+                    continue
+                trial = {g: list(c) for g, c in schedule.items()}
+                for slot in slots:
+                    trial[dear][slot] -= 1
+                    trial[cheap][slot] += 1
+                verdicts = self.verdicts(self.evaluate(trial))
+                for slot in slots:
+                    if verdicts[slot] != MET:
+                        trial[dear][slot] += 1
+                        trial[cheap][slot] -= 1
+                if trial != schedule:
+                    schedule, moved = trial, True
+                    break
+        return schedule
+
     def _busiest(self, results: RunResults) -> str:
-        """The sized group with the highest utilisation: where an agent helps most."""
+        """The sized group with the highest utilisation: where an agent helps most (with the
+        cost objective, per money: a free group first)."""
         by_group = results.summary("by_group")[self.label]
+        rates = self.rates
 
         def utilisation(group: str) -> float:
             value = by_group[group]["utilisation"].mean if group in by_group else math.nan
-            return -1.0 if math.isnan(value) else value
+            if math.isnan(value):
+                return -1.0
+            if rates is None:
+                return value
+            return value / rates[group] if rates[group] > 0 else math.inf
 
         return max(self.groups, key=utilisation)
 
@@ -508,6 +573,9 @@ def staffing_notes(result: Staffing,
                       f"FTE at {shrinkage:.0%} shrinkage (agents / (1 - shrinkage)): ")
                      + ", ".join(f"{g} {paid[g]:.1f}{' h' if per_interval else ''}"
                                  for g in result.groups))
+    if result.cost is not None:
+        after.append("Cost of the answer per replication: agent " + _estimate_text(
+            result.cost["agent_cost"]) + ", total " + _estimate_text(result.cost["total_cost"]))
     if result.close_calls:
         where = ", ".join(f"{g} at {s}" if len(result.scopes) > 1 else g
                           for g, s in result.close_calls)
@@ -618,6 +686,9 @@ def configure(staff: argparse.ArgumentParser) -> None:
     staff.add_argument("--shrinkage", metavar="SHARE",
                        help="share of paid time off the phones (breaks, meetings, training, "
                        "absence), e.g. 30%%: also print the FTE to pay for the answer")
+    staff.add_argument("--objective", choices=("agents", "cost"), default="agents",
+                       help="what to minimise while the targets hold: agents (default), or "
+                       "cost with the scenario's costs block (the cheapest staffing)")
     staff.add_argument("--report", metavar="DIR",
                        help="also write the schedule as a self-contained page, DIR/index.html")
     add_limit_options(staff)
@@ -657,7 +728,7 @@ def _cmd_staff(args: argparse.Namespace) -> int:
     check_workload(scenario, args)
     result = optimise_staffing(scenario, targets, args.policy, replications=args.replications,
                                seed=args.seed, jobs=checked_jobs(args.jobs),
-                               no_limits=args.no_limits)
+                               no_limits=args.no_limits, objective=args.objective)
     if args.report:  # files first: a reader of stdout that stops early must not cost them
         print(f"report: {write_staffing_report(result, args.report, shrinkage)}",
               file=sys.stderr)

@@ -66,15 +66,21 @@ SHARE_METRICS = frozenset({
 """Figures that are shares of a whole (0 to 1): a part over a total that contains it."""
 
 
+SIGNED_METRICS = frozenset({"net_value"})
+"""Figures that are a balance of money in and out, so may be negative (``sim.stages.costs``)."""
+
+
 def metric_range(name: str) -> tuple[float, float]:
     """The values figure ``name`` can take, which its confidence interval is clipped to.
 
-    Every figure the engine reports is a count, a time, an amount of money or a ratio
+    Every other figure the engine reports is a count, a time, an amount of money or a ratio
     of such sums, so none is negative; shares (``SHARE_METRICS``) are also at most 1.
     A t-interval from few replications ignores that (an ASA interval reaching below 0 s,
     occupancy above 100%), so the interval is cut at the range. Paired differences are
     signed and are not clipped.
     """
+    if name in SIGNED_METRICS:
+        return -math.inf, math.inf
     return (0.0, 1.0) if name in SHARE_METRICS else (0.0, math.inf)
 
 

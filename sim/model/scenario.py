@@ -25,6 +25,8 @@ from pydantic import (
 from policies import policy_spec, registered_policies
 from policies.outbound import outbound_spec
 from policies.verification import VERIFICATION_STRATEGIES, strategy_spec
+from sim.model.churn import Churn
+from sim.model.costs import Costs
 from sim.model.customers import Customers
 from sim.model.omnichannel import Blending, Callback, Channel, Journey, Outbound, Retrial
 from sim.model.profile import PredictorConfig
@@ -730,6 +732,8 @@ class Scenario(StrictModel):
     predictor: PredictorConfig | None = None
     outbound: Outbound | None = None
     ivr: IvrMenu | None = None
+    costs: Costs | None = None
+    churn: Churn | None = None
 
     # Checks across sections. Each runs as soon as the sections it reads are valid, and
     # reports every problem it finds: pydantic validates fields in order and hands a field
@@ -953,7 +957,7 @@ class Scenario(StrictModel):
                                                                          DEFAULT_LIMITS)),
                       self._check_identity, lambda: check_group_checks(self),
                       self._check_skills, self._check_channels,
-                      self._check_outbound, self._check_repeats_end,
+                      self._check_outbound, self._check_repeats_end, self._check_money,
                       lambda: check_transfers(self), lambda: check_ivr(self),
                       lambda: _check_plugins(self, policy_spec, "policy", ("routing",),
                                              (self.routing.policy,), self.routing)):
@@ -1224,6 +1228,14 @@ class Scenario(StrictModel):
                         f"answers there by habit; allowed: {', '.join(channels)}"))
         _check_plugins(self, outbound_spec, "strategies", ("outbound",), outbound.strategies,
                        outbound)
+
+    def _check_money(self) -> None:
+        if self.costs is not None:
+            self.costs.check(tuple(self.agents), self.channel_names())
+        if self.churn is not None and self.customers is None:
+            raise FieldError(("churn",), (
+                "churn follows customers from contact to contact, but the scenario has no "
+                "customers block; allowed: add customers, or remove churn"))
 
     def _check_identity(self) -> None:
         if self.identity is None:

@@ -68,6 +68,8 @@ def assemble(kernel: Simulation, verification: str | None, outbound: str | None,
     from sim.stages.blending import Blending
     from sim.stages.callbacks import Callbacks
     from sim.stages.capacity import Capacity
+    from sim.stages.churn import Churn
+    from sim.stages.costs import Costs
     from sim.stages.feedback import PolicyFeedback
     from sim.stages.followups import FollowUps
     from sim.stages.identity import IdentityStage
@@ -101,7 +103,7 @@ def assemble(kernel: Simulation, verification: str | None, outbound: str | None,
             stages.append(profiles)
     for stage_type in (IvrMenuStage, NamedAgents, Outcomes, Capacity, Blending, ServiceShape,
                        LearningCurves, MobileRings, Transfers, FollowUps, PolicyFeedback,
-                       Shrinkage):
+                       Shrinkage, Churn, Costs):
         stage = stage_type.build(kernel, identity)
         if stage is not None:
             stages.append(stage)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from sim.errors import ScenarioError
 from sim.kernel.streams import uniform_pairs
+from sim.model.customers import GENUINE
 from sim.model.outcomes import follow_up_streams
 from sim.stages import Stage, listen_abandoned
 from sim.stages.identity import claimed
@@ -120,7 +121,12 @@ class FollowUps(Stage):
         if retrial:  # the first try never reached an agent: verification is still to do
             contact.agent_extra = first.agent_extra
         if self._identity is not None:
-            contact.customer = self._identity.same_customer(first, counted)
+            record = self._identity.same_customer(first, counted)
+            if record is not None and not self._identity.happens(
+                    contact, record, first.identity is None or first.identity.kind == GENUINE):
+                return  # the customer left (churn)
+            # Known to routing if the first contact's record was (answered, or matched).
+            contact.customer = record if first.customer is not None else None
             if first.personal:  # the same customer behaves alike again
                 self._identity.traits.apply(contact, customer.id)  # type: ignore[union-attr]
         if counted:

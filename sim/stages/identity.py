@@ -10,6 +10,7 @@ last agent (``assign``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -58,6 +59,13 @@ class IdentityStage(Stage):
         self.profiles: Profiles | None = None
         """Set by the profiles stage, when the scenario keeps profiles."""
         self._in_ivr: dict[Contact, None] = {}  # in arrival order, for the end-of-run trace
+        self.experience: Callable[[Contact, Customer, bool], bool] | None = None
+        """Set by the churn stage: given a contact, the record of the customer its caller
+        claims to be and whether the caller is that customer (not a fraudster), False when
+        the customer has left (the contact does not happen); else it shapes the contact and
+        the record by their experience so far."""
+        self.refused: Callable[[Contact], None] | None = None
+        """Set by the churn stage: told of every caller refused in the IVR."""
         kernel.admit = self.admit
         if spec is not None:
             self._completed_inner = kernel.completed
@@ -70,8 +78,7 @@ class IdentityStage(Stage):
             customer = contact.customer
             caller = contact.identity
             if customer is None and caller is not None and caller.customer is not None:
-                # The agent learns who calls: the record as it stands now.
-                customer = contact.customer = Customer(self.population, caller.customer.id)
+                customer = contact.customer = caller.customer  # the agent learns who calls
             if customer is not None:
                 self._last_agent[customer.id] = agent.id
             if group_checks is not None and contact.identity is not None:
@@ -129,6 +136,9 @@ class IdentityStage(Stage):
             contact.cell = self._tier_cells[contact.type, tier][kernel.slot]
             # Same draw, scaled: a tier's patience factor keeps common random numbers.
             contact.patience *= self.patience_factor.get(tier, 1.0)
+            if self.experience is not None and not self.experience(contact, customer,
+                                                                   caller.kind == GENUINE):
+                return  # the customer left (churn): this contact does not happen
             if self.traits is not None and caller.kind == GENUINE:
                 self.traits.apply(contact, customer.id)
         if contact.counted:
@@ -172,6 +182,10 @@ class IdentityStage(Stage):
         kernel.clock.schedule(delay, self._on_ivr_end, contact)
         self._in_ivr[contact] = None
 
+    def happens(self, contact: Contact, customer: Customer, genuine: bool) -> bool:
+        """Whether the contact of ``customer`` happens (see ``experience``)."""
+        return self.experience is None or self.experience(contact, customer, genuine)
+
     def _on_ivr_end(self, contact: Contact) -> None:
         del self._in_ivr[contact]
         kernel = self.kernel
@@ -184,6 +198,8 @@ class IdentityStage(Stage):
             return
         if caller.self_service and self.profiles is not None:
             self.profiles.record_inbound(contact, now, SELF_SERVED, 0.0)
+        if caller.refused_in_ivr and self.refused is not None:
+            self.refused(contact)
         if contact.counted:
             identity = contact.cell.identity
             if caller.self_service:
@@ -210,15 +226,14 @@ class IdentityStage(Stage):
                 conclude(identity, caller)
 
     def same_customer(self, first: Contact, counted: bool) -> Customer | None:
-        """A fresh view of the customer of an earlier contact, for their next contact, if
-        the center knows who they are (the first was answered, or matched before the queue;
-        else the record is found once an agent answers)."""
+        """A fresh record of the customer an earlier contact's caller claimed to be, for
+        their next contact (None: no claim)."""
         customer = claimed(first)
         if customer is None:
             return None
         if self.seen is not None and counted:
             self.seen[customer.id] = 1
-        return Customer(self.population, customer.id) if first.customer is not None else None
+        return Customer(self.population, customer.id)
 
     def finish_run(self, end: float) -> None:
         kernel = self.kernel

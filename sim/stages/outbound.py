@@ -92,5 +92,6 @@ class Outbound(Stage):
         total = OutboundCell()
         for name, cell in self.dialer.cells.items():
             total.add(cell)
-            result.by_campaign[name] = cell.figures(logged_in)
+            # Updated, not replaced: the costs stage adds revenue before this report.
+            result.by_campaign.setdefault(name, {}).update(cell.figures(logged_in))
         result.overall.update(total.figures(logged_in))
