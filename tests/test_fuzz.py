@@ -405,6 +405,7 @@ def add_workforce(draw: st.DrawFn, d: Draft) -> None:
                                 "contacts": draw(st.integers(1, 20))}
     named = [g for g in d.groups if ("count" in d.data["agents"][g] or "shifts" in
                                      d.data["agents"][g]) and draw(st.booleans())]
+    dialling = set(d.data.get("outbound", {}).get("groups", []))
     rows = []
     for group in named:
         spec = d.data["agents"][group]
@@ -418,8 +419,11 @@ def add_workforce(draw: st.DrawFn, d: Draft) -> None:
                 own = "" if first or draw(st.booleans()) else ";".join(draw(subsets))
                 first = False
                 speed = draw(st.sampled_from(["", "", "0.8", "1.25"]))
-                # The group's first agent works every day, with the group's breaks.
-                weekday = "" if len(rows) == 0 or rows[-1][1] != group else draw(
+                # The group's first agent works every day, with the group's breaks; a
+                # dialling group's agents all do (fewer on some weekdays could leave
+                # outbound.max_share under one agent, which the validator rightly refuses).
+                weekday = "" if len(rows) == 0 or rows[-1][1] != group or group in dialling \
+                    else draw(
                     st.sampled_from(["", "mon;tue;wed;thu;fri", "sat;sun", "fri"]))
                 breaks = "" if weekday == "" else draw(st.sampled_from(["", "10min@0h-40min"]))
                 rows.append((f"{group}-n{len(rows)}", group, f"{start:02d}:00", f"{end:02d}:00",
