@@ -185,6 +185,18 @@ def test_telephony_charges_the_queue_and_talk_minutes_the_kernel_measures() -> N
     assert chat.overall["telecom_cost"] == 0.0
 
 
+def test_the_ivr_menu_is_priced_by_its_minutes() -> None:
+    """With an IVR menu, the IVR rate charges its prompts: every caller's, those who hang
+    up or are self-served there too (a run by arrivals: nobody is left in the menu, whose
+    minutes count only up to the end)."""
+    costs = {"agent_per_hour": 0, "telephony": {"ivr": 0.6, "queue": 0, "talk": 0}}
+    _, result = _run(_shipped("ivr_bank.yaml", costs=costs,
+                              run={"arrivals": 3000, "seed": 5, "replications": 1}))
+    f = result.overall
+    assert f["ivr_hang_ups"] > 0 and f["ivr_self_served"] > 0
+    assert f["telecom_cost"] == pytest.approx(f["ivr_minutes"] * 0.6, rel=1e-9)
+
+
 # ------------------------------------------------------------ opt-in and bad input
 def test_a_scenario_without_costs_reports_no_money_and_the_same_figures() -> None:
     """No costs block: no money figure; with one, every other figure is unchanged (the

@@ -7,7 +7,8 @@
 * ``telecom_cost``: line minutes of contacts on billed channels, at their rates: the IVR
   (``ivr_parts``: the IVR menu's prompts, the identity stage's IVR and IVR-verification
   time), the queue (from queue entry until answered or abandoned; a call back waits off
-  the line) and the talk (handling time less wrap-up). A minute is charged when its part
+  the line) and the talk (handling time less wrap-up). The IVR is charged when the
+  caller enters it, for all the time it will take; queue and talk minutes when their part
   ends.
 * ``dial_cost``: call backs dialled and outbound attempts, per dial.
 * ``verification_fees``: the identity methods' own fees (their agent time is in
