@@ -88,8 +88,10 @@ def tokenize(text: str) -> list[_Token]:
     while position < len(text):
         match = _TOKEN.match(text, position)
         if match is None or match.end() == position:
-            bad = text[position:].strip()[:20]
-            hint = "an unclosed quote" if bad[:1] in "'\"" else "a character the language lacks"
+            rest = text[position:].strip()
+            quote = rest[:1] in ("'", '"')
+            bad = rest if quote else rest[:1]
+            hint = "an unclosed quote" if quote else "a character the language lacks"
             raise ExpressionError(
                 f"{bad!r}: {hint}; allowed: names, numbers, 'text', == != < <= > >=, and, "
                 "or, not, in, has, ( ) [ ]", bad)
