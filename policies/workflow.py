@@ -219,10 +219,10 @@ class _Flow:
         self.scans = any(ordering not in INDEXED for ordering in self.orderings)
         self.uses_level = any(ordering == "best_skill" for ordering in self.orderings) or any(
             "level" in names_in(step.targets) for step in spec.steps if step.targets)
-        self.levels = Levels(scenario, self._order)
+        self.levels = Levels(scenario, self.order)
         self._memo: dict[tuple[int, str, float], tuple[int, float]] = {}
 
-    def _order(self, contact_type: str, agent: AgentView, level: float) -> tuple[int, float]:
+    def order(self, contact_type: str, agent: AgentView, level: float) -> tuple[int, float]:
         """``(step, key)``: the first step whose targets hold the agent (``steps`` if none),
         then -level where that step orders by best skill. Memoised: an agent's group,
         levels and languages stay fixed."""
@@ -267,6 +267,14 @@ class WorkflowPolicy:
         self._whens = tuple(flow.when for flow in self._flows)
         self._fallback = _Flow(Filter(), scenario)
         self._best_skill = params.pick == "best_skill"
+        self._bucket_key = self._bucket  # one object: the waiting index is kept per function
+        only = self._flows[0] if len(self._flows) == 1 else self._fallback
+        self._single: tuple[_Flow, None] | None = None
+        """The one bucket of every waiting contact, when all go to one flow whose agents'
+        levels do not depend on the intent."""
+        if (not self._flows or (len(self._flows) == 1 and only.when is None)) and not (
+                only.uses_level and only.levels.intents):
+            self._single = (only, None)
         self._tally = AgentTally(list(scenario.agents), params.order)
         orderings = {o for flow in self._flows for o in flow.orderings}
         self._counting = bool(orderings & {"fewest_contacts", "round_robin"})
@@ -318,12 +326,19 @@ class WorkflowPolicy:
         now = state.now
         best: ContactView | None = None
         best_rank: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+        single = self._single
         for contact_type in agent.open:
-            for (flow, context), contact in state.oldest_waiting_each(contact_type,
-                                                                      self._bucket):
+            if single is not None:
+                # One bucket per type: the type's own queue, no keyed index to keep.
+                head = state.oldest_waiting(contact_type)
+                heads = [(single, head)] if head is not None else []
+            else:
+                heads = state.oldest_waiting_each(contact_type, self._bucket_key)
+            for (flow, context), contact in heads:
                 level = flow.levels.of(agent, contact_type, context)
-                step = flow.levels.ranking(contact_type, context)(agent)[0]
-                if step == flow.steps or not state.has_waited(contact, flow.opens[step]):
+                step = flow.order(contact_type, agent, level)[0]
+                # Step 0 opens on arrival; later ones once the contact has waited for them.
+                if step == flow.steps or step and not state.has_waited(contact, flow.opens[step]):
                     continue
                 effective = contact.arrival - flow.head_start
                 rank = (-flow.priorities[step], -level if self._best_skill else 0.0,
