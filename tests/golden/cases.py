@@ -30,6 +30,9 @@ CASES: dict[str, tuple[str, tuple[str, ...], int | None]] = {
     "omnichannel_bank": ("omnichannel_bank.yaml", ("fcfs", "contextual"), 2),
     "outbound_best_time": ("outbound_best_time.yaml", ("fcfs",), 2),
     "bank_week": ("bank_week.yaml", ("fcfs",), 2),
+    "workflow_taskrouter": ("workflow_taskrouter.yaml", ("workflow", "fcfs"), 2),
+    "workflow_connect": ("workflow_connect.yaml", ("workflow", "fcfs"), 2),
+    "workflow_genesys": ("workflow_genesys.yaml", ("workflow", "bullseye"), 2),
 }
 
 
