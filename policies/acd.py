@@ -10,14 +10,12 @@ from pydantic import Field
 from sim.model.fields import Duration, Int, OptionalInt
 
 from .base import PolicyConfigError, PolicyParams, register_policy
-from .orderings import AgentTally, canonical
+from .orderings import ALL_IDLE, AgentTally, canonical
 
 if TYPE_CHECKING:
     from sim.model.scenario import Scenario
     from sim.state import AgentView, ContactView, RoutingState
 
-_ALL = 1 << 30
-"""No limit on the idle agents a scanning strategy reads."""
 Strategy = Literal["leastrecent", "fewestcalls", "least_talk_time", "random", "ringall",
                    "wrandom", "linear", "rrmemory"]
 
@@ -154,7 +152,7 @@ class AcdPolicy:
                 return None
         else:
             penalty = self._penalty
-            able = state.first_idle_agents(contact.type, _ALL)
+            able = state.first_idle_agents(contact.type, ALL_IDLE)
             if penalty:
                 able = [agent for agent in able if penalty.get(agent.group, 0) <= allowed]
             if not able:

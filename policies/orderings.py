@@ -33,6 +33,9 @@ ORDERING_HELP = (
     "contact), random, ringall, weighted_random (wrandom: weight 1 / (1 + rank) over every "
     "allowed agent), linear (always the first in order)")
 
+ALL_IDLE = 1 << 30
+"""No limit on the idle agents a scanning ordering reads (``first_idle_agents``)."""
+
 TALLIED = frozenset({"least_occupied", "least_talk_time"})
 """Orderings that need each finished contact's handle time (the policy's ``observe``)."""
 

@@ -13,7 +13,7 @@ from sim.model.fields import Duration, Number
 
 from .base import PolicyConfigError, PolicyParams, register_policy
 from .expressions import Attribute, Compiled, ExpressionError, compile_expression, names_in
-from .orderings import ORDERING_HELP, TALLIED, AgentTally, Ordering, canonical
+from .orderings import ALL_IDLE, ORDERING_HELP, TALLIED, AgentTally, Ordering, canonical
 from .priority import PriorityClass
 from .skills import Levels
 
@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from sim.model.scenario import Scenario
     from sim.state import AgentView, ContactView, RoutingState
 
-_ALL = 1 << 30
-"""No limit on the idle agents a scanning ordering reads."""
 INDEXED = frozenset({"longest_idle", "best_skill"})
 """Orderings an index of idle agents keeps (no scan per decision)."""
 
@@ -245,7 +243,7 @@ class _Flow:
 
 @register_policy("workflow", WorkflowParams)
 class WorkflowPolicy:
-    """Per-filter workflows of steps whose targets widen while a contact waits (TaskRouter, Connect, Genesys bullseye).
+    """Per-filter steps of targets that widen while a contact waits (TaskRouter, Connect, Genesys).
 
     The first filter whose ``when`` a contact matches routes it. Its steps open in
     turn: step k once the contact has waited the timeouts of the steps before it. An
@@ -310,7 +308,7 @@ class WorkflowPolicy:
             if not flow.scans:
                 chosen = state.best_idle(contact_type, ranking, below=(opened,))
             else:
-                able = [agent for agent in state.first_idle_agents(contact_type, _ALL)
+                able = [agent for agent in state.first_idle_agents(contact_type, ALL_IDLE)
                         if ranking(agent)[0] < opened]
                 if not able:
                     return None
