@@ -262,7 +262,6 @@ class WorkflowPolicy:
 
     def __init__(self, params: WorkflowParams, scenario: Scenario) -> None:
         self._flows = tuple(_Flow(spec, scenario) for spec in params.filters)
-        self._whens = tuple(flow.when for flow in self._flows)
         self._fallback = _Flow(Filter(), scenario)
         self._best_skill = params.pick == "best_skill"
         self._bucket_key = self._bucket  # one object: the waiting index is kept per function

@@ -25,6 +25,7 @@ from scipy import stats
 from test_acd import CENTER, STRATEGIES
 
 import sim
+from policies import make_policy
 from policies.expressions import Attribute, ExpressionError, compile_expression
 from sim.errors import ScenarioError
 
@@ -130,6 +131,21 @@ def test_the_new_orderings_spread_work_as_they_say() -> None:
         (name, taken(name)) for name in ("linear", "round_robin", "least_occupied"))}
     assert spread["round_robin"] < spread["linear"]
     assert spread["least_occupied"] < spread["linear"]
+
+
+def test_without_filters_it_is_fcfs_and_pays_for_no_hooks() -> None:
+    data = yaml.safe_load((ROOT / "scenarios" / "quickstart.yaml").read_text())
+    data["run"]["replications"] = 1
+    rows = rows_by_policy(data, ["fcfs", "workflow"])
+    assert rows["workflow"] == rows["fcfs"]
+    # No recheck or observe hook unless a step waits or an ordering counts handle time:
+    # the engine installs its feedback stage only for policies that have them.
+    plain = make_policy("workflow", sim.scenario_from_dict(data))
+    assert not hasattr(plain, "recheck_after") and not hasattr(plain, "observe")
+    data["routing"]["workflow"] = {"filters": [{"steps": [
+        {"targets": "group == 'vip_desk'", "timeout": "10s"}, {"order_by": "least_occupied"}]}]}
+    widening = make_policy("workflow", sim.scenario_from_dict(data))
+    assert hasattr(widening, "recheck_after") and hasattr(widening, "observe")
 
 
 # ------------------------------------------------------------------ the rings example
