@@ -10,13 +10,12 @@ from pydantic import Field
 from sim.model.fields import Duration, Int, OptionalInt
 
 from .base import PolicyConfigError, PolicyParams, register_policy
+from .orderings import ALL_IDLE, AgentTally, canonical
 
 if TYPE_CHECKING:
     from sim.model.scenario import Scenario
     from sim.state import AgentView, ContactView, RoutingState
 
-_ALL = 1 << 30
-"""No limit on the idle agents a scanning strategy reads."""
 Strategy = Literal["leastrecent", "fewestcalls", "least_talk_time", "random", "ringall",
                    "wrandom", "linear", "rrmemory"]
 
@@ -105,20 +104,13 @@ class AcdPolicy:
     decision_cost = "scoring"
 
     def __init__(self, params: AcdParams, scenario: Scenario) -> None:
-        self._strategy = params.strategy
-        groups = list(params.order) + [g for g in scenario.agents if g not in params.order]
-        self._group_rank = {name: rank for rank, name in enumerate(groups)}
+        self._strategy = canonical(params.strategy)
         self._penalty = dict(params.penalties)
         """Penalty per group; unlisted groups have 0."""
         self._start = params.max_penalty
         self._steps = tuple((step.after, step.max_penalty) for step in params.raise_penalty)
         self._rank = self._penalty_of  # one object: best_idle keeps its index per function
-        self._taken: dict[int, int] = {}
-        """Contacts each agent has taken in the run (fewestcalls)."""
-        self._talk: dict[int, float] = {}
-        """Handle time each agent has finished in the run (least_talk_time)."""
-        self._last: tuple[int, int] = (-1, -1)
-        """Order key of the agent given the last contact (rrmemory)."""
+        self._tally = AgentTally(list(scenario.agents), params.order)
         # Optional hooks only where they work: the engine installs the feedback stage for
         # policies that have them, and a plain configuration should not pay for it.
         if self._steps:
@@ -148,56 +140,30 @@ class AcdPolicy:
 
     def _add_talk(self, contact: ContactView, agent: AgentView, handle_time: float,
                   state: RoutingState) -> None:
-        self._talk[agent.id] = self._talk.get(agent.id, 0.0) + handle_time
+        self._tally.add_talk(agent, handle_time, state.now)
 
     # ------------------------------------------------------------------ decisions
     def select_agent(self, contact: ContactView, state: RoutingState) -> AgentView | None:
         allowed = self._allowed(contact, state)
-        if self._strategy == "leastrecent":
+        if self._strategy == "longest_idle":
             # The idle index by penalty: O(1) per decision, no scan.
             chosen = state.best_idle(contact.type, self._rank, below=allowed + 0.5)
             if chosen is None:
                 return None
         else:
             penalty = self._penalty
-            able = state.first_idle_agents(contact.type, _ALL)
+            able = state.first_idle_agents(contact.type, ALL_IDLE)
             if penalty:
                 able = [agent for agent in able if penalty.get(agent.group, 0) <= allowed]
             if not able:
                 return None
-            chosen = self._pick(able, state)
-        self._taken[chosen.id] = self._taken.get(chosen.id, 0) + 1
-        self._last = self._order_key(chosen)
+            chosen = self._tally.pick(self._strategy, able, state, self._penalty_of)
+        self._tally.gave(chosen)
         return chosen
 
     def _penalty_of(self, agent: AgentView) -> int:
         """An agent's penalty: the rank of the idle index that ``leastrecent`` reads."""
         return self._penalty.get(agent.group, 0)
-
-    def _pick(self, able: list[AgentView], state: RoutingState) -> AgentView:
-        """The strategy's agent among ``able`` (longest idle first)."""
-        strategy, penalty = self._strategy, self._penalty
-        if strategy == "wrandom":
-            weights = [1.0 / (1.0 + penalty.get(agent.group, 0)) for agent in able]
-            total = sum(weights)
-            return able[int(state.random.choice(len(able), p=[w / total for w in weights]))]
-        lowest = min(penalty.get(agent.group, 0) for agent in able)
-        tier = [agent for agent in able if penalty.get(agent.group, 0) == lowest]
-        if strategy in ("random", "ringall"):
-            return tier[int(state.random.integers(len(tier)))]
-        if strategy == "fewestcalls":
-            return min(tier, key=lambda agent: self._taken.get(agent.id, 0))
-        if strategy == "least_talk_time":
-            return min(tier, key=lambda agent: self._talk.get(agent.id, 0.0))
-        if strategy == "linear":
-            return min(tier, key=self._order_key)
-        last = self._last  # rrmemory: the first in order after the last one, cyclically
-        return min(tier, key=lambda agent: (self._order_key(agent) <= last,
-                                            self._order_key(agent)))
-
-    def _order_key(self, agent: AgentView) -> tuple[int, int]:
-        """Position in the ACD's member list: group order, then seat."""
-        return self._group_rank.get(agent.group, len(self._group_rank)), agent.seat[1]
 
     def select_contact(self, agent: AgentView, state: RoutingState) -> ContactView | None:
         own = self._penalty.get(agent.group, 0)
@@ -210,6 +176,5 @@ class AcdPolicy:
                     best is None or oldest.arrival < best.arrival):
                 best = oldest
         if best is not None:
-            self._taken[agent.id] = self._taken.get(agent.id, 0) + 1
-            self._last = self._order_key(agent)
+            self._tally.gave(agent)
         return best

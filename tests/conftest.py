@@ -49,6 +49,9 @@ def contract_scenario_data() -> dict[str, Any]:
     data["routing"]["vip"] = {"team": "vip_desk", "overflow_after": "30s"}
     data["routing"]["bullseye"] = {"rings": [{"after": "0s", "groups": ["generalists"]},
                                              {"after": "20s"}]}
+    # The same rings as a workflow (the policy guard holds it to bullseye's speed).
+    data["routing"]["workflow"] = {"filters": [{"steps": [
+        {"targets": "group == 'generalists'", "timeout": "20s"}, {}]}]}
     return data
 
 

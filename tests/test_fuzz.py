@@ -52,6 +52,7 @@ from test_invariants import (
 from test_invariants import scenarios as core_scenarios
 
 from policies.acd import Strategy as AcdStrategy
+from policies.orderings import Ordering
 from sim import ScenarioError, Simulation, scenario_from_dict
 from sim.model.units import parse_duration
 from sim.state import BLOCKED, RINGING
@@ -592,14 +593,15 @@ def add_routing(draw: st.DrawFn, d: Draft) -> None:
     complete = [g for g in d.groups if set(d.types) <= set(d.skills_of(g))]
     center = {skill for g, spec in data["agents"].items()
               if "mobile" not in spec and "owns" not in spec for skill in d.skills_of(g)}
-    candidates = ["fcfs", "priority", "skills", "bullseye", "contextual", "agent", "acd"]
+    candidates = ["fcfs", "priority", "skills", "bullseye", "contextual", "agent", "acd",
+                  "workflow"]
     if "outcomes" in data:
         candidates.append("predictive")
     if has_customers:
         candidates += ["vip", "preferred_agent"] + (["fraud_desk"] if complete else [])
     if reach_any and set(d.types) <= center:
         candidates.append("mobile_advisers")
-    routing["policy"] = draw(st.sampled_from(candidates + candidates[7:]))  # features twice
+    routing["policy"] = draw(st.sampled_from(candidates + candidates[8:]))  # features twice
 
     def alone(group: str) -> bool:
         """Whether ``group`` is the only one with some skill."""
@@ -618,6 +620,17 @@ def add_routing(draw: st.DrawFn, d: Draft) -> None:
         desk = draw(st.sampled_from(complete))
         return {"desk": desk, "min_confidence": draw(probabilities()),
                 "desk_helps": alone(desk) or draw(st.booleans()), "vip_tiers": [d.tiers[-1]]}
+
+    def workflow() -> dict[str, Any]:
+        """One type's own steps, the last open to every agent: every contact is answerable."""
+        orders = get_args(Ordering)
+        first = {"targets": f"group == '{draw(st.sampled_from(d.groups))}'",
+                 "timeout": draw(st.sampled_from(["0s", "20s"])), "priority": 1,
+                 "order_by": draw(st.sampled_from(orders))}
+        return {"pick": draw(st.sampled_from(["oldest", "best_skill"])),
+                "filters": [{"when": f"type == '{d.types[0]}'",
+                             "priority": draw(st.sampled_from([0, 1])),
+                             "steps": [first, {"order_by": draw(st.sampled_from(orders))}]}]}
 
     params: dict[str, Any] = {
         "skills": lambda: {"mode": draw(st.sampled_from(["best_proficiency", "longest_idle"])),
@@ -653,6 +666,7 @@ def add_routing(draw: st.DrawFn, d: Draft) -> None:
                         **({"max_penalty": 0, "raise_penalty": [{"after": "30s",
                                                                  "max_penalty": 1}]}
                            if draw(st.booleans()) else {})},
+        "workflow": workflow,
     }
     for name in candidates:
         if name in params and (name == routing["policy"] or draw(st.booleans())):

@@ -14,6 +14,8 @@ It then checks:
 * target at 1,000 agents, per declared ``decision_cost``: median indexed <= 5 us,
   scoring <= 50 us, observation <= 500 us, as on the machine that wrote the baseline: a machine whose
   reference workload takes k times longer gets k times the target (never less);
+* peers: at 1,000 agents a policy configured to decide as another does (``PEERS``:
+  workflow as bullseye's rings) takes at most 2x that policy's time;
 * baseline: at 100 and 1,000 agents, each case's time over the reference workload's
   time (a ratio that does not depend on the machine's speed) must stay within 2x the
   ratio in policy_baseline.json; a policy or figure missing from the baseline fails too.
@@ -74,6 +76,10 @@ the CPU caches hold, and other processes on a shared machine slow that by 2-3x f
 run to the next while the reference workload barely moves; the growth check covers it."""
 BATCH = 100
 """Decisions timed together: a batch of sub-microsecond calls is above timer noise."""
+PEERS = {"workflow": "bullseye"}
+"""A policy configured (tests/conftest.py) to decide as its peer does, and the peer: at
+TARGET_AGENTS its decisions may take at most MAX_SLOWDOWN times the peer's (best rounds),
+when both are timed."""
 
 
 def reference_workload() -> int:
@@ -226,6 +232,12 @@ def check(timings: Timings, baseline: dict[str, Any] | None) -> list[str]:
         if case.agents == TARGET_AGENTS and median > target:
             failures.append(f"{where}: median {median * 1e6:.2f} us over the {cost} target "
                             f"{target * 1e6:.2f} us")
+        peer = Case(PEERS.get(case.policy, ""), case.kind, case.agents, case.skills)
+        if case.agents == TARGET_AGENTS and peer in timings.samples:
+            ratio = min(timings.samples[case]) / min(timings.samples[peer])
+            if ratio > MAX_SLOWDOWN:
+                failures.append(f"{where}: {ratio:.1f}x {peer.policy}'s time for the same "
+                                f"decisions (allowed: {MAX_SLOWDOWN:g}x)")
         if baseline is None or case.agents not in BASELINE_AGENTS:
             continue
         recorded = baseline["ratios"].get(case.policy, {}).get(case.key)

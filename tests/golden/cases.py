@@ -32,6 +32,9 @@ CASES: dict[str, tuple[str, tuple[str, ...], int | None]] = {
     "bank_week": ("bank_week.yaml", ("fcfs",), 2),
     "transfers_bank": ("transfers_bank.yaml", ("fcfs", "priority"), 2),
     "ivr_bank": ("ivr_bank.yaml", ("fcfs", "priority"), 2),
+    "workflow_taskrouter": ("workflow_taskrouter.yaml", ("workflow", "fcfs"), 2),
+    "workflow_connect": ("workflow_connect.yaml", ("workflow", "fcfs"), 2),
+    "workflow_genesys": ("workflow_genesys.yaml", ("workflow", "bullseye"), 2),
 }
 
 
