@@ -738,7 +738,8 @@ def add_money(draw: st.DrawFn, data: dict[str, Any]) -> None:
     rate = draw(st.sampled_from([0.0, 25.5, None]))
     data["costs"] = {
         "agent_per_hour": rate if rate is not None else {
-            group: draw(st.sampled_from([0.0, 18.0, 60.0])) for group in data["agents"]},
+            group: draw(st.sampled_from([0.0, 18.0, 60.0])) for group in data["agents"]
+            if group != "roster"},  # agents.roster names the roster file, not a group
         "telephony": {"ivr": 0.01, "queue": draw(st.sampled_from([0.0, 0.02])), "talk": 0.03},
         "callback_dial": 0.05, "outbound": {"dial": 0.1, "conversion": 0.2, "sale_value": 80}}
     if "customers" in data and draw(st.booleans()):

@@ -132,14 +132,20 @@ def test_each_named_agent_keeps_its_skills_levels_languages_and_speed(tmp_path: 
     assert [a.on_duty for a in agents.values()] == [True, False, True]
 
 
+@pytest.mark.parametrize("several", [False, True], ids=["one_at_a_time", "two_at_once"])
 @pytest.mark.parametrize("policy", ["fcfs", "priority", "skills", "bullseye"])
-def test_an_agent_never_takes_a_type_it_lacks(tmp_path: Path, policy: str) -> None:
+def test_an_agent_never_takes_a_type_it_lacks(tmp_path: Path, policy: str,
+                                              several: bool) -> None:
+    """Also when agents hold several contacts: the types that still fit beside what one
+    holds are among its own skills, not the group's (a bug the fuzz found)."""
     roster = HEADER.replace("end", "end,skills") + "".join(
         f"a{n},team,{start},{end},{skills}\n" for n, (start, end, skills) in enumerate([
             ("00:00", "24:00", "calls"), ("00:00", "24:00", "vip"), ("06:00", "18:00", ""),
             ("12:00", "02:00", "vip"), ("20:00", "08:00", "calls"), ("07:30", "15:30", "calls")]))
-    scenario = _scenario(tmp_path, roster, {"team": {"skills": ["calls", "vip"]}},
-                         duration="48h", rate="30/h")
+    team: dict[str, Any] = {"skills": ["calls", "vip"]}
+    if several:
+        team["capacity"] = [{"voice": 2}]
+    scenario = _scenario(tmp_path, roster, {"team": team}, duration="48h", rate="30/h")
     sim = Simulation(scenario, policy, per_agent=True)
     watch = CapacityWatch(sim)  # asserts the skill and duty of every start
     result = sim.run()

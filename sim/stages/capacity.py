@@ -4,6 +4,7 @@ working several contacts of one channel."""
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any
 
 from sim.stages import Stage
@@ -29,6 +30,17 @@ class CapacityTable:
         self.empty = (0,) * len(channels)
         """The load of an agent that holds nothing."""
         self._open: dict[tuple[int, ...], tuple[str, ...]] = {}
+
+    @property
+    def skills(self) -> tuple[str, ...]:
+        return self._skills
+
+    def for_skills(self, skills: tuple[str, ...]) -> CapacityTable:
+        """The same mixes for an agent with its own ``skills`` (a named agent's subset)."""
+        table = copy.copy(self)
+        table._skills = skills
+        table._open = {}
+        return table
 
     def open(self, load: tuple[int, ...]) -> tuple[str, ...]:
         """Skills whose contacts still fit beside ``load``, in the group's order."""
@@ -75,12 +87,18 @@ class Capacity(Stage):
         self._in_service: dict[Contact, None] = {}  # held by multi-contact agents
         new_agent, assign, release = kernel.new_agent, kernel.assign, kernel.release
         on_free = kernel.on_free
+        own: dict[tuple[str, tuple[str, ...]], CapacityTable] = {}
 
         def equip(agent: Agent) -> None:
             new_agent(agent)
-            agent.capacity = tables.get(agent.group)
-            if agent.capacity is not None:
-                agent.load = agent.capacity.empty
+            table = tables.get(agent.group)
+            if table is not None and agent.skills != table.skills:
+                # A named agent with some of the group's skills: its own open types.
+                key = (agent.group, agent.skills)
+                table = own.get(key) or own.setdefault(key, table.for_skills(agent.skills))
+            agent.capacity = table
+            if table is not None:
+                agent.load = table.empty
 
         def assign_several(agent: Agent, contact: Contact, now: float) -> None:
             if agent.capacity is None:
