@@ -37,6 +37,7 @@ from sim.model.fields import (
     RATE_SCHEMA, Duration, Int, Number, OptionalInt, Probability, Rate, StrictModel, check_names,
 )
 from sim.model.identity import Identity
+from sim.model.needs import Needs, check_needs
 from sim.model.outcomes import Matching, Outcomes, Proficiency
 from sim.model.roster_file import (RosterFileError, RosterRow, load_roster, shift_counts,
                                    shift_days, shift_times)
@@ -721,6 +722,7 @@ class Scenario(StrictModel):
     blending: Blending | None = None
     predictor: PredictorConfig | None = None
     outbound: Outbound | None = None
+    needs: Needs | None = None
 
     # Checks across sections. Each runs as soon as the sections it reads are valid, and
     # reports every problem it finds: pydantic validates fields in order and hands a field
@@ -943,7 +945,7 @@ class Scenario(StrictModel):
         for check in (lambda: self._check_limits((info.context or {}).get("limits",
                                                                          DEFAULT_LIMITS)),
                       self._check_identity, self._check_skills, self._check_channels,
-                      self._check_outbound, self._check_repeats_end,
+                      self._check_outbound, self._check_repeats_end, lambda: check_needs(self),
                       lambda: _check_plugins(self, policy_spec, "policy", ("routing",),
                                              (self.routing.policy,), self.routing)):
             with problems.check():

@@ -150,6 +150,14 @@ class IdentityStage(Stage):
         kernel.clock.schedule(delay, self._on_ivr_end, contact)
         self._in_ivr[contact] = None
 
+    def skip(self, contact_type: str) -> None:
+        """A contact of ``contact_type`` does not happen (its need was served before the
+        call): take its draws, so that the contacts after it keep theirs."""
+        journey = self._journeys.get(contact_type)
+        if journey is not None:
+            journey[1].next_value()
+        self.model.skip(contact_type)
+
     def _on_ivr_end(self, contact: Contact) -> None:
         del self._in_ivr[contact]
         kernel = self.kernel
