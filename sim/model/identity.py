@@ -25,6 +25,7 @@ signals and method outcomes under every routing policy and every strategy
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Container
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
@@ -351,13 +352,18 @@ class IdentityModel:
         self._fraud_intents = _Chooser(fraud.intents) if fraud is not None else None
         self._prospect_intents = _Chooser(prospects.intents) if prospects is not None else None
 
-    def need_of(self, row: list[float], channel: str, now: float) -> tuple[int, str] | None:
+    def need_of(self, row: list[float], channel: str, now: float,
+                intents: Container[str]) -> tuple[int, str] | None:
         """The customer and intent of the contact whose row of ``caller_rows`` is ``row``,
-        made on ``channel`` at ``now``: what ``resolve`` will find, without its side
-        effects; None for a fraudster or a prospect, whose contact meets no customer need."""
+        made on ``channel`` at ``now``, when its intent is one of ``intents``: what
+        ``resolve`` will find, without its side effects. None for a fraudster or a
+        prospect, whose contact meets no customer need, and for other intents."""
         if row[0] < self._fraud_share + self._prospect_share:
             return None
-        return self.population.pick(channel, now, row[1], row[2]), self._intents.pick(row[7])
+        intent = self._intents.pick(row[7])
+        if intent not in intents:
+            return None
+        return self.population.pick(channel, now, row[1], row[2]), intent
 
     def skip(self, contact_type: str) -> None:
         """Take the draws of a contact of ``contact_type`` that does not happen, so that the

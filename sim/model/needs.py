@@ -9,12 +9,13 @@ scenario block and its checks against the other blocks.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from pydantic import Field, model_validator
 
 from sim.errors import FieldError
-from sim.model.distributions import Distribution
+from sim.model.distributions import Constant, Distribution, Empirical, Mixture, Uniform, _Dist
 from sim.model.fields import Duration, Probability, StrictModel
 from sim.model.units import format_duration
 
@@ -54,6 +55,25 @@ class Needs(StrictModel):
                     f"{format_duration(self.max_lead)}, so most leads would be cut; allowed: "
                     "a lead whose mean is at most max_lead, or a longer max_lead"))
         return self
+
+    @property
+    def read_ahead(self) -> float:
+        """How far ahead of now a need can arise: the longest lead any intent can draw, at
+        most ``max_lead`` (a shorter look ahead reads fewer calls to come)."""
+        return max(min(longest(intent.lead), self.max_lead) for intent in self.intents.values())
+
+
+def longest(dist: _Dist) -> float:
+    """The longest value ``dist`` can draw (infinite for an unbounded distribution)."""
+    if isinstance(dist, Constant):
+        return dist.value
+    if isinstance(dist, Uniform):
+        return dist.high
+    if isinstance(dist, Empirical):
+        return max(dist.samples or (0.0,))
+    if isinstance(dist, Mixture):
+        return max(longest(component) for component in dist.components)
+    return math.inf
 
 
 def check_needs(scenario: Scenario) -> None:

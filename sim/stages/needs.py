@@ -6,12 +6,13 @@ contact comes first serves the need: the call, or an outbound attempt that reach
 customer while the need is open (a campaign whose ``intents`` include the need's); a
 need served by outreach takes its call away.
 
-To know a need before its call, the stage reads the calls to come ``max_lead`` ahead
-from second copies of each type's arrival and caller streams (same purposes, so the same
-values as the kernel will draw): call k of a type here is the kernel's k-th arrival of
-that type, with the same time, customer and intent. So with nothing reaching customers
-first, every contact happens exactly as without the block; a call taken away still takes
-its draws (``IdentityStage.skip``) and the calls after it keep theirs.
+To know a need before its call, the stage reads the calls to come as far ahead as a
+need can arise (the longest lead, at most ``max_lead``) from second copies of each type's
+arrival and caller streams (same purposes, so the same values as the kernel will draw):
+call k of a type here is the kernel's k-th arrival of that type, with the same time,
+customer and intent. So with nothing reaching customers first, every contact happens
+exactly as without the block; a call taken away still takes its draws
+(``IdentityStage.skip``) and the calls after it keep theirs.
 
 Wraps ``admit`` just after the identity stage (a dropped call never reaches it, while
 stages that draw at arrival and wrap later, like outcomes, still take their draws), and
@@ -91,7 +92,7 @@ class NeedsCell:
 
 
 class _Calls:
-    """The calls of one contact type to come, read ``max_lead`` ahead of the kernel."""
+    """The calls of one contact type to come, read ahead of the kernel."""
 
     __slots__ = ("name", "channel", "arrivals", "rows", "time", "seen", "made", "needs")
 
@@ -129,7 +130,7 @@ class NeedsStage(Stage):
         assert spec is not None
         streams = kernel.streams
         self._identity = identity
-        self._max_lead = spec.max_lead
+        self._read_ahead = spec.read_ahead
         self._leads = {name: streams.stream(f"needs/{name}/lead", intent.lead.sample)
                        for name, intent in spec.intents.items()}
         self._known = {name: (intent.known, streams.stream(f"needs/{name}/known", uniforms))
@@ -178,31 +179,29 @@ class NeedsStage(Stage):
             dialer.begin = begin_and_serve  # type: ignore[method-assign]
             dialer.wanted = self._wanted
         for calls in self._calls.values():
-            self._read_ahead(calls)
+            self._read(calls)
 
     # ------------------------------------------------------------ calls to come
-    def _read_ahead(self, calls: _Calls) -> None:
-        """Read the type's calls up to ``max_lead`` from now: each need of a genuine
-        customer arises at its call time less its lead; then wake up for the next call."""
-        clock, model = self.kernel.clock, self._identity.model
-        now, horizon = clock.now, clock.now + self._max_lead
+    def _read(self, calls: _Calls) -> None:
+        """Read the type's calls as far ahead as a need can arise (``Needs.read_ahead``):
+        each need of a genuine customer arises at its call time less its lead (cut to that
+        distance); then wake up when the next call comes into reach."""
+        clock, model, leads = self.kernel.clock, self._identity.model, self._leads
+        now, horizon = clock.now, clock.now + self._read_ahead
         while calls.time <= horizon:
             row = calls.rows.next_value()
             calls.seen += 1
-            found = model.need_of(row, calls.channel, calls.time)  # type: ignore[arg-type]
-            if found is not None and found[1] in self._leads:
+            found = model.need_of(row, calls.channel, calls.time, leads)  # type: ignore[arg-type]
+            if found is not None:
                 customer, intent = found
-                lead = min(self._leads[intent].next_value(), self._max_lead)
+                lead = min(leads[intent].next_value(), self._read_ahead)
                 share, known = self._known[intent]
                 need = Need(customer, intent, calls.seen, calls.time,
                             known.next_value() < share)
                 calls.needs.append(need)
                 clock.schedule(max(calls.time - lead - now, 0.0), self._arise, need)
             calls.advance()
-        clock.schedule(calls.time - horizon, self._on_read_ahead, calls)
-
-    def _on_read_ahead(self, calls: _Calls) -> None:
-        self._read_ahead(calls)
+        clock.schedule(calls.time - horizon, self._read, calls)
 
     def _arise(self, need: Need) -> None:
         """The need arises (unless its call came first: a lead of 0 s at a tie)."""
