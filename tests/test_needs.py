@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
+from invariant_checks import check_accounting
 
 from sim.errors import ScenarioError
 from sim.kernel.kernel import Simulation
@@ -142,8 +143,10 @@ def _first_contacts_by_intent(results: Any) -> dict[int, Counter[tuple[str, str]
 
 # ------------------------------------------------------------------ conservation
 def test_needs_add_up_exactly_per_replication() -> None:
-    results = run(_busy_scenario(), contacts=False)
+    scenario = _busy_scenario()
+    results = run(scenario, contacts=False)
     for rep in results.runs["fcfs"]:
+        check_accounting(rep, scenario)  # the calls that happen still add up
         figures = rep.overall
         assert figures["needs_arisen"] == (figures["needs_served_inbound"]
                                            + figures["needs_served_outreach"]
