@@ -94,10 +94,9 @@ class NeedsCell:
 class _Calls:
     """The calls of one contact type to come, read ahead of the kernel."""
 
-    __slots__ = ("name", "channel", "arrivals", "rows", "time", "seen", "made", "needs")
+    __slots__ = ("channel", "arrivals", "rows", "time", "seen", "made", "needs")
 
-    def __init__(self, name: str, channel: str, arrivals: TypeArrivals, rows: Stream) -> None:
-        self.name = name
+    def __init__(self, channel: str, arrivals: TypeArrivals, rows: Stream) -> None:
         self.channel = channel
         self.arrivals = arrivals
         self.rows = rows
@@ -136,7 +135,7 @@ class NeedsStage(Stage):
         self._known = {name: (intent.known, streams.stream(f"needs/{name}/known", uniforms))
                        for name, intent in spec.intents.items()}
         day_factor = day_factor_function(scenario, streams)
-        self._calls = {name: _Calls(name, ctype.channel,
+        self._calls = {name: _Calls(ctype.channel,
                                     TypeArrivals(name, streams, scenario, day_factor),
                                     caller_rows(streams, name))
                        for name, ctype in scenario.contact_types.items()}
@@ -173,7 +172,7 @@ class NeedsStage(Stage):
             def begin_and_serve(attempt: Attempt, now: float) -> float:
                 duration = begin(attempt, now)
                 if attempt.reached:
-                    self._reached(attempt.task, now)
+                    self._reached(attempt.task)
                 return duration
 
             dialer.begin = begin_and_serve  # type: ignore[method-assign]
@@ -240,7 +239,7 @@ class NeedsStage(Stage):
             del self._open[need.customer]
 
     # -------------------------------------------------------------- outreach
-    def _reached(self, task: OutboundTask, now: float) -> None:
+    def _reached(self, task: OutboundTask) -> None:
         """An attempt reached the customer: it serves their oldest open need of one of the
         campaign's intents, whose call then does not happen."""
         intents = self._campaign_intents.get(task.campaign)
