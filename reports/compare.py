@@ -114,6 +114,11 @@ METRICS: dict[str, MetricInfo] = dict([
     _info("outbound_attempts_per_contact", "Attempts per right-party contact", "{:.2f}", -1),
     _info("outbound_agent_hours", "Agent hours on outbound", SMALL_COUNT, 0),
     _info("outbound_agent_share", "Outbound share of agent time", SHARE, 0),
+    # Needs (docs/needs.md): served by their call or by outreach first.
+    _info("needs_arisen", "Needs arisen", COUNT, 0),
+    _info("needs_served_outreach", "Needs served by outreach first", COUNT, 1),
+    _info("needs_outreach_share", "Share of needs served by outreach", SHARE, 1),
+    _info("needs_calls_avoided", "Calls avoided by outreach", COUNT, 1),
     # Shrinkage (when some group has breaks, meetings, absenteeism or aux time).
     _info("scheduled_agent_hours", "Scheduled agent-hours", SMALL_COUNT, 0),
     _info("productive_agent_hours", "Productive agent-hours", SMALL_COUNT, 0),

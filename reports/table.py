@@ -122,8 +122,19 @@ IVR_ROWS: tuple[tuple[str, str, str], ...] = (
     ("ivr_minutes", "IVR minutes", "{:,.0f}"),
 )
 
+# Needs served by their call or by outreach first, shown when the scenario has a needs block.
+NEEDS_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("needs_arisen", "Needs arisen (needs block)", "{:,.0f}"),
+    ("needs_served_inbound", "  served by the call", "{:,.0f}"),
+    ("needs_served_outreach", "  served by outreach first", "{:,.0f}"),
+    ("needs_open_at_end", "  open at the end", "{:,.0f}"),
+    ("needs_outreach_share", "  share served by outreach", "{:.1%}"),
+    ("needs_calls_avoided", "Calls avoided by outreach", "{:,.0f}"),
+    ("needs_attempts_withdrawn", "Outreach attempts withdrawn", "{:,.0f}"),
+)
+
 ALL_ROWS = (TABLE_ROWS + QUALITY_ROWS + IDENTITY_ROWS + IVR_ROWS + OMNICHANNEL_ROWS
-            + OUTBOUND_ROWS + TRANSFER_ROWS + MONEY_ROWS)
+            + OUTBOUND_ROWS + NEEDS_ROWS + TRANSFER_ROWS + MONEY_ROWS)
 """Every row a run table may show, in reading order."""
 
 AGENT_ROWS: tuple[tuple[str, str, str], ...] = (

@@ -95,6 +95,10 @@ def check_accounting(result: Any, scenario: Any, drains: bool | None = None) -> 
         logged_in = figures.get("agents_logged_in", 0.0)
         assert math.isnan(logged_in) or logged_in >= 0, (name, logged_in)
     outbound = result.overall
+    if "needs_arisen" in outbound:  # conservation of needs (docs/needs.md)
+        assert outbound["needs_arisen"] == (outbound["needs_served_inbound"]
+                                            + outbound["needs_served_outreach"]
+                                            + outbound["needs_open_at_end"]), outbound
     if "outbound_attempts" in outbound:
         assert outbound["outbound_reached"] <= outbound["outbound_attempts"]
         for name in ("outbound_hit_rate", "outbound_agent_share"):

@@ -84,6 +84,11 @@ def unit_exponential(rng: np.random.Generator, size: int) -> np.ndarray:
     return rng.standard_exponential(size)
 
 
+def uniforms(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Uniform draws on [0, 1) (a yes/no decision against a chance)."""
+    return rng.random(size)
+
+
 def uniform_pairs(rng: np.random.Generator, size: int) -> np.ndarray:
     """Two uniforms per draw (a decision and its detail, e.g. accept and reach)."""
     return rng.random((size, 2))

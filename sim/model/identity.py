@@ -25,6 +25,7 @@ signals and method outcomes under every routing policy and every strategy
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Container
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
@@ -38,7 +39,7 @@ from sim.model.fields import Int, Number, Probability, StrictModel, _sum_to_one,
 if TYPE_CHECKING:
     import numpy as np
 
-    from sim.kernel.streams import RandomStreams
+    from sim.kernel.streams import RandomStreams, Stream
     from sim.model.scenario import Scenario
 
 RiskLevel = Literal["low", "medium", "high"]
@@ -353,10 +354,9 @@ class IdentityModel:
         # Per contact: a row of uniforms (signals, then one per method in the fixed order of
         # METHOD_NAMES, so that a method's column does not depend on which others exist),
         # and with an identity block the IVR time and each configured method's time.
-        width = _SIGNAL_COLUMNS + len(METHOD_NAMES)
         self._draws: dict[str, ZippedStreams] = {}
         for t in type_names:
-            per_contact = [streams.stream(f"identity/{t}", _uniform_rows(width))]
+            per_contact = [caller_rows(streams, t)]
             if identity is not None:
                 per_contact.append(streams.stream(f"ivr/{t}", identity.ivr_time.sample))
                 per_contact.extend(streams.stream(f"verify/{name}/{t}", m.sample_time)
@@ -370,6 +370,24 @@ class IdentityModel:
         self._prospect_share = prospects.share if prospects is not None else 0.0
         self._fraud_intents = _Chooser(fraud.intents) if fraud is not None else None
         self._prospect_intents = _Chooser(prospects.intents) if prospects is not None else None
+
+    def need_of(self, row: list[float], channel: str, now: float,
+                intents: Container[str]) -> tuple[int, str] | None:
+        """The customer and intent of the contact whose row of ``caller_rows`` is ``row``,
+        made on ``channel`` at ``now``, when its intent is one of ``intents``: what
+        ``resolve`` will find, without its side effects. None for a fraudster or a
+        prospect, whose contact meets no customer need, and for other intents."""
+        if row[0] < self._fraud_share + self._prospect_share:
+            return None
+        intent = self._intents.pick(row[7])
+        if intent not in intents:
+            return None
+        return self.population.pick(channel, now, row[1], row[2]), intent
+
+    def skip(self, contact_type: str) -> None:
+        """Take the draws of a contact of ``contact_type`` that does not happen, so that the
+        contacts after it keep theirs (common random numbers)."""
+        self._draws[contact_type].next()
 
     def resolve(self, contact_type: str, channel: str, now: float,
                 logged_in: bool = False, menu_intent: str | None = None) -> Caller:
@@ -532,6 +550,13 @@ class _Chooser:
         # The first name whose cumulative share exceeds u (the last one past the end).
         index = bisect_right(self._cumulative, u)
         return self._names[index] if index < self._count else self._names[-1]
+
+
+def caller_rows(streams: RandomStreams, contact_type: str) -> Stream:
+    """The stream of each contact's row of uniforms (who calls, signals, intent, method
+    outcomes) for ``contact_type``; a second stream of the same type repeats the values."""
+    return streams.stream(f"identity/{contact_type}",
+                          _uniform_rows(_SIGNAL_COLUMNS + len(METHOD_NAMES)))
 
 
 def _uniform_rows(width: int):  # type: ignore[no-untyped-def]

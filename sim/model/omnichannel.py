@@ -115,9 +115,10 @@ def _hour_pair(value: object) -> object:
 class Campaign(StrictModel):
     """One outbound campaign: who is contacted, on which channels, at which hours."""
 
-    trigger: Literal["list", "signal"] = Field(
+    trigger: Literal["list", "signal", "needs"] = Field(
         description="list: per_day customers due each day (payment reminders); signal: a "
-        "digital signal (purchase interest, browsing) at rate creates a task.")
+        "digital signal (purchase interest, browsing) at rate creates a task; needs: each "
+        "known open need of its intents creates a task (docs/needs.md).")
     per_day: Int | None = Field(default=None, ge=1, description="list: customers per day.")
     rate: Rate | None = Field(default=None, description="signal: signals per unit time.")
     signal_channel: str = Field(default="app", description="signal: where it happens; the "
@@ -132,6 +133,9 @@ class Campaign(StrictModel):
     max_attempts: Int = Field(default=3, ge=1)
     retry_after: Duration = Field(default=14400.0, ge=0, description="Earliest next attempt "
                                   "after a miss.")
+    intents: tuple[str, ...] = Field(
+        default=(), description="Intents (under needs.intents) the campaign talks about: "
+        "reaching a customer serves their open need of one of them (docs/needs.md).")
 
     @model_validator(mode="after")
     def _trigger_fields(self) -> Campaign:
@@ -140,6 +144,13 @@ class Campaign(StrictModel):
                              "number of customers per day, e.g. 200")
         if self.trigger == "signal" and self.rate is None:
             raise FieldError(("rate",), "a signal campaign needs rate; allowed: a rate, e.g. 20/h")
+        if self.trigger == "needs" and not self.intents:
+            raise FieldError(("intents",), "a needs campaign needs intents; allowed: intents "
+                             "under needs.intents, e.g. [card_expiry]")
+        if self.trigger == "needs" and (self.per_day is not None or self.rate is not None):
+            raise FieldError(("per_day" if self.per_day is not None else "rate",), (
+                "a needs campaign takes its tasks from open needs; allowed: no per_day or "
+                "rate with trigger: needs"))
         start, end = self.hours
         if not 0 <= start < end <= 24:
             raise FieldError(("hours",), f"[{start}, {end}] is not a window of the day; allowed: "

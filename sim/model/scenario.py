@@ -40,6 +40,7 @@ from sim.model.fields import (
 )
 from sim.model.identity import Identity, ManualCheck, check_group_checks
 from sim.model.ivr import IvrMenu, check_ivr
+from sim.model.needs import Needs, check_needs
 from sim.model.outcomes import Matching, Outcomes, Proficiency
 from sim.model.roster_file import (RosterFileError, RosterRow, load_roster, shift_counts,
                                    shift_days, shift_times)
@@ -734,6 +735,7 @@ class Scenario(StrictModel):
     ivr: IvrMenu | None = None
     costs: Costs | None = None
     churn: Churn | None = None
+    needs: Needs | None = None
 
     # Checks across sections. Each runs as soon as the sections it reads are valid, and
     # reports every problem it finds: pydantic validates fields in order and hands a field
@@ -959,6 +961,7 @@ class Scenario(StrictModel):
                       self._check_skills, self._check_channels,
                       self._check_outbound, self._check_repeats_end, self._check_money,
                       lambda: check_transfers(self), lambda: check_ivr(self),
+                      lambda: check_needs(self),
                       lambda: _check_plugins(self, policy_spec, "policy", ("routing",),
                                              (self.routing.policy,), self.routing)):
             with problems.check():

@@ -77,6 +77,7 @@ def assemble(kernel: Simulation, verification: str | None, outbound: str | None,
     from sim.stages.learning import LearningCurves
     from sim.stages.mobile import MobileRings
     from sim.stages.named_agents import NamedAgents
+    from sim.stages.needs import NeedsStage
     from sim.stages.outbound import Outbound
     from sim.stages.outcomes import Outcomes
     from sim.stages.profiles import Profiles
@@ -101,6 +102,8 @@ def assemble(kernel: Simulation, verification: str | None, outbound: str | None,
         if scenario.predictor is not None or scenario.outbound is not None:
             profiles = Profiles(kernel, identity)
             stages.append(profiles)
+        if scenario.needs is not None:  # next to identity: a call it takes away is never resolved
+            stages.append(NeedsStage(kernel, identity))
     for stage_type in (IvrMenuStage, NamedAgents, Outcomes, Capacity, Blending, ServiceShape,
                        LearningCurves, MobileRings, Transfers, FollowUps, PolicyFeedback,
                        Shrinkage, Churn, Costs):

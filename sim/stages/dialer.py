@@ -104,6 +104,9 @@ class Dialer:
         self._placed: list[tuple[float, int, Attempt]] = []  # heap by time
         self._serial = count()
         self._timer_armed_for = float("inf")
+        self.wanted: Callable[[Any], bool] = _always
+        """Whether a ready attempt's task is still to be made when an agent could dial it
+        (the needs stage withdraws the task of a need served meanwhile)."""
         self.cells = {name: OutboundCell() for name in outbound.campaigns}
         # One stream per campaign and purpose, so one campaign's volume never moves another's.
         self._customers = {name: streams.stream(f"outbound/{name}/customer", uniform_pairs)
@@ -119,8 +122,9 @@ class Dialer:
     def start(self) -> None:
         """Start every campaign's task releases."""
         for name, campaign in self._outbound.campaigns.items():
-            release = self._daily_list if campaign.trigger == "list" else self._signals_of
-            self._clock.process(release(name))
+            if campaign.trigger != "needs":  # a needs campaign's tasks come from the needs stage
+                release = self._daily_list if campaign.trigger == "list" else self._signals_of
+                self._clock.process(release(name))
 
     # ------------------------------------------------------------------ tasks
     def _daily_list(self, name: str) -> Iterator[float]:
@@ -131,7 +135,7 @@ class Dialer:
             if wait > 0:
                 yield wait
             for _ in range(campaign.per_day or 0):
-                self._new_task(name, self._customer(name, None))
+                self.new_task(name, self._customer(name, None))
             day += 1
 
     def _signals_of(self, name: str) -> Iterator[float]:
@@ -144,7 +148,7 @@ class Dialer:
             # The signal itself is an interaction the profile sees (a session on that channel).
             self._store.record(customer, Interaction(now, now, campaign.signal_channel, "digital",
                                                      "signal"))
-            self._new_task(name, customer)
+            self.new_task(name, customer)
 
     def _customer(self, name: str, channel: str | None) -> int:
         habit_u, pick_u = self._customers[name].next_value()  # type: ignore[misc]
@@ -152,7 +156,8 @@ class Dialer:
             return self._population.pick_victim(pick_u)  # uniform over customers
         return self._population.pick(channel, self._clock.now, habit_u, pick_u)
 
-    def _new_task(self, name: str, customer: int) -> None:
+    def new_task(self, name: str, customer: int) -> None:
+        """Campaign ``name`` is to contact ``customer`` from now (plus its delay)."""
         from policies.outbound import OutboundTask
 
         campaign = self._outbound.campaigns[name]
@@ -191,6 +196,14 @@ class Dialer:
         self._on_ready()
 
     # ------------------------------------------------------------- attempts
+    def take_ready(self) -> Attempt | None:
+        """The oldest ready attempt still ``wanted`` (the others are dropped), or None."""
+        while self.ready:
+            attempt = self.ready.popleft()
+            if self.wanted(attempt.task):
+                return attempt
+        return None
+
     def begin(self, attempt: Attempt, now: float) -> float:
         """An agent makes the attempt now: draw whether it reaches the right party (true
         habits at this hour and channel); return the agent time it takes."""
@@ -237,3 +250,8 @@ class Dialer:
 
 def _uniforms(rng: np.random.Generator, size: int) -> np.ndarray:
     return rng.random(size)
+
+
+def _always(task: Any) -> bool:
+    """Without needs every task that comes due is made."""
+    return True

@@ -186,6 +186,14 @@ class IdentityStage(Stage):
         """Whether the contact of ``customer`` happens (see ``experience``)."""
         return self.experience is None or self.experience(contact, customer, genuine)
 
+    def skip(self, contact_type: str) -> None:
+        """A contact of ``contact_type`` does not happen (its need was served before the
+        call): take its draws, so that the contacts after it keep theirs."""
+        journey = self._journeys.get(contact_type)
+        if journey is not None:
+            journey[1].next_value()
+        self.model.skip(contact_type)
+
     def _on_ivr_end(self, contact: Contact) -> None:
         del self._in_ivr[contact]
         kernel = self.kernel

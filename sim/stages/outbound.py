@@ -63,7 +63,9 @@ class Outbound(Stage):
         on_duty = sum(kernel.on_duty_by_group[g] for g in self._dialling)
         if not dialer.ready or dialer.working + 1 > self._share * on_duty:
             return False
-        attempt = dialer.ready.popleft()
+        attempt = dialer.take_ready()
+        if attempt is None:
+            return False
         duration = dialer.begin(attempt, now)
         agent.idle = False
         if agent.capacity is not None:

@@ -1,0 +1,60 @@
+"""CPU cost of the needs block (docs/needs.md): the same scenario with and without it.
+
+The scenario is tests/test_needs.py's (3 days, identity, 100-150 calls an hour, a 4 h
+lead) without outbound, so both runs make exactly the same contacts and the difference is
+the needs stage itself: reading the calls ahead (second copies of the arrival and caller
+streams) and the needs' own events. Runs alternate in one process, CPU time per run
+(``time.process_time``), and the ratio of the best runs is reported; it fails above
+``--max-ratio``.
+
+Run:  python tests/benchmarks/bench_needs.py [--replications N] [--rounds K] [--max-ratio R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from sim import Simulation  # noqa: E402
+from test_needs import _data, _scenario, _without  # noqa: E402
+
+
+def cpu_seconds(scenario: object, replications: int) -> float:
+    """CPU time of ``replications`` runs of ``scenario`` under fcfs."""
+    start = time.process_time()
+    for replication in range(replications):
+        Simulation(scenario, "fcfs", replication).run()  # type: ignore[arg-type]
+    return time.process_time() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--replications", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--max-ratio", type=float, default=1.5)
+    args = parser.parse_args(argv)
+    with_needs = _scenario(_without(_data(), "outbound"))
+    plain = _scenario(_without(_data(), "outbound", "needs"))
+    cpu_seconds(plain, 1)  # builds the shared customer base once, outside the timing
+    best_plain = best_needs = float("inf")
+    for _ in range(args.rounds):
+        best_plain = min(best_plain, cpu_seconds(plain, args.replications))
+        best_needs = min(best_needs, cpu_seconds(with_needs, args.replications))
+    ratio = best_needs / best_plain
+    print(f"needs block: {best_needs:.3f} s CPU vs {best_plain:.3f} s without "
+          f"({args.replications} replications, best of {args.rounds}): x{ratio:.2f}")
+    if ratio > args.max_ratio:
+        print(f"bench_needs: x{ratio:.2f} is above --max-ratio {args.max_ratio}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
