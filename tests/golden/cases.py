@@ -35,6 +35,7 @@ CASES: dict[str, tuple[str, tuple[str, ...], int | None]] = {
     "workflow_taskrouter": ("workflow_taskrouter.yaml", ("workflow", "fcfs"), 2),
     "workflow_connect": ("workflow_connect.yaml", ("workflow", "fcfs"), 2),
     "workflow_genesys": ("workflow_genesys.yaml", ("workflow", "bullseye"), 2),
+    "customer_value": ("customer_value.yaml", ("fcfs", "contextual", "predictive"), 2),
 }
 
 
