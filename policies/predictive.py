@@ -30,8 +30,9 @@ class BetaPrior(PolicyParams):
     failures: Number = Field(default=1.0, gt=0, description="Prior unresolved contacts.")
 
 
-OnOffObjective = Literal["fcr", "aht_s", "match_hit_rate"]
-"""Metrics an ON/OFF experiment can measure its uplift in: means over handled contacts."""
+OnOffObjective = Literal["fcr", "aht_s", "match_hit_rate", "net_value"]
+"""Metrics an ON/OFF experiment can measure its uplift in: means over handled contacts, or
+net value per handled contact (with a costs block)."""
 
 
 class OnOff(PolicyParams):
@@ -45,8 +46,8 @@ class OnOff(PolicyParams):
         "Share of the day's slots that are ON, spread evenly (0.8: four ON slots, then one "
         "OFF); 0.5 alternates."))
     objective: OnOffObjective = Field(default="fcr", description=(
-        "The metric the uplift is measured in: fcr, aht_s (handle time; lower is better) or "
-        "match_hit_rate."))
+        "The metric the uplift is measured in: fcr, aht_s (handle time; lower is better), "
+        "match_hit_rate, or net_value (per handled contact; needs a costs block)."))
 
     def day_slots(self) -> tuple[bool, ...]:
         """ON (True) or OFF of each slot of the day: slot ``i`` is ON when it completes one
@@ -128,6 +129,10 @@ def _check_onoff(onoff: OnOff, scenario: Scenario) -> None:
             f"{format_duration(onoff.slot)} is not a whole number of run.interval "
             f"({format_duration(interval)}) that divides 24h; allowed: e.g. the interval "
             "itself"))
+    if onoff.objective == "net_value" and scenario.costs is None:
+        raise PolicyConfigError(("onoff", "objective"), (
+            "net_value needs money figures, but the scenario has no costs block; allowed: "
+            "fcr, aht_s, match_hit_rate, or add costs (docs/costs.md)"))
     slots = onoff.day_slots()
     if all(slots):
         raise PolicyConfigError(("onoff", "on_share"), (

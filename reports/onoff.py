@@ -18,7 +18,8 @@ pair at 0.5, four ON and one OFF at 0.8, one ON and four OFF at 0.2. Uplift =
 mean over blocks of (metric over the block's ON slots - metric over its OFF
 slots), pooled over replications, with a 95% Student-t interval over the blocks.
 The metric (the experiment's ``objective``: fcr, aht_s or match_hit_rate) pools
-the slots' intervals, weighted by the contacts handled, and counts contacts by
+the slots' intervals, weighted by the contacts handled (``net_value``, a total, is
+summed and divided by the contacts handled: net value per handled contact), and counts contacts by
 the interval in which they arrived (as every per-interval result does). An
 unequal split measures the OFF arm from fewer contacts, so its interval is wider
 than a 50:50 split's of the same length: the price of keeping most traffic ON.
@@ -51,6 +52,9 @@ from sim.model.scenario import DAY
 
 PER_HANDLED = ("fcr", "match_hit_rate", "aht_s")
 """Metrics that are means over handled contacts: slot figures pool intervals by ``handled``."""
+PER_HANDLED_TOTALS = ("net_value",)
+"""Totals per interval, measured per handled contact: a slot's is its intervals' sum over
+their contacts handled (ON and OFF sides handle different numbers of contacts)."""
 
 
 @dataclass(frozen=True)
@@ -91,11 +95,12 @@ def onoff_uplift(results: RunResults, label: str = "predictive",
     ``metric`` (default: the experiment's ``objective``).
 
     Raises ``ValueError`` when ``label`` was not run, its policy has no ``onoff``
-    parameters, or ``metric`` is not a mean over handled contacts (``PER_HANDLED``).
+    parameters, or ``metric`` cannot be pooled per handled contact (``PER_HANDLED``,
+    ``PER_HANDLED_TOTALS``).
     """
-    if metric is not None and metric not in PER_HANDLED:
+    if metric is not None and metric not in PER_HANDLED + PER_HANDLED_TOTALS:
         raise ValueError(f"metric {metric!r} cannot be pooled over slots; allowed: "
-                         f"{', '.join(PER_HANDLED)}")
+                         f"{', '.join(PER_HANDLED + PER_HANDLED_TOTALS)}")
     if label not in results.runs:
         raise ValueError(f"{label!r} was not run; run: {', '.join(results.runs)}")
     replications = results.runs[label]
@@ -163,11 +168,12 @@ def _slot_sums(by_interval: dict[str, dict[str, float]], metric: str, slot: floa
     intervals, and the contacts handled."""
     weighted = [0.0] * slots
     handled = [0.0] * slots
+    total = metric in PER_HANDLED_TOTALS
     for label, figures in by_interval.items():
         count, value = figures.get("handled", 0.0), figures.get(metric, math.nan)
         if count > 0 and not math.isnan(value):
             index = int(_seconds(label) // slot)
-            weighted[index] += value * count
+            weighted[index] += value if total else value * count
             handled[index] += count
     return weighted, handled
 

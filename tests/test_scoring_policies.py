@@ -7,6 +7,7 @@ as a control, cannot).
 
 from __future__ import annotations
 
+import copy
 import math
 from pathlib import Path
 from types import SimpleNamespace
@@ -487,3 +488,17 @@ def test_an_80_20_experiment_measures_the_uplift_in_its_objective() -> None:
     aht = uplifts(run(scenario_from_dict(data), progress=False))["predictive"]
     assert aht.metric == "aht_s" and aht.uplift.low < 0 < aht.uplift.high
     assert 270 < aht.on < 330 and 270 < aht.off < 330  # exponential, mean 300 s
+
+
+def test_an_experiment_in_net_value_measures_it_per_handled_contact() -> None:
+    data = _pairing_center(differ=True)
+    data["routing"]["predictive"]["onoff"]["objective"] = "net_value"
+    with pytest.raises(ScenarioError, match="no costs block"):
+        scenario_from_dict(copy.deepcopy(data))
+    # 20 agents at $30 an hour cost $300 a 30 min slot, which handles about 60 contacts
+    # (120 an hour arrive, few abandon): net value about -$5 per handled contact.
+    data["costs"] = {"agent_per_hour": 30}
+    uplift = onoff_uplift(run(scenario_from_dict(data), progress=False))
+    assert uplift.metric == "net_value"
+    assert -5.6 < uplift.off < -4.6 and -5.6 < uplift.on < -4.6
+    assert uplift.uplift.n == 3 * 22
