@@ -317,3 +317,65 @@ def test_a_warm_transfer_to_a_type_with_call_backs_is_refused() -> None:
     assert "allowed: mode: cold, or no callback on second" in message, message
     data["contact_types"]["first"]["transfer"]["mode"] = "cold"
     assert scenario_from_dict(data).contact_types["first"].transfer is not None
+
+
+# --------------------------------------------------------------------- per caller intent
+def _bank_with_a_second_tier(transfer: dict[str, Any]) -> dict[str, Any]:
+    """identity_bank's weekday with a specialist type the calls may go to."""
+    import yaml
+
+    data = yaml.safe_load((ROOT / "scenarios" / "identity_bank.yaml").read_text())
+    data["run"] = {**data["run"], "duration": "12h", "replications": 1}
+    data["contact_types"]["specialist"] = {
+        "arrivals": {"rate": "2/h"}, "handle_time": {"dist": "exponential", "mean": "8min"}}
+    data["contact_types"]["calls"]["transfer"] = transfer
+    data["agents"]["specialists"] = {"skills": ["specialist"], "count": 30}
+    return data
+
+
+def _first_legs(data: dict[str, Any], policy: str = "fcfs") -> tuple[dict[int, str], Any]:
+    """The intent of every first leg that was answered and verified, and the results."""
+    simulation = Simulation(scenario_from_dict(data), policy)
+    answered, seen = simulation.answered, {}
+
+    def record(contact: Any, now: float) -> None:
+        answered(contact, now)
+        caller = contact.identity
+        if contact.type == "calls" and caller is not None and caller.verified is not False:
+            seen[contact.id] = caller.intent
+    simulation.answered = record
+    return seen, simulation.run()
+
+
+def test_a_transfer_chance_per_intent_decides_by_the_callers_intent() -> None:
+    """Wire transfers always go to the specialists, nothing else does: the transfers are
+    exactly the answered, verified wire-transfer calls whose service ended by the end."""
+    data = _bank_with_a_second_tier({"probability": 0.0, "intents": {"wire_transfer": 1.0},
+                                     "to": "specialist", "after": 0.5})
+    seen, result = _first_legs(data)
+    wires = sum(intent == "wire_transfer" for intent in seen.values())
+    figures = result.by_type["specialist"]
+    transfers = figures["transfers"]
+    assert wires > 100 and 0.95 * wires <= transfers <= wires  # a few still talking at 12 h
+    # The same draws with a 30% chance for everyone else: the wire transfers stay, and
+    # about 30% of the others join them; fcfs and priority see the same transfers.
+    data["contact_types"]["calls"]["transfer"]["probability"] = 0.3
+    seen, more = _first_legs(data)
+    others = len(seen) - wires
+    extra = more.by_type["specialist"]["transfers"] - transfers
+    assert abs(extra - 0.3 * others) < Z * math.sqrt(0.3 * 0.7 * others) + 0.05 * wires
+    assert _first_legs(data, "priority")[1].by_type["specialist"]["transfers"] == pytest.approx(
+        more.by_type["specialist"]["transfers"], abs=0.02 * extra)
+
+
+@pytest.mark.parametrize(("intents", "words"), [
+    ({"mortage": 0.5}, "unknown intent 'mortage'"),
+])
+def test_transfer_intents_must_be_the_identity_blocks(intents: dict[str, float],
+                                                      words: str) -> None:
+    with pytest.raises(ScenarioError, match=words):
+        scenario_from_dict(_bank_with_a_second_tier(
+            {"probability": 0.1, "intents": intents, "to": "specialist", "after": 0.5}))
+    with pytest.raises(ScenarioError, match="identity block"):
+        scenario_from_dict(_scenario({"probability": 0.1, "intents": {"x": 0.5},
+                                      "to": "second", "after": 0.5}))

@@ -63,6 +63,10 @@ class Transfer(StrictModel):
     conference: Distribution | None = Field(
         default=None, description="warm only: time both agents spend with the caller after "
         "the answer (the hand-over); absent: none.")
+    intents: dict[str, Probability] = Field(
+        default_factory=dict, description="Per caller intent (with an identity block), the "
+        "chance instead of probability, e.g. {mortgage: 60%}: complex intents go to a second "
+        "tier more often.")
     max_legs: OptionalInt = Field(
         default=None, ge=2, description="No transfer from a leg of this type when the contact "
         "already has this many legs (agents) in all; needed on some type of every loop.")
@@ -87,6 +91,7 @@ def check_transfers(scenario: Scenario) -> None:
     ends."""
     types = scenario.contact_types
     for name, ctype in types.items():
+        _check_intents(scenario, name, ctype.transfer)
         for target in ctype.transfer.to if ctype.transfer is not None else ():
             if target not in types:
                 raise FieldError(("contact_types", name, "transfer", "to", target), (
@@ -107,6 +112,22 @@ def check_transfers(scenario: Scenario) -> None:
         raise FieldError(("contact_types", loop[0], "transfer", "max_legs"), (
             f"transfers can loop for ever ({' -> '.join(loop)}); allowed: max_legs (e.g. 3) "
             "on a type of the loop, or no loop"))
+
+
+def _check_intents(scenario: Scenario, type_name: str, transfer: Transfer | None) -> None:
+    """Intents with a chance of their own must be the identity block's."""
+    if transfer is None or not transfer.intents:
+        return
+    where = ("contact_types", type_name, "transfer", "intents")
+    if scenario.identity is None:
+        raise FieldError(where, (
+            "a caller's intent comes from the identity block, which this scenario does not "
+            "have; allowed: probability alone, or add customers and identity"))
+    known = scenario.identity.intents
+    for intent in transfer.intents:
+        if intent not in known:
+            raise FieldError((*where, intent), (
+                f"unknown intent {intent!r}; allowed: {', '.join(known)}"))
 
 
 def _find_loop(edges: dict[str, tuple[str, ...]]) -> list[str]:

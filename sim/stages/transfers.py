@@ -41,11 +41,15 @@ class Leg:
     """One transfer of a chain, drawn when the caller arrives: where it goes, how, after
     which share of the talk time, and the draws of the leg it starts."""
 
-    __slots__ = ("target", "warm", "share", "conference", "patience", "work", "wrap_up",
-                 "outcome_u")
+    __slots__ = ("spec", "u", "target", "warm", "share", "conference", "patience", "work",
+                 "wrap_up", "outcome_u")
 
-    def __init__(self, target: str, warm: bool, share: float, conference: float,
-                 draws: list[float]) -> None:
+    def __init__(self, spec: Transfer, u: float, target: str, warm: bool, share: float,
+                 conference: float, draws: list[float]) -> None:
+        self.spec = spec
+        """The transfer block that decides this leg, and its uniform: the leg happens when
+        ``u`` is below the chance for the caller's intent (``Transfers._settle``)."""
+        self.u = u
         self.target = target
         self.warm = warm
         self.share = share
@@ -57,7 +61,7 @@ class Chain:
     """One caller's contact through all its legs (alive while some leg is)."""
 
     __slots__ = ("first_type", "counted", "legs", "open", "answered", "transfers",
-                 "agent_time", "hold", "lost", "resolved")
+                 "agent_time", "hold", "lost", "resolved", "settled")
 
     def __init__(self, first_type: str, counted: bool, legs: list[Leg]) -> None:
         self.first_type = first_type
@@ -72,6 +76,8 @@ class Chain:
         self.hold = 0.0
         self.lost = False
         self.resolved = False
+        self.settled = False
+        """Whether the legs were cut to the caller's intent (``Transfers._settle``)."""
 
 
 def _uniform_triples(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -97,6 +103,11 @@ class Transfers(Stage):
                    streams.stream(f"transfer/{name}/conference", t.transfer.conference.sample)
                    if t.transfer.conference is not None else None)
             for name, t in types.items() if t.transfer is not None}
+        # A leg is drawn when its uniform is below the highest chance of any intent; which
+        # of those happen is settled once the caller's intent is known.
+        self._reach = {name: max((spec.probability, *spec.intents.values()))
+                       for name, (spec, _, _) in self._specs.items()}
+        self._by_intent = any(spec.intents for spec, _, _ in self._specs.values())
         targets = {target for spec, _, _ in self._specs.values() for target in spec.to}
         self._leg_draws = {target: follow_up_streams(streams, f"transfer/{target}",
                                                      types[target]) for target in targets}
@@ -115,6 +126,9 @@ class Transfers(Stage):
 
         def talk_to_transfer(agent: Agent, contact: Contact) -> float:
             duration = service_time(agent, contact) + getattr(contact, "conference", 0.0)
+            chain: Chain | None = getattr(contact, "chain", None)
+            if self._by_intent and chain is not None and not chain.settled:
+                self._settle(contact)
             leg = getattr(contact, "transfer", None)
             if leg is None:
                 return duration
@@ -171,15 +185,32 @@ class Transfers(Stage):
         while current in self._specs:
             spec, decisions, conferences = self._specs[current]
             transfer_u, target_u, share_u = decisions.next_value()  # type: ignore[misc]
-            if transfer_u >= spec.probability or (
+            if transfer_u >= self._reach[current] or (
                     spec.max_legs is not None and len(legs) + 1 >= spec.max_legs):
                 break
             current = _pick(spec.to, target_u)
             low, high = spec.after
-            legs.append(Leg(current, spec.mode == "warm", low + (high - low) * share_u,
+            legs.append(Leg(spec, transfer_u, current, spec.mode == "warm",
+                            low + (high - low) * share_u,
                             conferences.next_value() if conferences is not None else 0.0,
                             [stream.next_value() for stream in self._leg_draws[current]]))
         return legs
+
+    @staticmethod
+    def _settle(contact: Contact) -> None:
+        """Cut the first leg's chain at the first transfer whose uniform is not below the
+        chance for the caller's intent (known from the IVR by the first answer)."""
+        chain: Chain = contact.chain
+        chain.settled = True
+        caller = contact.identity
+        intent = caller.intent if caller is not None else ""
+        legs = [contact.transfer, *chain.legs] if contact.transfer is not None else []
+        for kept, leg in enumerate(legs):
+            if leg.u >= leg.spec.intents.get(intent, leg.spec.probability):
+                del legs[kept:]
+                break
+        contact.transfer = legs[0] if legs else None
+        chain.legs = legs[1:]
 
     def _transfer(self, contact: Contact, leg: Leg) -> None:
         """The transfer point of ``contact``'s leg: the next leg joins its queue now."""
