@@ -56,7 +56,8 @@ class TraceRows:
     def contact(self, sim: TracedRun, contact: Contact, outcome: str, time: float) -> None:
         """Record ``contact``'s ``outcome`` at ``time``: answered, abandoned, blocked,
         waiting_at_end, callback_unreached (the agent's call back did not reach the
-        customer), or with identity self_service, refused_in_ivr, in_ivr_at_end.
+        customer), or with identity self_service, refused_in_ivr, in_ivr_at_end, and with
+        churn customer_left (the caller had left: the contact did not happen).
 
         ``arrival_s`` is when the contact entered the queue (after the IVR, with
         identity); for contacts that never left the IVR it is their arrival, and

@@ -94,6 +94,8 @@ class Churn(Stage):
             return True  # a fraudster calls whether or not the victim left
         if customer.id in self.left:
             kernel = self.kernel
+            if kernel.trace is not None:  # the id is taken: say why no call came of it
+                kernel.trace.contact(kernel, contact, "customer_left", kernel.clock.now)
             if kernel.arrivals == kernel.max_arrivals:
                 kernel.drain_check()
             return False
