@@ -261,9 +261,9 @@ class Contact:
     ivr_intent: str | None = None
     """The intent the menu path set (with an identity block), read when the caller is resolved."""
     instant_follow_ups = 0
+    """Follow-ups of the same customer's contact chain that came at this same instant."""
     service_s = 0.0
     """Agent time on the contact, wrap-up included (recorded for the trace only)."""
-    """Follow-ups of the same customer's contact chain that came at this same instant."""
 
     def __init__(
         self, id: int, type: str, arrival: float, patience: float,

@@ -383,7 +383,10 @@ def test_a_missing_roster_file_is_named(tmp_path: Path) -> None:
     ({"dist": "mixture", "components": [{"dist": "constant", "value": 0, "weight": 0.1},
                                         {"dist": "constant", "value": 1, "weight": 0.9}]},
      "this distribution can draw 0 (or less)"),
-    ({"dist": "lognormal", "mean": 1}, "agents.team.speed.cv: missing required key 'cv'"),
+    ({"dist": "lognormal", "mean": 1},
+     "agents.team.speed.cv: missing required key 'cv'; required here: dist, mean, cv"),
+    ({"dist": "lognormal", "cv": 0.3},
+     "agents.team.speed.mean: missing required key 'mean'; required here: dist, mean, cv"),
     (0, "0 is not above 0"),
 ])
 def test_bad_speeds_are_explained(tmp_path: Path, speed: Any, message: str) -> None:

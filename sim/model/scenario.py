@@ -1526,6 +1526,10 @@ def _message(error: Any, path: tuple[str | int, ...], data: Any) -> str:
         key = str(path[-1]) if path else ""
         owner = _type_at(path[:-1], data)
         if not _is_model(owner):
+            # A distribution in a field typed other than by ``Distribution`` (a speed): its
+            # ``dist`` names the model that lists the keys.
+            owner = _distribution_named(_value_at(data, path[:-1])[1])
+        if not _is_model(owner):
             return explain(error)
         if kind == "missing":
             required = [_key(n, f) for n, f in owner.model_fields.items() if f.is_required()]
@@ -1632,6 +1636,16 @@ def _child(node: Any, part: str | int) -> Any:
         return node.get(part)
     if isinstance(node, (list, tuple)) and isinstance(part, int) and 0 <= part < len(node):
         return node[part]
+    return None
+
+
+def _distribution_named(value: Any) -> Any:
+    """The distribution model a user's ``{dist: NAME, ...}`` mapping names, or None."""
+    if not isinstance(value, dict):
+        return None
+    for model in get_args(get_args(Distribution)[0]):
+        if value.get("dist") in get_args(model.model_fields["dist"].annotation):
+            return model
     return None
 
 
