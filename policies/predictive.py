@@ -200,7 +200,8 @@ class PredictivePolicy:
         """Per key, over all agents: the average agent."""
         self._baseline: RoutingPolicy | None = None
         self._slot = DAY
-        self._slots_on: tuple[bool, ...] = (True,)
+        self._slots_on: tuple[bool, ...] = ()
+        """ON (True) or OFF of each slot of the day, with ``onoff``."""
         if params.onoff is not None:
             self._baseline = make_policy(params.onoff.baseline, scenario)
             self._slot = params.onoff.slot
@@ -230,7 +231,7 @@ class PredictivePolicy:
 
     def on(self, now: float) -> bool:
         """Whether the model decides at time ``now`` (always, without ``onoff``)."""
-        return self._slots_on[int(now % DAY // self._slot)]
+        return self._baseline is None or self._slots_on[int(now % DAY // self._slot)]
 
     # ------------------------------------------------------------------ model
     def _values(self, arms: list[_Arm | None], keys: list[str],

@@ -110,12 +110,13 @@ def onoff_uplift(results: RunResults, label: str = "predictive",
         raise ValueError(f"policy {policy!r} did not run in ON/OFF mode; allowed: a policy "
                          f"with onoff parameters (routing.{policy}.onoff)")
     metric = metric or onoff.objective
-    blocks = _blocks(onoff.day_slots())
+    day_slots = onoff.day_slots()
+    blocks = _blocks(day_slots)
     ons: list[float] = []
     offs: list[float] = []
     for replication in replications:
         weighted, handled = _slot_sums(replication.by_interval, metric, onoff.slot,
-                                       len(onoff.day_slots()))
+                                       len(day_slots))
         for on_slots, off_slots in blocks:
             on, off = _pooled(on_slots, weighted, handled), _pooled(off_slots, weighted, handled)
             if not (math.isnan(on) or math.isnan(off)):

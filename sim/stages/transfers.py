@@ -124,11 +124,14 @@ class Transfers(Stage):
             contact.transfer = contact.chain.legs.pop(0) if contact.chain.legs else None
             admit(contact, now)
 
+        by_intent = self._by_intent
+
         def talk_to_transfer(agent: Agent, contact: Contact) -> float:
             duration = service_time(agent, contact) + getattr(contact, "conference", 0.0)
-            chain: Chain | None = getattr(contact, "chain", None)
-            if self._by_intent and chain is not None and not chain.settled:
-                self._settle(contact)
+            if by_intent:  # only scenarios with chances per intent look at the chain here
+                chain: Chain | None = getattr(contact, "chain", None)
+                if chain is not None and not chain.settled:
+                    self._settle(contact)
             leg = getattr(contact, "transfer", None)
             if leg is None:
                 return duration
