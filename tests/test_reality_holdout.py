@@ -17,6 +17,7 @@ from sim.analysis.calibrate import PATIENCE_BANDS, calibrate, staffing_table
 from sim.analysis.calllog import ABANDONED, DAY, SERVED, Call, CallLog, read_log
 from sim.analysis.reality import reality_check
 from sim.analysis.reality_erlang import ErlangTally
+from sim.analysis.reality_inputs import assumed_hours
 from sim.analysis.reality_model import band_type, fit_bands, forecast, split_by_band
 from sim.cli import main
 
@@ -138,7 +139,7 @@ def _one_queue(rate: str, agents: list[int]) -> dict:
 
 def test_erlang_baseline_is_erlang_a_hour_by_hour() -> None:
     tally = ErlangTally()
-    tally.add_day(_one_queue("60/h", [4] * 24))
+    tally.add_day(assumed_hours(_one_queue("60/h", [4] * 24)))
     exact = erlang_a_figures(60 / 3600, 200.0, 4, 300.0, 20.0)
     figures = tally.figures([9])
     assert figures["offered"] == pytest.approx(60)
@@ -147,12 +148,12 @@ def test_erlang_baseline_is_erlang_a_hour_by_hour() -> None:
     assert figures["asa_s"] == pytest.approx(exact.asa_s)
     # 15-minute staffing 4, 4, 5, 5 is 4.5 agents on average: halfway between 4 and 5.
     half = ErlangTally()
-    half.add_day(_one_queue("60/h", [4, 4, 5, 5] * 24))
+    half.add_day(assumed_hours(_one_queue("60/h", [4, 4, 5, 5] * 24)))
     above = erlang_a_figures(60 / 3600, 200.0, 5, 300.0, 20.0)
     assert half.figures([9])["abandon_rate"] == pytest.approx(
         (exact.p_abandon + above.p_abandon) / 2)
     nobody = ErlangTally()
-    nobody.add_day(_one_queue("60/h", [0] * 24))
+    nobody.add_day(assumed_hours(_one_queue("60/h", [0] * 24)))
     assert nobody.figures([3])["abandon_rate"] == 1.0
     assert math.isnan(nobody.figures([3])["asa_s"])
 

@@ -22,11 +22,14 @@ from __future__ import annotations
 import csv
 import json
 import math
+import statistics
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from scipy import stats
 
 from sim.analysis.calibrate import (
     AWAY_AFTER,
@@ -43,6 +46,14 @@ from sim.analysis.calibrate import (
 )
 from sim.analysis.calllog import ABANDONED, DAY, SERVED, CallLog, read_log, write_arrival_trace
 from sim.analysis.reality_erlang import ErlangTally
+from sim.analysis.reality_inputs import (
+    AssumedHour,
+    AssumedTally,
+    InputComparison,
+    RealisedTally,
+    assumed_hours,
+    base_type,
+)
 from sim.analysis.reality_model import (
     BAND_PARTS,
     BandFits,
@@ -58,6 +69,9 @@ from sim.cli.options import add_limit_options, at_least, parse_flag
 from sim.files import atomic_path, check_output_file, check_output_folder, write_atomic
 from sim.limits import limits_for
 from sim.model.units import parse_duration
+
+if TYPE_CHECKING:
+    from sim.analysis.reality_decompose import Decomposition
 
 METRICS = ("offered", "abandon_rate", "service_level", "asa_s")
 ARRIVALS = ("replay", "poisson", "forecast")
@@ -130,6 +144,10 @@ class RealityCheck:
     by_band: list[str] = field(default_factory=list)
     band_fits: BandFits | None = None
     """The calibration days' fits per (type, hour band), shown in the report."""
+    inputs: InputComparison | None = None
+    """Per hour and type: what the log shows, the scenario assumes, the simulation realises."""
+    decomposition: Decomposition | None = None
+    """With ``--decompose``: the check rerun with one assumption changed at a time."""
 
     def rows(self) -> list[tuple[str, dict[str, float], dict[str, Any], dict[str, float]]]:
         """(label, actual figures, simulated estimates, Erlang A figures) per hour with
@@ -179,23 +197,36 @@ class RealityCheck:
                          f"{_percent(_relative(sim, actual[metric])):>6} "
                          f"{_percent(_relative(erlang[metric], actual[metric])):>6}")
             lines.append(line)
-        return "\n".join(lines + [self.scorecard_text()])
+        lines.append(self.scorecard_text())
+        if self.decomposition is not None:
+            lines.append(self.decomposition.format_text())
+        return "\n".join(lines)
 
     def scorecard(self) -> dict[str, Any]:
-        """Busy hours (``BUSY_PER_DAY`` calls a day or more) within 10% and 15% relative per metric, for the
-        simulation and for Erlang A, and in how many the simulation is the closer one."""
+        """Busy hours (``BUSY_PER_DAY`` calls a day or more) within 10% and 15% relative per
+        metric, for the simulation and for Erlang A, and in how many the simulation is the
+        closer one; then the **noise floor**: how many busy hours a model that is exactly
+        right would be expected to bring within 10% and 15%, and in how many the log lies
+        inside the simulation's 95% prediction interval (``noise_floor``)."""
         least = BUSY_PER_DAY * len(self.days)
         busy = [r for r in self.rows()[:-1] if r[1]["offered"] >= least]
         card: dict[str, Any] = {"busy_hours": len(busy), "min_calls": least}
         for metric in SCORED:
             sim = [abs(_relative(s[metric].mean, a[metric])) for _, a, s, _ in busy]
             erl = [abs(_relative(e[metric], a[metric])) for _, a, _, e in busy]
+            floors = [noise_floor(a[metric], [t.figures([int(label)])[metric]
+                                              for t in self.simulated])
+                      for label, a, _, _ in busy]
             card[metric] = {
                 "simulated_within_10": sum(e <= 0.10 for e in sim),
                 "simulated_within_15": sum(e <= 0.15 for e in sim),
                 "erlang_a_within_10": sum(e <= 0.10 for e in erl),
                 "erlang_a_within_15": sum(e <= 0.15 for e in erl),
                 "simulated_closer": sum(s < e for s, e in zip(sim, erl)),
+                **({} if any(f is None for f in floors) else {
+                    "model_right_within_10": round(sum(f.within_10 for f in floors), 2),
+                    "model_right_within_15": round(sum(f.within_15 for f in floors), 2),
+                    "inside_prediction_interval": sum(f.inside for f in floors)}),
             }
         return card
 
@@ -209,6 +240,12 @@ class RealityCheck:
                          f"Erlang A {c['erlang_a_within_10']}; within 15% sim "
                          f"{c['simulated_within_15']}, Erlang A {c['erlang_a_within_15']}; "
                          f"sim closer in {c['simulated_closer']}")
+            if "model_right_within_10" in c:
+                lines.append(f"  {'':>11}  noise floor: a model exactly right would bring "
+                             f"{c['model_right_within_10']:.1f} within 10% and "
+                             f"{c['model_right_within_15']:.1f} within 15% (expected); the log "
+                             f"is inside the 95% prediction interval in "
+                             f"{c['inside_prediction_interval']}")
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
@@ -237,7 +274,10 @@ class RealityCheck:
                 "source": self.source, "days": len(self.days), "arrivals": self.arrivals,
                 "staffing": self.staffing, "holdout_from": self.holdout_from,
                 "calibration_days": len(self.calibration_days), "by_band": self.by_band,
-                "replications": self.replications}
+                "replications": self.replications,
+                **({} if self.inputs is None else {"inputs": self.inputs.to_json()}),
+                **({} if self.decomposition is None else
+                   {"decomposition": self.decomposition.to_json()})}
 
     def write_page(self, folder: str | Path) -> Path:
         """``FOLDER/index.html``: the comparison as a self-contained page in the style of
@@ -289,6 +329,8 @@ class RealityCheck:
 {table(header, body)}
 <p class="meta">Download the numbers: <a download="reality.json"
 href="{data_uri("application/json", document)}">JSON</a></p>
+{self._decomposition_html(table)}
+{self._inputs_html(table)}
 {self._fits_html(table)}
 <h2>Definitions</h2>
 <p>Both sides use ccsim's definitions: offered = answered + abandoned; abandonment rate =
@@ -299,6 +341,50 @@ wait of the answered.</p>"""
         index = folder / "index.html"
         write_atomic(index, page(f"ccsim reality check: {name}", html_body))
         return index
+
+    def _decomposition_html(
+            self, table: Callable[[list[str], list[list[tuple[str, str]]]], str]) -> str:
+        """The decomposition's table, when it was asked for."""
+        if self.decomposition is None:
+            return ""
+        body = [[(cell, "") for cell in row] for row in self.decomposition.rows()]
+        return f"""<h2>Which assumption costs how much</h2>
+<p class="meta">The check rerun with one assumption changed, everything else equal (days, seed,
+replications): the overall relative errors and the busy hours within 10%. A replacement by the
+log's own truth shows what the assumption costs; a sensitivity shows how much the answer hangs
+on a guess the log cannot settle.</p>
+{table(self.decomposition.header(), body)}"""
+
+    def _inputs_html(self, table: Callable[[list[str], list[list[tuple[str, str]]]], str]) -> str:
+        """Per hour and type, the log, the scenario and the simulation side by side."""
+        if self.inputs is None:
+            return ""
+
+        def show(value: float, digits: int = 0) -> tuple[str, str]:
+            return ("-" if math.isnan(value) else f"{value:.{digits}f}", "")
+
+        body = []
+        for row in self.inputs.rows():
+            log, scenario, simulated = row["log"], row["scenario"], row["simulated"]
+            body.append([
+                (f"{row['hour']:02d}:00", ""), (row["type"], ""),
+                show(log["calls"]), show(simulated["calls"]),
+                show(log["handle_s"]), show(scenario["handle_s"]), show(simulated["handle_s"]),
+                show(log["patience_s"]), show(scenario["patience_s"]),
+                show(simulated["patience_s"]),
+                show(log["agents_busy"], 2), show(simulated["agents_busy"], 2),
+                show(log.get("agents_on_duty", math.nan), 2),
+                show(scenario.get("agents_on_duty", math.nan), 2)])
+        header = ["Hour", "Type", "Calls log", "Calls sim", "Talk (s) log", "Talk scenario",
+                  "Talk sim", "Patience (s) log", "Patience scenario", "Patience sim",
+                  "Busy log", "Busy sim", "On duty log (inferred)", "On duty scenario"]
+        return f"""<h2>What the log shows, the scenario assumes, the simulation realises</h2>
+<p class="meta">Per hour of arrival (agents: per hour of the clock), the scored days pooled.
+Talk = mean talk time of the answered; patience = censored exponential estimate (time all
+callers waited / abandons), read the same way from the log and the simulation; busy = agents
+talking on average; on duty in the log is inferred from agent activity (the log has no
+logins). An input that differs between log and simulation points at the assumption to fix.</p>
+{table(header, body)}"""
 
     def _fits_html(self, table: Callable[[list[str], list[list[tuple[str, str]]]], str]) -> str:
         """The fits per hour band with their quality, for the page."""
@@ -364,6 +450,43 @@ docs/calibration.md, section 5.</p>
             figure.savefig(temporary, dpi=110, format="png")
         plt.close(figure)
         return path
+
+
+@dataclass(frozen=True)
+class NoiseFloor:
+    """How far one realisation of an hour's figure lies from a model's mean by chance alone."""
+
+    within_10: float
+    """Chance that a model exactly right is within 10% relative of one realisation."""
+    within_15: float
+    inside: bool
+    """The log lies inside the simulation's 95% prediction interval for one realisation."""
+
+
+def noise_floor(actual: float, per_replication: Sequence[float]) -> NoiseFloor | None:
+    """The noise floor of one hour's figure from its per-replication values.
+
+    Each replication simulates all scored days once, so the spread of its
+    value is the spread of one realisation of the log's figure if the model
+    were right: the log is one more draw. With X ~ Normal(mean, sd²), a model
+    exactly right is within ``t`` relative (``mean / X − 1``, the scorecard's
+    error) with chance P(mean / (1 + t) <= X <= mean / (1 − t)). The log is
+    inside the 95% prediction interval when ``|actual − mean| <= t(0.975, R−1)
+    · sd · sqrt(1 + 1/R)``. None with fewer than two finite values.
+    """
+    values = [v for v in per_replication if not math.isnan(v)]
+    if len(values) < 2 or math.isnan(actual):
+        return None
+    mean, sd = statistics.fmean(values), statistics.stdev(values)
+
+    def chance(tolerance: float) -> float:
+        if sd == 0:  # every realisation is the mean itself
+            return 1.0
+        return float(stats.norm.cdf((mean / (1 - tolerance) - mean) / sd)
+                     - stats.norm.cdf((mean / (1 + tolerance) - mean) / sd))
+
+    spread = float(stats.t.ppf(0.975, len(values) - 1)) * sd * math.sqrt(1 + 1 / len(values))
+    return NoiseFloor(chance(0.10), chance(0.15), abs(actual - mean) <= spread)
 
 
 def _relative(simulated: float, actual: float) -> float:
@@ -445,21 +568,51 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
     plan = forecast(fitted, log, planned)
     bands = fit_bands(fitted, (c for c in fitted.log.calls if c.day in set(fitted.days)))
     simulated = [Tally() for _ in range(replications)]
+    realised = [RealisedTally() for _ in range(replications)]
     baseline = ErlangTally()
+    assumed = AssumedTally()
     with tempfile.TemporaryDirectory(prefix="ccsim-reality-") as folder:
         for day in scored:
             weekday = log.weekday(day) or 0
             day_staffing = (plan.plan(weekday) if staffing == "planned"
                             else actual_staffing[day])
-            scenario = _day_scenario(fitted, log, day, day_staffing, arrivals, recorded_service,
-                                     Path(folder), plan, bands, by_band, baseline)
+            scenario, hours = _day_scenario(fitted, log, day, day_staffing, arrivals,
+                                            recorded_service, Path(folder), plan, bands, by_band)
+            baseline.add_day(hours)
+            assumed.add_day(hours)
             trace = Path(folder) / "trace.csv"
             run(scenario_from_dict(scenario, source=f"day {day}", base_dir=folder),
                 replications=replications, seed=seed + day, trace=trace, progress=False)
-            _tally_trace(trace, simulated)
+            _tally_trace(trace, simulated, realised)
+    inputs = InputComparison(_log_inputs(log, fitted, scored),
+                             _agents_per_hour(actual_staffing, scored), assumed, realised,
+                             len(scored))
     return RealityCheck(log.report.source, scored, arrivals, replications,
                         actual_tally(log, scored), simulated, baseline, staffing,
-                        holdout_from, fitted.days, list(by_band), bands)
+                        holdout_from, fitted.days, list(by_band), bands, inputs)
+
+
+def _log_inputs(log: CallLog, fitted: Calibration, days: Iterable[int]) -> RealisedTally:
+    """What the log realised on ``days``, per scenario type (before the hour bands)."""
+    wanted = set(days)
+    tally = RealisedTally()
+    for call in log.calls:
+        if call.offered and call.day in wanted:
+            tally.add(fitted.type_of(call), call.arrival, call.outcome == SERVED, call.wait,
+                      call.service)
+    return tally
+
+
+def _agents_per_hour(staffing: dict[int, dict[str, list[float]]],
+                     days: Iterable[int]) -> list[float]:
+    """Agents on duty per hour of day, all groups, summed over ``days``."""
+    totals = [0.0] * HOURS
+    for day in days:
+        for slots in staffing[day].values():
+            per_hour = len(slots) // HOURS
+            for hour in range(HOURS):
+                totals[hour] += sum(slots[hour * per_hour:(hour + 1) * per_hour]) / per_hour
+    return totals
 
 
 def _split_calibration(log: CallLog, days: str, holdout_from: int,
@@ -492,10 +645,11 @@ def _scoring_activity(log: CallLog, fitted: Calibration,
 
 def _day_scenario(fitted: Calibration, log: CallLog, day: int, staffing: dict[str, list[float]],
                   arrivals: str, recorded_service: bool, folder: Path, plan: Forecast,
-                  bands: BandFits, by_band: Sequence[str],
-                  baseline: ErlangTally) -> dict[str, Any]:
+                  bands: BandFits,
+                  by_band: Sequence[str]) -> tuple[dict[str, Any], list[AssumedHour]]:
     """One day as a 24-hour scenario: its hourly counts (or the forecast) and staffing, the
-    fitted rest split by hour band; adds the day's Erlang A figures to ``baseline``."""
+    fitted rest split by hour band; with what it assumes per hour (``assumed_hours``, read
+    before replayed arrivals replace the rates)."""
     calls = [c for c in log.calls if c.offered and c.day == day]
     if arrivals == "forecast":
         rates = plan.rates(log.weekday(day) or 0)
@@ -512,7 +666,7 @@ def _day_scenario(fitted: Calibration, log: CallLog, day: int, staffing: dict[st
     else:
         scenario.pop("busyness", None)  # the day's own volume is used, not a random factor
     scenario = split_by_band(scenario, bands, by_band)
-    baseline.add_day(scenario)
+    hours = assumed_hours(scenario)
     if arrivals == "replay":
         trace = folder / f"arrivals-day{day}.csv"
         type_of = banded_type_of(fitted)
@@ -522,10 +676,10 @@ def _day_scenario(fitted: Calibration, log: CallLog, day: int, staffing: dict[st
             spec["arrivals"] = {"trace": trace.name, "type": kind}
             if recorded_service and kind in recorded:
                 spec["arrivals"]["service"] = "recorded"
-    return scenario
+    return scenario, hours
 
 
-def _tally_trace(path: Path, tallies: list[Tally]) -> None:
+def _tally_trace(path: Path, tallies: list[Tally], realised: list[RealisedTally]) -> None:
     """Add the answered and abandoned contacts of a ``ccsim run --trace`` file, by replication."""
     with path.open(newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
@@ -534,8 +688,11 @@ def _tally_trace(path: Path, tallies: list[Tally]) -> None:
                 continue
             arrival = float(row["arrival_s"])
             if arrival < DAY:
-                tallies[int(row["replication"])].add(int(arrival // 3600), outcome == "answered",
-                                                     float(row["wait_s"]))
+                replication, answered, wait = (int(row["replication"]), outcome == "answered",
+                                               float(row["wait_s"]))
+                tallies[replication].add(int(arrival // 3600), answered, wait)
+                realised[replication].add(base_type(row["type"]), arrival, answered, wait,
+                                          float(row["handle_s"]) if answered else None)
 
 
 # ------------------------------------------------------------------------ CLI
@@ -571,6 +728,14 @@ def configure(parser: Any) -> None:
                         help="write DIR/index.html (a self-contained page) and a PNG of "
                              "actual vs simulated")
     parser.add_argument("--json", metavar="PATH", help="write the comparison as JSON")
+    parser.add_argument("--inputs", action="store_true",
+                        help="also print, per busy hour, what the log shows, the scenario "
+                             "assumes and the simulation realises (calls, talk time, "
+                             "patience, agents busy and on duty; always in --json and --report)")
+    parser.add_argument("--decompose", action="store_true",
+                        help="rerun the check once per assumption the log can replace or "
+                             "question (talk times, arrivals, staffing, hour bands, "
+                             "--away-after) and show what each costs")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.set_defaults(handler=_cmd_reality)
 
@@ -585,18 +750,27 @@ def _cmd_reality(args: Any) -> int:
         at_least("--holdout-from", args.holdout_from, 2)
     by_band = [] if args.by_band.strip() == "none" else [
         part.strip() for part in args.by_band.split(",") if part.strip()]
-    check = reality_check(args.log, days=args.days, replications=args.replications,
-                          seed=args.seed, arrivals=args.arrivals, staffing=args.staffing,
-                          holdout_from=args.holdout_from, by_band=by_band,
-                          recorded_service=args.recorded_service, mapping=args.mapping,
-                          away_after=parse_flag("--away-after", parse_duration, args.away_after),
-                          no_limits=args.no_limits)
+    log = read_log(args.log, args.mapping, limit=limits_for(args.no_limits).call_log_bytes)
+    options: dict[str, Any] = {
+        "days": args.days, "replications": args.replications, "seed": args.seed,
+        "arrivals": args.arrivals, "staffing": args.staffing,
+        "holdout_from": args.holdout_from, "by_band": by_band,
+        "recorded_service": args.recorded_service,
+        "away_after": parse_flag("--away-after", parse_duration, args.away_after)}
+    check = reality_check(log, **options)
+    if args.decompose:
+        from sim.analysis.reality_decompose import decompose
+
+        check.decomposition = decompose(
+            log, {**options, "arrivals": check.arrivals, "staffing": check.staffing}, check)
     # Files first: a reader of stdout that stops early (| head) must not cost them.
     written = [check.plot(args.report), check.write_page(args.report)] if args.report else []
     if args.json:
         write_atomic(args.json, json.dumps(check.to_json(), indent=2) + "\n")
         written.append(Path(args.json))
     print(check.format_text())
+    if args.inputs and check.inputs is not None:
+        print(check.inputs.format_text(BUSY_PER_DAY * len(check.days)))
     for path in written:
         print(f"wrote {path}")
     return 0

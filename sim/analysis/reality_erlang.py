@@ -20,7 +20,7 @@ from typing import Any
 
 from sim.analysis.analytics import erlang_a_figures
 from sim.analysis.calibrate import HOURS
-from sim.model.units import parse_duration, parse_rate
+from sim.analysis.reality_inputs import AssumedHour
 
 THRESHOLD = 20.0
 
@@ -36,27 +36,17 @@ class ErlangTally:
     """Answered calls weighted by the hour's SL (the SL of the pooled hours is their mean)."""
     wait_answered: list[float] = field(default_factory=lambda: [0.0] * HOURS)
 
-    def add_day(self, scenario: dict[str, Any]) -> None:
-        """Add one simulated day given as its scenario dict (rates, not a trace)."""
-        types = scenario["contact_types"].values()
-        per_hour = len(next(iter(types))["arrivals"]["rates"]) // HOURS
-        staffing = [sum(g["staffing"][i] for g in scenario["agents"].values())
-                    for i in range(per_hour * HOURS)]
-        for hour in range(HOURS):
-            slots = range(hour * per_hour, (hour + 1) * per_hour)
-            rate = work = patience = 0.0
-            for spec in types:
-                arrivals = sum(parse_rate(spec["arrivals"]["rates"][i]) for i in slots) / per_hour
-                rate += arrivals
-                wrap = parse_duration(spec["wrap_up"]["mean"]) if "wrap_up" in spec else 0.0
-                work += arrivals * (parse_duration(spec["handle_time"]["mean"]) + wrap)
-                patience += arrivals * (parse_duration(spec["patience"]["mean"])
-                                        if "patience" in spec else math.inf)
-            if rate == 0:
+    def add_day(self, hours: list[AssumedHour]) -> None:
+        """Add one simulated day given as what its scenario assumes per hour
+        (``sim.analysis.reality_inputs.assumed_hours``)."""
+        for hour, assumed in enumerate(hours):
+            types = assumed.types.values()
+            calls = sum(t.calls for t in types)
+            if calls == 0:
                 continue
-            agents = sum(staffing[i] for i in slots) / per_hour
-            abandon, level, asa = _interpolated(rate, work / rate, agents, patience / rate)
-            calls = rate * 3600
+            work = sum(t.calls * (t.handle_s + t.wrap_s) for t in types) / calls
+            patience = sum(t.calls * t.patience_s for t in types) / calls
+            abandon, level, asa = _interpolated(calls / 3600, work, assumed.agents, patience)
             self.offered[hour] += calls
             self.abandoned[hour] += calls * abandon
             answered = calls * (1 - abandon)
