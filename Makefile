@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_learn.py
 	$(BIN)/python tests/benchmarks/bench_roster.py
 	$(BIN)/python tests/benchmarks/bench_needs.py
+	$(BIN)/python tests/benchmarks/bench_reality.py --no-fail
 	$(BIN)/python -m pytest tests/benchmarks --benchmark-enable --benchmark-columns=mean,ops -q
 
 # API reference from the docstrings (Sphinx autodoc, no network) into docs/api/_build;
