@@ -145,10 +145,11 @@ class LevelForecast:
         return self.level(self.last_day + 1 if day is None else day, weekday)
 
     def describe(self) -> str:
-        """``forecast recency (auto), backtest MAPE 12% (weekday-mean 15%, ...)``."""
+        """``forecast recency (auto's choice), backtest MAPE 12.0% (weekday-mean 15.0%, ...)``."""
         others = ", ".join(f"{m} {_percent(self.backtest_mape[m])}"
                            for m in METHODS if m != self.method)
-        return (f"forecast {self.method} ({self.asked}), backtest MAPE "
+        chosen = " (auto's choice)" if self.asked == "auto" else ""
+        return (f"forecast {self.method}{chosen}, backtest MAPE "
                 f"{_percent(self.backtest_mape[self.method])} ({others})")
 
     def as_json(self) -> dict[str, Any]:
