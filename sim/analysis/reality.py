@@ -54,6 +54,7 @@ from sim.analysis.reality_inputs import (
     assumed_hours,
     base_type,
 )
+from sim.analysis.reality_forecast import CHOICES, LevelForecast
 from sim.analysis.reality_model import (
     BAND_PARTS,
     BandFits,
@@ -75,7 +76,7 @@ if TYPE_CHECKING:
 
 METRICS = ("offered", "abandon_rate", "service_level", "asa_s")
 ARRIVALS = ("replay", "poisson", "forecast")
-STAFFING = ("actual", "planned")
+STAFFING = ("actual", "planned", "scaled")
 STAFFING_INTERVAL = 900.0
 """Staffing of a simulated day changes every 15 minutes, following the log's agents."""
 SCORED = ("abandon_rate", "service_level", "asa_s")
@@ -148,6 +149,8 @@ class RealityCheck:
     """Per hour and type: what the log shows, the scenario assumes, the simulation realises."""
     decomposition: Decomposition | None = None
     """With ``--decompose``: the check rerun with one assumption changed at a time."""
+    forecast: LevelForecast | None = None
+    """The day level forecast (method, backtest errors); None when not used."""
 
     def rows(self) -> list[tuple[str, dict[str, float], dict[str, Any], dict[str, float]]]:
         """(label, actual figures, simulated estimates, Erlang A figures) per hour with
@@ -169,7 +172,8 @@ class RealityCheck:
                  f"out of sample: calibrated on {len(self.calibration_days)} days before day "
                  f"{self.holdout_from}, scored from it on")
         return (f"{scope}; arrivals {self.arrivals}, staffing {self.staffing}; fitted per "
-                f"hour band: {', '.join(self.by_band) or 'nothing'}")
+                f"hour band: {', '.join(self.by_band) or 'nothing'}"
+                + (f"; {self.forecast.describe()}" if self.forecast else ""))
 
     def summary(self) -> dict[str, dict[str, float]]:
         """Overall ``{metric: {actual, simulated, relative_error}}``."""
@@ -277,7 +281,8 @@ class RealityCheck:
                 "replications": self.replications,
                 **({} if self.inputs is None else {"inputs": self.inputs.to_json()}),
                 **({} if self.decomposition is None else
-                   {"decomposition": self.decomposition.to_json()})}
+                   {"decomposition": self.decomposition.to_json()}),
+                "forecast": self.forecast.as_json() if self.forecast else None}
 
     def write_page(self, folder: str | Path) -> Path:
         """``FOLDER/index.html``: the comparison as a self-contained page in the style of
@@ -522,7 +527,8 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
                   mapping: str | Path | None = None,
                   away_after: float = AWAY_AFTER, no_limits: bool = False,
                   holdout_from: int | None = None, staffing: str | None = None,
-                  by_band: Sequence[str] = BAND_PARTS) -> RealityCheck:
+                  by_band: Sequence[str] = BAND_PARTS,
+                  forecast_method: str = "auto") -> RealityCheck:
     """Calibrate from ``log`` and simulate each of its days (see the module docstring).
 
     ``arrivals``: ``replay`` (the exact arrival times; the default in sample),
@@ -532,8 +538,11 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
     recorded talk time instead of a drawn one. ``staffing``: ``actual`` (the
     day's own agents, inferred from its talks; the default in sample) or
     ``planned`` (the calibration days' mean for that kind of day; the default
-    out of sample). ``holdout_from``: calibrate on the days before this day
-    (1 = the log's first) and score the days from it on. ``by_band``: what is
+    out of sample) or ``scaled`` (that plan times the day's forecast calls over
+    its kind's mean calls). ``forecast_method``: the day level forecast
+    (``reality_forecast.CHOICES``; ``auto``: the calibration days' backtest picks).
+    ``holdout_from``: calibrate on the days before this day (1 = the log's first)
+    and score the days from it on. ``by_band``: what is
     fitted per hour band (``patience``, ``handle``; empty: one fit per type).
     ``no_limits`` lifts the bound on the size of the log file (``sim.limits``).
     """
@@ -565,7 +574,7 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
     planned = staffing_table(fitted.activity, fitted.groups, fitted.days, STAFFING_INTERVAL)
     actual_staffing = planned if holdout_from is None else staffing_table(
         *_scoring_activity(log, fitted, away_after), scored, STAFFING_INTERVAL)
-    plan = forecast(fitted, log, planned)
+    plan = forecast(fitted, log, planned, forecast_method)
     bands = fit_bands(fitted, (c for c in fitted.log.calls if c.day in set(fitted.days)))
     simulated = [Tally() for _ in range(replications)]
     realised = [RealisedTally() for _ in range(replications)]
@@ -574,7 +583,8 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
     with tempfile.TemporaryDirectory(prefix="ccsim-reality-") as folder:
         for day in scored:
             weekday = log.weekday(day) or 0
-            day_staffing = (plan.plan(weekday) if staffing == "planned"
+            day_staffing = (plan.plan(weekday) if staffing == "planned" else
+                            plan.plan_to_forecast(weekday, day) if staffing == "scaled"
                             else actual_staffing[day])
             scenario, hours = _day_scenario(fitted, log, day, day_staffing, arrivals,
                                             recorded_service, Path(folder), plan, bands, by_band)
@@ -589,7 +599,9 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
                              len(scored))
     return RealityCheck(log.report.source, scored, arrivals, replications,
                         actual_tally(log, scored), simulated, baseline, staffing,
-                        holdout_from, fitted.days, list(by_band), bands, inputs)
+                        holdout_from, fitted.days, list(by_band), bands, inputs,
+                        forecast=(plan.volume if arrivals == "forecast" or staffing == "scaled"
+                                  else None))
 
 
 def _log_inputs(log: CallLog, fitted: Calibration, days: Iterable[int]) -> RealisedTally:
@@ -652,7 +664,7 @@ def _day_scenario(fitted: Calibration, log: CallLog, day: int, staffing: dict[st
     before replayed arrivals replace the rates)."""
     calls = [c for c in log.calls if c.offered and c.day == day]
     if arrivals == "forecast":
-        rates = plan.rates(log.weekday(day) or 0)
+        rates = plan.rates(log.weekday(day) or 0, day)
     else:
         rates = {t: [0.0] * HOURS for t in fitted.types}
         for call in calls:
@@ -710,7 +722,12 @@ def configure(parser: Any) -> None:
     parser.add_argument("--staffing", choices=STAFFING,
                         help="actual: the day's agents inferred from its talks (default in "
                              "sample); planned: the calibration days' mean for that kind of day "
-                             "(default with --holdout-from)")
+                             "(default with --holdout-from); scaled: that plan times the "
+                             "day's forecast calls over its kind's mean calls")
+    parser.add_argument("--forecast", choices=CHOICES, default="auto",
+                        help="the day's level for --arrivals forecast and --staffing scaled: "
+                             "auto (default: the least backtest error on the calibration "
+                             "days), weekday-mean, recency or damped-trend")
     parser.add_argument("--holdout-from", type=int, metavar="DAY",
                         help="calibrate on the days before DAY (1 = the log's first day) and "
                              "score the days from DAY on")
@@ -755,7 +772,7 @@ def _cmd_reality(args: Any) -> int:
         "days": args.days, "replications": args.replications, "seed": args.seed,
         "arrivals": args.arrivals, "staffing": args.staffing,
         "holdout_from": args.holdout_from, "by_band": by_band,
-        "recorded_service": args.recorded_service,
+        "forecast_method": args.forecast, "recorded_service": args.recorded_service,
         "away_after": parse_flag("--away-after", parse_duration, args.away_after)}
     check = reality_check(log, **options)
     if args.decompose:

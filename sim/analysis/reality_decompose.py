@@ -72,11 +72,11 @@ def variants(options: dict[str, Any]) -> list[Variant]:
     else:
         found.append(Variant(f"{options['arrivals']} arrivals", "the days' recorded arrivals",
                              {"arrivals": "replay"}))
-    if options["staffing"] == "planned":
-        found.append(Variant("planned staffing", "the days' own staffing (inferred)",
+    if options["staffing"] != "actual":
+        found.append(Variant(f"{options['staffing']} staffing", "the days' own staffing (inferred)",
                              {"staffing": "actual"}))
         if options["arrivals"] != "replay":
-            found.append(Variant(f"{options['arrivals']} arrivals and planned staffing",
+            found.append(Variant(f"{options['arrivals']} arrivals and {options['staffing']} staffing",
                                  "the days' recorded arrivals and own staffing",
                                  {"arrivals": "replay", "staffing": "actual"}))
     found.append(Variant("patience and handle time per hour band", "one fit per type",

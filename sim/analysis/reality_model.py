@@ -13,9 +13,10 @@ month's fit of its type.
 
 Out of sample a planner knows only the calibration days: the **forecast**
 of a day is the hourly shape of its kind of day (the busy weekdays pooled,
-each quieter weekday on its own) scaled to the mean volume of its weekday,
-and the **plan** is the mean staffing per 15 minutes of the calibration days
-of the same kind. The day-to-day variation left once the weekday is known
+each quieter weekday on its own) scaled to the day's level, forecast by the
+method the calibration days' backtest chooses (``reality_forecast``), and
+the **plan** is the mean staffing per 15 minutes of the calibration days
+of the same kind (or that, scaled to the forecast level). The day-to-day variation left once the weekday is known
 becomes the scenario's ``busyness``.
 """
 
@@ -42,6 +43,7 @@ from sim.analysis.calibrate import (
     fit_patience,
 )
 from sim.analysis.calllog import ABANDONED, SERVED, Call, CallLog
+from sim.analysis.reality_forecast import LevelForecast, busy_weekdays, choose, weekday_mean
 
 BAND_PARTS = ("patience", "handle")
 """What may be fitted per hour band (``--by-band``)."""
@@ -177,22 +179,25 @@ class Forecast:
 
     ``kind_of`` maps a weekday (0 Monday) to its kind of day: ``busy`` for
     the busy weekdays, else the weekday itself; ``shape`` is the share of a
-    kind's calls per type and hour; ``level`` the mean calls of a weekday (of
-    its kind when the calibration days lack that weekday); ``busyness_cv``
-    the cv of the day totals around their weekday's level with the Poisson
-    part removed (None when not positive).
+    kind's calls per type and hour; ``volume`` the day's level (calls) by the
+    method chosen (``sim.analysis.reality_forecast``); ``busyness_cv`` the cv
+    of the day totals around their weekday's mean with the Poisson part
+    removed (None when not positive); ``kind_calls`` the mean calls of a
+    kind's calibration days.
     """
 
     kind_of: dict[int, str]
     shape: dict[str, dict[str, list[float]]]
-    level: dict[int, float]
+    volume: LevelForecast
     busyness_cv: float | None
     staffing: dict[str, dict[str, list[float]]]
     """kind of day -> group -> mean agents logged in per interval"""
+    kind_calls: dict[str, float]
 
-    def rates(self, weekday: int) -> dict[str, list[float]]:
-        """Forecast calls per hour of each type on a day of ``weekday``."""
-        level = self.level[weekday]
+    def rates(self, weekday: int, day: int | None = None) -> dict[str, list[float]]:
+        """Forecast calls per hour of each type on a day of ``weekday`` (``day``: its index in
+        the log, which sets how far ahead it is; None: the day after the calibration days)."""
+        level = self.volume.calls(weekday, day)
         return {t: [share * level for share in row]
                 for t, row in self.shape[self.kind_of[weekday]].items()}
 
@@ -200,45 +205,50 @@ class Forecast:
         """Planned agents per group and interval on a day of ``weekday``."""
         return self.staffing[self.kind_of[weekday]]
 
+    def plan_to_forecast(self, weekday: int, day: int) -> dict[str, list[float]]:
+        """The plan scaled to the day's forecast: the agents per call of the calibration days
+        of its kind, times its forecast calls (a planner staffing to the forecast)."""
+        kind = self.kind_of[weekday]
+        scale = self.volume.calls(weekday, day) / self.kind_calls[kind]
+        return {g: [agents * scale for agents in row] for g, row in self.staffing[kind].items()}
+
 
 def forecast(fitted: Calibration, log: CallLog,
-             staffing: dict[int, dict[str, list[float]]]) -> Forecast:
+             staffing: dict[int, dict[str, list[float]]], method: str = "auto") -> Forecast:
     """The forecast and plan from ``fitted``'s days (``staffing``: per day, the inferred
-    agents per group and interval, ``sim.calibrate.staffing_table``)."""
+    agents per group and interval, ``sim.calibrate.staffing_table``); ``method``: the
+    level forecast (``reality_forecast.CHOICES``)."""
     days = fitted.days
     weekday = {d: log.weekday(d) if log.first_date is not None else 0 for d in days}
-    totals = {d: fitted.offered_per_day[d] for d in days}
-    by_weekday: dict[int, list[int]] = defaultdict(list)
-    for day in days:
-        by_weekday[weekday[day]].append(totals[day])  # type: ignore[index]
-    means = {w: statistics.fmean(v) for w, v in by_weekday.items()}
-    busy = {w for w, m in means.items() if m >= 0.5 * max(means.values())}
-    kind_of = {w: "busy" if w in busy or w not in means else str(w) for w in range(7)}
+    totals = {d: (weekday[d] or 0, float(fitted.offered_per_day[d])) for d in days}
+    seen = {w for w, _ in totals.values()}
+    busy = busy_weekdays(totals)
+    kind_of = {w: "busy" if w in busy or w not in seen else str(w) for w in range(7)}
     counts: dict[str, dict[str, list[float]]] = defaultdict(
         lambda: {t: [0.0] * HOURS for t in fitted.types})
     for call in fitted.log.calls:
         if call.offered and call.day in totals:
-            counts[kind_of[weekday[call.day]]][fitted.type_of(call)][call.hour] += 1  # type: ignore[index]
+            counts[kind_of[totals[call.day][0]]][fitted.type_of(call)][call.hour] += 1
     shape = {}
     for kind, rows in counts.items():
         total = sum(sum(row) for row in rows.values())
         shape[kind] = {t: [n / total for n in row] for t, row in rows.items()}
-    kind_mean = {k: statistics.fmean(totals[d] for d in days if kind_of[weekday[d]] == k)  # type: ignore[index]
-                 for k in shape}
-    level = {w: means.get(w, kind_mean.get(kind_of[w], statistics.fmean(totals.values())))
-             for w in range(7)}
+    kind_calls = {k: statistics.fmean(c for w, c in totals.values() if kind_of[w] == k)
+                  for k in shape}
     for w in range(7):  # a weekday of a kind not seen gets the busy days' shape
         if kind_of[w] not in shape:
-            kind_of[w] = max(shape, key=lambda k: kind_mean[k])
+            kind_of[w] = max(shape, key=lambda k: kind_calls[k])
     plan = {}
     for kind in shape:
-        chosen = [d for d in days if kind_of[weekday[d]] == kind]  # type: ignore[index]
+        chosen = [d for d in days if kind_of[totals[d][0]] == kind]
         groups = staffing[chosen[0]]
         plan[kind] = {g: [statistics.fmean(staffing[d][g][i] for d in chosen)
                           for i in range(len(groups[g]))] for g in groups}
-    return Forecast(kind_of, shape, level, _residual_cv(
-        [totals[d] / level[weekday[d]] for d in days],  # type: ignore[index]
-        [level[weekday[d]] for d in days], len(by_weekday)), plan)  # type: ignore[index]
+    means = weekday_mean(totals)
+    levels = [means(d, w) for d, (w, _) in totals.items()]
+    busyness = _residual_cv([c / level for (_, c), level in zip(totals.values(), levels)],
+                            levels, len(seen))
+    return Forecast(kind_of, shape, choose(totals, method), busyness, plan, kind_calls)
 
 
 def _residual_cv(ratios: list[float], levels: list[float], fitted_levels: int) -> float | None:
