@@ -73,8 +73,8 @@ def variants(options: dict[str, Any]) -> list[Variant]:
         found.append(Variant(f"{options['arrivals']} arrivals", "the days' recorded arrivals",
                              {"arrivals": "replay"}))
     if options["staffing"] != "actual":
-        found.append(Variant(f"{options['staffing']} staffing", "the days' own staffing (inferred)",
-                             {"staffing": "actual"}))
+        found.append(Variant(f"{options['staffing']} staffing",
+                             "the days' own staffing (inferred)", {"staffing": "actual"}))
         if options["arrivals"] != "replay":
             found.append(Variant(f"{options['arrivals']} arrivals and {options['staffing']} staffing",
                                  "the days' recorded arrivals and own staffing",
