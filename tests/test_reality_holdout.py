@@ -70,6 +70,8 @@ def test_holdout_with_actual_staffing_and_replayed_arrivals_uses_the_days_own() 
     (["--holdout-from", "40"], "--holdout-from 40: the log's calls are on days 1-3"),
     (["--by-band", "mood"], "--by-band mood: allowed: patience, handle or none"),
     (["--arrivals", "forecast", "--recorded-service"], "--recorded-service needs"),
+    (["--staffing-interval", "7min"], "--staffing-interval 420s: allowed: whole minutes"),
+    (["--staffing-interval", "soon"], "--staffing-interval"),
 ])
 def test_bad_options_are_named(argv: list[str], message: str,
                                capsys: pytest.CaptureFixture[str]) -> None:

@@ -104,7 +104,8 @@ def test_decomposition_reruns_one_assumption_at_a_time(tmp_path: Path) -> None:
     found = variants(options)
     assert [v.options for v in found] == [
         {"recorded_service": True}, {"arrivals": "poisson", "recorded_service": False},
-        {"by_band": []}, {"away_after": AWAY_AFTER / 2}, {"away_after": AWAY_AFTER * 2}]
+        {"by_band": []}, {"staffing_interval": 300.0}, {"away_after": AWAY_AFTER / 2},
+        {"away_after": AWAY_AFTER * 2}]
     held_out = variants({**options, "holdout_from": 2, "arrivals": "forecast",
                          "staffing": "planned"})
     assert {"arrivals": "replay", "staffing": "actual"} in [v.options for v in held_out]
@@ -117,7 +118,7 @@ def test_decomposition_reruns_one_assumption_at_a_time(tmp_path: Path) -> None:
     check.decomposition = result
     document = check.to_json()["decomposition"]
     assert [d["options"] for d in document] == [v.options for v in found]
-    assert document[3]["sensitivity"] and not document[0]["sensitivity"]
+    assert document[4]["sensitivity"] and not document[3]["sensitivity"]
     assert "which assumption costs how much" in check.format_text()
     page = check.write_page(tmp_path).read_text(encoding="utf-8")
     assert "Which assumption costs how much" in page and "the recorded talk times" in page
@@ -139,3 +140,20 @@ def test_reality_command_prints_inputs_and_writes_them(tmp_path: Path,
     assert set(first) == {"hour", "type", "log", "scenario", "simulated"}
     page = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert "What the log shows, the scenario assumes, the simulation realises" in page
+
+
+def test_staffing_interval_changes_the_steps_not_the_inferred_presence() -> None:
+    fine = reality_check(EXCERPT, replications=1, staffing_interval=300)
+    coarse = reality_check(EXCERPT, replications=1)
+    assert fine.to_json()["staffing_interval_s"] == 300 and "per 5 min" in fine.mode()
+    assert fine.inputs is not None and coarse.inputs is not None
+
+    def on_duty(check_rows: list[dict[str, object]], side: str) -> list[float]:
+        return [r[side]["agents_on_duty"] for r in check_rows if r["type"] == ALL_TYPES]  # type: ignore[index]
+
+    # the same inferred presence per hour; the scenario's steps are rounded per interval
+    assert on_duty(fine.inputs.rows(), "log") == pytest.approx(on_duty(coarse.inputs.rows(), "log"))
+    assert on_duty(fine.inputs.rows(), "scenario") != on_duty(coarse.inputs.rows(), "scenario")
+    for bad in (90.0, 420.0, 30.0):
+        with pytest.raises(ValueError, match="allowed: whole minutes that divide an hour"):
+            reality_check(EXCERPT, staffing_interval=bad)

@@ -78,7 +78,8 @@ METRICS = ("offered", "abandon_rate", "service_level", "asa_s")
 ARRIVALS = ("replay", "poisson", "forecast")
 STAFFING = ("actual", "planned", "scaled")
 STAFFING_INTERVAL = 900.0
-"""Staffing of a simulated day changes every 15 minutes, following the log's agents."""
+"""Staffing of a simulated day changes every 15 minutes by default, following the log's
+agents (``--staffing-interval``)."""
 SCORED = ("abandon_rate", "service_level", "asa_s")
 """The figures the JSON and the scorecard compare (offered is the input)."""
 BUSY_PER_DAY = 16
@@ -151,6 +152,8 @@ class RealityCheck:
     """With ``--decompose``: the check rerun with one assumption changed at a time."""
     forecast: LevelForecast | None = None
     """The day level forecast (method, backtest errors); None when not used."""
+    staffing_interval: float = STAFFING_INTERVAL
+    """Seconds between changes of a simulated day's staffing."""
 
     def rows(self) -> list[tuple[str, dict[str, float], dict[str, Any], dict[str, float]]]:
         """(label, actual figures, simulated estimates, Erlang A figures) per hour with
@@ -171,7 +174,8 @@ class RealityCheck:
         scope = ("in sample (calibrated on the scored days)" if self.holdout_from is None else
                  f"out of sample: calibrated on {len(self.calibration_days)} days before day "
                  f"{self.holdout_from}, scored from it on")
-        return (f"{scope}; arrivals {self.arrivals}, staffing {self.staffing}; fitted per "
+        return (f"{scope}; arrivals {self.arrivals}, staffing {self.staffing} per "
+                f"{self.staffing_interval / 60:g} min; fitted per "
                 f"hour band: {', '.join(self.by_band) or 'nothing'}"
                 + (f"; {self.forecast.describe()}" if self.forecast else ""))
 
@@ -278,7 +282,7 @@ class RealityCheck:
                 "source": self.source, "days": len(self.days), "arrivals": self.arrivals,
                 "staffing": self.staffing, "holdout_from": self.holdout_from,
                 "calibration_days": len(self.calibration_days), "by_band": self.by_band,
-                "replications": self.replications,
+                "replications": self.replications, "staffing_interval_s": self.staffing_interval,
                 **({} if self.inputs is None else {"inputs": self.inputs.to_json()}),
                 **({} if self.decomposition is None else
                    {"decomposition": self.decomposition.to_json()}),
@@ -528,7 +532,8 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
                   away_after: float = AWAY_AFTER, no_limits: bool = False,
                   holdout_from: int | None = None, staffing: str | None = None,
                   by_band: Sequence[str] = BAND_PARTS,
-                  forecast_method: str = "auto") -> RealityCheck:
+                  forecast_method: str = "auto",
+                  staffing_interval: float = STAFFING_INTERVAL) -> RealityCheck:
     """Calibrate from ``log`` and simulate each of its days (see the module docstring).
 
     ``arrivals``: ``replay`` (the exact arrival times; the default in sample),
@@ -545,6 +550,8 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
     and score the days from it on. ``by_band``: what is
     fitted per hour band (``patience``, ``handle``; empty: one fit per type).
     ``no_limits`` lifts the bound on the size of the log file (``sim.limits``).
+    ``staffing_interval``: seconds between staffing changes of a simulated day (whole
+    minutes dividing an hour; finer follows the agents more closely, at more CPU).
     """
     from sim.runner import run
     from sim.model.scenario import scenario_from_dict
@@ -563,6 +570,9 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
                          "replayed with the arrivals)")
     if replications < 1:
         raise ValueError("--replications must be >= 1")
+    if staffing_interval < 60 or 3600 % staffing_interval or staffing_interval % 60:
+        raise ValueError(f"--staffing-interval {staffing_interval:g}s: allowed: whole minutes "
+                         "that divide an hour (1min, 5min, 15min, 30min, 1h, ...)")
     if not isinstance(log, CallLog):
         log = read_log(log, mapping, limit=limits_for(no_limits).call_log_bytes)
     if holdout_from is None:
@@ -571,9 +581,9 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
     else:
         fitted, scored = _split_calibration(log, days, holdout_from, away_after)
     assert fitted.activity is not None
-    planned = staffing_table(fitted.activity, fitted.groups, fitted.days, STAFFING_INTERVAL)
+    planned = staffing_table(fitted.activity, fitted.groups, fitted.days, staffing_interval)
     actual_staffing = planned if holdout_from is None else staffing_table(
-        *_scoring_activity(log, fitted, away_after), scored, STAFFING_INTERVAL)
+        *_scoring_activity(log, fitted, away_after), scored, staffing_interval)
     plan = forecast(fitted, log, planned, forecast_method)
     bands = fit_bands(fitted, (c for c in fitted.log.calls if c.day in set(fitted.days)))
     simulated = [Tally() for _ in range(replications)]
@@ -601,7 +611,7 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
                         actual_tally(log, scored), simulated, baseline, staffing,
                         holdout_from, fitted.days, list(by_band), bands, inputs,
                         forecast=(plan.volume if arrivals == "forecast" or staffing == "scaled"
-                                  else None))
+                                  else None), staffing_interval=staffing_interval)
 
 
 def _log_inputs(log: CallLog, fitted: Calibration, days: Iterable[int]) -> RealisedTally:
@@ -740,6 +750,10 @@ def configure(parser: Any) -> None:
                         help="replications per day (default 5)")
     parser.add_argument("--seed", type=int, default=1, help="root seed (day d uses seed + d)")
     add_away_after_option(parser)
+    parser.add_argument("--staffing-interval", default="15min", metavar="DURATION",
+                        help="staffing of a simulated day changes this often (default 15min; "
+                             "whole minutes dividing an hour): finer follows the log's agents "
+                             "more closely and costs more CPU and memory")
     add_limit_options(parser)
     parser.add_argument("--report", metavar="DIR",
                         help="write DIR/index.html (a self-contained page) and a PNG of "
@@ -773,7 +787,9 @@ def _cmd_reality(args: Any) -> int:
         "arrivals": args.arrivals, "staffing": args.staffing,
         "holdout_from": args.holdout_from, "by_band": by_band,
         "forecast_method": args.forecast, "recorded_service": args.recorded_service,
-        "away_after": parse_flag("--away-after", parse_duration, args.away_after)}
+        "away_after": parse_flag("--away-after", parse_duration, args.away_after),
+        "staffing_interval": parse_flag("--staffing-interval", parse_duration,
+                                        args.staffing_interval)}
     check = reality_check(log, **options)
     if args.decompose:
         from sim.analysis.reality_decompose import decompose
