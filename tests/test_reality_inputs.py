@@ -8,14 +8,23 @@ import json
 import math
 from pathlib import Path
 
+from collections import Counter
+
 import numpy as np
 import pytest
+from scipy import stats
 
 from sim.analysis.calibrate import AWAY_AFTER
 from sim.analysis.calllog import read_log
 from sim.analysis.reality import noise_floor, reality_check
 from sim.analysis.reality_decompose import decompose, summarise, variants
-from sim.analysis.reality_inputs import ALL_TYPES, RealisedTally, assumed_hours
+from sim.analysis.reality_inputs import (
+    ALL_TYPES,
+    RealisedTally,
+    assumed_hours,
+    kaplan_meier,
+    patience_survival,
+)
 from sim.cli import main
 
 EXCERPT = Path(__file__).parent / "data" / "anonymous_bank_excerpt.txt"
@@ -38,6 +47,27 @@ def test_realised_tally_splits_talk_by_clock_hour_and_estimates_censored_patienc
     assert math.isnan(tally.figures("NW", 23, days=1)["patience_s"])  # nobody abandoned
 
 
+def test_kaplan_meier_from_counts_per_second_matches_scipy() -> None:
+    rng = np.random.default_rng(11)
+    patience = rng.exponential(200.0, size=3000).astype(int)
+    wait = rng.exponential(150.0, size=3000).astype(int)
+    abandoned, answered = patience[patience < wait], wait[patience >= wait]
+    ours = kaplan_meier(Counter(abandoned.tolist()), Counter(answered.tolist()), (60, 300))
+    reference = stats.ecdf(stats.CensoredData(uncensored=abandoned, right=answered)).sf
+    # scipy's survival just after t; ours is P(patience > t-) from whole seconds before t
+    assert ours == pytest.approx([float(reference.evaluate(59)), float(reference.evaluate(299))])
+    assert math.isnan(kaplan_meier(Counter(), Counter(), (60,))[0])  # no observation
+
+
+def test_patience_survival_of_exponential_and_weibull() -> None:
+    assert patience_survival({"dist": "exponential", "mean": "200s"}, 60) == pytest.approx(
+        stats.expon(scale=200).sf(60))
+    weibull = stats.weibull_min(0.7, scale=300)
+    spec = {"dist": "weibull", "mean": f"{weibull.mean()}s", "shape": 0.7}
+    assert patience_survival(spec, 300) == pytest.approx(weibull.sf(300))
+    assert patience_survival(None, 60) == 1.0
+
+
 def test_assumed_hours_merge_band_types_weighted_by_calls() -> None:
     rates = ["0/h"] * 24
     early, late = list(rates), list(rates)
@@ -48,12 +78,14 @@ def test_assumed_hours_merge_band_types_weighted_by_calls() -> None:
                          "patience": {"mean": "300s"}, "wrap_up": {"mean": "10s"}},
             "PS@19-24": {"arrivals": {"rates": late}, "handle_time": {"mean": "200s"}}},
         "agents": {"a": {"staffing": [2] * 24}, "b": {"staffing": [1] * 12 + [0] * 12}}}
-    hours = assumed_hours(scenario)
+    hours = assumed_hours(scenario, top={"PS"})
     nine = hours[9].types["PS"]
     assert nine.calls == pytest.approx(40)
     assert nine.handle_s == pytest.approx((30 * 100 + 10 * 200) / 40)
     assert nine.wrap_s == pytest.approx(30 * 10 / 40)
     assert math.isinf(nine.patience_s)  # a quarter of the callers never abandon
+    assert nine.survival[0] == pytest.approx((30 * math.exp(-60 / 300) + 10) / 40)
+    assert nine.top_share == 1.0
     assert hours[9].agents == 3 and hours[20].agents == 2
     assert hours[20].types["PS"].handle_s == pytest.approx(200) and not hours[3].types
 
@@ -89,6 +121,12 @@ def test_inputs_set_log_scenario_and_simulation_side_by_side() -> None:
     inferred = sum(r["log"]["agents_on_duty"] for r in everyone)
     assert sum(r["scenario"]["agents_on_duty"] for r in everyone) == pytest.approx(
         inferred, abs=0.5 * len(check.inputs.scenario.agents))
+    top = max(c.priority for c in offered)
+    assert sum(r["log"]["top_priority_share"] * r["log"]["calls"] for r in everyone) == (
+        pytest.approx(sum(c.priority == top for c in offered)))
+    for row in everyone:  # replay: the same callers, so the same VIP classes
+        assert row["simulated"]["top_priority_share"] == pytest.approx(
+            row["scenario"]["top_priority_share"])
     types = {r["type"] for r in rows} - {ALL_TYPES}
     assert types and all("@" not in kind for kind in types)  # band types merged back
     hour = next(r["hour"] for r in everyone if r["log"]["calls"] > 100)

@@ -47,6 +47,7 @@ from sim.analysis.calibrate import (
 from sim.analysis.calllog import ABANDONED, DAY, SERVED, CallLog, read_log, write_arrival_trace
 from sim.analysis.reality_erlang import ErlangTally
 from sim.analysis.reality_inputs import (
+    SURVIVAL_AT,
     AssumedHour,
     AssumedTally,
     InputComparison,
@@ -375,22 +376,30 @@ on a guess the log cannot settle.</p>
         body = []
         for row in self.inputs.rows():
             log, scenario, simulated = row["log"], row["scenario"], row["simulated"]
+            sides = (log, scenario, simulated)
             body.append([
                 (f"{row['hour']:02d}:00", ""), (row["type"], ""),
                 show(log["calls"]), show(simulated["calls"]),
-                show(log["handle_s"]), show(scenario["handle_s"]), show(simulated["handle_s"]),
-                show(log["patience_s"]), show(scenario["patience_s"]),
-                show(simulated["patience_s"]),
+                *(show(side["top_priority_share"], 2) for side in sides),
+                *(show(side["handle_s"]) for side in sides),
+                *(show(side["patience_s"]) for side in sides),
+                *(show(side[f"survival_{t}s"], 2) for t in SURVIVAL_AT for side in sides),
                 show(log["agents_busy"], 2), show(simulated["agents_busy"], 2),
                 show(log.get("agents_on_duty", math.nan), 2),
                 show(scenario.get("agents_on_duty", math.nan), 2)])
-        header = ["Hour", "Type", "Calls log", "Calls sim", "Talk (s) log", "Talk scenario",
-                  "Talk sim", "Patience (s) log", "Patience scenario", "Patience sim",
+        header = ["Hour", "Type", "Calls log", "Calls sim", "Top priority log",
+                  "VIP class scenario", "VIP class sim", "Talk (s) log", "Talk scenario", "Talk sim",
+                  "Patience (s) log", "Patience scenario", "Patience sim",
+                  *(f"S({t} s) {side}" for t in SURVIVAL_AT
+                    for side in ("log (Kaplan-Meier)", "scenario", "sim (Kaplan-Meier)")),
                   "Busy log", "Busy sim", "On duty log (inferred)", "On duty scenario"]
         return f"""<h2>What the log shows, the scenario assumes, the simulation realises</h2>
 <p class="meta">Per hour of arrival (agents: per hour of the clock), the scored days pooled.
-Talk = mean talk time of the answered; patience = censored exponential estimate (time all
-callers waited / abandons), read the same way from the log and the simulation; busy = agents
+Top priority = share of the log's calls with its top priority, beside the share the scenario
+routes as VIP classes; talk = mean talk time of the answered; patience = censored exponential
+estimate (time all callers waited / abandons), read the same way from the log and the
+simulation; S(t) = share of callers still willing to wait after t (Kaplan-Meier with answered
+calls censored; the scenario: its patience distribution); busy = agents
 talking on average; on duty in the log is inferred from agent activity (the log has no
 logins). An input that differs between log and simulation points at the assumption to fix.</p>
 {table(header, body)}"""
@@ -603,7 +612,7 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
             trace = Path(folder) / "trace.csv"
             run(scenario_from_dict(scenario, source=f"day {day}", base_dir=folder),
                 replications=replications, seed=seed + day, trace=trace, progress=False)
-            _tally_trace(trace, simulated, realised)
+            _tally_trace(trace, simulated, realised, _vip_types(fitted))
     inputs = InputComparison(_log_inputs(log, fitted, scored),
                              _agents_per_hour(actual_staffing, scored), assumed, realised,
                              len(scored))
@@ -617,12 +626,18 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
 def _log_inputs(log: CallLog, fitted: Calibration, days: Iterable[int]) -> RealisedTally:
     """What the log realised on ``days``, per scenario type (before the hour bands)."""
     wanted = set(days)
+    offered = [call for call in log.calls if call.offered and call.day in wanted]
+    top = max((call.priority for call in offered), default=0)
     tally = RealisedTally()
-    for call in log.calls:
-        if call.offered and call.day in wanted:
-            tally.add(fitted.type_of(call), call.arrival, call.outcome == SERVED, call.wait,
-                      call.service)
+    for call in offered:
+        tally.add(fitted.type_of(call), call.arrival, call.outcome == SERVED, call.wait,
+                  call.service, call.priority == top)
     return tally
+
+
+def _vip_types(fitted: Calibration) -> set[str]:
+    """The scenario's VIP classes (``TYPE_vip``: the top priority with a head start)."""
+    return {kind for kind in fitted.types if kind != fitted.base_type[kind]}
 
 
 def _agents_per_hour(staffing: dict[int, dict[str, list[float]]],
@@ -688,7 +703,7 @@ def _day_scenario(fitted: Calibration, log: CallLog, day: int, staffing: dict[st
     else:
         scenario.pop("busyness", None)  # the day's own volume is used, not a random factor
     scenario = split_by_band(scenario, bands, by_band)
-    hours = assumed_hours(scenario)
+    hours = assumed_hours(scenario, _vip_types(fitted))
     if arrivals == "replay":
         trace = folder / f"arrivals-day{day}.csv"
         type_of = banded_type_of(fitted)
@@ -701,8 +716,10 @@ def _day_scenario(fitted: Calibration, log: CallLog, day: int, staffing: dict[st
     return scenario, hours
 
 
-def _tally_trace(path: Path, tallies: list[Tally], realised: list[RealisedTally]) -> None:
-    """Add the answered and abandoned contacts of a ``ccsim run --trace`` file, by replication."""
+def _tally_trace(path: Path, tallies: list[Tally], realised: list[RealisedTally],
+                 top: set[str]) -> None:
+    """Add the answered and abandoned contacts of a ``ccsim run --trace`` file, by replication
+    (``top``: the VIP classes, log types)."""
     with path.open(newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             outcome = row["outcome"]
@@ -713,8 +730,10 @@ def _tally_trace(path: Path, tallies: list[Tally], realised: list[RealisedTally]
                 replication, answered, wait = (int(row["replication"]), outcome == "answered",
                                                float(row["wait_s"]))
                 tallies[replication].add(int(arrival // 3600), answered, wait)
-                realised[replication].add(base_type(row["type"]), arrival, answered, wait,
-                                          float(row["handle_s"]) if answered else None)
+                kind = base_type(row["type"])
+                realised[replication].add(kind, arrival, answered, wait,
+                                          float(row["handle_s"]) if answered else None,
+                                          kind in top)
 
 
 # ------------------------------------------------------------------------ CLI

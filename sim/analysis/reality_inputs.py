@@ -3,12 +3,15 @@
 The first question of a reality check that misses is *which input is off*.
 For every hour of day and contact type this module sets side by side:
 
-* **log**: the calls that arrived, the mean talk time of the answered ones,
-  the patience the log implies, the agents busy talking, and the agents on
-  duty as inferred from their activity (``sim.calibrate.agent_activity``;
-  inferred, not observed: the log has no login records);
+* **log**: the calls that arrived, the share of them with the top priority,
+  the mean talk time of the answered ones, the patience the log implies
+  (and its Kaplan-Meier curve at 60 s and 300 s), the agents busy talking,
+  and the agents on duty as inferred from their activity
+  (``sim.calibrate.agent_activity``; inferred, not observed: the log has no
+  login records);
 * **scenario**: what the simulated days' scenarios assume for that hour
-  (rates, the band's handle-time and patience means, the staffing given);
+  (rates, the share in VIP classes, the band's handle-time and patience
+  means and patience curve, the staffing given);
 * **simulated**: what the runs realise from the per-contact trace, counted
   exactly as the log's side is (mean over replications).
 
@@ -18,14 +21,18 @@ ones until answer, right-censored) over the number who abandoned. It is the
 maximum-likelihood mean of an exponential patience and reads the log and the
 simulation the same way, so a scenario's patience that the simulation
 realises differently from the log shows up here even when the distribution
-is not exponential. Agents busy = talk seconds inside the hour / 3600 / days
-(talks that spill past midnight count in the early hours, on both sides).
+is not exponential. The Kaplan-Meier curve counts abandons as events and
+answered calls as censored at their wait, per whole second (an abandon and an
+answer in the same second: the abandon first), so it streams from counts per
+second. Agents busy = talk seconds inside the hour / 3600 / days (talks that
+spill past midnight count in the early hours, on both sides).
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +40,10 @@ from sim.analysis.calibrate import HOURS
 from sim.model.units import parse_duration, parse_rate
 
 DAY = 86400.0
-INPUTS = ("calls", "handle_s", "patience_s", "agents_busy", "agents_on_duty")
+SURVIVAL_AT = (60, 300)
+"""Seconds at which the patience curves are compared."""
+INPUTS = ("calls", "top_priority_share", "handle_s", "patience_s", "survival_60s",
+          "survival_300s", "agents_busy", "agents_on_duty")
 """The compared inputs, in the order tables show them."""
 ALL_TYPES = "all"
 
@@ -52,6 +62,10 @@ class AssumedType:
     handle_s: float
     wrap_s: float
     patience_s: float
+    survival: tuple[float, ...] = (1.0,) * len(SURVIVAL_AT)
+    """P(patience > t) at each of ``SURVIVAL_AT``."""
+    top_share: float = 0.0
+    """Share of the calls in a VIP class."""
 
 
 @dataclass(frozen=True)
@@ -64,9 +78,24 @@ class AssumedHour:
     """Per log type (band types merged); only types with calls in the hour."""
 
 
-def assumed_hours(scenario: dict[str, Any]) -> list[AssumedHour]:
+def patience_survival(spec: dict[str, Any] | None, seconds: float) -> float:
+    """P(patience > ``seconds``) of a scenario's ``patience`` (exponential or Weibull by
+    mean and shape; None: nobody abandons)."""
+    if spec is None:
+        return 1.0
+    mean = parse_duration(spec["mean"])
+    if spec.get("dist") == "weibull":
+        shape = float(spec["shape"])
+        scale = mean / math.gamma(1 + 1 / shape)
+        return math.exp(-((seconds / scale) ** shape))
+    return math.exp(-seconds / mean)
+
+
+def assumed_hours(scenario: dict[str, Any], top: Iterable[str] = ()) -> list[AssumedHour]:
     """Per hour of day, what ``scenario`` (rates, not a trace; ``run.interval`` a
-    divisor of an hour) assumes: agents on duty and, per type, calls and mean times."""
+    divisor of an hour) assumes: agents on duty and, per type, calls, mean times, the
+    patience curve and the share in the VIP classes ``top`` (log types)."""
+    top = set(top)
     types = scenario["contact_types"]
     per_hour = len(next(iter(types.values()))["arrivals"]["rates"]) // HOURS
     staffing = [sum(g["staffing"][i] for g in scenario["agents"].values())
@@ -74,7 +103,8 @@ def assumed_hours(scenario: dict[str, Any]) -> list[AssumedHour]:
     hours = []
     for hour in range(HOURS):
         slots = range(hour * per_hour, (hour + 1) * per_hour)
-        sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
+        width = 4 + len(SURVIVAL_AT)
+        sums: dict[str, list[float]] = defaultdict(lambda: [0.0] * width)
         for name, spec in types.items():
             calls = sum(parse_rate(spec["arrivals"]["rates"][i]) for i in slots) * 3600 / per_hour
             if calls == 0:
@@ -87,10 +117,14 @@ def assumed_hours(scenario: dict[str, Any]) -> list[AssumedHour]:
             total[1] += calls * parse_duration(spec["handle_time"]["mean"])
             total[2] += calls * wrap
             total[3] += calls * patience
+            for index, seconds in enumerate(SURVIVAL_AT):
+                total[4 + index] += calls * patience_survival(spec.get("patience"), seconds)
         hours.append(AssumedHour(
             sum(staffing[i] for i in slots) / per_hour,
-            {kind: AssumedType(calls, handle / calls, wrap / calls, patience / calls)
-             for kind, (calls, handle, wrap, patience) in sums.items()}))
+            {kind: AssumedType(calls, handle / calls, wrap / calls, patience / calls,
+                               tuple(value / calls for value in rest),
+                               1.0 if kind in top else 0.0)
+             for kind, (calls, handle, wrap, patience, *rest) in sums.items()}))
     return hours
 
 
@@ -109,13 +143,23 @@ class RealisedTally:
     waited_s: defaultdict[tuple[str, int], float] = field(default_factory=_sums)
     busy_s: defaultdict[tuple[str, int], float] = field(default_factory=_sums)
     """Talk seconds inside each hour of day (by the hour the talk ran in, not the arrival)."""
+    top: defaultdict[tuple[str, int], float] = field(default_factory=_sums)
+    """Calls with the top priority (log) or in a VIP class (simulation)."""
+    abandoned_at: defaultdict[tuple[str, int], Counter[int]] = field(
+        default_factory=lambda: defaultdict(Counter))
+    """Abandons per whole second of wait, for the Kaplan-Meier curve."""
+    answered_at: defaultdict[tuple[str, int], Counter[int]] = field(
+        default_factory=lambda: defaultdict(Counter))
 
     def add(self, kind: str, arrival: float, answered: bool, wait: float,
-            talk: float | None) -> None:
-        """One answered or abandoned contact (times in seconds; ``talk`` None when unknown)."""
+            talk: float | None, top: bool = False) -> None:
+        """One answered or abandoned contact (times in seconds; ``talk`` None when unknown;
+        ``top``: of the top priority class)."""
         key = (kind, int((arrival % DAY) // 3600))
         self.calls[key] += 1
+        self.top[key] += top
         self.waited_s[key] += wait
+        (self.answered_at if answered else self.abandoned_at)[key][int(wait)] += 1
         if not answered:
             self.abandons[key] += 1
             return
@@ -137,11 +181,39 @@ class RealisedTally:
                 return sums.get((kind, hour), 0.0)
             return sum(value for (_, h), value in sums.items() if h == hour)
 
-        talks, abandons = total(self.talks), total(self.abandons)
-        return {"calls": total(self.calls),
+        def merged(counts: dict[tuple[str, int], Counter[int]]) -> Counter[int]:
+            return sum((c for (k, h), c in counts.items()
+                        if h == hour and kind in (ALL_TYPES, k)), Counter())
+
+        talks, abandons, calls = total(self.talks), total(self.abandons), total(self.calls)
+        curve = kaplan_meier(merged(self.abandoned_at), merged(self.answered_at), SURVIVAL_AT)
+        return {"calls": calls,
+                "top_priority_share": total(self.top) / calls if calls else math.nan,
                 "handle_s": total(self.talk_s) / talks if talks else math.nan,
                 "patience_s": total(self.waited_s) / abandons if abandons else math.nan,
+                **{f"survival_{t}s": value for t, value in zip(SURVIVAL_AT, curve)},
                 "agents_busy": total(self.busy_s) / 3600 / days}
+
+
+def kaplan_meier(events: Counter[int], censored: Counter[int],
+                 at: Iterable[int]) -> list[float]:
+    """The Kaplan-Meier survival at each of ``at`` seconds from counts per whole second of
+    events (abandons) and censorings (answers); an event and a censoring in the same second:
+    the event first. NaN without observations."""
+    at = list(at)
+    at_risk = sum(events.values()) + sum(censored.values())
+    if not at_risk:
+        return [math.nan] * len(at)
+    survival, curve = 1.0, {}
+    times = sorted(events.keys() | censored.keys())
+    for point in sorted(at):
+        while times and times[0] < point:
+            second = times.pop(0)
+            if events[second]:
+                survival *= 1 - events[second] / at_risk
+            at_risk -= events[second] + censored[second]
+        curve[point] = survival
+    return [curve[point] for point in at]
 
 
 @dataclass
@@ -151,6 +223,9 @@ class AssumedTally:
     calls: defaultdict[tuple[str, int], float] = field(default_factory=_sums)
     handle: defaultdict[tuple[str, int], float] = field(default_factory=_sums)
     patience: defaultdict[tuple[str, int], float] = field(default_factory=_sums)
+    survival: defaultdict[tuple[str, int], list[float]] = field(
+        default_factory=lambda: defaultdict(lambda: [0.0] * len(SURVIVAL_AT)))
+    top: defaultdict[tuple[str, int], float] = field(default_factory=_sums)
     agents: list[float] = field(default_factory=lambda: [0.0] * HOURS)
 
     def add_day(self, hours: list[AssumedHour]) -> None:
@@ -161,15 +236,26 @@ class AssumedTally:
                 self.calls[(kind, hour)] += figures.calls
                 self.handle[(kind, hour)] += figures.calls * figures.handle_s
                 self.patience[(kind, hour)] += figures.calls * figures.patience_s
+                self.top[(kind, hour)] += figures.calls * figures.top_share
+                sums = self.survival[(kind, hour)]
+                for index, value in enumerate(figures.survival):
+                    sums[index] += figures.calls * value
 
     def figures(self, kind: str, hour: int, days: int) -> dict[str, float]:
         """Expected calls, mean handle time and patience of ``kind`` (``ALL_TYPES``: all,
         weighted by calls) in ``hour``, and the agents on duty, per ``days`` scored days."""
         keys = [key for key in self.calls if key[1] == hour and kind in (ALL_TYPES, key[0])]
         calls = sum(self.calls[key] for key in keys)
+
+        def mean(values: Iterable[float]) -> float:
+            return sum(values) / calls if calls else math.nan
+
         return {"calls": calls,
-                "handle_s": sum(self.handle[k] for k in keys) / calls if calls else math.nan,
-                "patience_s": sum(self.patience[k] for k in keys) / calls if calls else math.nan,
+                "top_priority_share": mean(self.top[k] for k in keys),
+                "handle_s": mean(self.handle[k] for k in keys),
+                "patience_s": mean(self.patience[k] for k in keys),
+                **{f"survival_{t}s": mean(self.survival[k][index] for k in keys)
+                   for index, t in enumerate(SURVIVAL_AT)},
                 "agents_on_duty": self.agents[hour] / days}
 
 
@@ -222,6 +308,7 @@ class InputComparison:
         """All types per hour with at least ``min_calls`` calls: log / scenario / simulated."""
         head = (f"{'hour':>4} | {'calls log':>9} {'sim':>7} | {'talk (s) log':>12} {'scn':>6} "
                 f"{'sim':>6} | {'patience (s) log':>16} {'scn':>6} {'sim':>6} | "
+                f"{'S(60s) log':>10} {'scn':>5} {'sim':>5} | "
                 f"{'busy log':>8} {'sim':>5} | {'on duty log':>11} {'scn':>5}")
         lines = ["what the log shows, the scenario assumes and the simulation realises "
                  "(all types; on duty in the log is inferred from activity):", head,
@@ -235,6 +322,8 @@ class InputComparison:
                 f"{_num(log['handle_s']):>12} {_num(scenario['handle_s']):>6} "
                 f"{_num(simulated['handle_s']):>6} | {_num(log['patience_s']):>16} "
                 f"{_num(scenario['patience_s']):>6} {_num(simulated['patience_s']):>6} | "
+                f"{_share(log['survival_60s']):>10} {_share(scenario['survival_60s']):>5} "
+                f"{_share(simulated['survival_60s']):>5} | "
                 f"{log['agents_busy']:>8.2f} {simulated['agents_busy']:>5.2f} | "
                 f"{log['agents_on_duty']:>11.2f} {scenario['agents_on_duty']:>5.2f}")
         return "\n".join(lines)
@@ -247,3 +336,7 @@ def _mean(values: list[float]) -> float:
 
 def _num(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.0f}"
+
+
+def _share(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.2f}"
