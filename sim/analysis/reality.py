@@ -62,6 +62,7 @@ from sim.analysis.reality_model import (
     Forecast,
     band_label,
     banded_type_of,
+    check_parts,
     fit_bands,
     forecast,
     split_by_band,
@@ -284,6 +285,7 @@ class RealityCheck:
                 "staffing": self.staffing, "holdout_from": self.holdout_from,
                 "calibration_days": len(self.calibration_days), "by_band": self.by_band,
                 "replications": self.replications, "staffing_interval_s": self.staffing_interval,
+                **({} if self.band_fits is None else {"fit_tests": self.band_fits.tests_json()}),
                 **({} if self.inputs is None else {"inputs": self.inputs.to_json()}),
                 **({} if self.decomposition is None else
                    {"decomposition": self.decomposition.to_json()}),
@@ -414,6 +416,7 @@ logins). An input that differs between log and simulation points at the assumpti
             patience = fits.patience.get((kind, band))
             handle = fits.handle.get((kind, band))
             p_value = fits.patience_p_value(kind)
+            hours = fits.hour_test.get(kind)
             body.append([
                 (kind, ""), (band_label(band), ""),
                 ("-" if patience is None else
@@ -421,13 +424,19 @@ logins). An input that differs between log and simulation points at the assumpti
                  f"{patience.censored} censored)", ""),
                 ("-" if math.isnan(p_value) else f"{p_value:.2g}", ""),
                 ("-" if handle is None else
-                 f"{handle.mean:.0f} s, cv {handle.cv:.2f}, KS {handle.ks:.3f} ({handle.n})", "")])
+                 f"{handle.mean:.0f} s, cv {handle.cv:.2f}, KS {handle.ks:.3f} ({handle.n})", ""),
+                (fits.hours_text(kind, band) or "-", ""),
+                ("-" if hours is None else f"{hours.p_value:.2g} (up to {hours.largest:.0%})", "")])
         header = ["Type", "Hours", "Patience (censored MLE)", "p, one patience all day",
-                  "Handle time (lognormal by moments)"]
+                  "Handle time (lognormal by moments)", "Handle time per hour (talks)",
+                  "p, one handle time per band"]
         return f"""<h2>Fitted per hour band</h2>
 <p class="meta">Calibration days only; a band without 30 abandons (talks) keeps its type's
 whole-day fit. p: likelihood-ratio test of one exponential patience for the whole day against
-one per band (small: the bands differ). Which assumption costs how much error is measured in
+one per band (small: the bands differ). Per hour: the mean talk of each hour with 30 talks
+(used with <code>--by-band patience,handle-hour</code>); its p: F-test on log talk times of one
+mean per band against one per hour, with the largest hour's difference from its band. Which
+assumption costs how much error is measured in
 docs/calibration.md, section 5.</p>
 {table(header, body)}"""
 
@@ -557,7 +566,8 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
     (``reality_forecast.CHOICES``; ``auto``: the calibration days' backtest picks).
     ``holdout_from``: calibrate on the days before this day (1 = the log's first)
     and score the days from it on. ``by_band``: what is
-    fitted per hour band (``patience``, ``handle``; empty: one fit per type).
+    fitted per hour band (``patience``, ``handle``, or ``handle-hour``: handle time per hour
+    of day; empty: one fit per type).
     ``no_limits`` lifts the bound on the size of the log file (``sim.limits``).
     ``staffing_interval``: seconds between staffing changes of a simulated day (whole
     minutes dividing an hour; finer follows the agents more closely, at more CPU).
@@ -571,9 +581,7 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
         raise ValueError(f"--arrivals {arrivals}: allowed: {', '.join(ARRIVALS)}")
     if staffing not in STAFFING:
         raise ValueError(f"--staffing {staffing}: allowed: {', '.join(STAFFING)}")
-    unknown = [part for part in by_band if part not in BAND_PARTS]
-    if unknown:
-        raise ValueError(f"--by-band {unknown[0]}: allowed: {', '.join(BAND_PARTS)} or none")
+    check_parts(by_band)
     if recorded_service and arrivals != "replay":
         raise ValueError("--recorded-service needs --arrivals replay (service times are "
                          "replayed with the arrivals)")
@@ -706,7 +714,7 @@ def _day_scenario(fitted: Calibration, log: CallLog, day: int, staffing: dict[st
     hours = assumed_hours(scenario, _vip_types(fitted))
     if arrivals == "replay":
         trace = folder / f"arrivals-day{day}.csv"
-        type_of = banded_type_of(fitted)
+        type_of = banded_type_of(fitted, by_band)
         write_arrival_trace(calls, trace, type_of, offset=day * DAY)
         recorded = {type_of(c) for c in calls if c.service is not None}
         for kind, spec in scenario["contact_types"].items():
@@ -762,7 +770,8 @@ def configure(parser: Any) -> None:
                              "score the days from DAY on")
     parser.add_argument("--by-band", default=",".join(BAND_PARTS), metavar="PARTS",
                         help="what to fit per hour band of arrival: patience,handle (default) "
-                             "or a part of it, or none")
+                             "or a part of it, or none; handle-hour in place of handle fits "
+                             "handle time per hour of day")
     parser.add_argument("--recorded-service", action="store_true",
                         help="with --arrivals replay: answered calls keep their recorded talk time")
     parser.add_argument("--replications", type=int, default=5,

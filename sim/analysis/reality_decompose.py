@@ -85,8 +85,8 @@ def variants(options: dict[str, Any]) -> list[Variant]:
                                  f"{options['staffing']} staffing",
                                  "the days' recorded arrivals and own staffing",
                                  {"arrivals": "replay", "staffing": "actual"}))
-    found.append(Variant("patience and handle time per hour band", "one fit per type",
-                         {"by_band": []}) if options["by_band"] else
+    found.append(Variant(f"fits by time of day ({', '.join(options['by_band'])})",
+                         "one fit per type", {"by_band": []}) if options["by_band"] else
                  Variant("one fit per type", "patience and handle time per hour band",
                          {"by_band": ["patience", "handle"]}))
     interval = options.get("staffing_interval", 900.0)
