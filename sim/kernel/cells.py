@@ -227,8 +227,8 @@ class MetricCells:
             by_channel = {channel: cell.figures() for channel, cell in channels.items()}
         return ReplicationResult(
             sim.policy_name, sim.replication, overall, sim.verification, by_type, by_group,
-            by_interval, by_tier, all_contacts.histogram, sim.outbound, by_channel,
-            wait_histogram_by_type={name: total.histogram
+            by_interval, by_tier, all_contacts.wait_counts(), sim.outbound, by_channel,
+            wait_histogram_by_type={name: total.wait_counts()
                                     for name, total in zip(self.type_names, type_totals)},
             by_group_interval=by_group_interval, by_weekday=by_weekday)
 

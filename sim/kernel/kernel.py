@@ -309,13 +309,14 @@ class Simulation:
             cell.answered += 1
             if wait <= cell.sl_threshold:
                 cell.answered_in_sl += 1
+            histogram = cell.histogram or cell.new_histogram()
             if wait > 0.0:
                 cell.wait_answered_sum += wait
                 # wait_bin's linear part, inlined: most answered waits are short.
-                cell.histogram[1 + int(wait * _PER_LINEAR_BIN) if wait < LINEAR_LIMIT
-                               else wait_bin(wait)] += 1
+                histogram[1 + int(wait * _PER_LINEAR_BIN) if wait < LINEAR_LIMIT
+                          else wait_bin(wait)] += 1
             else:
-                cell.histogram[0] += 1
+                histogram[0] += 1
 
     def _service_time(self, agent: Agent, contact: Contact) -> float:
         return contact.work / agent.speed_for[contact.type] + contact.wrap_up

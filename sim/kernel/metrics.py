@@ -25,8 +25,8 @@ computed once at the end. Definitions (see docs/scenarios.md, "Metrics"):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from operator import add
+from collections.abc import Iterable, Sequence
+from operator import add, attrgetter
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def bin_edges(index: int) -> tuple[float, float]:
     return LINEAR_LIMIT * LOG_RATIO**k, LINEAR_LIMIT * LOG_RATIO ** (k + 1)
 
 
-def histogram_quantile(counts: list[int], q: float) -> float:
+def histogram_quantile(counts: Sequence[int], q: float) -> float:
     """The ``q`` quantile, interpolated linearly inside its bin; NaN when empty."""
     total = sum(counts)
     if total == 0:
@@ -127,6 +127,11 @@ _CONTACT_COUNTERS = (
 )
 
 
+_counters = attrgetter(*_CONTACT_COUNTERS)
+_NO_WAITS = (0,)
+"""The histogram of a cell nobody was answered in, for its (NaN) percentiles."""
+
+
 class ContactCell:
     """Counters for the contacts of one type that arrived in one interval of the day."""
 
@@ -138,7 +143,10 @@ class ContactCell:
             setattr(self, name, 0)
         self.tracks = tracks
         """Which optional figures apply: TRACK_OUTCOMES, TRACK_MATCHING, TRACK_OMNI (bit flags)."""
-        self.histogram = [0] * HISTOGRAM_BINS
+        self.histogram: list[int] | None = None
+        """Answered contacts per wait bin (``wait_bin``); made at the first answer, so that
+        the many cells nobody is answered in (a type's intervals outside its hours) cost
+        no 1,400-bin list each."""
         self.identity = IdentityCell() if identity else None
         """Identity and verification counters, when the scenario has an identity block."""
         self.sl_threshold = sl_threshold
@@ -146,13 +154,25 @@ class ContactCell:
         self.ivr: IvrCell | None = None
         """IVR menu counters, set by ``sim.stages.ivr`` when the scenario has a menu."""
 
+    def new_histogram(self) -> list[int]:
+        """The cell's wait histogram, made empty now (at the first answered contact)."""
+        self.histogram = histogram = [0] * HISTOGRAM_BINS
+        return histogram
+
+    def wait_counts(self) -> list[int]:
+        """The wait histogram, all zeros when nobody was answered."""
+        return self.histogram or [0] * HISTOGRAM_BINS
+
     def add(self, other: ContactCell) -> None:
         """Add ``other``'s counts into this cell."""
-        for name in _CONTACT_COUNTERS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
         self.tracks |= other.tracks
-        if other.answered:  # the histogram holds answered contacts only: else all zeros
-            self.histogram = list(map(add, self.histogram, other.histogram))
+        counts = _counters(other)
+        if any(counts):  # adding an empty cell changes nothing: skip its 28 sums
+            for name, mine, theirs in zip(_CONTACT_COUNTERS, _counters(self), counts):
+                setattr(self, name, mine + theirs)
+        if other.answered:  # the histogram holds answered contacts only
+            self.histogram = (list(map(add, self.histogram, other.histogram))  # type: ignore[arg-type]
+                              if self.histogram else list(other.histogram))  # type: ignore[arg-type]
         if other.identity is not None:
             if self.identity is None:
                 self.identity = IdentityCell()
@@ -171,6 +191,7 @@ class ContactCell:
         sl_base = self.answered + self.abandoned - self.abandoned_in_sl
         # A call back that reached no one also left the queue after its wait.
         finished = self.answered + self.abandoned + self.callbacks_unreached
+        waits = self.histogram or _NO_WAITS
         return {
             "arrivals": float(self.arrivals),
             "offered": float(offered),
@@ -183,9 +204,9 @@ class ContactCell:
             "asa_s": _ratio(self.wait_answered_sum, self.answered),
             "mean_wait_s": _ratio(self.wait_answered_sum + self.wait_abandoned_sum
                                   + self.wait_unreached_sum, finished),
-            "wait_p50_s": histogram_quantile(self.histogram, 0.50),
-            "wait_p90_s": histogram_quantile(self.histogram, 0.90),
-            "wait_p99_s": histogram_quantile(self.histogram, 0.99),
+            "wait_p50_s": histogram_quantile(waits, 0.50),
+            "wait_p90_s": histogram_quantile(waits, 0.90),
+            "wait_p99_s": histogram_quantile(waits, 0.99),
             "abandon_rate": _ratio(self.abandoned, offered),
             "p_wait": _ratio(self.queued, offered),
             "handled": float(self.handled),
