@@ -221,11 +221,12 @@ class RealityCheck:
         least = BUSY_PER_DAY * len(self.days)
         busy = [r for r in self.rows()[:-1] if r[1]["offered"] >= least]
         card: dict[str, Any] = {"busy_hours": len(busy), "min_calls": least}
+        per_replication = {label: [t.figures([int(label)]) for t in self.simulated]
+                           for label, _, _, _ in busy}
         for metric in SCORED:
             sim = [abs(_relative(s[metric].mean, a[metric])) for _, a, s, _ in busy]
             erl = [abs(_relative(e[metric], a[metric])) for _, a, _, e in busy]
-            floors = [noise_floor(a[metric], [t.figures([int(label)])[metric]
-                                              for t in self.simulated])
+            floors = [noise_floor(a[metric], [f[metric] for f in per_replication[label]])
                       for label, a, _, _ in busy]
             card[metric] = {
                 "simulated_within_10": sum(e <= 0.10 for e in sim),

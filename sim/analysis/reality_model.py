@@ -19,8 +19,9 @@ Out of sample a planner knows only the calibration days: the **forecast**
 of a day is the hourly shape of its kind of day (the busy weekdays pooled,
 each quieter weekday on its own) scaled to the day's level, forecast by the
 method the calibration days' backtest chooses (``reality_forecast``), and
-the **plan** is the mean staffing per 15 minutes of the calibration days
-of the same kind (or that, scaled to the forecast level). The day-to-day variation left once the weekday is known
+the **plan** is the mean staffing per staffing interval (15 minutes by
+default) of the calibration days of the same kind (or that, scaled to the
+forecast level). The day-to-day variation left once the weekday is known
 becomes the scenario's ``busyness``.
 """
 
