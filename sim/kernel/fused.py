@@ -1,0 +1,154 @@
+"""The plain kernel's hot path fused into three closures (superinstructions).
+
+A contact of a scenario without features goes through a dozen kernel steps
+(``admit`` -> ``route`` -> ``start_service`` -> ``assign`` -> ``answered`` ->
+``service_time``; at the end ``_on_finish`` -> ``release`` -> ``completed`` ->
+``agent_done`` -> ``end_busy`` -> ``on_free`` -> ``pick_contact`` -> ``rest``), each a
+Python call of a few statements. When no stage (and no test hook) has replaced any of
+them, ``fuse`` installs the same statements, in the same order, as three closures over
+the kernel's state: an arrival, the start of a service and its end. Same events, same
+order, same floats: the golden result files and
+``tests/test_kernel_fused.py`` (fused against stepwise on every plain shipped scenario)
+check it. Rare branches (an agent going off duty, warm-up, busy periods across interval
+boundaries) call the kernel's own steps.
+
+Stepwise (``sim.kernel.kernel``) stays the definition: a stage changes a step there, and
+a scenario with any stage runs stepwise.
+"""
+
+from __future__ import annotations
+
+from heapq import heappush
+from typing import TYPE_CHECKING
+
+from sim.kernel.metrics import LINEAR_BIN_WIDTH, LINEAR_LIMIT, wait_bin
+from sim.state import IN_SERVICE, WAITING, Agent, Contact
+
+if TYPE_CHECKING:
+    from sim.kernel.arrivals import TypeArrivals
+    from sim.kernel.kernel import Simulation
+
+_PER_LINEAR_BIN = 1.0 / LINEAR_BIN_WIDTH
+"""As in ``wait_bin``: the same float, so the same bin."""
+
+STEPS = {"_on_arrival": "_on_arrival", "admit": "_admit", "route": "_route",
+         "start_service": "_start_service", "assign": "_assign", "answered": "_answered",
+         "service_time": "_service_time", "_on_finish": "_on_finish", "release": "_release",
+         "completed": "_completed", "agent_done": "agent_done", "end_busy": "end_busy",
+         "on_free": "_on_free", "pick_contact": "_pick_contact", "rest": "_rest"}
+"""Kernel attribute -> the ``Simulation`` function it must still be for ``fuse`` to
+apply (a stage or a test that replaced one keeps the stepwise path)."""
+
+
+def plain(kernel: Simulation) -> bool:
+    """Whether every step of ``STEPS`` is still the kernel's own."""
+    cls = type(kernel)
+    return all(getattr(getattr(kernel, name), "__func__", None) is getattr(cls, own)
+               for name, own in STEPS.items())
+
+
+def fuse(kernel: Simulation) -> bool:
+    """Install the fused arrival, start and finish on ``kernel`` if it is ``plain``;
+    return whether it did. Call once, just before the run's first event."""
+    if not plain(kernel):
+        return False
+    clock, heap, order, state, cells = (kernel.clock, kernel._heap, kernel._order,
+                                        kernel.state, kernel.cells)
+    select_agent, select_contact = kernel.select_agent, kernel.select_contact
+    waiting_count, add_idle, group_cells = state._waiting_count, state.add_idle, cells.group
+    max_arrivals, warmup, hold = kernel.max_arrivals, kernel.warmup, kernel.hold
+
+    def arrive(arrivals: TypeArrivals) -> None:  # _on_arrival, _admit, _route
+        if kernel.arrivals == max_arrivals:
+            return  # another type's arrival reached the count first
+        now = clock.now
+        kernel.arrivals = number = kernel.arrivals + 1
+        _, patience, work, wrap_up = arrivals.pending
+        if number != max_arrivals:
+            arrivals.pending = draws = next(arrivals.draws, None) or arrivals.refill()
+            rate = arrivals.rate
+            heappush(heap, (now + (draws[0] / rate if rate is not None
+                                   else arrivals.clock.next_after(now, draws[0]) - now),
+                            next(order), arrive, arrivals))
+        contact = Contact(number, arrivals.name, now, patience, work, wrap_up,
+                          arrivals.cells[kernel.slot], now >= warmup)
+        if contact.counted:
+            contact.cell.arrivals += 1
+        agent = select_agent(contact, state)
+        if agent is None:
+            hold(contact, now)
+            return
+        if not (agent.idle and contact.type in (
+                agent.skill_set if agent.capacity is None else agent.open)):
+            kernel._refuse_agent(agent, contact)
+        start(agent, contact, now)
+
+    def start(agent: Agent, contact: Contact, now: float) -> None:
+        # _start_service, _assign, _answered, _service_time
+        contact.status = IN_SERVICE
+        contact.answered_at = now
+        contact.agent = agent
+        agent.contact = contact
+        agent.held += 1
+        if agent.held == 1:
+            agent.busy_since = now
+            agent.busy_epoch = kernel._epoch
+        agent.idle = False
+        if contact.counted:
+            cell = contact.cell
+            wait = now - contact.arrival
+            cell.answered += 1
+            if wait <= cell.sl_threshold:
+                cell.answered_in_sl += 1
+            histogram = cell.histogram or cell.new_histogram()
+            if wait > 0.0:
+                cell.wait_answered_sum += wait
+                histogram[1 + int(wait * _PER_LINEAR_BIN) if wait < LINEAR_LIMIT
+                          else wait_bin(wait)] += 1
+            else:
+                histogram[0] += 1
+        heappush(heap, (now + (contact.work / agent.speed_for[contact.type] + contact.wrap_up),
+                        next(order), finish, contact))
+
+    def finish(contact: Contact) -> None:
+        # _on_finish, _release, _completed, agent_done, end_busy, _on_free, _pick_contact, _rest
+        agent: Agent = contact.agent  # type: ignore[assignment]
+        now = clock.now
+        agent.held -= 1
+        agent.contact = None
+        handled = now - contact.answered_at
+        if contact.counted:
+            cell = contact.cell
+            cell.handled += 1
+            cell.handle_sum += handled
+        if not agent.held and agent.busy_epoch == kernel._epoch > 0:
+            group_cell = group_cells[agent.group_index][kernel.slot]
+            group_cell.busy += now - agent.busy_since
+        else:
+            group_cell = kernel.end_busy(agent, now)
+        group_cell.handled += 1
+        group_cell.handle_sum += handled
+        if agent.leaving:
+            kernel.after_work(agent, now)
+            return
+        waiting = select_contact(agent, state)
+        if waiting is None:
+            agent.idle = True
+            agent.idle_since = now
+            agent.idle_serial += 1
+            add_idle(agent, agent.skills)
+            if kernel.arrivals == max_arrivals:
+                kernel.drain_check()
+            return
+        if not (waiting.status == WAITING and waiting.type in agent.skill_set):
+            kernel._refuse_contact(agent, waiting)
+        waiting_count[waiting.type] -= 1
+        kernel._queue_area += kernel.queue_length * (now - kernel._queue_changed)
+        kernel._queue_changed = now
+        kernel.queue_length -= 1
+        start(agent, waiting, now)
+
+    kernel._on_arrival = arrive  # type: ignore[method-assign]
+    kernel.start_service = start  # type: ignore[method-assign]
+    kernel._on_finish = finish  # type: ignore[method-assign]
+    return True
