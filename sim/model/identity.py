@@ -25,7 +25,7 @@ signals and method outcomes under every routing policy and every strategy
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Container
+from collections.abc import Container, Sequence
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
@@ -276,14 +276,18 @@ class Checks:
     agent stays on the line).
     """
 
-    __slots__ = ("_methods", "_caller", "_uniforms", "_times", "_with_agent", "_ran")
+    __slots__ = ("_methods", "_caller", "_uniforms", "_times", "_columns", "_with_agent",
+                 "_ran")
 
-    def __init__(self, methods: dict[str, _Method], caller: Caller,
-                 uniforms: dict[str, float], times: dict[str, float]) -> None:
+    def __init__(self, methods: dict[str, _Method], caller: Caller, uniforms: Sequence[float],
+                 times: Sequence[float], columns: dict[str, tuple[int, int]]) -> None:
+        """``columns[method]``: where the method's outcome uniform is in ``uniforms`` and its
+        time in ``times`` (the contact's rows of draws, read in place: no copy per contact)."""
         self._methods = methods
         self._caller = caller
         self._uniforms = uniforms
         self._times = times
+        self._columns = columns
         self._with_agent = False
         self._ran: list[str] = []
 
@@ -302,7 +306,8 @@ class Checks:
         spec = self._methods[method]
         caller = self._caller
         self._with_agent = self._with_agent or spec.where == "agent"
-        seconds = self._times[method]
+        uniform_column, time_column = self._columns[method]
+        seconds = self._times[time_column]
         if self._with_agent:
             caller.agent_verify_s += seconds
             caller.agent_fee += spec.fee
@@ -312,7 +317,7 @@ class Checks:
         self._ran.append(method)
         caller.asked = caller.asked or spec.asks_caller
         caller.matched = caller.matched or not self._with_agent
-        u = self._uniforms[method]
+        u = self._uniforms[uniform_column]
         return u < spec.fraud_pass_chance if caller.kind == FRAUD else u >= spec.genuine_fail_chance
 
     @property
@@ -350,7 +355,10 @@ class IdentityModel:
                                             voice.enrolled if voice is not None else 0.0,
                                             owner_groups)
         self._methods = methods
-        self._method_names = tuple(methods)
+        # Per configured method: its outcome uniform's column in a row of caller_rows (the
+        # fixed order of METHOD_NAMES), and its time's among the timings after the IVR's.
+        self._columns = {name: (_SIGNAL_COLUMNS + METHOD_NAMES.index(name), 1 + position)
+                         for position, name in enumerate(methods)}
         # Per contact: a row of uniforms (signals, then one per method in the fixed order of
         # METHOD_NAMES, so that a method's column does not depend on which others exist),
         # and with an identity block the IVR time and each configured method's time.
@@ -447,9 +455,7 @@ class IdentityModel:
         caller.ivr_s = timings[0]
         caller.self_service = caller.kind != FRAUD and u[8] < intent.self_service
         if caller.customer is not None and not caller.self_service:
-            uniforms = dict(zip(METHOD_NAMES, u[_SIGNAL_COLUMNS:]))
-            checks = Checks(self._methods, caller, uniforms,
-                            dict(zip(self._method_names, timings[1:])))
+            checks = Checks(self._methods, caller, u, timings, self._columns)
             caller.verified = bool(self._strategy.verify(caller, checks))  # type: ignore[attr-defined]
             caller.refused_in_ivr = not caller.verified and not checks.with_agent
             caller.methods = checks.ran

@@ -159,6 +159,9 @@ class _SeededHistory(NamedTuple):
     channels: tuple[str, ...]
     state: dict[str, Any]
     """The generator's state after the draws."""
+    interactions: list[tuple[Interaction, ...] | None]
+    """Customer i's seeded contacts as ``Interaction``s, made at the first store's first
+    use of customer i and shared by every later store (tuples: read-only)."""
 
 
 class ProfileStore:
@@ -166,7 +169,8 @@ class ProfileStore:
 
     The seeded pre-run history is shared: a store copies a customer's seeded contacts
     into the customer's own deque on first use (read or write), so runs seeded alike
-    cost one draw and never see each other's interactions.
+    cost one draw, make each customer's seeded ``Interaction``s once, and never see
+    each other's interactions.
     """
 
     shared_histories: ClassVar[BuildCache[_SeededHistory]] = BuildCache(2)
@@ -203,12 +207,14 @@ class ProfileStore:
         seeded = self._seeded
         if seeded is None:
             return deque(maxlen=self.keep)
-        last = seeded.offsets[customer + 1]
-        first = max(seeded.offsets[customer], last - self.keep)
-        names = seeded.channels
-        return deque([Interaction(begin, begin + 300.0, names[which], INBOUND, SERVED)
-                      for begin, which in zip(seeded.start[first:last],
-                                              seeded.channel[first:last])], maxlen=self.keep)
+        contacts = seeded.interactions[customer]
+        if contacts is None:
+            first, last = seeded.offsets[customer], seeded.offsets[customer + 1]
+            names = seeded.channels
+            contacts = seeded.interactions[customer] = tuple([
+                Interaction(begin, begin + 300.0, names[which], INBOUND, SERVED)
+                for begin, which in zip(seeded.start[first:last], seeded.channel[first:last])])
+        return deque(contacts, maxlen=self.keep)  # the latest ``keep`` of them
 
     def seed_history(self, population: Population, rng: np.random.Generator,
                      days: float) -> None:
@@ -259,7 +265,8 @@ def _draw_history(population: Population, rng: np.random.Generator,
     # By customer, then by time: each customer's contacts are one run of entries.
     order = np.lexsort((start, owner))
     return _SeededHistory(codes(np.concatenate(([0], np.cumsum(counts)))), floats(start[order]),
-                          codes(channel[order]), names, rng.bit_generator.state)
+                          codes(channel[order]), names, rng.bit_generator.state,
+                          [None] * population.size)
 
 
 class InteractionPredictor:
