@@ -11,6 +11,16 @@ if TYPE_CHECKING:
     from sim.state import AgentView, ContactView, RoutingState
 
 
+def oldest_for(agent: AgentView, state: RoutingState) -> ContactView | None:
+    """The oldest waiting contact across the agent's skills (first-come first-served)."""
+    best: ContactView | None = None
+    for skill in agent.open:
+        candidate = state.oldest_waiting(skill)
+        if candidate is not None and (best is None or candidate.arrival < best.arrival):
+            best = candidate
+    return best
+
+
 @register_policy("fcfs")
 class FcfsPolicy:
     """Longest-idle skilled agent takes an arriving contact; a freed agent takes the oldest contact it can serve."""
@@ -23,15 +33,5 @@ class FcfsPolicy:
     def select_agent(self, contact: ContactView, state: RoutingState) -> AgentView | None:
         return state.longest_idle_agent(contact.type)
 
-    def select_contact(self, agent: AgentView, state: RoutingState) -> ContactView | None:
-        return oldest_for(agent, state)
-
-
-def oldest_for(agent: AgentView, state: RoutingState) -> ContactView | None:
-    """The oldest waiting contact across the agent's skills (first-come first-served)."""
-    best: ContactView | None = None
-    for skill in agent.open:
-        candidate = state.oldest_waiting(skill)
-        if candidate is not None and (best is None or candidate.arrival < best.arrival):
-            best = candidate
-    return best
+    # The function itself, not a method calling it: one call less per freed agent.
+    select_contact = staticmethod(oldest_for)

@@ -18,6 +18,7 @@ a scenario with any stage runs stepwise.
 
 from __future__ import annotations
 
+import math
 from heapq import heappush
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from sim.kernel.arrivals import TypeArrivals
     from sim.kernel.kernel import Simulation
 
+INFINITY = math.inf
 _PER_LINEAR_BIN = 1.0 / LINEAR_BIN_WIDTH
 """As in ``wait_bin``: the same float, so the same bin."""
 
@@ -42,9 +44,12 @@ apply (a stage or a test that replaced one keeps the stepwise path)."""
 
 def plain(kernel: Simulation) -> bool:
     """Whether every step of ``STEPS`` is still the kernel's own."""
-    cls = type(kernel)
-    return all(getattr(getattr(kernel, name), "__func__", None) is getattr(cls, own)
-               for name, own in STEPS.items())
+    return all(_own(kernel, name, own) for name, own in STEPS.items())
+
+
+def _own(kernel: Simulation, name: str, own: str) -> bool:
+    """Whether the kernel's step ``name`` is still its method ``own``."""
+    return getattr(getattr(kernel, name), "__func__", None) is getattr(type(kernel), own)
 
 
 def fuse(kernel: Simulation) -> bool:
@@ -56,13 +61,33 @@ def fuse(kernel: Simulation) -> bool:
                                         kernel.state, kernel.cells)
     select_agent, select_contact = kernel.select_agent, kernel.select_contact
     waiting_count, add_idle, group_cells = state._waiting_count, state.add_idle, cells.group
-    max_arrivals, warmup, hold = kernel.max_arrivals, kernel.warmup, kernel.hold
+    max_arrivals, warmup = kernel.max_arrivals, kernel.warmup
+    add_waiting, give_up = state.add_waiting, kernel._on_patience_end
+
+    def enqueue(contact: Contact, now: float) -> None:  # _enqueue, wait
+        contact.status = WAITING
+        add_waiting(contact)
+        if contact.counted:
+            contact.cell.queued += 1
+        waiting_count[contact.type] += 1
+        kernel._queue_area += kernel.queue_length * (now - kernel._queue_changed)
+        kernel._queue_changed = now
+        kernel.queue_length += 1
+        patience = contact.arrival + contact.patience - now
+        if patience < INFINITY:
+            heappush(heap, (now + (patience if patience > 0.0 else 0.0), next(order), give_up,
+                            contact))
+
+    # A stage may still change how a contact is held (a waiting room blocks some).
+    hold = enqueue if _own(kernel, "hold", "_enqueue") and _own(kernel, "wait", "wait") \
+        else kernel.hold
 
     def arrive(arrivals: TypeArrivals) -> None:  # _on_arrival, _admit, _route
-        if kernel.arrivals == max_arrivals:
+        number = kernel.arrivals
+        if number == max_arrivals:
             return  # another type's arrival reached the count first
         now = clock.now
-        kernel.arrivals = number = kernel.arrivals + 1
+        kernel.arrivals = number = number + 1
         _, patience, work, wrap_up = arrivals.pending
         if number != max_arrivals:
             arrivals.pending = draws = next(arrivals.draws, None) or arrivals.refill()
@@ -70,10 +95,11 @@ def fuse(kernel: Simulation) -> bool:
             heappush(heap, (now + (draws[0] / rate if rate is not None
                                    else arrivals.clock.next_after(now, draws[0]) - now),
                             next(order), arrive, arrivals))
-        contact = Contact(number, arrivals.name, now, patience, work, wrap_up,
-                          arrivals.cells[kernel.slot], now >= warmup)
-        if contact.counted:
-            contact.cell.arrivals += 1
+        counted = now >= warmup
+        cell = arrivals.cells[kernel.slot]
+        contact = Contact(number, arrivals.name, now, patience, work, wrap_up, cell, counted)
+        if counted:
+            cell.arrivals += 1
         agent = select_agent(contact, state)
         if agent is None:
             hold(contact, now)
@@ -89,8 +115,8 @@ def fuse(kernel: Simulation) -> bool:
         contact.answered_at = now
         contact.agent = agent
         agent.contact = contact
-        agent.held += 1
-        if agent.held == 1:
+        agent.held = held = agent.held + 1
+        if held == 1:
             agent.busy_since = now
             agent.busy_epoch = kernel._epoch
         agent.idle = False
@@ -114,14 +140,14 @@ def fuse(kernel: Simulation) -> bool:
         # _on_finish, _release, _completed, agent_done, end_busy, _on_free, _pick_contact, _rest
         agent: Agent = contact.agent  # type: ignore[assignment]
         now = clock.now
-        agent.held -= 1
+        agent.held = held = agent.held - 1
         agent.contact = None
         handled = now - contact.answered_at
         if contact.counted:
             cell = contact.cell
             cell.handled += 1
             cell.handle_sum += handled
-        if not agent.held and agent.busy_epoch == kernel._epoch > 0:
+        if not held and agent.busy_epoch == kernel._epoch > 0:
             group_cell = group_cells[agent.group_index][kernel.slot]
             group_cell.busy += now - agent.busy_since
         else:
