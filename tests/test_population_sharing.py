@@ -91,6 +91,26 @@ def test_a_run_never_sees_another_runs_contacts(
     assert stores[1].history(3) == seeded and ProfileStore(first.size, 20).history(3) == ()
 
 
+def test_seeded_contacts_are_the_interactions_the_constructor_makes(
+        caches: tuple[BuildCache[Population], BuildCache[object]]) -> None:
+    population = _population()
+    stores = [ProfileStore(population.size, keep) for keep in (20, 2)]
+    for store in stores:
+        store.seed_history(population, np.random.default_rng(3), 90.0)
+    # A customer with more pre-run contacts than the second store keeps.
+    customer = next(c for c in range(population.size) if len(stores[0].history(c)) > 2)
+    history = stores[0].history(customer)
+    # Made without the NamedTuple's __new__ (sim.model.profile._own): each field as the
+    # constructor would set it, defaults included.
+    assert [tuple(item) for item in history] == [
+        tuple(Interaction(item.start, item.start + 300.0, item.channel, INBOUND, SERVED))
+        for item in history]
+    assert all(type(item) is Interaction for item in history)
+    # One set of seeded Interactions, shared; each store keeps its own latest ``keep``.
+    kept = stores[1].history(customer)
+    assert kept == history[-2:] and kept[0] is history[-2]
+
+
 def test_a_shared_history_leaves_the_generator_where_drawing_would(
         caches: tuple[BuildCache[Population], BuildCache[object]]) -> None:
     population = _population()

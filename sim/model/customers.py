@@ -425,6 +425,10 @@ class Population:
         channel, habit_hour = channel.astype(np.int32), habit_hour.astype(np.int32)
         keys = np.concatenate([channel * HOURS + (habit_hour + k) % HOURS
                                for k in range(window_hours)])
+        if len(self.channel_names) * HOURS <= np.iinfo(np.uint16).max:
+            # numpy's stable sort is a radix sort for 16-bit keys: several times faster
+            # than on 32-bit ones, and a stable order of equal keys is the same order.
+            keys = keys.astype(np.uint16)
         order = np.argsort(keys, kind="stable")
         keys = keys[order]
         members = (order % self.size).astype(np.uint32)  # position in the tiled customer list

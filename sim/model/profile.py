@@ -69,6 +69,9 @@ class Interaction(NamedTuple):
     customer traits to learn the customer's patience multiplier; ``inf``: not learned from."""
 
 
+_new_tuple = tuple.__new__
+
+
 def hour_of_day(time: float) -> int:
     """Hour of day (0-23) of a time in seconds since run start (day 0 starts at 0)."""
     return int(time % DAY // HOUR)
@@ -211,8 +214,11 @@ class ProfileStore:
         if contacts is None:
             first, last = seeded.offsets[customer], seeded.offsets[customer + 1]
             names = seeded.channels
+            # tuple.__new__ builds the NamedTuple without its Python-level __new__ (a call
+            # per contact, most of this function's time); every field is given.
             contacts = seeded.interactions[customer] = tuple([
-                Interaction(begin, begin + 300.0, names[which], INBOUND, SERVED)
+                _new_tuple(Interaction, (begin, begin + 300.0, names[which], INBOUND, SERVED,
+                                         0.0, math.inf))
                 for begin, which in zip(seeded.start[first:last], seeded.channel[first:last])])
         return deque(contacts, maxlen=self.keep)  # the latest ``keep`` of them
 
