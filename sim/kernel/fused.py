@@ -1,16 +1,16 @@
-"""The plain kernel's hot path fused into three closures (superinstructions).
+"""The plain kernel's hot path fused into closures (superinstructions).
 
 A contact of a scenario without features goes through a dozen kernel steps
 (``admit`` -> ``route`` -> ``start_service`` -> ``assign`` -> ``answered`` ->
-``service_time``; at the end ``_on_finish`` -> ``release`` -> ``completed`` ->
-``agent_done`` -> ``end_busy`` -> ``on_free`` -> ``pick_contact`` -> ``rest``), each a
-Python call of a few statements. When no stage (and no test hook) has replaced any of
-them, ``fuse`` installs the same statements, in the same order, as three closures over
-the kernel's state: an arrival, the start of a service and its end. Same events, same
-order, same floats: the golden result files and
-``tests/test_kernel_fused.py`` (fused against stepwise on every plain shipped scenario)
-check it. Rare branches (an agent going off duty, warm-up, busy periods across interval
-boundaries) call the kernel's own steps.
+``service_time``, or ``hold`` -> ``enqueue`` -> ``wait``; at the end ``_on_finish`` ->
+``release`` -> ``completed`` -> ``agent_done`` -> ``end_busy`` -> ``on_free`` ->
+``pick_contact`` -> ``rest``), each a Python call of a few statements. When no stage (and
+no test hook) has replaced any of them, ``fuse`` installs the same statements, in the
+same order, as closures over the kernel's state: an arrival, holding a contact in the
+queue, the start of a service and its end. Same events, same order, same floats: the
+golden result files and ``tests/test_kernel_fused.py`` (fused against stepwise on every
+plain shipped scenario) check it. Rare branches (an agent going off duty, warm-up, busy
+periods across interval boundaries) call the kernel's own steps.
 
 Stepwise (``sim.kernel.kernel``) stays the definition: a stage changes a step there, and
 a scenario with any stage runs stepwise.
@@ -22,7 +22,6 @@ import math
 from heapq import heappush
 from typing import TYPE_CHECKING
 
-from sim.kernel.metrics import LINEAR_BIN_WIDTH, LINEAR_LIMIT, wait_bin
 from sim.state import IN_SERVICE, WAITING, Agent, Contact
 
 if TYPE_CHECKING:
@@ -30,8 +29,6 @@ if TYPE_CHECKING:
     from sim.kernel.kernel import Simulation
 
 INFINITY = math.inf
-_PER_LINEAR_BIN = 1.0 / LINEAR_BIN_WIDTH
-"""As in ``wait_bin``: the same float, so the same bin."""
 
 STEPS = {"_on_arrival": "_on_arrival", "admit": "_admit", "route": "_route",
          "start_service": "_start_service", "assign": "_assign", "answered": "_answered",
@@ -53,8 +50,9 @@ def _own(kernel: Simulation, name: str, own: str) -> bool:
 
 
 def fuse(kernel: Simulation) -> bool:
-    """Install the fused arrival, start and finish on ``kernel`` if it is ``plain``;
-    return whether it did. Call once, just before the run's first event."""
+    """Install the fused arrival, start and finish (and queueing, unless a stage holds
+    contacts its own way) on ``kernel`` if it is ``plain``; return whether it did. Call
+    once, just before the run's first event."""
     if not plain(kernel):
         return False
     clock, heap, order, state, cells = (kernel.clock, kernel._heap, kernel._order,
@@ -63,6 +61,9 @@ def fuse(kernel: Simulation) -> bool:
     waiting_count, add_idle, group_cells = state._waiting_count, state.add_idle, cells.group
     max_arrivals, warmup = kernel.max_arrivals, kernel.warmup
     add_waiting, give_up = state.add_waiting, kernel._on_patience_end
+    # A contact answered after a wait is counted by the kernel's own step (the wait
+    # histogram); one answered on arrival by the arrival itself (a wait of 0).
+    answered = kernel.answered
 
     def enqueue(contact: Contact, now: float) -> None:  # _enqueue, wait
         contact.status = WAITING
@@ -107,10 +108,19 @@ def fuse(kernel: Simulation) -> bool:
         if not (agent.idle and contact.type in (
                 agent.skill_set if agent.capacity is None else agent.open)):
             kernel._refuse_agent(agent, contact)
-        start(agent, contact, now)
+        if counted:  # _answered, for a wait of 0 (answered on arrival)
+            cell.answered += 1
+            if 0.0 <= cell.sl_threshold:
+                cell.answered_in_sl += 1
+            (cell.histogram or cell.new_histogram())[0] += 1
+        begin(agent, contact, now)
 
-    def start(agent: Agent, contact: Contact, now: float) -> None:
-        # _start_service, _assign, _answered, _service_time
+    def start(agent: Agent, contact: Contact, now: float) -> None:  # _start_service
+        answered(contact, now)
+        begin(agent, contact, now)
+
+    def begin(agent: Agent, contact: Contact, now: float) -> None:
+        # _start_service, _assign, _service_time; the caller has counted the answer
         contact.status = IN_SERVICE
         contact.answered_at = now
         contact.agent = agent
@@ -120,19 +130,6 @@ def fuse(kernel: Simulation) -> bool:
             agent.busy_since = now
             agent.busy_epoch = kernel._epoch
         agent.idle = False
-        if contact.counted:
-            cell = contact.cell
-            wait = now - contact.arrival
-            cell.answered += 1
-            if wait <= cell.sl_threshold:
-                cell.answered_in_sl += 1
-            histogram = cell.histogram or cell.new_histogram()
-            if wait > 0.0:
-                cell.wait_answered_sum += wait
-                histogram[1 + int(wait * _PER_LINEAR_BIN) if wait < LINEAR_LIMIT
-                          else wait_bin(wait)] += 1
-            else:
-                histogram[0] += 1
         heappush(heap, (now + (contact.work / agent.speed_for[contact.type] + contact.wrap_up),
                         next(order), finish, contact))
 
@@ -172,7 +169,8 @@ def fuse(kernel: Simulation) -> bool:
         kernel._queue_area += kernel.queue_length * (now - kernel._queue_changed)
         kernel._queue_changed = now
         kernel.queue_length -= 1
-        start(agent, waiting, now)
+        answered(waiting, now)
+        begin(agent, waiting, now)
 
     kernel._on_arrival = arrive  # type: ignore[method-assign]
     kernel.start_service = start  # type: ignore[method-assign]

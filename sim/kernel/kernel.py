@@ -12,8 +12,8 @@ Every step named above without a leading underscore is an instance attribute: a 
 (``sim.stages``) wraps or replaces the few steps its feature changes when the simulation
 is assembled. A scenario without the feature has no stage for it, so its hot path runs
 the plain steps below and tests no feature flag; when no stage changed them, ``run``
-fuses them into three closures (``sim.kernel.fused``: the same statements, a dozen
-Python calls fewer per contact).
+fuses them into closures (``sim.kernel.fused``: the same statements, a dozen Python
+calls fewer per contact).
 
 Why it looks the way it does: events are tuples on the kernel's own heap
 (``sim.kernel.clock``), four times cheaper than SimPy events; abandonment deadlines are
