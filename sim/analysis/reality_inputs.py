@@ -206,9 +206,11 @@ def kaplan_meier(events: Counter[int], censored: Counter[int],
         return [math.nan] * len(at)
     survival, curve = 1.0, {}
     times = sorted(events.keys() | censored.keys())
+    passed = 0  # seconds of ``times`` already counted
     for point in sorted(at):
-        while times and times[0] < point:
-            second = times.pop(0)
+        while passed < len(times) and times[passed] < point:
+            second = times[passed]
+            passed += 1
             if events[second]:
                 survival *= 1 - events[second] / at_risk
             at_risk -= events[second] + censored[second]
