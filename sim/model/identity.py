@@ -356,8 +356,9 @@ class IdentityModel:
                                             owner_groups)
         self._methods = methods
         # Per configured method: its outcome uniform's column in a row of caller_rows (the
-        # fixed order of METHOD_NAMES), and its time's among the timings after the IVR's.
-        self._columns = {name: (_SIGNAL_COLUMNS + METHOD_NAMES.index(name), 1 + position)
+        # fixed order of METHOD_NAMES), and its time's in a contact's draws (after the row
+        # and the IVR time).
+        self._columns = {name: (_SIGNAL_COLUMNS + METHOD_NAMES.index(name), 2 + position)
                          for position, name in enumerate(methods)}
         # Per contact: a row of uniforms (signals, then one per method in the fixed order of
         # METHOD_NAMES, so that a method's column does not depend on which others exist),
@@ -405,7 +406,8 @@ class IdentityModel:
         over (identity stitching): a genuine customer is then known for sure, before any
         check. Fraudsters and prospects gain nothing from it. ``menu_intent``: the intent
         the caller's path through an IVR menu chose, instead of one drawn by share."""
-        u, *timings = self._draws[contact_type].next()
+        draws = self._draws[contact_type].next()  # (row of uniforms, IVR time, method times)
+        u = draws[0]
         caller = Caller()
         population, spec = self.population, self.customers
         if u[0] < self._fraud_share:
@@ -452,10 +454,10 @@ class IdentityModel:
             caller.intent = menu_intent
         intent = self.identity.intents[caller.intent]
         caller.risk = intent.risk
-        caller.ivr_s = timings[0]
+        caller.ivr_s = draws[1]
         caller.self_service = caller.kind != FRAUD and u[8] < intent.self_service
         if caller.customer is not None and not caller.self_service:
-            checks = Checks(self._methods, caller, u, timings, self._columns)
+            checks = Checks(self._methods, caller, u, draws, self._columns)
             caller.verified = bool(self._strategy.verify(caller, checks))  # type: ignore[attr-defined]
             caller.refused_in_ivr = not caller.verified and not checks.with_agent
             caller.methods = checks.ran
