@@ -94,12 +94,17 @@ def test_a_run_never_sees_another_runs_contacts(
 def test_seeded_contacts_are_the_interactions_the_constructor_makes(
         caches: tuple[BuildCache[Population], BuildCache[object]]) -> None:
     population = _population()
-    stores = [ProfileStore(population.size, keep) for keep in (20, 2)]
+    # A store keeping few first, then one keeping more (it makes the longer tuple), then
+    # one keeping few again (it shares that tuple).
+    stores = [ProfileStore(population.size, keep) for keep in (2, 20, 2)]
     for store in stores:
         store.seed_history(population, np.random.default_rng(3), 90.0)
-    # A customer with more pre-run contacts than the second store keeps.
-    customer = next(c for c in range(population.size) if len(stores[0].history(c)) > 2)
-    history = stores[0].history(customer)
+    # A customer with more pre-run contacts than the small stores keep.
+    customer = next(c for c in range(population.size) if population.columns.contacts[c] > 2)
+    first_kept = stores[0].history(customer)
+    history = stores[1].history(customer)
+    assert len(history) == min(20, population.columns.contacts[customer])
+    assert first_kept == history[-2:]
     # Made without the NamedTuple's __new__ (sim.model.profile._own): each field as the
     # constructor would set it, defaults included.
     assert [tuple(item) for item in history] == [
@@ -107,7 +112,7 @@ def test_seeded_contacts_are_the_interactions_the_constructor_makes(
         for item in history]
     assert all(type(item) is Interaction for item in history)
     # One set of seeded Interactions, shared; each store keeps its own latest ``keep``.
-    kept = stores[1].history(customer)
+    kept = stores[2].history(customer)
     assert kept == history[-2:] and kept[0] is history[-2]
 
 

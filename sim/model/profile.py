@@ -163,8 +163,9 @@ class _SeededHistory(NamedTuple):
     state: dict[str, Any]
     """The generator's state after the draws."""
     interactions: list[tuple[Interaction, ...] | None]
-    """Customer i's seeded contacts as ``Interaction``s, made at the first store's first
-    use of customer i and shared by every later store (tuples: read-only)."""
+    """Customer i's latest seeded contacts as ``Interaction``s, made at a store's first use
+    of customer i and shared by every later store that keeps no more of them (tuples:
+    read-only)."""
 
 
 class ProfileStore:
@@ -210,9 +211,10 @@ class ProfileStore:
         seeded = self._seeded
         if seeded is None:
             return deque(maxlen=self.keep)
+        first, last = seeded.offsets[customer], seeded.offsets[customer + 1]
         contacts = seeded.interactions[customer]
-        if contacts is None:
-            first, last = seeded.offsets[customer], seeded.offsets[customer + 1]
+        if contacts is None or len(contacts) < min(self.keep, last - first):
+            first = max(first, last - self.keep)  # the latest ``keep``: all a deque holds
             names = seeded.channels
             # tuple.__new__ builds the NamedTuple without its Python-level __new__ (a call
             # per contact, most of this function's time); every field is given.
