@@ -391,7 +391,8 @@ on a guess the log cannot settle.</p>
                 show(log.get("agents_on_duty", math.nan), 2),
                 show(scenario.get("agents_on_duty", math.nan), 2)])
         header = ["Hour", "Type", "Calls log", "Calls sim", "Top priority log",
-                  "VIP class scenario", "VIP class sim", "Talk (s) log", "Talk scenario", "Talk sim",
+                  "VIP class scenario", "VIP class sim", "Talk (s) log", "Talk scenario",
+                  "Talk sim",
                   "Patience (s) log", "Patience scenario", "Patience sim",
                   *(f"S({t} s) {side}" for t in SURVIVAL_AT
                     for side in ("log (Kaplan-Meier)", "scenario", "sim (Kaplan-Meier)")),
@@ -608,6 +609,7 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
     realised = [RealisedTally() for _ in range(replications)]
     baseline = ErlangTally()
     assumed = AssumedTally()
+    vip = _vip_types(fitted)
     with tempfile.TemporaryDirectory(prefix="ccsim-reality-") as folder:
         for day in scored:
             weekday = log.weekday(day) or 0
@@ -615,13 +617,14 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
                             plan.plan_to_forecast(weekday, day) if staffing == "scaled"
                             else actual_staffing[day])
             scenario, hours = _day_scenario(fitted, log, day, day_staffing, arrivals,
-                                            recorded_service, Path(folder), plan, bands, by_band)
+                                            recorded_service, Path(folder), plan, bands, by_band,
+                                            vip)
             baseline.add_day(hours)
             assumed.add_day(hours)
             trace = Path(folder) / "trace.csv"
             run(scenario_from_dict(scenario, source=f"day {day}", base_dir=folder),
                 replications=replications, seed=seed + day, trace=trace, progress=False)
-            _tally_trace(trace, simulated, realised, _vip_types(fitted))
+            _tally_trace(trace, simulated, realised, vip)
     inputs = InputComparison(_log_inputs(log, fitted, scored),
                              _agents_per_hour(actual_staffing, scored), assumed, realised,
                              len(scored))
@@ -691,11 +694,11 @@ def _scoring_activity(log: CallLog, fitted: Calibration,
 
 def _day_scenario(fitted: Calibration, log: CallLog, day: int, staffing: dict[str, list[float]],
                   arrivals: str, recorded_service: bool, folder: Path, plan: Forecast,
-                  bands: BandFits,
-                  by_band: Sequence[str]) -> tuple[dict[str, Any], list[AssumedHour]]:
+                  bands: BandFits, by_band: Sequence[str],
+                  vip: set[str]) -> tuple[dict[str, Any], list[AssumedHour]]:
     """One day as a 24-hour scenario: its hourly counts (or the forecast) and staffing, the
     fitted rest split by hour band; with what it assumes per hour (``assumed_hours``, read
-    before replayed arrivals replace the rates)."""
+    before replayed arrivals replace the rates; ``vip``: the VIP classes)."""
     calls = [c for c in log.calls if c.offered and c.day == day]
     if arrivals == "forecast":
         rates = plan.rates(log.weekday(day) or 0, day)
@@ -712,7 +715,7 @@ def _day_scenario(fitted: Calibration, log: CallLog, day: int, staffing: dict[st
     else:
         scenario.pop("busyness", None)  # the day's own volume is used, not a random factor
     scenario = split_by_band(scenario, bands, by_band)
-    hours = assumed_hours(scenario, _vip_types(fitted))
+    hours = assumed_hours(scenario, vip)
     if arrivals == "replay":
         trace = folder / f"arrivals-day{day}.csv"
         type_of = banded_type_of(fitted, by_band)
