@@ -191,6 +191,35 @@ def test_seeded_history_follows_the_population_habits(
     assert priors.channel_shares.tolist() == pytest.approx([0.5, 0.3, 0.2])
 
 
+def test_recorded_interactions_follow_the_seeded_ones(
+        seeded: tuple[Population, ProfileStore]) -> None:
+    """A customer written to before any read gets the seeded contacts in front at the
+    first read: the latest ``keep`` of seeded then recorded, as if seeded at first write."""
+    population, store = seeded
+    keep = 5
+    counts = population.columns.contacts
+    # Customers with 3, keep - 1 and more than keep seeded contacts (all in the fixture's
+    # store, which keeps 20); 0, 1, 2 and keep + 1 recorded before their first read.
+    chosen = [next(i for i in range(population.size) if counts[i] == n)
+              for n in (3, keep - 1, keep + 7)]
+    for customer in chosen:
+        seeded_part = store.history(customer)
+        assert len(seeded_part) == counts[customer]
+        for recorded in (0, 1, 2, keep + 1):
+            own = ProfileStore(population.size, keep)
+            own.seed_history(population, np.random.default_rng(11),
+                             PredictorConfig().history_days)
+            items = [Interaction(float(k), float(k) + 60.0, "voice", INBOUND, SERVED)
+                     for k in range(recorded)]
+            for item in items:
+                own.record(customer, item)
+            assert own.history(customer) == (*seeded_part, *items)[-keep:]
+            # Read once, the deque is whole: later writes append to it.
+            later = Interaction(1e4, 1e4 + 60.0, "app", INBOUND, SERVED)
+            own.record(customer, later)
+            assert own.history(customer) == (*seeded_part, *items, later)[-keep:]
+
+
 def test_preferred_channel_is_recovered_for_customers_with_enough_history(
         seeded: tuple[Population, ProfileStore]) -> None:
     population, store = seeded

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
@@ -172,9 +172,10 @@ class ProfileStore:
     """Every customer's recent interactions (a bounded deque per customer, created lazily).
 
     The seeded pre-run history is shared: a store copies a customer's seeded contacts
-    into the customer's own deque on first use (read or write), so runs seeded alike
+    into the customer's own deque when the history is first read, so runs seeded alike
     cost one draw, make each customer's seeded ``Interaction``s once, and never see
-    each other's interactions.
+    each other's interactions. A customer whose history is only written (most of them:
+    a run records every contact, a policy reads few profiles) never has them made.
     """
 
     shared_histories: ClassVar[BuildCache[_SeededHistory]] = BuildCache(2)
@@ -189,28 +190,33 @@ class ProfileStore:
         # population never make contact in a short run.
         self._histories: list[deque[Interaction] | None] = [None] * size
         self._seeded: _SeededHistory | None = None
+        self._without_seeded: set[int] = set()
+        """Customers whose deque holds this run's interactions only: their seeded contacts
+        (all earlier) go in front at the first read."""
 
     def record(self, customer: int, interaction: Interaction) -> None:
         """Write a finished interaction to the customer's profile (the oldest may drop out)."""
         history = self._histories[customer]
         if history is None:
-            history = self._histories[customer] = self._own(customer)
+            history = self._histories[customer] = deque(maxlen=self.keep)
+            if self._seeded is not None:
+                self._without_seeded.add(customer)
         history.append(interaction)
 
     def history(self, customer: int) -> tuple[Interaction, ...]:
         """The customer's kept interactions, in the order they were recorded."""
         history = self._histories[customer]
-        if history is None:
+        if history is None or customer in self._without_seeded:
             if self._seeded is None:
                 return ()
-            history = self._histories[customer] = self._own(customer)
+            self._without_seeded.discard(customer)
+            history = self._histories[customer] = self._with_seeded(customer, history or ())
         return tuple(history)
 
-    def _own(self, customer: int) -> deque[Interaction]:
-        """A new deque for the customer, holding the latest ``keep`` seeded contacts."""
+    def _with_seeded(self, customer: int, recorded: Iterable[Interaction]) -> deque[Interaction]:
+        """The customer's deque: the latest ``keep`` of the seeded contacts then ``recorded``."""
         seeded = self._seeded
-        if seeded is None:
-            return deque(maxlen=self.keep)
+        assert seeded is not None
         first, last = seeded.offsets[customer], seeded.offsets[customer + 1]
         contacts = seeded.interactions[customer]
         if contacts is None or len(contacts) < min(self.keep, last - first):
@@ -222,7 +228,9 @@ class ProfileStore:
                 _new_tuple(Interaction, (begin, begin + 300.0, names[which], INBOUND, SERVED,
                                          0.0, math.inf))
                 for begin, which in zip(seeded.start[first:last], seeded.channel[first:last])])
-        return deque(contacts, maxlen=self.keep)  # the latest ``keep`` of them
+        history = deque(contacts, maxlen=self.keep)  # the latest ``keep`` of them
+        history.extend(recorded)
+        return history
 
     def seed_history(self, population: Population, rng: np.random.Generator,
                      days: float) -> None:
