@@ -30,6 +30,7 @@ from sim.model.profile import (
     PredictorConfig,
     Priors,
     ProfileStore,
+    _by_owner_then_time,
     hour_of_day,
 )
 from sim.kernel.streams import RandomStreams
@@ -218,6 +219,21 @@ def test_recorded_interactions_follow_the_seeded_ones(
             later = Interaction(1e4, 1e4 + 60.0, "app", INBOUND, SERVED)
             own.record(customer, later)
             assert own.history(customer) == (*seeded_part, *items, later)[-keep:]
+
+
+@pytest.mark.parametrize("case", ["random", "equal starts", "keys that round together"])
+def test_seeded_contacts_are_ordered_as_lexsort_orders_them(case: str) -> None:
+    rng = np.random.default_rng(3)
+    owner = np.repeat(np.arange(5000), rng.poisson(4, 5000))
+    before = 30 * DAY
+    start = rng.uniform(-before, DAY, len(owner))
+    if case == "equal starts":  # lexsort keeps equal (owner, start) in index order
+        start[1::3] = start[::3][:len(start[1::3])]
+        start[owner % 7 == 0] = -DAY
+    elif case == "keys that round together":  # starts of one customer 1e-9 s apart
+        start[1::2] = start[::2][:len(start[1::2])] + 1e-9
+    order = _by_owner_then_time(owner, start, before)
+    assert np.array_equal(order, np.lexsort((start, owner)))
 
 
 def test_preferred_channel_is_recovered_for_customers_with_enough_history(

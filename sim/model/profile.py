@@ -279,10 +279,27 @@ def _draw_history(population: Population, rng: np.random.Generator,
     start = day_start + np.where(in_habit, habit_time % DAY, other_time)
     channel = np.where(in_habit, preferred[owner], other_channel)
     # By customer, then by time: each customer's contacts are one run of entries.
-    order = np.lexsort((start, owner))
+    order = _by_owner_then_time(owner, start, math.ceil(days) * DAY)
     return _SeededHistory(codes(np.concatenate(([0], np.cumsum(counts)))), floats(start[order]),
                           codes(channel[order]), names, rng.bit_generator.state,
                           [None] * population.size)
+
+
+def _by_owner_then_time(owner: np.ndarray, start: np.ndarray, before: float) -> np.ndarray:
+    """The permutation ``np.lexsort((start, owner))`` gives, for starts in [-before, DAY).
+
+    One sort of the float key owner x span + start + before (span wider than the starts'
+    range) is 5-10 times faster than lexsort's two passes. Rounding the key keeps its
+    order (it may only make unequal keys equal), so when all keys differ the order is
+    lexsort's exactly; equal keys (e.g. equal starts of one customer, whose order lexsort
+    keeps by index) fall back to lexsort.
+    """
+    span = before + 2 * DAY
+    key = owner * span + (start + before)
+    order = np.argsort(key)
+    if len(order) > 1 and not (np.diff(key[order]) > 0).all():
+        return np.lexsort((start, owner))
+    return order
 
 
 class InteractionPredictor:
