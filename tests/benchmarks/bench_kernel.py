@@ -369,7 +369,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"best {standard['ratio_best']:.3f}; ccsim {standard['ccsim_per_s']:,.0f}/s, "
                 f"bare {standard['bare_per_s']:,.0f}/s"))
 
-    features = feature_scenarios(1 if args.quick else 3)
+    # Seven rounds: one round's ratio moves by 10-30% on this shared machine, and the
+    # median of three moved the verdict of a scenario near its target from run to run.
+    features = feature_scenarios(1 if args.quick else 7)
     for label, figure in features.items():
         old = (baseline or {}).get("figures", {}).get("features", {}).get(label)
         # The rounds' spread: on a shared machine it is often wider than a change measured.
