@@ -11,6 +11,13 @@ episodes' decisions per second, with the median ratio of the environment's CPU p
 customer over the plain run's beside it (what learning through the environment costs
 over running the policy in the engine). Target: >= 20,000 decisions per second.
 
+The target is a speed on the 2-core development machine, whose speed drifts by up to 40%
+within an hour (other tenants): the bare heapq loop of bench_throughput.py ran 300k-560k
+customers per CPU second on the same day. So each episode sits between two bare-loop runs
+(as in bench_kernel.py), and the figure compared with the target is the episode's rate
+scaled to the machine at ``REFERENCE_BARE`` bare-loop customers per second: rate x
+REFERENCE_BARE / the bare loop's rate beside it. The raw rate is printed too.
+
 Run:  python tests/benchmarks/bench_learn.py [--arrivals N] [--rounds R]
 """
 
@@ -25,13 +32,25 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_throughput import ccsim_scenario  # noqa: E402
+from bench_throughput import bare_loop, ccsim_scenario  # noqa: E402
 
 from sim import Simulation  # noqa: E402
 from sim.learn.routing_env import RoutingEnv  # noqa: E402
 
 TARGET = 20_000
-"""Decisions per CPU second through the environment."""
+"""Decisions per CPU second through the environment, on the machine at ``REFERENCE_BARE``."""
+REFERENCE_BARE = 400_000
+"""Bare-loop customers per CPU second of the development machine: the low end of its quiet
+speed (390k-560k in bench_kernel's runs of 2026-12-05), so the scaled figure is not flattered."""
+BARE_ARRIVALS = 100_000
+
+
+def bare_seconds() -> float:
+    """CPU seconds per customer of the bare heapq loop (the machine's speed now)."""
+    gc.collect()
+    start = time.process_time()
+    bare_loop(BARE_ARRIVALS)
+    return (time.process_time() - start) / BARE_ARRIVALS
 
 
 def episode(env: RoutingEnv) -> tuple[float, int]:
@@ -65,20 +84,27 @@ def main(argv: list[str] | None = None) -> int:
     scenario = ccsim_scenario(args.arrivals)
     env = RoutingEnv(scenario)
     episode(RoutingEnv(ccsim_scenario(2_000)))  # warm-up: imports and first-call caches
-    rates, ratios = [], []
+    rates, bare_rates, ratios = [], [], []
+    before = bare_seconds()
     for replication in range(args.rounds):
         seconds, decisions = episode(env)  # episode r is replication r
+        after = bare_seconds()
         plain = plain_run(scenario, replication)
         rates.append(decisions / seconds)
+        bare_rates.append(2 / (before + after))
         ratios.append(seconds / plain)
-    rate = statistics.median(rates)
-    verdict = "PASS" if rate >= TARGET else "FAIL"
+        before = after
+    figure = statistics.median(rate * REFERENCE_BARE / bare
+                               for rate, bare in zip(rates, bare_rates))
+    verdict = "PASS" if figure >= TARGET else "FAIL"
     print(f"learning environment, standard work ({args.arrivals:,} arrivals, {args.rounds} "
-          f"episodes): {rate:,.0f} decisions per CPU second (best {max(rates):,.0f}), target "
-          f">= {TARGET:,}  {verdict}")
+          f"episodes): {figure:,.0f} decisions per CPU second on the machine at "
+          f"{REFERENCE_BARE:,} bare-loop customers/s, target >= {TARGET:,}  {verdict}")
+    print(f"  as measured: {statistics.median(rates):,.0f} decisions per CPU second (best "
+          f"{max(rates):,.0f}), bare loop {statistics.median(bare_rates):,.0f} customers/s")
     print(f"  CPU of an episode over ccsim run of the same replication (fcfs): "
           f"{statistics.median(ratios):.2f}x (median)")
-    return 0 if rate >= TARGET or args.no_fail else 1
+    return 0 if figure >= TARGET or args.no_fail else 1
 
 
 if __name__ == "__main__":
