@@ -105,7 +105,7 @@ def test_seeded_contacts_are_the_interactions_the_constructor_makes(
     history = stores[1].history(customer)
     assert len(history) == min(20, population.columns.contacts[customer])
     assert first_kept == history[-2:]
-    # Made without the NamedTuple's __new__ (sim.model.profile._own): each field as the
+    # Made without the NamedTuple's __new__ (ProfileStore._with_seeded): each field as the
     # constructor would set it, defaults included.
     assert [tuple(item) for item in history] == [
         tuple(Interaction(item.start, item.start + 300.0, item.channel, INBOUND, SERVED))

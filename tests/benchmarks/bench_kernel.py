@@ -110,7 +110,7 @@ def _simulation_class() -> type:
 
 
 _bench = _import_bench_throughput()
-bare_loop: Callable[..., tuple[int, int]] = _bench.bare_loop
+bare_seconds: Callable[[int], float] = _bench.bare_seconds
 ccsim_scenario: Callable[[int], Any] = _bench.ccsim_scenario
 Simulation = _simulation_class()
 
@@ -155,12 +155,6 @@ def _cpu(work: Callable[[], Any]) -> tuple[float, Any]:
     return time.process_time() - start, result
 
 
-def _bare_seconds(arrivals: int) -> float:
-    """CPU seconds per customer of the bare heapq loop."""
-    seconds, _ = _cpu(lambda: bare_loop(arrivals))
-    return seconds / arrivals
-
-
 def _bracketed(runs: list[Callable[[], tuple[float, int]]],
                bare_arrivals: int) -> list[tuple[float, float, int]]:
     """(ccsim customers/s, bare customers/s, customers) for each of ``runs``, which
@@ -172,10 +166,10 @@ def _bracketed(runs: list[Callable[[], tuple[float, int]]],
     before and just after follows the drift better than one of them.
     """
     figures = []
-    before = _bare_seconds(bare_arrivals)
+    before = bare_seconds(bare_arrivals)
     for run in runs:
         seconds, customers = run()
-        after = _bare_seconds(bare_arrivals)
+        after = bare_seconds(bare_arrivals)
         figures.append((customers / seconds, 2 / (before + after), customers))
         before = after
     return figures

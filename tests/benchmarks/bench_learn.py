@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_throughput import bare_loop, ccsim_scenario  # noqa: E402
+from bench_throughput import bare_seconds, ccsim_scenario  # noqa: E402
 
 from sim import Simulation  # noqa: E402
 from sim.learn.routing_env import RoutingEnv  # noqa: E402
@@ -43,14 +43,6 @@ REFERENCE_BARE = 400_000
 """Bare-loop customers per CPU second of the development machine: the low end of its quiet
 speed (390k-560k in bench_kernel's runs of 2026-12-05), so the scaled figure is not flattered."""
 BARE_ARRIVALS = 100_000
-
-
-def bare_seconds() -> float:
-    """CPU seconds per customer of the bare heapq loop (the machine's speed now)."""
-    gc.collect()
-    start = time.process_time()
-    bare_loop(BARE_ARRIVALS)
-    return (time.process_time() - start) / BARE_ARRIVALS
 
 
 def episode(env: RoutingEnv) -> tuple[float, int]:
@@ -85,10 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     env = RoutingEnv(scenario)
     episode(RoutingEnv(ccsim_scenario(2_000)))  # warm-up: imports and first-call caches
     rates, bare_rates, ratios = [], [], []
-    before = bare_seconds()
+    before = bare_seconds(BARE_ARRIVALS)
     for replication in range(args.rounds):
         seconds, decisions = episode(env)  # episode r is replication r
-        after = bare_seconds()
+        after = bare_seconds(BARE_ARRIVALS)
         plain = plain_run(scenario, replication)
         rates.append(decisions / seconds)
         bare_rates.append(2 / (before + after))

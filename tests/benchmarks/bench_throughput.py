@@ -16,6 +16,7 @@ Run:  python tests/benchmarks/bench_throughput.py [--arrivals N] [--rounds K] [-
 from __future__ import annotations
 
 import argparse
+import gc
 import heapq
 import random
 import statistics
@@ -75,6 +76,14 @@ def bare_loop(arrivals: int, seed: int = 1) -> tuple[int, int]:
             abandoned += 1
     return served, abandoned
 
+
+def bare_seconds(arrivals: int) -> float:
+    """CPU seconds per customer of ``bare_loop`` now: the machine's speed, for benchmarks
+    that compare a figure with it (garbage from earlier runs collected first)."""
+    gc.collect()
+    start = time.process_time()
+    bare_loop(arrivals)
+    return (time.process_time() - start) / arrivals
 
 def ccsim_scenario(arrivals: int):
     """The same model as a ccsim scenario."""
