@@ -1,4 +1,4 @@
-"""The routing-policy protocol and the registry that maps YAML names to policies.
+"""The routing-policy protocol, the plug-in specs and the routing-policy registry's functions.
 
 A policy only decides. The engine calls it at two moments:
 
@@ -19,22 +19,14 @@ other packages can register through the ``ccsim.policies`` entry-point group.
 
 from __future__ import annotations
 
-import ast
-import importlib
-import importlib.util
-import inspect
-import pkgutil
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import entry_points
-from pathlib import Path
-from typing import (
-    TYPE_CHECKING, Annotated, Any, ClassVar, Protocol, TypeVar, Union, get_args, get_origin,
-)
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from policies.registry import ROUTING_POLICIES
 from sim.errors import FieldError, explain
 
 if TYPE_CHECKING:
@@ -205,111 +197,6 @@ def _unwrap(tp: Any) -> Any:
             return tp
 
 
-P = TypeVar("P")
-
-
-class Registry:
-    """Names to plug-in specs for one kind of plug-in, discovered lazily.
-
-    Every module of ``package`` is imported once on first use, and every entry
-    point of ``entry_group``, so a plug-in registers itself by being there.
-    ``decorator`` is the name the package's modules call ``register`` by: the
-    listing of ``summaries`` finds the plug-ins by it without importing them.
-    """
-
-    def __init__(self, kind: str, package: str, entry_group: str, decorator: str) -> None:
-        self.kind = kind
-        self._package = package
-        self._entry_group = entry_group
-        self._decorator = decorator
-        self._specs: dict[str, PolicySpec] = {}
-        self._discovered = False
-
-    def register(self, name: str, params: type[PolicyParams] = PolicyParams) -> Callable[[P], P]:
-        """Class decorator: make a plug-in available under ``name``.
-
-        The class is constructed as ``cls(params, scenario)`` with validated ``params``.
-        """
-
-        def decorate(cls: P) -> P:
-            if name in self._specs and self._specs[name].factory is not cls:
-                raise ValueError(f"{self.kind} name {name!r} is already registered")
-            summary = _summary(getattr(cls, "__doc__", None))
-            self._specs[name] = PolicySpec(name, params, cls, summary)  # type: ignore[arg-type]
-            setattr(cls, "name", name)
-            return cls
-
-        return decorate
-
-    def specs(self) -> dict[str, PolicySpec]:
-        """Every known plug-in by name."""
-        if not self._discovered:
-            self._discovered = True
-            package = importlib.import_module(self._package)
-            for module in pkgutil.iter_modules(package.__path__):
-                if module.name != "base":
-                    importlib.import_module(f"{self._package}.{module.name}")
-            for entry in entry_points(group=self._entry_group):
-                entry.load()
-        return dict(self._specs)
-
-    def summaries(self) -> dict[str, str]:
-        """Every known plug-in's summary (the first paragraph of its docstring).
-
-        The package's modules are read, not imported: importing them builds every
-        parameter model and pulls in numpy and the scenario model, several times the
-        cost of ``ccsim policies`` itself. So a plug-in there must be a module-level
-        class decorated with ``@decorator("name", ...)``, the name a literal.
-        Entry-point plug-ins are imported (their source is not ours to read).
-        """
-        if self._discovered:
-            return {name: spec.summary for name, spec in self._specs.items()}
-        package = importlib.import_module(self._package)
-        found: dict[str, str] = {}
-        for module in pkgutil.iter_modules(package.__path__):
-            if module.name != "base":
-                spec = importlib.util.find_spec(f"{self._package}.{module.name}")
-                assert spec is not None and spec.origin is not None
-                found.update(_declared(Path(spec.origin).read_text(), self._decorator))
-        for entry in entry_points(group=self._entry_group):
-            entry.load()
-        # Plug-ins registered so far: entry points, and any registered at run time.
-        found.update({name: spec.summary for name, spec in self._specs.items()})
-        return found
-
-    def spec(self, name: str, where: tuple[str | int, ...] = ()) -> PolicySpec:
-        """The plug-in ``name``; unknown names raise an error listing the known ones."""
-        known = self.specs()
-        if name not in known:
-            message = f"unknown {self.kind} {name!r}; known: {', '.join(sorted(known))}"
-            raise PolicyConfigError(where, message) if where else UnknownPolicyError(message)
-        return known[name]
-
-
-def _summary(doc: str | None) -> str:
-    """The first paragraph of a plug-in class's docstring on one line, or ``""`` (a summary
-    may run over several lines; the first alone would stop mid-sentence)."""
-    paragraph = inspect.cleandoc(doc or "").split("\n\n", 1)[0]
-    return " ".join(paragraph.split())
-
-
-def _declared(source: str, decorator: str) -> dict[str, str]:
-    """Name and summary of each module-level class of ``source`` decorated with
-    ``@decorator("name", ...)``."""
-    found: dict[str, str] = {}
-    for node in ast.parse(source).body:
-        if not isinstance(node, ast.ClassDef):
-            continue
-        for call in node.decorator_list:
-            if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
-                    and call.func.id == decorator and call.args
-                    and isinstance(call.args[0], ast.Constant)
-                    and isinstance(call.args[0].value, str)):
-                found[call.args[0].value] = _summary(ast.get_docstring(node))
-    return found
-
-
-ROUTING_POLICIES = Registry("routing policy", "policies", "ccsim.policies", "register_policy")
 register_policy = ROUTING_POLICIES.register
 """Class decorator: ``@register_policy("name")`` makes a routing policy available by name."""
 

@@ -322,7 +322,7 @@ _HEAVY = ("matplotlib", "plotly", "scipy", "dask", "distributed", "pandas", "tqd
 
 @pytest.mark.parametrize(("argv", "forbidden"), [
     (["--help"], (*_HEAVY, "numpy", "pydantic", "yaml", "policies")),
-    (["policies"], (*_HEAVY, "numpy", "yaml", "sim.model.scenario")),
+    (["policies"], (*_HEAVY, "numpy", "yaml", "pydantic", "policies.base", "sim.model.scenario")),
     (["validate", str(QUICKSTART)], _HEAVY),
 ], ids=["help", "policies", "validate"])
 def test_quick_commands_import_only_what_they_need(argv: list[str],

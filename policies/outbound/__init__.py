@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
 
-from policies.base import PolicySpec, Registry
+from policies.base import PolicySpec
+from policies.registry import OUTBOUND_STRATEGIES
 
 if TYPE_CHECKING:
     from sim.model.profile import InteractionPredictor
@@ -51,8 +52,6 @@ class OutboundStrategy(Protocol):
         ...
 
 
-OUTBOUND_STRATEGIES = Registry(
-    "outbound strategy", "policies.outbound", "ccsim.outbound", "register_outbound")
 register_outbound = OUTBOUND_STRATEGIES.register
 """Class decorator: ``@register_outbound("name", Params)`` makes a strategy available by name."""
 

@@ -24,7 +24,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, get_args
 
-from policies.base import PolicyConfigError, PolicyParams, PolicySpec, Registry
+from policies.base import PolicyConfigError, PolicyParams, PolicySpec
+from policies.registry import VERIFICATION_STRATEGIES
 
 if TYPE_CHECKING:
     from sim.model.identity import Caller, Checks
@@ -44,8 +45,6 @@ class VerificationStrategy(Protocol):
         ...
 
 
-VERIFICATION_STRATEGIES = Registry(
-    "verification strategy", "policies.verification", "ccsim.verification", "register_strategy")
 register_strategy = VERIFICATION_STRATEGIES.register
 """Class decorator: ``@register_strategy("name", Params)`` makes a strategy available by name."""
 

@@ -387,9 +387,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_policies(args: argparse.Namespace) -> int:
-    from policies.base import ROUTING_POLICIES
-    from policies.outbound import OUTBOUND_STRATEGIES
-    from policies.verification import VERIFICATION_STRATEGIES
+    from policies.registry import OUTBOUND_STRATEGIES, ROUTING_POLICIES, VERIFICATION_STRATEGIES
 
     for title, registry in (("Routing policies (routing.policy, --policy):", ROUTING_POLICIES),
                             ("Verification strategies (identity.verification.strategy, "
