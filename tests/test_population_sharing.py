@@ -13,7 +13,7 @@ import yaml
 
 from sim import run
 from sim.kernel.streams import RandomStreams
-from sim.model.customers import Customer, Population
+from sim.model.customers import Customer, Population, categories
 from sim.model.profile import INBOUND, SERVED, Interaction, ProfileStore
 from sim.model.scenario import Scenario, scenario_from_dict
 from sim.model.sharing import BuildCache, generator_key
@@ -141,3 +141,18 @@ def test_the_caches_are_bounded(
     nothing: BuildCache[int] = BuildCache(0)
     assert [nothing.get("key", lambda: 1) for _ in range(3)] == [1, 1, 1]
     assert len(nothing) == 0 and nothing.builds == 3
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 24, 32, 33, 100])
+def test_categories_are_those_searchsorted_gives(count: int) -> None:
+    """``categories`` replaces numpy's searchsorted in the population's draws: the same
+    category for every uniform (the customers, and so every golden figure, depend on it),
+    at boundaries, between equal boundaries (zero shares) and past the end."""
+    rng = np.random.default_rng(count)
+    weights = rng.random(count)
+    weights[::3] = 0.0 if count > 2 else weights[::3]
+    cumulative = np.cumsum(weights / weights.sum()) * (1 - 1e-12)  # a last boundary < 1
+    u = np.concatenate([rng.random(20_000), cumulative, np.nextafter(cumulative, 0.0),
+                        [0.0, 1 - 1e-16]])
+    expected = np.minimum(np.searchsorted(cumulative, u, "right"), count - 1)
+    assert categories(cumulative, u).tolist() == expected.tolist()

@@ -412,8 +412,7 @@ class Population:
         dialect = np.zeros(self.size, dtype=np.int64)
         for lang, shares in self.spec.dialects.items():
             members = np.flatnonzero(language == self.language_names.index(lang))
-            chosen = np.minimum(np.searchsorted(np.cumsum(list(shares.values())), u[members],
-                                                "right"), len(shares) - 1)
+            chosen = categories(np.cumsum(list(shares.values())), u[members])
             dialect[members] = np.array([self.dialect_names.index(d) for d in shares])[chosen]
         return dialect
 
@@ -504,5 +503,22 @@ def _key(spec: Customers, rng: dict[str, np.random.Generator], hour_weights: np.
 def _choose(rng: np.random.Generator, shares: object, size: int) -> np.ndarray:
     """``size`` indices drawn with the given (not necessarily normalised) weights."""
     weights = np.asarray(list(shares), dtype=float)  # type: ignore[call-overload]
-    cumulative = np.cumsum(weights / weights.sum())
-    return np.minimum(np.searchsorted(cumulative, rng.random(size), "right"), len(weights) - 1)
+    return categories(np.cumsum(weights / weights.sum()), rng.random(size))
+
+
+_FEW_CATEGORIES = 32
+
+
+def categories(cumulative: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """For each uniform of ``u``, the first category whose cumulative share exceeds it (the
+    last category past the end): ``np.minimum(np.searchsorted(cumulative, u, "right"),
+    len(cumulative) - 1)``, the same integers, for a few categories many times faster."""
+    if len(cumulative) > _FEW_CATEGORIES:
+        return np.minimum(np.searchsorted(cumulative, u, "right"), len(cumulative) - 1)
+    # The number of boundaries at or below each value, one vector pass per boundary:
+    # 0.1-1.5 ms for 200,000 values and 2-24 categories, where searchsorted's binary
+    # search per value takes 3-6 ms.
+    index = np.zeros(len(u), dtype=np.uint8)
+    for boundary in cumulative[:-1]:
+        index += u >= boundary
+    return index

@@ -26,6 +26,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from sim.errors import FieldError
+from sim.model.customers import categories
 from sim.model.fields import Int, Number, Probability, StrictModel
 from sim.model.sharing import BuildCache, Column, as_numpy, codes, floats, generator_key
 from sim.model.traits import estimate_multiplier
@@ -274,8 +275,7 @@ def _draw_history(population: Population, rng: np.random.Generator,
     habit_time = habit_start[owner] + rng.random(total) * population.habit_window
     other_time = rng.random(total) * DAY
     shares = np.cumsum(list(population.spec.channels.values()))
-    other_channel = np.minimum(
-        np.searchsorted(shares / shares[-1], rng.random(total), "right"), len(names) - 1)
+    other_channel = categories(shares / shares[-1], rng.random(total))
     start = day_start + np.where(in_habit, habit_time % DAY, other_time)
     channel = np.where(in_habit, preferred[owner], other_channel)
     # By customer, then by time: each customer's contacts are one run of entries.
