@@ -25,6 +25,9 @@ bank in the domain brief (about 7 min)."""
 NEUTRAL_SENTIMENT = 0.5
 """Sentiment assumed for callers without a profile (the middle of the 0-1 scale)."""
 
+_Signature = tuple[str, "str | None", "str | None", "str | None"]
+"""(type, intent, language, dialect) of a contact: all that its pair terms read."""
+
 _TOLERANCE = 1e-6
 """Seconds: a recheck that lands a rounding error before the timeout counts as after it."""
 
@@ -137,7 +140,8 @@ class ContextualPolicy:
               for skill in (*group.skills, *group.intent_levels)},
              frozenset(group.languages), frozenset(group.dialects))
             for group in scenario.agents.values()]
-        self._holds_for: dict[tuple[str, str | None, str | None, str | None], bool] = {}
+        self._holds_for: dict[_Signature, bool] = {}
+        self._pairs: dict[tuple[int, _Signature], tuple[float, bool]] = {}
 
     # ------------------------------------------------------------------ scoring
     def level(self, levels: dict[str, float], contact: ContactView) -> float:
@@ -152,15 +156,24 @@ class ContextualPolicy:
         return (self._min_level is None or level >= self._min_level) and (
             not self._require_language or language == 1.0)
 
-    def _pair(self, agent: AgentView, contact: ContactView, relaxed: bool) -> float | None:
+    def _pair(self, agent: AgentView, contact: ContactView, relaxed: bool,
+              signature: _Signature) -> float | None:
         """Language and level part of the score, or None when the agent may not take the
-        contact yet (not qualified, and the contact is still held for a qualified agent)."""
-        language = _language(agent.languages, agent.dialects, contact)
-        level = self.level(agent.levels, contact)
-        if not (relaxed or self._qualified(level, language)):
-            return None
-        fraction = min(max((level - self._lowest) / (self._highest - self._lowest), 0.0), 1.0)
-        return self._w_language * language + self._w_level * fraction
+        contact yet (not qualified, and the contact is still held for a qualified agent).
+        ``signature``: the contact's ``_signature``."""
+        # Both depend only on the agent (fixed skills, levels and languages) and the
+        # contact's signature: worked out once per pair of them, then looked up.
+        terms = self._pairs.get((agent.id, signature))
+        if terms is None:
+            language = _language(agent.languages, agent.dialects, contact)
+            level = self.level(agent.levels, contact)
+            fraction = min(max((level - self._lowest) / (self._highest - self._lowest), 0.0),
+                           1.0)
+            terms = self._pairs[agent.id, signature] = (
+                self._w_language * language + self._w_level * fraction,
+                self._qualified(level, language))
+        score, qualified = terms
+        return score if relaxed or qualified else None
 
     def _contact_terms(self, contact: ContactView, waited: float, state: RoutingState) -> float:
         """Urgency and sentiment part of the score."""
@@ -180,17 +193,22 @@ class ContextualPolicy:
         urgency = waited / (waited + max(patience, 1.0))
         return self._w_patience * urgency + self._w_sentiment * (1.0 - sentiment)
 
-    def _holds(self, contact: ContactView) -> bool:
-        """Whether the contact is held for a qualified agent: qualification must matter for
-        it, and some group of the scenario must qualify (waiting for an agent who does not
-        exist only makes the caller wait)."""
-        customer = contact.customer
-        if self._min_level is None and not (self._require_language and customer is not None):
+    @staticmethod
+    def _signature(contact: ContactView) -> _Signature:
+        """What the language and level terms and qualification read of a contact: its
+        type, the caller's intent, the customer's language and dialect."""
+        customer, caller = contact.customer, contact.identity
+        return (contact.type, caller.intent if caller is not None else None,
+                customer.language if customer is not None else None,
+                customer.dialect if customer is not None else None)
+
+    def _holds(self, contact: ContactView, signature: _Signature) -> bool:
+        """Whether the contact (of ``signature``) is held for a qualified agent:
+        qualification must matter for it, and some group of the scenario must qualify
+        (waiting for an agent who does not exist only makes the caller wait)."""
+        if self._min_level is None and not (self._require_language
+                                            and contact.customer is not None):
             return False
-        caller = contact.identity
-        signature = (contact.type, caller.intent if caller is not None else None,
-                     customer.language if customer is not None else None,
-                     customer.dialect if customer is not None else None)
         holds = self._holds_for.get(signature)
         if holds is None:
             holds = self._holds_for[signature] = any(
@@ -199,14 +217,15 @@ class ContextualPolicy:
                 for skills, levels, languages, dialects in self._groups)
         return holds
 
-    def _relaxed(self, contact: ContactView, waited: float) -> bool:
-        """Whether any skilled agent may take the contact now."""
-        return waited >= self._wait - _TOLERANCE or not self._holds(contact)
+    def _relaxed(self, contact: ContactView, waited: float, signature: _Signature) -> bool:
+        """Whether any skilled agent may take the contact (of ``signature``) now."""
+        return waited >= self._wait - _TOLERANCE or not self._holds(contact, signature)
 
     # ---------------------------------------------------------------- decisions
     def select_agent(self, contact: ContactView, state: RoutingState) -> AgentView | None:
         now = state.now
-        relaxed = self._relaxed(contact, now - contact.arrival)
+        signature = self._signature(contact)
+        relaxed = self._relaxed(contact, now - contact.arrival, signature)
         best: AgentView | None = None
         best_score = -math.inf
         longest: float | None = None
@@ -214,7 +233,7 @@ class ContextualPolicy:
             idle = now - agent.idle_since
             if longest is None:
                 longest = idle  # the longest idle comes first
-            score = self._pair(agent, contact, relaxed)
+            score = self._pair(agent, contact, relaxed, signature)
             if score is None:
                 continue
             if longest > 0.0:
@@ -229,7 +248,9 @@ class ContextualPolicy:
         best_score = -math.inf
         for contact in waiting_candidates(agent, state, self._candidates):
             waited = now - contact.arrival
-            score = self._pair(agent, contact, self._relaxed(contact, waited))
+            signature = self._signature(contact)
+            score = self._pair(agent, contact, self._relaxed(contact, waited, signature),
+                               signature)
             if score is None:
                 continue
             score += self._contact_terms(contact, waited, state)
@@ -240,7 +261,7 @@ class ContextualPolicy:
 
     def recheck_after(self, contact: ContactView, state: RoutingState) -> float | None:
         """Offer a restricted contact again when its wait for a qualified agent ends."""
-        if not self._holds(contact):
+        if not self._holds(contact, self._signature(contact)):
             return None
         left = self._wait - (state.now - contact.arrival)
         return left if left > _TOLERANCE else None
