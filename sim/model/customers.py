@@ -325,6 +325,7 @@ class Population:
         self.carrier_names = tuple(spec.carriers)
         self.device_counts = tuple(spec.devices)
         self.habit_window = spec.habit_window
+        self._habit_strength = spec.habit_strength  # a plain float: read for every contact
 
         # One stream per attribute: changing how one is drawn (a share, a mean, a
         # sampler that uses a varying amount of randomness) never moves another. Each
@@ -442,7 +443,7 @@ class Population:
     def pick(self, channel: str, time: float, habit_u: float, pick_u: float) -> int:
         """The customer who makes a contact on ``channel`` at ``time`` (two uniforms)."""
         pool = None
-        if habit_u < self.spec.habit_strength and channel in self._channel_codes:
+        if habit_u < self._habit_strength and channel in self._channel_codes:
             pool = self._pools.get((self._channel_codes[channel], int(time // 3600) % HOURS))
         return (pool or self._everyone).pick(pick_u)
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Container, Sequence
-from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, NamedTuple
 
 from pydantic import BeforeValidator, Field, model_validator
 
@@ -267,6 +267,23 @@ class Caller:
                 f"confidence={self.confidence:.2f}, flags={self.flags}, intent={self.intent!r})")
 
 
+class MethodTerms(NamedTuple):
+    """What ``Checks.run`` reads of a configured method, as plain values (a pydantic
+    model's field reads take several times as long, and they come for every contact)."""
+
+    at_agent: bool
+    fee: float
+    asks_caller: bool
+    genuine_fail: float
+    fraud_pass: float
+
+    @classmethod
+    def of(cls, method: _Method) -> MethodTerms:
+        """The terms of ``method``."""
+        return cls(method.where == "agent", method.fee, method.asks_caller,
+                   method.genuine_fail_chance, method.fraud_pass_chance)
+
+
 class Checks:
     """Runs verification methods for one contact on its pre-drawn outcomes and times.
 
@@ -279,9 +296,10 @@ class Checks:
     __slots__ = ("_methods", "_caller", "_uniforms", "_times", "_columns", "_with_agent",
                  "_ran")
 
-    def __init__(self, methods: dict[str, _Method], caller: Caller, uniforms: Sequence[float],
-                 times: Sequence[float], columns: dict[str, tuple[int, int]]) -> None:
-        """``columns[method]``: where the method's outcome uniform is in ``uniforms`` and its
+    def __init__(self, methods: dict[str, MethodTerms], caller: Caller,
+                 uniforms: Sequence[float], times: Sequence[float],
+                 columns: dict[str, tuple[int, int]]) -> None:
+        """``methods``: the configured methods' terms by name; ``columns[method]``: where the method's outcome uniform is in ``uniforms`` and its
         time in ``times`` (the contact's rows of draws, read in place: no copy per contact)."""
         self._methods = methods
         self._caller = caller
@@ -303,22 +321,22 @@ class Checks:
         if not self.available(method):
             raise ValueError(f"verification method {method!r} cannot run for this caller; "
                              "check Checks.available first")
-        spec = self._methods[method]
+        at_agent, fee, asks_caller, genuine_fail, fraud_pass = self._methods[method]
         caller = self._caller
-        self._with_agent = self._with_agent or spec.where == "agent"
+        self._with_agent = self._with_agent or at_agent
         uniform_column, time_column = self._columns[method]
         seconds = self._times[time_column]
         if self._with_agent:
             caller.agent_verify_s += seconds
-            caller.agent_fee += spec.fee
+            caller.agent_fee += fee
         else:
             caller.ivr_verify_s += seconds
-            caller.ivr_fee += spec.fee
+            caller.ivr_fee += fee
         self._ran.append(method)
-        caller.asked = caller.asked or spec.asks_caller
+        caller.asked = caller.asked or asks_caller
         caller.matched = caller.matched or not self._with_agent
         u = self._uniforms[uniform_column]
-        return u < spec.fraud_pass_chance if caller.kind == FRAUD else u >= spec.genuine_fail_chance
+        return u < fraud_pass if caller.kind == FRAUD else u >= genuine_fail
 
     @property
     def with_agent(self) -> bool:
@@ -354,7 +372,7 @@ class IdentityModel:
         self.population = Population.shared(customers, streams.generator, hour_weights,
                                             voice.enrolled if voice is not None else 0.0,
                                             owner_groups)
-        self._methods = methods
+        self._methods = {name: MethodTerms.of(method) for name, method in methods.items()}
         # Per configured method: its outcome uniform's column in a row of caller_rows (the
         # fixed order of METHOD_NAMES), and its time's in a contact's draws (after the row
         # and the IVR time).
@@ -371,7 +389,17 @@ class IdentityModel:
                 per_contact.extend(streams.stream(f"verify/{name}/{t}", m.sample_time)
                                    for name, m in methods.items())
             self._draws[t] = ZippedStreams(tuple(per_contact))
-        self._score = identity.score if identity is not None else None
+        # The per-contact figures of the scenario's models as plain values (see MethodTerms).
+        score = identity.score if identity is not None else None
+        self._score = None if score is None else (
+            score.ani, score.device, score.carrier, score.flag_penalty, score.passive_threshold)
+        self._known_number = customers.known_number
+        self._shared_number = customers.shared_number
+        self._device_match = customers.device_match
+        self._intent_terms = {} if identity is None else {
+            name: (intent.risk, intent.self_service,
+                   intent.fraud_loss if intent.fraud_loss is not None else identity.loss_per_fraud)
+            for name, intent in identity.intents.items()}
         if identity is not None:
             self._intents = _Chooser({n: i.share for n, i in identity.intents.items()})
         fraud, prospects = customers.fraud, customers.prospects
@@ -409,11 +437,11 @@ class IdentityModel:
         draws = self._draws[contact_type].next()  # (row of uniforms, IVR time, method times)
         u = draws[0]
         caller = Caller()
-        population, spec = self.population, self.customers
+        population = self.population
         if u[0] < self._fraud_share:
             caller.kind = FRAUD
             index = population.pick_victim(u[2])
-            fraud = spec.fraud
+            fraud = self.customers.fraud
             assert fraud is not None and self._fraud_intents is not None
             on_file = u[3] < fraud.spoof
             carrier = on_file and u[6] < fraud.spoofed_carrier_match
@@ -426,24 +454,24 @@ class IdentityModel:
             index = -1
         else:
             index = population.pick(channel, now, u[1], u[2])
-            on_file = u[3] < spec.known_number
+            on_file = u[3] < self._known_number
             carrier = on_file
-            device = on_file and u[5] < spec.device_match
+            device = on_file and u[5] < self._device_match
             caller.intent = self._intents.pick(u[7]) if self.identity is not None else ""
         if index >= 0:
-            unique_number = on_file and u[4] >= spec.shared_number
+            unique_number = on_file and u[4] >= self._shared_number
             caller.matched = unique_number or logged_in
             in_hours, own_channel = population.in_habit(index, channel, now)
             flags = _FLAGS[(not on_file) + 2 * (not in_hours) + 4 * (not own_channel)]
             caller.customer = Customer(population, index)
             population.record_contact(index, now)
             caller.flags = flags
-            score = self._score
-            if score is not None:
+            if self._score is not None:
+                ani, device_weight, carrier_weight, flag_penalty, threshold = self._score
                 caller.confidence = min(1.0, max(0.0, (
-                    score.ani * unique_number + score.device * device + score.carrier * carrier
-                    - score.flag_penalty * len(flags))))
-                caller.identified = unique_number and caller.confidence >= score.passive_threshold
+                    ani * unique_number + device_weight * device + carrier_weight * carrier
+                    - flag_penalty * len(flags))))
+                caller.identified = unique_number and caller.confidence >= threshold
             if logged_in and caller.kind == GENUINE:
                 caller.flags = ()
                 caller.confidence = 1.0
@@ -452,18 +480,17 @@ class IdentityModel:
             return caller
         if menu_intent is not None:
             caller.intent = menu_intent
-        intent = self.identity.intents[caller.intent]
-        caller.risk = intent.risk
+        risk, self_service, fraud_loss = self._intent_terms[caller.intent]
+        caller.risk = risk
         caller.ivr_s = draws[1]
-        caller.self_service = caller.kind != FRAUD and u[8] < intent.self_service
+        caller.self_service = caller.kind != FRAUD and u[8] < self_service
         if caller.customer is not None and not caller.self_service:
             checks = Checks(self._methods, caller, u, draws, self._columns)
             caller.verified = bool(self._strategy.verify(caller, checks))  # type: ignore[attr-defined]
             caller.refused_in_ivr = not caller.verified and not checks.with_agent
             caller.methods = checks.ran
             if caller.kind == FRAUD:
-                caller.loss = intent.fraud_loss if intent.fraud_loss is not None \
-                    else self.identity.loss_per_fraud
+                caller.loss = fraud_loss
         return caller
 
 
