@@ -15,7 +15,7 @@ profiles to decide.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -108,21 +108,36 @@ class Matching(StrictModel):
                 "min_level: N, owner: true, preferred: true"))
         return self
 
-    def hit(self, agent: Agent, contact: Contact, level: float) -> bool:
-        """Whether ``agent`` serving ``contact`` at ``level`` meets the criterion."""
-        if self.min_level is not None and level < self.min_level:
-            return False
-        customer = contact.customer
-        if customer is None:
-            return True  # an unknown caller: only the level part can apply
-        if self.language and agent.languages and not (
-                customer.language in agent.languages
-                and (customer.dialect is None or customer.dialect in agent.dialects)):
-            return False
-        if self.owner and customer.owner is not None and customer.owner != agent.seat:
-            return False
-        return not (self.preferred and customer.last_agent is not None
-                    and customer.last_agent != agent.id)
+    def criterion(self) -> MatchCriterion:
+        """The criterion as plain values, for ``match_hit`` (read for every served contact)."""
+        return MatchCriterion(self.min_level, self.language, self.owner, self.preferred)
+
+
+class MatchCriterion(NamedTuple):
+    """``Matching`` as plain values (a pydantic field read costs several plain ones)."""
+
+    min_level: float | None
+    language: bool
+    owner: bool
+    preferred: bool
+
+
+def match_hit(criterion: MatchCriterion, agent: Agent, contact: Contact, level: float) -> bool:
+    """Whether ``agent`` serving ``contact`` at ``level`` meets ``criterion``."""
+    min_level, language, owner, preferred = criterion
+    if min_level is not None and level < min_level:
+        return False
+    customer = contact.customer
+    if customer is None:
+        return True  # an unknown caller: only the level part can apply
+    if language and agent.languages and not (
+            customer.language in agent.languages
+            and (customer.dialect is None or customer.dialect in agent.dialects)):
+        return False
+    if owner and customer.owner is not None and customer.owner != agent.seat:
+        return False
+    return not (preferred and customer.last_agent is not None
+                and customer.last_agent != agent.id)
 
 
 class QualityModel:
@@ -143,6 +158,12 @@ class QualityModel:
         self.active = any(x is not None for x in (self.proficiency, self.outcomes, self.matching))
         self.repeats = self.outcomes is not None and self.outcomes.repeat_after is not None
         self._scale = self.proficiency or Proficiency()
+        self._highest = self._scale.highest
+        self._criterion = self.matching.criterion() if self.matching is not None else None
+        # What a level gives, worked out by the models' own methods at its first use: the
+        # agents' levels take a few values, and the methods read pydantic fields.
+        self._speed_factors: dict[float, float] = {}
+        self._chances: dict[tuple[float, bool], float] = {}
         self._streams = streams
         self._speeds: dict[str, Stream] = {}
         self._outcome: dict[str, Stream] = {}
@@ -186,18 +207,25 @@ class QualityModel:
         caller = contact.identity
         if caller is not None and caller.intent in agent.levels:
             return agent.levels[caller.intent]
-        return agent.levels.get(contact.type, self._scale.highest)
+        return agent.levels.get(contact.type, self._highest)
 
     def decide(self, agent: Agent, contact: Contact) -> float:
         """At service start: set the contact's match and resolution; return the speed."""
         level = self.level(agent, contact)
-        contact.matched = self.matching is not None and self.matching.hit(agent, contact, level)
+        contact.matched = matched = self._criterion is not None and match_hit(
+            self._criterion, agent, contact, level)
         if self.outcomes is not None:
-            chance = self.outcomes.resolution(self._scale.fraction(level), contact.matched)
+            chance = self._chances.get((level, matched))
+            if chance is None:
+                chance = self._chances[level, matched] = self.outcomes.resolution(
+                    self._scale.fraction(level), matched)
             contact.resolved = contact.outcome_u < chance
         if self.proficiency is None:
             return agent.speed_for[contact.type]
-        return agent.speed * self.proficiency.speed_factor(level)
+        factor = self._speed_factors.get(level)
+        if factor is None:
+            factor = self._speed_factors[level] = self.proficiency.speed_factor(level)
+        return agent.speed * factor
 
     def outcome_draw(self, contact_type: str) -> float:
         """The resolution uniform of a first contact of ``contact_type``."""

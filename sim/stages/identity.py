@@ -11,7 +11,7 @@ last agent (``assign``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -25,9 +25,20 @@ from sim.kernel.streams import uniform_pairs
 
 if TYPE_CHECKING:
     from sim.kernel.cells import ReplicationResult
+    from sim.kernel.streams import Stream
     from sim.kernel.kernel import Simulation
     from sim.stages.profiles import Profiles
     from sim.state import Agent, Contact
+
+
+class _Journey(NamedTuple):
+    """A contact type's ``journey`` as plain values (read for every contact of the type)
+    and its stream of (escalated, logged in) uniform pairs."""
+
+    share: float
+    recognised: float
+    start: str
+    uniforms: Stream
 
 
 class IdentityStage(Stage):
@@ -51,8 +62,8 @@ class IdentityStage(Stage):
         self.traits = None if customers.traits is None else CustomerTraits(
             customers.traits, kernel.streams, self.population.size)
         """The customers' hidden patience and handle-time multipliers, with traits."""
-        self._journeys = {name: (t.journey, kernel.streams.stream(f"journey/{name}",
-                                                                 uniform_pairs))
+        self._journeys = {name: _Journey(t.journey.share, t.journey.recognised, t.journey.start,
+                                         kernel.streams.stream(f"journey/{name}", uniform_pairs))
                           for name, t in scenario.contact_types.items() if t.journey is not None}
         self.seen = bytearray(self.population.size) if kernel.cells.omnichannel else None
         """Customers who made contact in the measured window (omnichannel figures)."""
@@ -120,10 +131,10 @@ class IdentityStage(Stage):
         journey = self._journeys.get(contact.type) if self._journeys else None
         escalated = logged_in = False
         if journey is not None:
-            spec, uniforms = journey
+            share, recognised, _, uniforms = journey
             escalated_u, login_u = uniforms.next_value()  # type: ignore[misc]
-            escalated = escalated_u < spec.share
-            logged_in = escalated and login_u < spec.recognised
+            escalated = escalated_u < share
+            logged_in = escalated and login_u < recognised
         caller = self.model.resolve(contact.type, self._channels[contact.type], now, logged_in,
                                     contact.ivr_intent)
         if self.group_checks is not None:
@@ -153,7 +164,7 @@ class IdentityStage(Stage):
                 self.seen[customer.id] = 1
         if escalated and self.profiles is not None and customer is not None \
                 and caller.kind == GENUINE:
-            self.profiles.store.record(customer.id, Interaction(now, now, journey[0].start,
+            self.profiles.store.record(customer.id, Interaction(now, now, journey.start,
                                                                 "digital", "escalated"))
         identity = contact.cell.identity
         if identity is None:  # customers without an identity block: no IVR, no checks
@@ -191,7 +202,7 @@ class IdentityStage(Stage):
         call): take its draws, so that the contacts after it keep theirs."""
         journey = self._journeys.get(contact_type)
         if journey is not None:
-            journey[1].next_value()
+            journey.uniforms.next_value()
         self.model.skip(contact_type)
 
     def _on_ivr_end(self, contact: Contact) -> None:
