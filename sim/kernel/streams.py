@@ -12,7 +12,7 @@ own stream never shifts a customer's patience.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -54,13 +54,26 @@ class Stream:
             buffer.extend(reversed(self._draw(self._rng, BLOCK).tolist()))
         return buffer.pop()
 
-    def next_block(self) -> list[float]:
-        """The next block of values, in drawn order (continues after ``next_value``)."""
+    def next_block(self) -> Iterable[Any]:
+        """The next block of values, in drawn order (continues after ``next_value``); a
+        sampler that draws rows (a 2-D block) gives each row as a list."""
         if self._buffer:
             block = self._buffer[::-1]
             self._buffer.clear()
             return block
-        return self._draw(self._rng, BLOCK).tolist()
+        values = self._draw(self._rng, BLOCK)
+        return values.tolist() if values.ndim == 1 else _rows(values)
+
+
+def _rows(values: np.ndarray) -> Iterator[list[float]]:
+    """The rows of a 2-D block as lists, each made when it is taken, from one flat list of
+    floats. The block's 4,096 row lists made at once would be 4,096 objects that the
+    garbage collector tracks and scans again and again while they wait for their contacts
+    (a float is not tracked); a row made when taken is freed with its contact's draws."""
+    width = values.shape[1]
+    flat = values.ravel().tolist()
+    for start in range(0, len(flat), width):
+        yield flat[start:start + width]
 
 
 class RandomStreams:
