@@ -8,8 +8,8 @@ The bare loop below is the reference: plain Python, one heap of
 (time, kind, id) events, lazy cancellation of patience events; about as fast
 as pure Python gets for this model. Machines here are shared and noisy, so
 the two are timed in CPU seconds (``time.process_time``), run alternately several
-times in one process, and the ratio of the best runs is reported (and the median of
-paired ratios, as a check).
+times in one process, and the median of the paired ratios (each ccsim run over the bare
+run just before it) is the figure, with the best pair beside it.
 
 Run:  python tests/benchmarks/bench_throughput.py [--arrivals N] [--rounds K] [--min-ratio R]
 """
@@ -103,8 +103,8 @@ def ccsim_scenario(arrivals: int):
 
 
 def measure(arrivals: int, rounds: int) -> dict[str, float]:
-    """Alternate both loops ``rounds`` times; customers per CPU second of the best runs and
-    the ratio."""
+    """Alternate both loops ``rounds`` times: the median customers per CPU second of each, and
+    the median and best of the paired ratios."""
     scenario = ccsim_scenario(arrivals)
     bare_rates, ccsim_rates = [], []
     for _ in range(rounds):
@@ -114,11 +114,12 @@ def measure(arrivals: int, rounds: int) -> dict[str, float]:
         result = Simulation(scenario, "fcfs").run()
         ccsim_rates.append(arrivals / (time.process_time() - start))
         assert result.overall["arrivals"] == arrivals
+    ratios = [c / b for c, b in zip(ccsim_rates, bare_rates)]
     return {
-        "bare_per_s": max(bare_rates),
-        "ccsim_per_s": max(ccsim_rates),
-        "ratio_best": max(ccsim_rates) / max(bare_rates),
-        "ratio_median_paired": statistics.median(c / b for c, b in zip(ccsim_rates, bare_rates)),
+        "bare_per_s": statistics.median(bare_rates),
+        "ccsim_per_s": statistics.median(ccsim_rates),
+        "ratio_median_paired": statistics.median(ratios),
+        "ratio_best_pair": max(ratios),
     }
 
 
@@ -127,14 +128,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arrivals", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--min-ratio", type=float, default=0.0,
-                        help="exit 1 when the best-run ratio is below this")
+                        help="exit 1 when the median of the paired ratios is below this")
     args = parser.parse_args(argv)
     figures = measure(args.arrivals, args.rounds)
-    print(f"bare heapq loop : {figures['bare_per_s']:>10,.0f} customers/s")
-    print(f"ccsim (fcfs)    : {figures['ccsim_per_s']:>10,.0f} customers/s")
-    print(f"ratio ccsim/bare: {figures['ratio_best']:.3f} (best runs), "
-          f"{figures['ratio_median_paired']:.3f} (median of paired runs); target >= 0.5")
-    return 0 if figures["ratio_best"] >= args.min_ratio else 1
+    print(f"bare heapq loop : {figures['bare_per_s']:>10,.0f} customers per CPU second (median)")
+    print(f"ccsim (fcfs)    : {figures['ccsim_per_s']:>10,.0f} customers per CPU second (median)")
+    print(f"ratio ccsim/bare: {figures['ratio_median_paired']:.3f} (median of paired runs), "
+          f"{figures['ratio_best_pair']:.3f} (best pair); target >= 0.5")
+    return 0 if figures["ratio_median_paired"] >= args.min_ratio else 1
 
 
 if __name__ == "__main__":
