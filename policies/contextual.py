@@ -156,24 +156,19 @@ class ContextualPolicy:
         return (self._min_level is None or level >= self._min_level) and (
             not self._require_language or language == 1.0)
 
-    def _pair(self, agent: AgentView, contact: ContactView, relaxed: bool,
-              signature: _Signature) -> float | None:
-        """Language and level part of the score, or None when the agent may not take the
-        contact yet (not qualified, and the contact is still held for a qualified agent).
-        ``signature``: the contact's ``_signature``."""
-        # Both depend only on the agent (fixed skills, levels and languages) and the
-        # contact's signature: worked out once per pair of them, then looked up.
-        terms = self._pairs.get((agent.id, signature))
-        if terms is None:
-            language = _language(agent.languages, agent.dialects, contact)
-            level = self.level(agent.levels, contact)
-            fraction = min(max((level - self._lowest) / (self._highest - self._lowest), 0.0),
-                           1.0)
-            terms = self._pairs[agent.id, signature] = (
-                self._w_language * language + self._w_level * fraction,
-                self._qualified(level, language))
-        score, qualified = terms
-        return score if relaxed or qualified else None
+    def _pair_terms(self, agent: AgentView, contact: ContactView,
+                    signature: _Signature) -> tuple[float, bool]:
+        """The language and level part of the score of a pair, and whether the agent is
+        qualified for the contact (of ``signature``), kept in ``_pairs``: both depend only
+        on the agent (fixed skills, levels and languages) and the contact's signature, so
+        the decisions look them up there first, and call this only the first time."""
+        language = _language(agent.languages, agent.dialects, contact)
+        level = self.level(agent.levels, contact)
+        fraction = min(max((level - self._lowest) / (self._highest - self._lowest), 0.0), 1.0)
+        terms = self._pairs[agent.id, signature] = (
+            self._w_language * language + self._w_level * fraction,
+            self._qualified(level, language))
+        return terms
 
     def _contact_terms(self, contact: ContactView, waited: float, state: RoutingState) -> float:
         """Urgency and sentiment part of the score."""
@@ -229,13 +224,15 @@ class ContextualPolicy:
         best: AgentView | None = None
         best_score = -math.inf
         longest: float | None = None
+        pairs = self._pairs
         for agent in idle_candidates(contact, state, self._candidates):
             idle = now - agent.idle_since
             if longest is None:
                 longest = idle  # the longest idle comes first
-            score = self._pair(agent, contact, relaxed, signature)
-            if score is None:
-                continue
+            score, qualified = (pairs.get((agent.id, signature))
+                                or self._pair_terms(agent, contact, signature))
+            if not (relaxed or qualified):
+                continue  # held for a qualified agent
             if longest > 0.0:
                 score += self._w_idle * idle / longest
             if score > best_score:
@@ -249,10 +246,10 @@ class ContextualPolicy:
         for contact in waiting_candidates(agent, state, self._candidates):
             waited = now - contact.arrival
             signature = self._signature(contact)
-            score = self._pair(agent, contact, self._relaxed(contact, waited, signature),
-                               signature)
-            if score is None:
-                continue
+            score, qualified = (self._pairs.get((agent.id, signature))
+                                or self._pair_terms(agent, contact, signature))
+            if not (qualified or self._relaxed(contact, waited, signature)):
+                continue  # held for a qualified agent
             score += self._contact_terms(contact, waited, state)
             if best is None or score > best_score or (
                     score == best_score and contact.arrival < best.arrival):
