@@ -121,8 +121,7 @@ class ContextualPolicy:
         self._require_language = params.require_language
         self._wait = params.wait_for_match
         self._candidates = params.candidates
-        scale = scenario.proficiency or Proficiency()
-        self._lowest = scale.lowest
+        scale = self._scale = scenario.proficiency or Proficiency()
         self._highest = scale.highest
         self._patience = {
             name: ctype.patience.mean if ctype.patience is not None else DEFAULT_PATIENCE
@@ -164,9 +163,8 @@ class ContextualPolicy:
         the decisions look them up there first, and call this only the first time."""
         language = _language(agent.languages, agent.dialects, contact)
         level = self.level(agent.levels, contact)
-        fraction = min(max((level - self._lowest) / (self._highest - self._lowest), 0.0), 1.0)
         terms = self._pairs[agent.id, signature] = (
-            self._w_language * language + self._w_level * fraction,
+            self._w_language * language + self._w_level * self._scale.fraction(level),
             self._qualified(level, language))
         return terms
 

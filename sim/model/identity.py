@@ -299,8 +299,9 @@ class Checks:
     def __init__(self, methods: dict[str, MethodTerms], caller: Caller,
                  uniforms: Sequence[float], times: Sequence[float],
                  columns: dict[str, tuple[int, int]]) -> None:
-        """``methods``: the configured methods' terms by name; ``columns[method]``: where the method's outcome uniform is in ``uniforms`` and its
-        time in ``times`` (the contact's rows of draws, read in place: no copy per contact)."""
+        """``methods``: the configured methods' terms by name; ``columns[method]``: where
+        the method's outcome uniform is in ``uniforms`` and its time in ``times`` (the
+        contact's rows of draws, read in place: no copy per contact)."""
         self._methods = methods
         self._caller = caller
         self._uniforms = uniforms

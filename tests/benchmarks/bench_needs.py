@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from sim import Simulation  # noqa: E402
+from sim.model.customers import Population  # noqa: E402
 from test_needs import _data, _scenario, _without  # noqa: E402
 
 
@@ -48,10 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with_needs = _scenario(_without(_data(), "outbound"))
     plain = _scenario(_without(_data(), "outbound", "needs"))
-    # Builds the shared customer bases once, outside the timing (the cache keeps two: more
-    # replications than that would rebuild inside it).
-    if args.replications > 2:
-        parser.error("--replications: at most 2 (the customer-base cache holds two)")
+    # Builds the shared customer bases once, outside the timing: more replications than
+    # the cache keeps would rebuild inside it.
+    kept = Population.shared_builds.size
+    if args.replications > kept:
+        parser.error(f"--replications: at most {kept} (the customer-base cache holds {kept})")
     cpu_seconds(plain, args.replications)
     before = cpu_seconds(plain, args.replications)
     ratios, needs_runs, plain_runs = [], [], [before]
