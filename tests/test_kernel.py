@@ -242,3 +242,58 @@ def test_trace_has_a_true_row_for_outbound_attempts_and_unreached_call_backs(
     assert len(unreached) == sum(f["callbacks_unreached"] for f in result.by_type.values()) > 0
     assert all(r["agent_id"] and r["wrap_up_s"] == "0.000" for r in unreached)
     assert sum(r["outcome"] == "answered" for r in rows) == result.overall["answered"]
+
+
+def test_cells_added_at_once_give_the_numbers_of_adding_them_one_by_one() -> None:
+    # add_all sums each counter over many cells in one pass; the floats must come out
+    # bit for bit as the sequential sums (the golden files depend on their order).
+    from sim.kernel.metrics import (
+        _CONTACT_COUNTERS, HISTOGRAM_BINS, IDENTITY_COUNTERS, ContactCell, IdentityCell)
+
+    rng = np.random.default_rng(7)
+    cells = []
+    for index in range(60):
+        cell = ContactCell(identity=index % 3 != 0)
+        if index % 4 == 0:
+            cells.append(cell)  # empty: skipped by both
+            continue
+        for name in _CONTACT_COUNTERS:
+            setattr(cell, name, float(rng.lognormal(3.0, 2.0)) if name.endswith("sum")
+                    else int(rng.integers(0, 50)))
+        cell.answered = int(rng.integers(0, 3))
+        if cell.answered:
+            cell.histogram = rng.integers(0, 5, HISTOGRAM_BINS).tolist()
+        if cell.identity is not None:
+            for name in IDENTITY_COUNTERS:
+                setattr(cell.identity, name, float(rng.random() * 1e3))
+        cells.append(cell)
+
+    def one_by_one(start: ContactCell) -> ContactCell:
+        for other in cells:
+            if any(getattr(other, name) for name in _CONTACT_COUNTERS):
+                for name in _CONTACT_COUNTERS:
+                    setattr(start, name, getattr(start, name) + getattr(other, name))
+            if other.answered:
+                start.histogram = ([a + b for a, b in zip(start.histogram, other.histogram)]
+                                   if start.histogram else list(other.histogram))
+            if other.identity is not None:
+                start.identity = start.identity or IdentityCell()
+                for name in IDENTITY_COUNTERS:
+                    setattr(start.identity, name, getattr(start.identity, name)
+                            + getattr(other.identity, name))
+        return start
+
+    def seeded() -> ContactCell:  # a cell with counts of its own before the others
+        cell = ContactCell()
+        cell.handle_sum, cell.answered, cell.histogram = 0.1, 1, [1] * HISTOGRAM_BINS
+        return cell
+
+    for start in (ContactCell, seeded):
+        at_once, expected = start(), one_by_one(start())
+        at_once.add_all(cells)
+        for name in _CONTACT_COUNTERS:
+            assert repr(getattr(at_once, name)) == repr(getattr(expected, name)), name
+        assert at_once.histogram == expected.histogram
+        assert at_once.identity is not None and expected.identity is not None
+        for name in IDENTITY_COUNTERS:
+            assert repr(getattr(at_once.identity, name)) == repr(getattr(expected.identity, name))

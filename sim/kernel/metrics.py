@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from functools import reduce
 from operator import add, attrgetter
 from typing import TYPE_CHECKING
 
@@ -165,22 +166,42 @@ class ContactCell:
 
     def add(self, other: ContactCell) -> None:
         """Add ``other``'s counts into this cell."""
-        self.tracks |= other.tracks
-        counts = _counters(other)
-        if any(counts):  # adding an empty cell changes nothing: skip its 28 sums
-            for name, mine, theirs in zip(_CONTACT_COUNTERS, _counters(self), counts):
-                setattr(self, name, mine + theirs)
-        if other.answered:  # the histogram holds answered contacts only
-            self.histogram = (list(map(add, self.histogram, other.histogram))  # type: ignore[arg-type]
-                              if self.histogram else list(other.histogram))  # type: ignore[arg-type]
-        if other.identity is not None:
+        self.add_all((other,))
+
+    def add_all(self, others: Iterable[ContactCell]) -> None:
+        """Add the counts of ``others`` into this cell: the same numbers as ``add`` of each
+        in turn (every float sum in the same order), at a fraction of the cost for many.
+
+        The results sum each cell into several scopes (type, interval, tier), hundreds of
+        cells each: one pass per counter over all of them (``reduce`` in C) instead of a
+        Python ``setattr`` per counter and cell, and wait histograms summed bin by bin
+        across all cells at once instead of a new 1,400-bin list per cell."""
+        rows, histograms, identities = [], [], []
+        for other in others:
+            self.tracks |= other.tracks
+            counts = _counters(other)
+            if any(counts):  # an empty cell changes nothing: skip its 28 sums
+                rows.append(counts)
+            if other.answered:  # the histogram holds answered contacts only
+                histograms.append(other.histogram)
+            if other.identity is not None:
+                identities.append(other.identity)
+            if other.ivr is not None:
+                if self.ivr is None:
+                    self.ivr = other.ivr.empty()
+                self.ivr.add(other.ivr)
+        if rows:
+            for name, start, column in zip(_CONTACT_COUNTERS, _counters(self), zip(*rows)):
+                setattr(self, name, reduce(add, column, start))
+        if histograms:
+            if self.histogram:
+                histograms.insert(0, self.histogram)
+            # Bin by bin across all cells at once (exact: integer counts).
+            self.histogram = list(map(sum, zip(*histograms)))
+        if identities:
             if self.identity is None:
                 self.identity = IdentityCell()
-            self.identity.add(other.identity)
-        if other.ivr is not None:
-            if self.ivr is None:
-                self.ivr = other.ivr.empty()
-            self.ivr.add(other.ivr)
+            self.identity.add_all(identities)
 
     def figures(self) -> dict[str, float]:
         """Contact metrics of this cell; NaN where a ratio has no denominator."""
@@ -256,6 +277,7 @@ IDENTITY_COUNTERS = (
     "cost_sum", "concluded", "asked", "genuine_concluded", "genuine_refused", "fraud_caught",
     "fraud_let_through", "fraud_loss",
 )
+_identity_counters = attrgetter(*IDENTITY_COUNTERS)
 
 
 class IdentityCell:
@@ -279,8 +301,13 @@ class IdentityCell:
 
     def add(self, other: IdentityCell) -> None:
         """Add ``other``'s counts into this cell."""
-        for name in IDENTITY_COUNTERS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.add_all((other,))
+
+    def add_all(self, others: Sequence[IdentityCell]) -> None:
+        """Add the counts of ``others`` into this cell, in order (see ``ContactCell.add_all``)."""
+        columns = zip(*map(_identity_counters, others))
+        for name, start, column in zip(IDENTITY_COUNTERS, _identity_counters(self), columns):
+            setattr(self, name, reduce(add, column, start))
 
     def figures(self, arrivals: int, handled: int, handle_sum: float) -> dict[str, float]:
         """Identity metrics; see docs/identity.md for the definitions."""
@@ -354,8 +381,7 @@ class GroupCell:
 def merged_contacts(cells: Iterable[ContactCell]) -> ContactCell:
     """Sum of contact cells."""
     total = ContactCell()
-    for cell in cells:
-        total.add(cell)
+    total.add_all(cells)
     return total
 
 
