@@ -322,6 +322,20 @@ class Checks:
         if not self.available(method):
             raise ValueError(f"verification method {method!r} cannot run for this caller; "
                              "check Checks.available first")
+        return self._run(method)
+
+    def first_pass(self, chain: Sequence[str]) -> bool:
+        """Run the available methods of ``chain`` in order until one passes; whether one
+        did (an empty chain asks nothing: True)."""
+        if not chain:
+            return True
+        for method in chain:
+            # available and _run, not run: run would check availability again.
+            if self.available(method) and self._run(method):
+                return True
+        return False
+
+    def _run(self, method: str) -> bool:
         at_agent, fee, asks_caller, genuine_fail, fraud_pass = self._methods[method]
         caller = self._caller
         self._with_agent = self._with_agent or at_agent
