@@ -196,8 +196,11 @@ class ContactCell:
         if histograms:
             if self.histogram:
                 histograms.insert(0, self.histogram)
-            # Bin by bin across all cells at once (exact: integer counts).
-            self.histogram = list(map(sum, zip(*histograms)))
+            # Bin by bin across all cells at once (exact: integer counts); a bin's tuple
+            # across cells costs more than the pairwise sum when there are two.
+            self.histogram = (list(histograms[0]) if len(histograms) == 1
+                              else list(map(add, *histograms)) if len(histograms) == 2
+                              else list(map(sum, zip(*histograms))))
         if identities:
             if self.identity is None:
                 self.identity = IdentityCell()
