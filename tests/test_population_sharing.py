@@ -156,3 +156,31 @@ def test_categories_are_those_searchsorted_gives(count: int) -> None:
                         [0.0, 1 - 1e-16]])
     expected = np.minimum(np.searchsorted(cumulative, u, "right"), count - 1)
     assert categories(cumulative, u).tolist() == expected.tolist()
+
+
+def test_a_habit_pool_holds_the_customers_whose_window_covers_its_hour() -> None:
+    """Pool (channel, h): the customers of that channel whose preferred window starts at
+    h, then at h - 1, ... (wrapping midnight), each group in customer order, with their
+    activity as cumulative weights. Which customer a contact picks (and so every golden
+    figure) depends on this order."""
+    data = yaml.safe_load((ROOT / "scenarios" / "omnichannel_bank.yaml").read_text())
+    data["customers"].update(population=2000, habit_window="3h")
+    scenario = scenario_from_dict(data)
+    assert len(scenario.customers.channels) >= 3
+    # Traffic every hour, heavier around midnight: windows wrap in the pools.
+    weights = np.array([3.0 if hour in (0, 22, 23) else 1.0 for hour in range(24)])
+    population = Population(scenario.customers, RandomStreams(3, 0).generator, weights, 0.5)
+    columns = population.columns
+    channels, starts = list(columns.channel), list(columns.habit_hour)
+    pools = population._pools
+    for code in range(len(population.channel_names)):
+        for hour in range(24):
+            expected = [index for back in range(3) for index in range(population.size)
+                        if channels[index] == code and starts[index] == (hour - back) % 24]
+            pool = pools.get((code, hour))
+            assert (list(pool._members) if pool is not None else []) == expected
+            if pool is not None:
+                weights_in_order = [population._everyone._cumulative[i]
+                                    - (population._everyone._cumulative[i - 1] if i else 0.0)
+                                    for i in expected]
+                assert list(pool._cumulative) == pytest.approx(np.cumsum(weights_in_order))

@@ -419,25 +419,28 @@ class Population:
 
     def _habit_pools(self, channel: np.ndarray, habit_hour: np.ndarray,
                      activity: np.ndarray) -> dict[tuple[int, int], _Pool]:
-        """Customers by (preferred channel, hour of day inside their preferred window)."""
+        """Customers by (preferred channel, hour of day inside their preferred window).
+
+        The pool of hour h holds, in this order, the customers whose window starts at h,
+        then at h - 1, ... (each group in customer order): customers are sorted once by
+        (channel, first hour), and each pool joins the groups of its window's hours."""
         window_hours = round(self.habit_window / HOUR)
+        groups = len(self.channel_names) * HOURS
         # Compact dtypes: with a million customers these temporaries dominate the build.
-        channel, habit_hour = channel.astype(np.int32), habit_hour.astype(np.int32)
-        keys = np.concatenate([channel * HOURS + (habit_hour + k) % HOURS
-                               for k in range(window_hours)])
-        if len(self.channel_names) * HOURS <= np.iinfo(np.uint16).max:
+        first = channel.astype(np.int32) * HOURS + habit_hour.astype(np.int32)
+        if groups <= np.iinfo(np.uint16).max:
             # numpy's stable sort is a radix sort for 16-bit keys: several times faster
             # than on 32-bit ones, and a stable order of equal keys is the same order.
-            keys = keys.astype(np.uint16)
-        order = np.argsort(keys, kind="stable")
-        keys = keys[order]
-        members = (order % self.size).astype(np.uint32)  # position in the tiled customer list
-        bounds = np.searchsorted(keys, np.arange(len(self.channel_names) * HOURS + 1))
+            first = first.astype(np.uint16)
+        order = np.argsort(first, kind="stable").astype(np.uint32)
+        bounds = np.searchsorted(first[order], np.arange(groups + 1)).tolist()
         pools = {}
-        for key in range(len(self.channel_names) * HOURS):
-            chosen = members[bounds[key]:bounds[key + 1]]
+        for key in range(groups):
+            code, hour = divmod(key, HOURS)
+            starts = [code * HOURS + (hour - back) % HOURS for back in range(window_hours)]
+            chosen = np.concatenate([order[bounds[start]:bounds[start + 1]] for start in starts])
             if len(chosen):
-                pools[divmod(key, HOURS)] = _Pool(codes(chosen), activity[chosen])
+                pools[code, hour] = _Pool(codes(chosen), activity[chosen])
         return pools
 
     def pick(self, channel: str, time: float, habit_u: float, pick_u: float) -> int:
