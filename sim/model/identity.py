@@ -256,6 +256,12 @@ class Caller:
     group_checked = False
     """Whether a group's own check has run (once per caller, repeats included)."""
 
+    def __init__(self) -> None:
+        # Read for every contact: instance values, whose reads Python specialises (a class
+        # default read through an instance takes the generic path each time).
+        self.kind = GENUINE
+        self.ivr_verify_s = self.agent_verify_s = self.ivr_fee = self.agent_fee = 0.0
+
     @property
     def claims(self) -> bool:
         """Whether the caller claims to be a customer (matched or not): fraudsters do,
