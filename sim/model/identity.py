@@ -221,7 +221,8 @@ class Caller:
     Routing policies read ``customer``, ``identified``, ``confidence``,
     ``flags``, ``intent`` and ``risk``; the ground truth (``kind``) and the
     verification outcome are for metrics only. The defaults are class attributes: a
-    caller is made per arrival and most of its figures keep them.
+    caller is made per arrival and most of its figures keep them (the five read for every
+    contact are set in ``__init__``: reads of instance values are the faster ones).
     """
 
     kind = GENUINE
