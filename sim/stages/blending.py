@@ -76,7 +76,12 @@ class Blending(Stage):
         """``types`` less deferrable work while a real-time contact of them waits or the
         deferrable share is reached."""
         deferrable = self._deferrable
-        waiting = self.kernel.state._waiting_count
-        if self.full() or any(waiting[t] for t in types if t not in deferrable):
-            return tuple(t for t in types if t not in deferrable)
-        return types
+        if not self.full():
+            waiting = self.kernel.state._waiting_count
+            # A loop, not any() over a generator: this runs whenever a blending agent is free.
+            for name in types:
+                if name not in deferrable and waiting[name]:
+                    break
+            else:
+                return types
+        return tuple(name for name in types if name not in deferrable)
