@@ -47,16 +47,19 @@ class Stream:
         self._buffer: list[float] = []
 
     def next_value(self) -> float:
-        """The next value of the stream."""
+        """The next value of the stream (a tuple of floats from a sampler that draws rows)."""
         buffer = self._buffer
         if not buffer:
-            # Reversed so that pop() from the end yields values in drawn order.
-            buffer.extend(reversed(self._draw(self._rng, BLOCK).tolist()))
+            values = self._draw(self._rng, BLOCK)
+            # Reversed so that pop() from the end yields values in drawn order. Rows as
+            # tuples (see _rows): the collector stops tracking a tuple of floats.
+            buffer.extend(reversed(values.tolist() if values.ndim == 1
+                                   else list(zip(*values.T.tolist()))))
         return buffer.pop()
 
     def next_block(self) -> Iterable[Any]:
         """The next block of values, in drawn order (continues after ``next_value``); a
-        sampler that draws rows (a 2-D block) gives each row as a list."""
+        sampler that draws rows (a 2-D block) gives each row as a tuple."""
         if self._buffer:
             block = self._buffer[::-1]
             self._buffer.clear()
@@ -65,13 +68,15 @@ class Stream:
         return values.tolist() if values.ndim == 1 else _rows(values)
 
 
-def _rows(values: np.ndarray) -> Iterator[list[float]]:
-    """The rows of a 2-D block as lists, each made when it is taken, from one flat list of
-    floats. The block's 4,096 row lists made at once would be 4,096 objects that the
-    garbage collector tracks and scans again and again while they wait for their contacts
-    (a float is not tracked); a row made when taken is freed with its contact's draws."""
+def _rows(values: np.ndarray) -> Iterator[tuple[float, ...]]:
+    """The rows of a 2-D block as tuples, each made when it is taken, from one flat tuple
+    of floats. Tuples, not lists: the garbage collector stops tracking a tuple of untracked
+    objects (floats) at the first collection that sees it, while a list stays tracked and
+    is scanned again at every collection of its generation; a flat list of a 4,096-row
+    block is 53,248 items scanned at each (omnichannel: 58 young and 5 older collections
+    a run). A row made when taken is freed with its contact's draws."""
     width = values.shape[1]
-    flat = values.ravel().tolist()
+    flat = tuple(values.ravel().tolist())
     for start in range(0, len(flat), width):
         yield flat[start:start + width]
 
