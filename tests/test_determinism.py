@@ -19,7 +19,8 @@ import pytest
 import yaml
 
 from sim import Simulation, run, scenario_from_dict
-from sim.kernel.streams import BLOCK, RandomStreams, Stream, generator, stream_id, unit_exponential
+from sim.kernel.streams import (
+    BLOCK, RandomStreams, Stream, generator, stream_id, uniform_pairs, unit_exponential)
 from sim.kernel.trace import TraceWriter
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -226,3 +227,20 @@ def test_stream_values_continue_in_drawn_order_across_next_value_and_next_block(
     assert next_block == reference[BLOCK:2 * BLOCK]
     assert stream.next_value() == pytest.approx(
         generator(3, 0, "p").standard_exponential(2 * BLOCK + 1)[-1])
+
+
+def test_rows_continue_in_drawn_order_across_next_value_and_next_block() -> None:
+    # A sampler that draws rows: next_value takes one row at a time, next_block the rest
+    # of the block; the rows are those of the blocks drawn, in order, as tuples.
+    reference = generator(3, 0, "r")
+    blocks = [tuple(map(tuple, reference.random((BLOCK, 2)).tolist())) for _ in range(3)]
+    stream = Stream(generator(3, 0, "r"), uniform_pairs)
+    head = [stream.next_value() for _ in range(3)]
+    assert tuple(head) + tuple(stream.next_block()) == blocks[0]
+    assert tuple(stream.next_block()) == blocks[1]
+    whole = [stream.next_value() for _ in range(BLOCK)]  # a block taken row by row
+    assert tuple(whole) == blocks[2]
+    assert all(type(row) is tuple for row in head + whole)
+    # A block taken to its end by next_value: next_block starts the next one.
+    assert list(stream.next_block())[0] == tuple(
+        generator(3, 0, "r").random((4 * BLOCK, 2))[3 * BLOCK].tolist())

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -36,26 +37,36 @@ class Stream:
     """An endless supply of values from one sampler, drawn in blocks.
 
     ``next_value`` is the hot-path call: it pops from a Python list, which is
-    several times cheaper than a scalar numpy draw per contact.
+    several times cheaper than a scalar numpy draw per contact; a sampler that draws rows
+    gives the next row of its block, made when taken (a refill does not make the block's
+    4,096 rows at once: each is an object the garbage collector counts).
     """
 
-    __slots__ = ("_rng", "_draw", "_buffer")
+    __slots__ = ("_rng", "_draw", "_buffer", "_rows")
 
     def __init__(self, rng: np.random.Generator, draw: Callable[[np.random.Generator, int], np.ndarray]):
         self._rng = rng
         self._draw = draw
         self._buffer: list[float] = []
+        self._rows: Iterator[tuple[float, ...]] | None = None
+        """The rest of the current block of a sampler that draws rows (``_rows``)."""
 
-    def next_value(self) -> float:
+    def next_value(self) -> Any:
         """The next value of the stream (a tuple of floats from a sampler that draws rows)."""
         buffer = self._buffer
-        if not buffer:
-            values = self._draw(self._rng, BLOCK)
-            # Reversed so that pop() from the end yields values in drawn order. Rows as
-            # tuples (see _rows): the collector stops tracking a tuple of floats.
-            buffer.extend(reversed(values.tolist() if values.ndim == 1
-                                   else list(zip(*values.T.tolist()))))
-        return buffer.pop()
+        if buffer:
+            return buffer.pop()
+        if self._rows is not None:
+            row = next(self._rows, None)
+            if row is not None:
+                return row
+        values = self._draw(self._rng, BLOCK)
+        if values.ndim == 1:
+            # Reversed so that pop() from the end yields values in drawn order.
+            buffer.extend(reversed(values.tolist()))
+            return buffer.pop()
+        self._rows = rows = _rows(values)
+        return next(rows)
 
     def next_block(self) -> Iterable[Any]:
         """The next block of values, in drawn order (continues after ``next_value``); a
@@ -64,6 +75,12 @@ class Stream:
             block = self._buffer[::-1]
             self._buffer.clear()
             return block
+        if self._rows is not None:
+            rest, self._rows = self._rows, None
+            # The block's rows not taken yet; none left means the next block.
+            first = next(rest, None)
+            if first is not None:
+                return chain((first,), rest)
         values = self._draw(self._rng, BLOCK)
         return values.tolist() if values.ndim == 1 else _rows(values)
 
