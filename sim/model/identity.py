@@ -430,7 +430,7 @@ class IdentityModel:
         self._fraud_intents = _Chooser(fraud.intents) if fraud is not None else None
         self._prospect_intents = _Chooser(prospects.intents) if prospects is not None else None
 
-    def need_of(self, row: list[float], channel: str, now: float,
+    def need_of(self, row: Sequence[float], channel: str, now: float,
                 intents: Container[str]) -> tuple[int, str] | None:
         """The customer and intent of the contact whose row of ``caller_rows`` is ``row``,
         made on ``channel`` at ``now``, when its intent is one of ``intents``: what

@@ -80,7 +80,7 @@ class Callbacks(Stage):
                      * self._mean_work[contact.type] / max(agents, 1))
         if predicted <= spec.threshold:
             return False
-        accept_u, reach_u = draws.next_value()  # type: ignore[misc]
+        accept_u, reach_u = draws.next_value()
         cell = contact.cell
         if contact.counted:
             cell.callbacks_offered += 1

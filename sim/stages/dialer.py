@@ -151,7 +151,7 @@ class Dialer:
             self.new_task(name, customer)
 
     def _customer(self, name: str, channel: str | None) -> int:
-        habit_u, pick_u = self._customers[name].next_value()  # type: ignore[misc]
+        habit_u, pick_u = self._customers[name].next_value()
         if channel is None:
             return self._population.pick_victim(pick_u)  # uniform over customers
         return self._population.pick(channel, self._clock.now, habit_u, pick_u)

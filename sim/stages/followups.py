@@ -77,7 +77,7 @@ class FollowUps(Stage):
         if contact.type not in self._retrial:
             return
         spec, uniforms, delays = self._retrial[contact.type]
-        retry_u, switch_u = uniforms.next_value()  # type: ignore[misc]
+        retry_u, switch_u = uniforms.next_value()
         delay = delays.next_value()
         if retry_u >= spec.probability:
             return

@@ -25,8 +25,8 @@ from sim.kernel.streams import uniform_pairs
 
 if TYPE_CHECKING:
     from sim.kernel.cells import ReplicationResult
-    from sim.kernel.streams import Stream
     from sim.kernel.kernel import Simulation
+    from sim.kernel.streams import Stream
     from sim.stages.profiles import Profiles
     from sim.state import Agent, Contact
 
@@ -132,7 +132,7 @@ class IdentityStage(Stage):
         escalated = logged_in = False
         if journey is not None:
             share, recognised, _, uniforms = journey
-            escalated_u, login_u = uniforms.next_value()  # type: ignore[misc]
+            escalated_u, login_u = uniforms.next_value()
             escalated = escalated_u < share
             logged_in = escalated and login_u < recognised
         caller = self.model.resolve(contact.type, self._channels[contact.type], now, logged_in,

@@ -190,7 +190,7 @@ class NeedsStage(Stage):
         while calls.time <= horizon:
             row = calls.rows.next_value()
             calls.seen += 1
-            found = model.need_of(row, calls.channel, calls.time, leads)  # type: ignore[arg-type]
+            found = model.need_of(row, calls.channel, calls.time, leads)
             if found is not None:
                 customer, intent = found
                 lead = min(leads[intent].next_value(), self._read_ahead)

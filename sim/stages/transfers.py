@@ -187,7 +187,7 @@ class Transfers(Stage):
         current = type_name
         while current in self._specs:
             spec, decisions, conferences = self._specs[current]
-            transfer_u, target_u, share_u = decisions.next_value()  # type: ignore[misc]
+            transfer_u, target_u, share_u = decisions.next_value()
             if transfer_u >= self._reach[current] or (
                     spec.max_legs is not None and len(legs) + 1 >= spec.max_legs):
                 break
