@@ -5,6 +5,7 @@ and no run seeing another run's contacts."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -184,3 +185,66 @@ def test_a_habit_pool_holds_the_customers_whose_window_covers_its_hour() -> None
                                     - (population._everyone._cumulative[i - 1] if i else 0.0)
                                     for i in expected]
                 assert list(pool._cumulative) == pytest.approx(np.cumsum(weights_in_order))
+
+
+def test_columns_drawn_on_read_are_the_draws_of_their_own_streams(
+        caches: tuple[BuildCache[Population], BuildCache[object]]) -> None:
+    spec = _omnichannel().customers
+    population = _population()
+    drawn_on_read = population.columns.drawn_on_read
+    assert drawn_on_read.attributes == []  # nothing drawn until read
+    # A customer whose snapshot is taken before any column is drawn reads them on demand.
+    early = Customer(population, 7)
+    streams = RandomStreams(5, 0)
+    expected = {
+        "value": spec.value.sample(streams.generator("population/value"), spec.population),
+        "churn_risk": spec.churn_risk.sample(streams.generator("population/churn_risk"),
+                                             spec.population),
+        "sentiment": spec.sentiment.sample(streams.generator("population/sentiment"),
+                                           spec.population),
+    }
+    history = streams.generator("population/history").poisson(spec.history, spec.population)
+    counts = np.array(list(spec.phones))[_choices(
+        spec.phones.values(), streams.generator("population/phones").random(spec.population))]
+    carriers = _choices(spec.carriers.values(),
+                        streams.generator("population/carriers").random(counts.sum()))
+    assert early.sentiment == expected["sentiment"][7]
+    assert [name for name, _ in drawn_on_read.attributes] == ["sentiment"]
+    # A fork of the same build sees the column drawn through another fork.
+    other = _population()
+    assert other is not population and other.columns.drawn_on_read is drawn_on_read
+    assert list(other.columns.sentiment) == expected["sentiment"].tolist()
+    for name, values in expected.items():
+        assert list(getattr(population.columns, name)) == values.tolist()
+    assert list(population.columns.contacts) == history.tolist()
+    first = counts[:11].sum()
+    assert Customer(population, 11).phones == tuple(
+        population.carrier_names[c] for c in carriers[first:first + counts[11]])
+    # Later snapshots get every drawn attribute at once; the run's own contacts add up.
+    population.record_contact(11, 60.0)
+    late = Customer(population, 11)
+    assert (late.value, late.churn_risk, late.sentiment, late.contacts) == (
+        expected["value"][11], expected["churn_risk"][11], expected["sentiment"][11],
+        history[11] + 1)
+    with pytest.raises(AttributeError, match="no attribute 'colour'"):
+        late.colour  # noqa: B018 - the read is the test
+
+
+def _choices(shares: Iterable[float], u: np.ndarray) -> np.ndarray:
+    """Categories of ``u`` by (normalised) shares, as the population draws them."""
+    weights = np.array(list(shares))
+    return categories(np.cumsum(weights / weights.sum()), u)
+
+
+def test_a_scenario_that_reads_no_profile_score_never_draws_one(
+        caches: tuple[BuildCache[Population], BuildCache[object]]) -> None:
+    data = yaml.safe_load((ROOT / "scenarios" / "identity_bank.yaml").read_text())
+    data["customers"]["population"] = 3000
+    data["run"]["duration"] = "10h"
+    run(scenario_from_dict(data), ["fcfs"], replications=1, verifications=["kba_all"],
+        progress=False)
+    populations, _ = caches
+    (build,) = populations._entries.values()
+    assert build.columns.drawn_on_read.attributes == []
+    assert set(build.columns.drawn_on_read._draws) == {
+        "value", "churn_risk", "sentiment", "contacts", "phone_offsets", "phone_carriers"}

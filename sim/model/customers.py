@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import math
-from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
@@ -183,8 +182,8 @@ class Customer:
     ``last_agent`` do not change when the customer makes another contact later."""
 
     __slots__ = ("id", "tier", "language", "dialect", "value", "churn_risk", "sentiment",
-                 "preferred_channel", "preferred_hours", "devices", "contacts",
-                 "last_contact", "voice_enrolled", "owner", "last_agent", "_population")
+                 "preferred_channel", "preferred_hours", "devices", "last_contact",
+                 "voice_enrolled", "owner", "last_agent", "_run_contacts", "_population")
 
     tier: str
     language: str
@@ -204,18 +203,34 @@ class Customer:
     def __init__(self, population: Population, index: int) -> None:
         # The fixed attributes come as one tuple, built at the customer's first contact
         # (a customer makes several contacts in a run; each gets a fresh snapshot).
-        (self.tier, self.language, self.dialect, self.value, self.churn_risk, self.sentiment,
-         self.preferred_channel, self.preferred_hours, self.devices, self.voice_enrolled,
-         self.owner, history) = population.fixed.get(index) or population.fix(index)
+        (self.tier, self.language, self.dialect, self.preferred_channel, self.preferred_hours,
+         self.devices, self.voice_enrolled, self.owner) = (
+            population.fixed.get(index) or population.fix(index))
         columns = population.columns
         self.id = index
-        self.contacts: int = history + columns.run_contacts.get(index, 0)
-        """Contacts so far (history before the run plus this run's)."""
+        for name, column in columns.drawn_on_read.attributes:
+            setattr(self, name, column[index])
+        self._run_contacts = columns.run_contacts.get(index, 0)
         self.last_contact: float = columns.last_contact.get(index, -math.inf)
         """Time of the previous contact in this run, or -inf."""
         self.last_agent: int | None = columns.last_agent.get(index)
         """Id of the agent who last served the customer in this run, if any."""
         self._population = population
+
+    def __getattr__(self, name: str) -> float:
+        # Only for value, churn_risk and sentiment before their column was first read in the
+        # build (``_DrawnOnRead``); once it is, ``__init__`` sets them on every snapshot.
+        if name not in _ATTRIBUTES_ON_READ:
+            raise AttributeError(f"'Customer' object has no attribute {name!r}")
+        value: float = self._population.columns.drawn_on_read.get(name)[self.id]
+        setattr(self, name, value)
+        return value
+
+    @property
+    def contacts(self) -> int:
+        """Contacts so far (history before the run plus this run's)."""
+        history: int = self._population.columns.contacts[self.id]
+        return history + self._run_contacts
 
     @property
     def phones(self) -> tuple[str, ...]:
@@ -246,25 +261,19 @@ class _Columns:
     """Codes into ``Population.language_names``."""
     dialect: Column
     """Codes into ``Population.dialect_names`` (0: none)."""
-    value: array
-    churn_risk: array
-    sentiment: array
     channel: Column
     """Preferred channel: codes into ``Population.channel_names``."""
     habit_hour: Column
     """Hour of day (0-23) at which the preferred hours start."""
-    phone_offsets: Column
-    """Customer i's phones are ``phone_carriers[phone_offsets[i]:phone_offsets[i + 1]]``."""
-    phone_carriers: Column
-    """Codes into ``Population.carrier_names``."""
     devices: Column
     """Codes into ``Population.device_counts``."""
-    contacts: Column
-    """Contacts before the run (the pre-run history)."""
     voice_enrolled: Column
     """1 for a customer with a voice print, else 0."""
     owner: dict[int, tuple[str, int]]
     """(group, seat) of owned customers only."""
+    drawn_on_read: _DrawnOnRead
+    """``value``, ``churn_risk``, ``sentiment``, ``contacts`` (the pre-run history) and the
+    phones (``phone_offsets``, ``phone_carriers``)."""
     run_contacts: dict[int, int] = field(default_factory=dict)
     """Contacts made in this run, by customer."""
     last_contact: dict[int, float] = field(default_factory=dict)
@@ -276,6 +285,68 @@ class _Columns:
         """The same shared columns with empty per-run state."""
         return replace(self, run_contacts={}, last_contact={}, last_agent={})
 
+    @property
+    def value(self) -> Column:
+        return self.drawn_on_read.get("value")
+
+    @property
+    def churn_risk(self) -> Column:
+        return self.drawn_on_read.get("churn_risk")
+
+    @property
+    def sentiment(self) -> Column:
+        return self.drawn_on_read.get("sentiment")
+
+    @property
+    def contacts(self) -> Column:
+        """Contacts before the run (the pre-run history)."""
+        return self.drawn_on_read.get("contacts")
+
+    @property
+    def phone_offsets(self) -> Column:
+        """Customer i's phones are ``phone_carriers[phone_offsets[i]:phone_offsets[i + 1]]``."""
+        return self.drawn_on_read.get("phone_offsets")
+
+    @property
+    def phone_carriers(self) -> Column:
+        """Codes into ``Population.carrier_names``."""
+        return self.drawn_on_read.get("phone_carriers")
+
+
+class _DrawnOnRead:
+    """Columns drawn at their first read, then kept; shared by every fork of a build.
+
+    The beta, lognormal and Poisson draws of these columns cost over half of a
+    population's build, yet most scenarios read few of them (only the churn stage reads
+    ``value``; ``contacts`` only profiles, policies and stages that look at the history;
+    no shipped policy reads the phones).
+    Each column has its own random stream (``population/<name>``) that nothing else
+    draws from, so drawing it later gives the same values as drawing it at the build.
+    """
+
+    __slots__ = ("_columns", "_draws", "attributes")
+
+    def __init__(self, draws: dict[str, Callable[[], Column]]) -> None:
+        self._draws = draws
+        self._columns: dict[str, Column] = {}
+        self.attributes: list[tuple[str, Column]] = []
+        """(name, column) of the ``Customer`` attributes among the columns drawn so far:
+        a scenario that reads one reads it for most contacts, so every later snapshot
+        gets it at once."""
+
+    def get(self, name: str) -> Column:
+        """The column ``name``, drawn now if this is its first read."""
+        column = self._columns.get(name)
+        if column is None:
+            column = self._columns[name] = self._draws.pop(name)()
+            if name in _ATTRIBUTES_ON_READ:
+                self.attributes.append((name, column))
+        return column
+
+
+_ATTRIBUTES_ON_READ = frozenset(("value", "churn_risk", "sentiment"))
+"""The ``Customer`` attributes whose columns are drawn on read (``_DrawnOnRead``)."""
+
 
 _STREAMS = ("tier", "language", "dialect", "value", "churn_risk", "sentiment", "channel",
             "habit_hour", "activity", "phones", "carriers", "devices", "history",
@@ -284,8 +355,8 @@ _STREAMS = ("tier", "language", "dialect", "value", "churn_risk", "sentiment", "
 
 OwnerGroups = tuple[tuple[str, int, tuple[str, ...], float], ...]
 
-_Fixed = tuple[str, str, "str | None", float, float, float, str, tuple[float, float], int, bool,
-               "tuple[str, int] | None", int]
+_Fixed = tuple[str, str, "str | None", str, tuple[float, float], int, bool,
+               "tuple[str, int] | None"]
 """A customer's attributes that do not change in a run, in ``Customer.__init__``'s order."""
 _FIXED_KEPT = 200_000
 """At most this many customers' fixed attributes are kept (``Population.fixed``)."""
@@ -334,26 +405,25 @@ class Population:
         tier = codes(_choose(rng["tier"], spec.tiers.values(), size))
         language = codes(_choose(rng["language"], spec.languages.values(), size))
         dialect = codes(self._dialects(as_numpy(language), rng["dialect"].random(size)))
-        value = floats(spec.value.sample(rng["value"], size))
-        churn_risk = floats(spec.churn_risk.sample(rng["churn_risk"], size))
-        sentiment = floats(spec.sentiment.sample(rng["sentiment"], size))
         channel = codes(_choose(rng["channel"], spec.channels.values(), size))
         # Preferred hours start where the traffic is: hour h with weight of its arrivals.
         habit_hour = codes(_choose(rng["habit_hour"], hour_weights, size))
         shape = 1.0 / spec.activity_cv**2
         activity = rng["activity"].gamma(shape, 1.0 / shape, size)
-        phone_offsets = codes(np.concatenate(([0], np.cumsum(np.array(list(spec.phones))[
-            _choose(rng["phones"], spec.phones.values(), size)]))))
-        phone_carriers = codes(_choose(rng["carriers"], spec.carriers.values(),
-                                       phone_offsets[-1]))
         self.columns = _Columns(
-            tier=tier, language=language, dialect=dialect, value=value, churn_risk=churn_risk,
-            sentiment=sentiment, channel=channel, habit_hour=habit_hour,
-            phone_offsets=phone_offsets, phone_carriers=phone_carriers,
-            devices=codes(_choose(rng["devices"], spec.devices.values(), size)),
-            contacts=codes(rng["history"].poisson(spec.history, size)),
+            tier=tier, language=language, dialect=dialect, channel=channel,
+            habit_hour=habit_hour, devices=codes(_choose(rng["devices"], spec.devices.values(), size)),
             voice_enrolled=codes(rng["voice_enrolled"].random(size) < voice_enrolment),
-            owner=self._owners(as_numpy(tier), owner_groups, rng["owner"]))
+            owner=self._owners(as_numpy(tier), owner_groups, rng["owner"]),
+            drawn_on_read=_DrawnOnRead({
+                "value": lambda: floats(spec.value.sample(rng["value"], size)),
+                "churn_risk": lambda: floats(spec.churn_risk.sample(rng["churn_risk"], size)),
+                "sentiment": lambda: floats(spec.sentiment.sample(rng["sentiment"], size)),
+                "contacts": lambda: codes(rng["history"].poisson(spec.history, size)),
+                "phone_offsets": lambda: codes(np.concatenate(([0], np.cumsum(np.array(
+                    list(spec.phones))[_choose(rng["phones"], spec.phones.values(), size)])))),
+                "phone_carriers": lambda: codes(_choose(
+                    rng["carriers"], spec.carriers.values(), self.columns.phone_offsets[-1]))}))
         self._pools = self._habit_pools(as_numpy(channel), as_numpy(habit_hour), activity)
         self._everyone = _Pool(range(size), activity)
         self.fixed: dict[int, _Fixed] = {}
@@ -368,12 +438,11 @@ class Population:
         start = columns.habit_hour[index] * HOUR
         fixed[index] = attributes = (
             self.tier_names[columns.tier[index]], self.language_names[columns.language[index]],
-            self.dialect_names[columns.dialect[index]], columns.value[index],
-            columns.churn_risk[index], columns.sentiment[index],
+            self.dialect_names[columns.dialect[index]],
             self.channel_names[columns.channel[index]],
             (start, (start + self.habit_window) % DAY),
             self.device_counts[columns.devices[index]], columns.voice_enrolled[index] == 1,
-            columns.owner.get(index), columns.contacts[index])
+            columns.owner.get(index))
         return attributes
 
     @classmethod
