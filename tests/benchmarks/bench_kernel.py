@@ -21,7 +21,7 @@ and wall-clock time counts other people's work as ours):
    second is what is compared: the bare loop stands in for the machine's speed, so a
    ratio measured today on one machine can be compared with one measured on another.
    Target: median ratio >= 3x the ratio of the code before the rebuild, recorded with
-   the same interpreter (see "Baselines" below).
+   the same interpreter on the same processor (see "Baselines" below).
 3. Growth: CPU per arrival of bank_vip under contextual with ``run.duration`` 168h over
    the same at 24h. Work per contact must not grow with simulated time (lists that
    only grow, per-contact history scans, ...). Target <= 1.3.
@@ -44,14 +44,22 @@ is the maximum over every child so far).
 against the code before the rebuild). Normal mode reads the baseline for the targets of
 figure 2 and exits 1 when any target is missed.
 
-Baselines. The ratio to the bare loop depends on the interpreter's build, not only on
-the machine: Debian's ``python3`` (3.11.2, built with profile-guided optimisation) runs
-the bare loop about 45% faster than pyenv's 3.11.7 and ccsim, old or new, less so, so
-every ratio reads lower under it. A ratio compares with the old code's only under the
-interpreter it was recorded with: ``kernel_baseline*.json`` hold one recording each, and
-the one whose ``interpreter`` (``sys.version``) is the running one is used;
-``kernel_baseline.json`` (pyenv's 3.11.7, the project's development interpreter) when
-none is, with a note that the comparison crosses interpreters.
+Baselines. The ratio to the bare loop depends on the interpreter's build and on the
+processor, not only on the machine's speed: Debian's ``python3`` (3.11.2, built with
+profile-guided optimisation) runs the bare loop about 45% faster than pyenv's 3.11.7 and
+ccsim, old or new, less so, so every ratio reads lower under it; and the old code's
+feature ratios read 10-25% higher on an Intel family 6 model 207 (``GenuineIntel
+6/207/2``) than on the processor of the first recording. A ratio compares with the old
+code's only under the interpreter and on the processor it was recorded with:
+``kernel_baseline*.json`` hold one recording each (``measured_on``: ``interpreter`` is
+``sys.version``, ``cpu`` is ``cpu_id()``), and the one of the running interpreter and
+processor is used; else one of the running interpreter (``kernel_baseline.json``:
+pyenv's 3.11.7, the project's development interpreter, processor not recorded), else
+``kernel_baseline.json``; the output says when the comparison crosses interpreters or
+processors. To record the old code here: ``git worktree add ../baseline 2e38abd``, a venv
+with its dependencies (``pip install -e ../baseline``), then ``PYTHONPATH=../baseline
+<that venv>/bin/python tests/benchmarks/bench_kernel.py --record-baseline
+tests/benchmarks/kernel_baseline_<name>.json``.
 
 Run:  python tests/benchmarks/bench_kernel.py [--quick] [--no-fail] [--record-baseline PATH]
 Old code: PYTHONPATH=/path/to/old/tree python tests/benchmarks/bench_kernel.py ...
@@ -330,11 +338,35 @@ def _child_memory() -> int:
 # --- main --------------------------------------------------------------------------------
 
 
-def _baseline_for(interpreter: str) -> Path:
-    """The baseline recorded with ``interpreter`` (a ``sys.version``), else ``BASELINE``."""
-    for path in sorted(HERE.glob("kernel_baseline*.json")):
-        if json.loads(path.read_text())["measured_on"].get("interpreter") == interpreter:
-            return path
+def cpu_id() -> str:
+    """The processor as ``vendor family/model/stepping model-name`` (``/proc/cpuinfo``'s
+    first processor; ``platform.processor()`` where there is none): what a ratio to the
+    bare loop depends on besides the interpreter."""
+    fields: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if not line.strip():
+                    break  # the first processor's block ends
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        return platform.processor() or platform.machine()
+    return (f"{fields.get('vendor_id', '?')} {fields.get('cpu family', '?')}/"
+            f"{fields.get('model', '?')}/{fields.get('stepping', '?')} "
+            f"{fields.get('model name', '?')}")
+
+
+def _baseline_for(interpreter: str, cpu: str) -> Path:
+    """The baseline recorded with ``interpreter`` (a ``sys.version``) on ``cpu``, else one
+    recorded with ``interpreter`` on another processor, else ``BASELINE``."""
+    recordings = [(path, json.loads(path.read_text())["measured_on"])
+                  for path in sorted(HERE.glob("kernel_baseline*.json"))]
+    for same_cpu in (True, False):
+        for path, measured_on in recordings:
+            if measured_on.get("interpreter") == interpreter and (
+                    not same_cpu or measured_on.get("cpu") == cpu):
+                return path
     return BASELINE
 
 
@@ -363,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     recording = args.record_baseline is not None
     baseline: dict[str, Any] | None = None
     if not recording:
-        path = args.baseline or _baseline_for(sys.version)
+        path = args.baseline or _baseline_for(sys.version, cpu_id())
         try:
             baseline = json.loads(path.read_text())
         except FileNotFoundError:
@@ -371,10 +403,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"sim: {sim.__file__}" + ("  (recording baseline)" if recording else ""))
     if baseline is not None:
         recorded_with = baseline["measured_on"].get("interpreter", "unknown")
-        print(f"baseline: {path.name}, recorded with Python {recorded_with}"
+        recorded_on = baseline["measured_on"].get("cpu", "an unrecorded processor")
+        print(f"baseline: {path.name}, recorded with Python {recorded_with} on {recorded_on}"
               + ("" if recorded_with == sys.version else
                  f"; this is Python {sys.version}: figure 2 compares across interpreters, "
-                 "whose builds move the ratios by 10-25%"))
+                 "whose builds move the ratios by 10-25%")
+              + ("" if recorded_on == cpu_id() else
+                 f"; this is {cpu_id()}: figure 2 compares across processors, which move "
+                 "the ratios by up to 20% (record the old code here: see Baselines)"))
     _check_child_sim()
     figures: list[Figure] = []
 
@@ -427,6 +463,7 @@ def main(argv: list[str] | None = None) -> int:
             "measured_on": {
                 "commit": _git_commit(), "date": datetime.date.today().isoformat(),
                 "machine": f"{os.cpu_count()} cores, {platform.machine()}, shared",
+                "cpu": cpu_id(),
                 "python": platform.python_version(), "interpreter": sys.version,
                 "executable": sys.executable, "quick": args.quick,
                 "note": "ccsim before the kernel rebuild; figure 2 targets are 3x these ratios",
