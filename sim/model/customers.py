@@ -229,7 +229,7 @@ class Customer:
     @property
     def contacts(self) -> int:
         """Contacts so far (history before the run plus this run's)."""
-        history: int = self._population.columns.contacts[self.id]
+        history: int = self._population.columns.drawn_on_read.get("contacts")[self.id]
         return history + self._run_contacts
 
     @property
@@ -272,8 +272,10 @@ class _Columns:
     owner: dict[int, tuple[str, int]]
     """(group, seat) of owned customers only."""
     drawn_on_read: _DrawnOnRead
-    """``value``, ``churn_risk``, ``sentiment``, ``contacts`` (the pre-run history) and the
-    phones (``phone_offsets``, ``phone_carriers``)."""
+    """Read as attributes of these columns too: ``value``, ``churn_risk``, ``sentiment``,
+    ``contacts`` (contacts before the run), ``phone_offsets`` and ``phone_carriers``
+    (customer i's phones are ``phone_carriers[phone_offsets[i]:phone_offsets[i + 1]]``,
+    codes into ``Population.carrier_names``)."""
     run_contacts: dict[int, int] = field(default_factory=dict)
     """Contacts made in this run, by customer."""
     last_contact: dict[int, float] = field(default_factory=dict)
@@ -285,32 +287,11 @@ class _Columns:
         """The same shared columns with empty per-run state."""
         return replace(self, run_contacts={}, last_contact={}, last_agent={})
 
-    @property
-    def value(self) -> Column:
-        return self.drawn_on_read.get("value")
-
-    @property
-    def churn_risk(self) -> Column:
-        return self.drawn_on_read.get("churn_risk")
-
-    @property
-    def sentiment(self) -> Column:
-        return self.drawn_on_read.get("sentiment")
-
-    @property
-    def contacts(self) -> Column:
-        """Contacts before the run (the pre-run history)."""
-        return self.drawn_on_read.get("contacts")
-
-    @property
-    def phone_offsets(self) -> Column:
-        """Customer i's phones are ``phone_carriers[phone_offsets[i]:phone_offsets[i + 1]]``."""
-        return self.drawn_on_read.get("phone_offsets")
-
-    @property
-    def phone_carriers(self) -> Column:
-        """Codes into ``Population.carrier_names``."""
-        return self.drawn_on_read.get("phone_carriers")
+    def __getattr__(self, name: str) -> Column:
+        # Only for the columns drawn at their first read (see ``drawn_on_read``).
+        if name not in _DRAWN_COLUMNS:
+            raise AttributeError(f"'_Columns' object has no attribute {name!r}")
+        return self.drawn_on_read.get(name)
 
 
 class _DrawnOnRead:
@@ -346,6 +327,7 @@ class _DrawnOnRead:
 
 _ATTRIBUTES_ON_READ = frozenset(("value", "churn_risk", "sentiment"))
 """The ``Customer`` attributes whose columns are drawn on read (``_DrawnOnRead``)."""
+_DRAWN_COLUMNS = _ATTRIBUTES_ON_READ | {"contacts", "phone_offsets", "phone_carriers"}
 
 
 _STREAMS = ("tier", "language", "dialect", "value", "churn_risk", "sentiment", "channel",
