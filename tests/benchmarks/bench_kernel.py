@@ -18,8 +18,9 @@ and wall-clock time counts other people's work as ours):
    timed from the validated dict to the results (setup + run); customers = the
    ``arrivals`` figure of the overall metrics. The scenarios are run round-robin, each
    run paired with bare-loop runs as in figure 1, and the ratio of customers per CPU
-   second is what is compared: the bare loop stands in for the machine's speed, so a
-   ratio measured today on one machine can be compared with one measured on another.
+   second is what is compared: the bare loop stands in for the machine's speed of the
+   moment (a busy neighbour, a slow hour), not for the interpreter's build or the
+   processor, which move the ratio themselves (see "Baselines" below).
    Target: median ratio >= 3x the ratio of the code before the rebuild, recorded with
    the same interpreter on the same processor (see "Baselines" below).
 3. Growth: CPU per arrival of bank_vip under contextual with ``run.duration`` 168h over
@@ -386,7 +387,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="measure and write the figures as JSON (for the old code)")
     parser.add_argument("--baseline", metavar="PATH", type=Path,
                         help="baseline JSON for figure 2 (default: the kernel_baseline*.json "
-                        f"recorded with this interpreter, else {BASELINE.name})")
+                        "recorded with this interpreter on this processor, else with this "
+                        f"interpreter, else {BASELINE.name})")
     parser.add_argument("--child-memory", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_memory:
