@@ -23,6 +23,7 @@ import math
 from bisect import bisect_right
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import ClassVar
 
 import numpy as np
@@ -289,7 +290,7 @@ class _Columns:
 
     def __getattr__(self, name: str) -> Column:
         # Only for the columns drawn at their first read (see ``drawn_on_read``).
-        if name not in _DRAWN_COLUMNS:
+        if name not in _DRAWS_ON_READ:
             raise AttributeError(f"'_Columns' object has no attribute {name!r}")
         return self.drawn_on_read.get(name)
 
@@ -327,7 +328,6 @@ class _DrawnOnRead:
 
 _ATTRIBUTES_ON_READ = frozenset(("value", "churn_risk", "sentiment"))
 """The ``Customer`` attributes whose columns are drawn on read (``_DrawnOnRead``)."""
-_DRAWN_COLUMNS = _ATTRIBUTES_ON_READ | {"contacts", "phone_offsets", "phone_carriers"}
 
 
 _STREAMS = ("tier", "language", "dialect", "value", "churn_risk", "sentiment", "channel",
@@ -397,15 +397,8 @@ class Population:
             habit_hour=habit_hour, devices=codes(_choose(rng["devices"], spec.devices.values(), size)),
             voice_enrolled=codes(rng["voice_enrolled"].random(size) < voice_enrolment),
             owner=self._owners(as_numpy(tier), owner_groups, rng["owner"]),
-            drawn_on_read=_DrawnOnRead({
-                "value": lambda: floats(spec.value.sample(rng["value"], size)),
-                "churn_risk": lambda: floats(spec.churn_risk.sample(rng["churn_risk"], size)),
-                "sentiment": lambda: floats(spec.sentiment.sample(rng["sentiment"], size)),
-                "contacts": lambda: codes(rng["history"].poisson(spec.history, size)),
-                "phone_offsets": lambda: codes(np.concatenate(([0], np.cumsum(np.array(
-                    list(spec.phones))[_choose(rng["phones"], spec.phones.values(), size)])))),
-                "phone_carriers": lambda: codes(_choose(
-                    rng["carriers"], spec.carriers.values(), self.columns.phone_offsets[-1]))}))
+            drawn_on_read=_DrawnOnRead({name: partial(draw, self, rng)
+                                        for name, draw in _DRAWS_ON_READ.items()}))
         self._pools = self._habit_pools(as_numpy(channel), as_numpy(habit_hour), activity)
         self._everyone = _Pool(range(size), activity)
         self.fixed: dict[int, _Fixed] = {}
@@ -524,6 +517,21 @@ class Population:
         columns.last_contact[index] = time
 
 
+_Generators = dict[str, np.random.Generator]
+
+_DRAWS_ON_READ: dict[str, Callable[[Population, _Generators], Column]] = {
+    "value": lambda p, rng: floats(p.spec.value.sample(rng["value"], p.size)),
+    "churn_risk": lambda p, rng: floats(p.spec.churn_risk.sample(rng["churn_risk"], p.size)),
+    "sentiment": lambda p, rng: floats(p.spec.sentiment.sample(rng["sentiment"], p.size)),
+    "contacts": lambda p, rng: codes(rng["history"].poisson(p.spec.history, p.size)),
+    "phone_offsets": lambda p, rng: codes(np.concatenate(([0], np.cumsum(np.array(
+        list(p.spec.phones))[_choose(rng["phones"], p.spec.phones.values(), p.size)])))),
+    "phone_carriers": lambda p, rng: codes(_choose(
+        rng["carriers"], p.spec.carriers.values(), p.columns.phone_offsets[-1])),
+}
+"""How each column drawn on read is drawn, from the build and its generators (by name)."""
+
+
 class _Pool:
     """Customers to draw from in proportion to their activity (bisect on cumulative weights)."""
 
@@ -543,7 +551,7 @@ class _Pool:
         return self._members[min(bisect_right(self._cumulative, u * self._total), self._last)]
 
 
-def _generators(generator: Callable[[str], np.random.Generator]) -> dict[str, np.random.Generator]:
+def _generators(generator: Callable[[str], np.random.Generator]) -> _Generators:
     return {name: generator(f"population/{name}") for name in _STREAMS}
 
 
