@@ -60,3 +60,22 @@ def test_every_fused_step_is_a_kernel_step() -> None:
     simulation = Simulation(load_scenario(ROOT / "scenarios" / "quickstart.yaml"), "fcfs")
     for attribute, own in STEPS.items():
         assert getattr(simulation, attribute).__func__ is getattr(Simulation, own), attribute
+
+
+@pytest.mark.parametrize(("file", "policy", "by_weekday"), [
+    ("blocking.yaml", "fcfs", False),           # warm-up, fused path
+    ("ivr_bank.yaml", "fcfs", False),           # warm-up of 30 min, stages: stepwise path
+    ("bank_week.yaml", "fcfs", True),           # a week of cells, boundaries at midnight
+    ("omnichannel_bank.yaml", "fcfs", False),   # agents holding several chats at once
+])
+def test_busy_periods_split_at_a_boundary_as_add_time_splits_them(
+        file: str, policy: str, by_weekday: bool) -> None:
+    """``end_busy``'s two-piece split of a busy period across the latest interval boundary
+    gives exactly the floats of ``MetricCells.add_time``, which it replaces there."""
+    figures = []
+    for split in (True, False):
+        simulation = Simulation(load_scenario(ROOT / "scenarios" / file), policy,
+                                replication=1, by_weekday=by_weekday)
+        simulation._whole_second_intervals = split
+        figures.append(json.dumps(asdict(simulation.run()), sort_keys=True))
+    assert figures[0] == figures[1]
