@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from sim import run
+from sim.errors import ScenarioError
 from sim.kernel.streams import RandomStreams
 from sim.model.customers import Customer, Population, categories
 from sim.model.profile import INBOUND, SERVED, Interaction, ProfileStore
@@ -71,7 +72,7 @@ def test_shared_builds_give_the_results_of_separate_builds(
 def test_a_run_never_sees_another_runs_contacts(
         caches: tuple[BuildCache[Population], BuildCache[object]]) -> None:
     first, second = _population(), _population()
-    assert caches[0].builds == 1 and first.columns.tier is second.columns.tier
+    assert caches[0].builds == 1 and first.columns.categories is second.columns.categories
     before = Customer(second, 3)
     first.columns.last_agent[3] = 7  # as the engine writes it when an agent serves
     first.record_contact(3, 100.0)
@@ -248,3 +249,49 @@ def test_a_scenario_that_reads_no_profile_score_never_draws_one(
     assert build.columns.drawn_on_read.attributes == []
     assert set(build.columns.drawn_on_read._draws) == {
         "value", "churn_risk", "sentiment", "contacts", "phone_offsets", "phone_carriers"}
+
+
+def test_each_customers_categories_are_the_draws_of_their_own_streams(
+        caches: tuple[BuildCache[Population], BuildCache[object]]) -> None:
+    """Tier, language, dialect, channel, devices and voice print come out of one combined
+    code per customer (``_combined``) as drawn, each from its own stream."""
+    spec = _omnichannel().customers
+    assert spec is not None
+    population, streams, size = _population(), RandomStreams(5, 0), spec.population
+
+    def drawn(name: str, shares: Iterable[float]) -> np.ndarray:
+        return _choices(shares, streams.generator(f"population/{name}").random(size))
+
+    tiers, languages = drawn("tier", spec.tiers.values()), drawn("language",
+                                                                 spec.languages.values())
+    channels, devices = drawn("channel", spec.channels.values()), drawn("devices",
+                                                                    spec.devices.values())
+    voice = streams.generator("population/voice_enrolled").random(size) < 0.5
+    dialect_u = streams.generator("population/dialect").random(size)
+    seen = set()
+    for index in range(size):
+        customer = Customer(population, index)
+        language = population.language_names[languages[index]]
+        shares = spec.dialects.get(language)
+        dialect = None if shares is None else list(shares)[_choices(
+            shares.values(), dialect_u[index:index + 1])[0]]
+        expected = (population.tier_names[tiers[index]], language, dialect,
+                    population.channel_names[channels[index]],
+                    population.device_counts[devices[index]], bool(voice[index]))
+        assert (customer.tier, customer.language, customer.dialect, customer.preferred_channel,
+                customer.devices, customer.voice_enrolled) == expected, index
+        seen.add(expected)
+    assert len(seen) > 20  # many combinations decoded, not a few repeated
+
+
+def test_more_categories_than_one_code_can_hold_are_refused_at_validation() -> None:
+    data = yaml.safe_load((ROOT / "scenarios" / "identity_bank.yaml").read_text())
+    count = 5000  # 5000^5 x 2 combinations: over 2^62
+    customers = data["customers"]
+    for field, prefix in (("tiers", "t"), ("languages", "l"), ("channels", "c")):
+        customers[field] = {f"{prefix}{i}": 1 / count for i in range(count)}
+    customers["dialects"] = {"l0": {f"d{i}": 1 / count for i in range(count)}}
+    customers["devices"] = {i + 1: 1 / count for i in range(count)}
+    with pytest.raises(ScenarioError, match=r"customers\.tiers: 6,251,250,000,000,000,000 "
+                       r"combinations of tiers, .*; allowed: at most 4,611,686,018,427,387,904"):
+        scenario_from_dict(data, source="big.yaml")

@@ -38,7 +38,7 @@ from sim.kernel.fused import fuse
 from sim.kernel.metrics import LINEAR_BIN_WIDTH, LINEAR_LIMIT, wait_bin
 from sim.kernel.streams import RandomStreams
 from sim.model.outcomes import QualityModel
-from sim.model.scenario import DAY, AgentGroup, Scenario
+from sim.model.scenario import AgentGroup, Scenario
 from sim.stages import assemble
 from sim.state import ABANDONED, IN_SERVICE, WAITING, Agent, Contact, RoutingState
 

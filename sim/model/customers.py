@@ -163,6 +163,13 @@ class Customers(StrictModel):
                 raise FieldError(("dialects", language), (
                     f"unknown language {language!r}; allowed: one of languages "
                     f"({', '.join(self.languages)})"))
+        dialects = len({name for shares in self.dialects.values() for name in shares})
+        combinations = (len(self.tiers) * len(self.languages) * (1 + dialects)
+                        * len(self.channels) * len(self.devices) * 2)
+        if combinations > _MAX_CATEGORIES:
+            raise FieldError(("tiers",), (
+                f"{combinations:,} combinations of tiers, languages, dialects, channels, device "
+                f"counts and voice prints; allowed: at most {_MAX_CATEGORIES:,} (2^62)"))
         others = (self.prospects.share if self.prospects else 0.0) + (
             self.fraud.share if self.fraud else 0.0)
         if others > 1.0:
@@ -204,8 +211,8 @@ class Customer:
     def __init__(self, population: Population, index: int) -> None:
         # The fixed attributes come as one tuple, built at the customer's first contact
         # (a customer makes several contacts in a run; each gets a fresh snapshot).
-        (self.tier, self.language, self.dialect, self.preferred_channel, self.preferred_hours,
-         self.devices, self.voice_enrolled, self.owner) = (
+        (self.tier, self.language, self.dialect, self.preferred_channel, self.devices,
+         self.voice_enrolled, self.preferred_hours, self.owner) = (
             population.fixed.get(index) or population.fix(index))
         columns = population.columns
         self.id = index
@@ -256,20 +263,13 @@ class _Columns:
     at no cost.
     """
 
-    tier: Column
-    """Codes into ``Population.tier_names``."""
-    language: Column
-    """Codes into ``Population.language_names``."""
-    dialect: Column
-    """Codes into ``Population.dialect_names`` (0: none)."""
+    categories: Column
+    """Tier, language, dialect, preferred channel, devices and voice print as one code
+    (``Population.categories`` reads it)."""
     channel: Column
     """Preferred channel: codes into ``Population.channel_names``."""
     habit_hour: Column
     """Hour of day (0-23) at which the preferred hours start."""
-    devices: Column
-    """Codes into ``Population.device_counts``."""
-    voice_enrolled: Column
-    """1 for a customer with a voice print, else 0."""
     owner: dict[int, tuple[str, int]]
     """(group, seat) of owned customers only."""
     drawn_on_read: _DrawnOnRead
@@ -337,12 +337,20 @@ _STREAMS = ("tier", "language", "dialect", "value", "churn_risk", "sentiment", "
 
 OwnerGroups = tuple[tuple[str, int, tuple[str, ...], float], ...]
 
-_Fixed = tuple[str, str, "str | None", str, tuple[float, float], int, bool,
+"""(group, seats, tiers, share) of each group that owns customers."""
+
+_MAX_CATEGORIES = 2**62
+"""Combinations of categorical attributes a population may have: ``_combined`` codes them
+in 64-bit integers."""
+
+_Categories = tuple[str, str, "str | None", str, int, bool]
+"""Tier, language, dialect, preferred channel, devices and whether the voice is enrolled."""
+_Fixed = tuple[str, str, "str | None", str, int, bool, tuple[float, float],
                "tuple[str, int] | None"]
-"""A customer's attributes that do not change in a run, in ``Customer.__init__``'s order."""
+"""A customer's attributes that do not change in a run, in ``Customer.__init__``'s order:
+the categories, the preferred hours and the owner."""
 _FIXED_KEPT = 200_000
 """At most this many customers' fixed attributes are kept (``Population.fixed``)."""
-"""(group, seats, tiers, share) of each group that owns customers."""
 
 
 class Population:
@@ -392,10 +400,19 @@ class Population:
         habit_hour = codes(_choose(rng["habit_hour"], hour_weights, size))
         shape = 1.0 / spec.activity_cv**2
         activity = rng["activity"].gamma(shape, 1.0 / shape, size)
+        devices = codes(_choose(rng["devices"], spec.devices.values(), size))
+        voice_enrolled = codes(rng["voice_enrolled"].random(size) < voice_enrolment)
+        self._radices = (len(self.tier_names), len(self.language_names),
+                         len(self.dialect_names), len(self.channel_names),
+                         len(self.device_counts), 2)
+        self._categories: dict[int, _Categories] = {}
+        """``categories`` by code, made at the code's first read, shared by every fork."""
+        self._preferred_hours = tuple((start * HOUR, (start * HOUR + self.habit_window) % DAY)
+                                      for start in range(HOURS))
         self.columns = _Columns(
-            tier=tier, language=language, dialect=dialect, channel=channel,
-            habit_hour=habit_hour, devices=codes(_choose(rng["devices"], spec.devices.values(), size)),
-            voice_enrolled=codes(rng["voice_enrolled"].random(size) < voice_enrolment),
+            categories=_combined((tier, language, dialect, channel, devices, voice_enrolled),
+                                 self._radices),
+            channel=channel, habit_hour=habit_hour,
             owner=self._owners(as_numpy(tier), owner_groups, rng["owner"]),
             drawn_on_read=_DrawnOnRead({name: partial(draw, self, rng)
                                         for name, draw in _DRAWS_ON_READ.items()}))
@@ -410,15 +427,23 @@ class Population:
         columns, fixed = self.columns, self.fixed
         if len(fixed) >= _FIXED_KEPT:
             fixed.clear()  # bounds the memory of long runs over a large base
-        start = columns.habit_hour[index] * HOUR
-        fixed[index] = attributes = (
-            self.tier_names[columns.tier[index]], self.language_names[columns.language[index]],
-            self.dialect_names[columns.dialect[index]],
-            self.channel_names[columns.channel[index]],
-            (start, (start + self.habit_window) % DAY),
-            self.device_counts[columns.devices[index]], columns.voice_enrolled[index] == 1,
-            columns.owner.get(index))
+        code = columns.categories[index]
+        fixed[index] = attributes = (self._categories.get(code) or self.categories(code)) + (
+            self._preferred_hours[columns.habit_hour[index]], columns.owner.get(index))
         return attributes
+
+    def categories(self, code: int) -> _Categories:
+        """The categorical attributes of the customers whose ``columns.categories`` is
+        ``code`` (kept for the next read)."""
+        digits, rest = [], code
+        for radix in reversed(self._radices):
+            rest, digit = divmod(rest, radix)
+            digits.append(digit)
+        voice, devices, channel, dialect, language, tier = digits
+        self._categories[code] = categories = (
+            self.tier_names[tier], self.language_names[language], self.dialect_names[dialect],
+            self.channel_names[channel], self.device_counts[devices], voice == 1)
+        return categories
 
     @classmethod
     def shared(cls, spec: Customers, generator: Callable[[str], np.random.Generator],
@@ -561,6 +586,16 @@ def _key(spec: Customers, rng: dict[str, np.random.Generator], hour_weights: np.
     the other inputs (so two keys are equal exactly when the customers are)."""
     return (spec.model_dump_json(), tuple(generator_key(r) for r in rng.values()),
             np.asarray(hour_weights, dtype=float).tobytes(), voice_enrolment, owner_groups)
+
+
+def _combined(columns: tuple[Column, ...], radices: tuple[int, ...]) -> Column:
+    """One code per customer for several code columns: the codes as digits of a number
+    with these radices (the first column the most significant)."""
+    combined = np.zeros(len(columns[0]), dtype=np.int64)
+    for column, radix in zip(columns, radices):
+        combined *= radix
+        combined += as_numpy(column)
+    return codes(combined)
 
 
 def _choose(rng: np.random.Generator, shares: object, size: int) -> np.ndarray:
