@@ -175,11 +175,13 @@ def test_a_habit_pool_holds_the_customers_whose_window_covers_its_hour() -> None
     columns = population.columns
     channels, starts = list(columns.channel), list(columns.habit_hour)
     pools = population._pools
-    for code in range(len(population.channel_names)):
+    assert list(pools) == list(population.channel_names)
+    for code, name in enumerate(population.channel_names):
+        assert len(pools[name]) == 24
         for hour in range(24):
             expected = [index for back in range(3) for index in range(population.size)
                         if channels[index] == code and starts[index] == (hour - back) % 24]
-            pool = pools.get((code, hour))
+            pool = pools[name][hour]
             assert (list(pool._members) if pool is not None else []) == expected
             if pool is not None:
                 weights_in_order = [population._everyone._cumulative[i]

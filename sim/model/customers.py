@@ -382,7 +382,6 @@ class Population:
         self.dialect_names: tuple[str | None, ...] = (None, *dict.fromkeys(
             name for shares in spec.dialects.values() for name in shares))
         self.channel_names = tuple(spec.channels)
-        self._channel_codes = {name: code for code, name in enumerate(self.channel_names)}
         self.carrier_names = tuple(spec.carriers)
         self.device_counts = tuple(spec.devices)
         self.habit_window = spec.habit_window
@@ -487,8 +486,9 @@ class Population:
         return dialect
 
     def _habit_pools(self, channel: np.ndarray, habit_hour: np.ndarray,
-                     activity: np.ndarray) -> dict[tuple[int, int], _Pool]:
-        """Customers by (preferred channel, hour of day inside their preferred window).
+                     activity: np.ndarray) -> dict[str, list[_Pool | None]]:
+        """Customers by preferred channel and hour of day inside their preferred window
+        (None: nobody, or nobody with a weight, prefers that channel at that hour).
 
         The pool of hour h holds, in this order, the customers whose window starts at h,
         then at h - 1, ... (each group in customer order): customers are sorted once by
@@ -503,21 +503,20 @@ class Population:
             first = first.astype(np.uint16)
         order = np.argsort(first, kind="stable").astype(np.uint32)
         bounds = np.searchsorted(first[order], np.arange(groups + 1)).tolist()
-        pools = {}
+        pools: dict[str, list[_Pool | None]] = {}
         for key in range(groups):
             code, hour = divmod(key, HOURS)
             starts = [code * HOURS + (hour - back) % HOURS for back in range(window_hours)]
             chosen = np.concatenate([order[bounds[start]:bounds[start + 1]] for start in starts])
-            if len(chosen):
-                pools[code, hour] = _Pool(codes(chosen), activity[chosen])
+            pool = _Pool(codes(chosen), activity[chosen]) if len(chosen) else None
+            pools.setdefault(self.channel_names[code], []).append(pool if pool else None)
         return pools
 
     def pick(self, channel: str, time: float, habit_u: float, pick_u: float) -> int:
         """The customer who makes a contact on ``channel`` at ``time`` (two uniforms)."""
-        pool = None
-        if habit_u < self._habit_strength and channel in self._channel_codes:
-            pool = self._pools.get((self._channel_codes[channel], int(time // 3600) % HOURS))
-        return (pool or self._everyone).pick(pick_u)
+        hourly = self._pools.get(channel) if habit_u < self._habit_strength else None
+        pool = hourly[int(time // 3600) % HOURS] if hourly is not None else None
+        return (self._everyone if pool is None else pool).pick(pick_u)
 
     def pick_victim(self, pick_u: float) -> int:
         """A fraudster's target: any customer, uniformly."""
