@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ from sim.files import (
 )
 from sim.model import yaml_input
 from sim.model.scenario import load_scenario, parse_scenario
-from sim.workers import cap_jobs, usable_cores
+from sim.workers import _start_workers, cap_jobs, usable_cores, worker_pool
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
@@ -579,3 +580,43 @@ def _handles_signals_as_a_worker(pid: int) -> bool:
         line.split(":\t") for line in status.splitlines() if line.startswith(("SigIgn", "SigCgt")))}
     return bool(masks["SigIgn"] >> (signal.SIGINT - 1) & 1) and not (
         masks["SigCgt"] >> (signal.SIGTERM - 1) & 1)
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="no signal masks")
+def test_ctrl_c_while_the_workers_are_forked_is_raised_once_they_are() -> None:
+    """A Ctrl-C that lands while the pool forks is held, then raised in ordinary code
+    (raised in the parent's after-fork hooks, Python ignored it and the run went on)."""
+    forked = []
+
+    class ForkingPool:
+        def submit(self, task: object) -> Future[int]:
+            # Arrives in the middle of the forks, at any thread of the process.
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):  # ordinary code that Python may interrupt anywhere
+                pass
+            forked.append(True)  # reached only if the signal was held
+            done: Future[int] = Future()
+            done.set_result(0)
+            return done
+
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    with pytest.raises(KeyboardInterrupt):
+        _start_workers(ForkingPool())  # type: ignore[arg-type]
+    assert forked == [True]
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    assert signal.SIGINT not in blocked and signal.SIGTERM not in blocked
+    assert {number: signal.getsignal(number) for number in handlers} == handlers
+
+
+def _blocked_signals() -> set[int]:
+    status = Path("/proc/self/status").read_text()
+    mask = next(int(line.split(":\t")[1], 16) for line in status.splitlines()
+                if line.startswith("SigBlk"))
+    return {number for number in range(1, 65) if mask >> (number - 1) & 1}
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_workers_do_not_keep_the_signals_held_while_they_were_forked() -> None:
+    with worker_pool(2) as pool:
+        blocked = pool.submit(_blocked_signals).result()
+    assert signal.SIGINT not in blocked and signal.SIGTERM not in blocked
