@@ -240,15 +240,16 @@ class PredictivePolicy:
         """Value of each pair (its arm, None when never seen, and its key), drawn from the
         posterior or its mean as ``explore`` says."""
         a0, b0 = self._a0, self._b0
-        a = [a0 + arm.resolved if arm is not None else a0 for arm in arms]
-        b = [b0 + arm.unresolved if arm is not None else b0 for arm in arms]
-        # One scalar draw per pair: the same draws, in the same order, as one call on
-        # arrays, without numpy's per-call overhead on a handful of candidates (it was
-        # most of this policy's time).
         if self._thompson:
+            # One scalar draw per pair: the same draws, in the same order, as one call on
+            # arrays, without numpy's per-call overhead on a handful of candidates (it was
+            # most of this policy's time).
             beta = rng.beta
-            values = [beta(x, y) for x, y in zip(a, b)]
+            values = [beta(a0, b0) if arm is None else beta(a0 + arm.resolved, b0 + arm.unresolved)
+                      for arm in arms]
         else:
+            a = [a0 + arm.resolved if arm is not None else a0 for arm in arms]
+            b = [b0 + arm.unresolved if arm is not None else b0 for arm in arms]
             values = [x / (x + y) for x, y in zip(a, b)]
         penalty = self._penalty
         if penalty:
