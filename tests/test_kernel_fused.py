@@ -76,6 +76,6 @@ def test_busy_periods_split_at_a_boundary_as_add_time_splits_them(
     for split in (True, False):
         simulation = Simulation(load_scenario(ROOT / "scenarios" / file), policy,
                                 replication=1, by_weekday=by_weekday)
-        simulation._whole_second_intervals = split
+        simulation._whole_seconds = split
         figures.append(json.dumps(asdict(simulation.run()), sort_keys=True))
     assert figures[0] == figures[1]

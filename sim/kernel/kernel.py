@@ -104,13 +104,10 @@ class Simulation:
         # measured interval. Negative epochs mark warm-up.
         self.slot = 0
         self._epoch = 0 if self.warmup == 0 else -1
-        # A busy period begun in the epoch just before the latest boundary ends in two
-        # pieces: ``end_busy`` adds them itself, the same floats as ``add_time`` gives
-        # when the boundaries fall on whole seconds (then every boundary time is exact).
-        self._split_epoch: int | None = None
-        self._split_slot = 0
-        self._boundary = 0.0
-        self._whole_second_intervals = float(self.cells.interval).is_integer()
+        # (epoch, slot, time) of the latest boundary, where ``end_busy`` splits a busy period
+        # begun just before it as ``add_time`` would: boundaries on whole seconds are exact.
+        self._split: tuple[int, int, float] | None = None
+        self._whole_seconds = float(self.cells.interval).is_integer()
         self.verification: str | None = None
         self.outbound: str | None = None
         self.trace = trace
@@ -181,18 +178,14 @@ class Simulation:
         self._queue_area = 0.0
         self._queue_changed = self.clock.now
         self._epoch = abs(self._epoch) + 1
-        self._split_epoch = None
+        self._split = None
 
     def _on_interval_boundary(self, _: None) -> None:
         cells, now = self.cells, self.clock.now
-        previous_epoch, previous_slot = self._epoch, self.slot
+        self._split = (self._epoch, self.slot, now) if self._epoch >= 0 and self._whole_seconds \
+            else None
         self.slot = round((now % cells.period) / cells.interval) % cells.slots
-        self._epoch = previous_epoch - 1 if previous_epoch < 0 else previous_epoch + 1
-        if previous_epoch >= 0 and self._whole_second_intervals:
-            self._split_epoch, self._split_slot, self._boundary = (previous_epoch,
-                                                                   previous_slot, now)
-        else:
-            self._split_epoch = None
+        self._epoch = self._epoch - 1 if self._epoch < 0 else self._epoch + 1
         self.clock.schedule(cells.interval, self._on_interval_boundary)
 
     def on_duty_for(self, contact_type: str) -> int:
@@ -385,10 +378,10 @@ class Simulation:
             group_cell = group_cells[self.slot]  # busy period wholly inside this interval
             group_cell.busy += now - agent.busy_since
             return group_cell
-        if not agent.held and agent.busy_epoch == self._split_epoch:
-            # Across the latest boundary only: add_time's two pieces, in its order.
-            boundary = self._boundary
-            group_cells[self._split_slot].busy += boundary - agent.busy_since
+        split = self._split
+        if not agent.held and split is not None and agent.busy_epoch == split[0]:
+            _, slot, boundary = split  # across the latest boundary: add_time's two pieces
+            group_cells[slot].busy += boundary - agent.busy_since
             group_cell = group_cells[self.slot]
             group_cell.busy += now - boundary
             return group_cell
