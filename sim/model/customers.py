@@ -336,7 +336,6 @@ _STREAMS = ("tier", "language", "dialect", "value", "churn_risk", "sentiment", "
 """The population's random streams, one per attribute (``population/<name>``)."""
 
 OwnerGroups = tuple[tuple[str, int, tuple[str, ...], float], ...]
-
 """(group, seats, tiers, share) of each group that owns customers."""
 
 _MAX_CATEGORIES = 2**62
@@ -509,7 +508,7 @@ class Population:
             starts = [code * HOURS + (hour - back) % HOURS for back in range(window_hours)]
             chosen = np.concatenate([order[bounds[start]:bounds[start + 1]] for start in starts])
             pool = _Pool(codes(chosen), activity[chosen]) if len(chosen) else None
-            pools.setdefault(self.channel_names[code], []).append(pool if pool else None)
+            pools.setdefault(self.channel_names[code], []).append(pool or None)
         return pools
 
     def pick(self, channel: str, time: float, habit_u: float, pick_u: float) -> int:
