@@ -400,14 +400,10 @@ class RoutingState:
         whose id is in ``leave_out``: ``idle_agents`` cut short, as a list (cheaper per agent
         than a generator, for policies that score a few candidates per decision)."""
         agents: list[AgentView] = []
-        queue = self._idle[skill]
-        while queue:  # stale entries at the head go for good, as in longest_idle_agent
-            agent, serial = queue[0]
-            if agent.idle and agent.idle_serial == serial:
-                break
-            queue.popleft()
+        if self.longest_idle_agent(skill) is None:  # which drops stale entries at the head
+            return agents
         # No copy of the index: nothing changes it while a policy decides.
-        for agent, serial in queue:
+        for agent, serial in self._idle[skill]:
             if agent.idle and agent.idle_serial == serial and agent.id not in leave_out:
                 agents.append(agent)
                 if len(agents) == limit:

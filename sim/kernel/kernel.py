@@ -374,18 +374,18 @@ class Simulation:
         """The group cell that work finishing now counts in; adds the busy period that ends
         when the agent holds nothing more."""
         group_cells = self.cells.group[agent.group_index]
-        if not agent.held and agent.busy_epoch == self._epoch > 0:
-            group_cell = group_cells[self.slot]  # busy period wholly inside this interval
-            group_cell.busy += now - agent.busy_since
-            return group_cell
-        split = self._split
-        if not agent.held and split is not None and agent.busy_epoch == split[0]:
-            _, slot, boundary = split  # across the latest boundary: add_time's two pieces
-            group_cells[slot].busy += boundary - agent.busy_since
-            group_cell = group_cells[self.slot]
-            group_cell.busy += now - boundary
-            return group_cell
         if not agent.held:
+            if agent.busy_epoch == self._epoch > 0:
+                group_cell = group_cells[self.slot]  # busy period wholly inside this interval
+                group_cell.busy += now - agent.busy_since
+                return group_cell
+            split = self._split
+            if split is not None and agent.busy_epoch == split[0]:
+                _, slot, boundary = split  # across the latest boundary: add_time's two pieces
+                group_cells[slot].busy += boundary - agent.busy_since
+                group_cell = group_cells[self.slot]
+                group_cell.busy += now - boundary
+                return group_cell
             self.cells.add_time(group_cells, "busy", agent.busy_since, now)
         return group_cells[self.slot] if now >= self.warmup else self.cells.warmup_sink
 

@@ -163,9 +163,7 @@ class Customers(StrictModel):
                 raise FieldError(("dialects", language), (
                     f"unknown language {language!r}; allowed: one of languages "
                     f"({', '.join(self.languages)})"))
-        dialects = len({name for shares in self.dialects.values() for name in shares})
-        combinations = (len(self.tiers) * len(self.languages) * (1 + dialects)
-                        * len(self.channels) * len(self.devices) * 2)
+        combinations = math.prod(_category_radices(self))
         if combinations > _MAX_CATEGORIES:
             raise FieldError(("tiers",), (
                 f"{combinations:,} combinations of tiers, languages, dialects, channels, device "
@@ -400,9 +398,7 @@ class Population:
         activity = rng["activity"].gamma(shape, 1.0 / shape, size)
         devices = codes(_choose(rng["devices"], spec.devices.values(), size))
         voice_enrolled = codes(rng["voice_enrolled"].random(size) < voice_enrolment)
-        self._radices = (len(self.tier_names), len(self.language_names),
-                         len(self.dialect_names), len(self.channel_names),
-                         len(self.device_counts), 2)
+        self._radices = _category_radices(spec)
         self._categories: dict[int, _Categories] = {}
         """``categories`` by code, made at the code's first read, shared by every fork."""
         self._preferred_hours = tuple((start * HOUR, (start * HOUR + self.habit_window) % DAY)
@@ -584,6 +580,14 @@ def _key(spec: Customers, rng: dict[str, np.random.Generator], hour_weights: np.
     the other inputs (so two keys are equal exactly when the customers are)."""
     return (spec.model_dump_json(), tuple(generator_key(r) for r in rng.values()),
             np.asarray(hour_weights, dtype=float).tobytes(), voice_enrolment, owner_groups)
+
+
+def _category_radices(spec: Customers) -> tuple[int, ...]:
+    """How many values each digit of ``_Columns.categories`` takes, most significant first:
+    tiers, languages, dialects (and none), preferred channels, device counts, voice print."""
+    dialects = {name for shares in spec.dialects.values() for name in shares}
+    return (len(spec.tiers), len(spec.languages), 1 + len(dialects), len(spec.channels),
+            len(spec.devices), 2)
 
 
 def _combined(columns: tuple[Column, ...], radices: tuple[int, ...]) -> Column:
