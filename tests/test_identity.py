@@ -11,7 +11,9 @@ deterministic.
 from __future__ import annotations
 
 import copy
+import json
 import math
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -292,6 +294,37 @@ def test_every_arrival_is_accounted_for(length: dict[str, Any], strategy: str) -
         assert o["self_service"] > 0 and o["blocked"] > 0
         if "arrivals" in length:
             assert o["in_ivr_at_end"] == 0 and o["in_queue_at_end"] == 0
+
+
+@pytest.mark.parametrize("strategy", ["kba_all", "passive_stepup"])
+def test_contacts_ending_in_the_ivr_are_counted_at_arrival_with_the_same_figures(
+        strategy: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a trace, profiles or churn, a contact that ends in the IVR before the horizon
+    is counted when it arrives, with no IVR-end event; every figure is the same as with
+    the event (a warm-up, and contacts still in the IVR at the horizon, included)."""
+    data = _data(identity__verification={"strategy": strategy})
+    data["run"] = {"duration": "3h", "warmup": "1h", "replications": 1, "seed": 4}
+    data["identity"]["ivr_time"] = {"dist": "exponential", "mean": "2min"}
+    ivr_ends: list[int] = []
+    on_ivr_end = IdentityStage._on_ivr_end
+
+    def counted_ivr_end(stage: IdentityStage, contact: Any) -> None:
+        ivr_ends[-1] += 1
+        on_ivr_end(stage, contact)
+
+    monkeypatch.setattr(IdentityStage, "_on_ivr_end", counted_ivr_end)
+    figures = []
+    for start in (IdentityStage.start, lambda stage: None):  # at arrival; by the event
+        monkeypatch.setattr(IdentityStage, "start", start)
+        ivr_ends.append(0)
+        figures.append(json.dumps(asdict(Simulation(scenario_from_dict(data), "fcfs").run()),
+                                  sort_keys=True))
+    result = json.loads(figures[0])["overall"]
+    assert result["self_service"] > 100 and result["in_ivr_at_end"] > 0
+    assert (result["refused_in_ivr"] > 0) == (strategy == "passive_stepup")  # an IVR passcode
+    # The events left are those of callers who go on to the queue.
+    assert ivr_ends[0] < ivr_ends[1] - result["self_service"]
+    assert figures[0] == figures[1]
 
 
 # ------------------------------------------------- verification time in AHT

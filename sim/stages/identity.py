@@ -10,6 +10,7 @@ last agent (``assign``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -70,6 +71,8 @@ class IdentityStage(Stage):
         self.profiles: Profiles | None = None
         """Set by the profiles stage, when the scenario keeps profiles."""
         self._in_ivr: dict[Contact, None] = {}  # in arrival order, for the end-of-run trace
+        self._ends_unobserved_before = -math.inf
+        """A contact that ends in the IVR before this time is counted at arrival (``start``)."""
         self.experience: Callable[[Contact, Customer, bool], bool] | None = None
         """Set by the churn stage: given a contact, the record of the customer its caller
         claims to be and whether the caller is that customer (not a fraudster), False when
@@ -121,6 +124,15 @@ class IdentityStage(Stage):
                        for name, group in scenario.agents.items() if group.owns is not None)
         return IdentityModel(scenario.customers, scenario.identity, strategy, kernel.streams,
                              kernel.type_names, self.hour_weights, owners)
+
+    def start(self) -> None:
+        kernel = self.kernel
+        if (kernel.trace is None and self.profiles is None and self.refused is None
+                and kernel.max_arrivals is None):
+            # Nothing watches a contact end in the IVR but its counts, in its arrival's
+            # cell: one whose IVR time ends before the horizon is counted when it arrives,
+            # with no event (the events left keep their order).
+            self._ends_unobserved_before = kernel.horizon
 
     def pending(self) -> bool:
         return bool(self._in_ivr)
@@ -187,7 +199,12 @@ class IdentityStage(Stage):
             identity.ivr_verify_sum += caller.ivr_verify_s
             identity.cost_sum += caller.ivr_fee
         delay = caller.ivr_s + caller.ivr_verify_s
-        if delay <= 0.0 and not (caller.self_service or caller.refused_in_ivr):
+        if caller.self_service or caller.refused_in_ivr:
+            if now + delay < self._ends_unobserved_before:
+                if contact.counted:
+                    ended_in_ivr(identity, caller)
+                return
+        elif delay <= 0.0:
             kernel.route(contact, now)
             return
         kernel.clock.schedule(delay, self._on_ivr_end, contact)
@@ -220,12 +237,7 @@ class IdentityStage(Stage):
         if caller.refused_in_ivr and self.refused is not None:
             self.refused(contact)
         if contact.counted:
-            identity = contact.cell.identity
-            if caller.self_service:
-                identity.self_served += 1
-            else:
-                identity.refused_in_ivr += 1
-                conclude(identity, caller)
+            ended_in_ivr(contact.cell.identity, caller)
         if kernel.trace is not None:
             outcome = "self_service" if caller.self_service else "refused_in_ivr"
             kernel.trace.contact(kernel, contact, outcome, now)
@@ -272,6 +284,15 @@ def claimed(contact: Contact) -> Customer | None:
     engine's books), known to the center or not."""
     caller = contact.identity
     return caller.customer if caller is not None else contact.customer
+
+
+def ended_in_ivr(identity: IdentityCell, caller: Caller) -> None:
+    """Count a contact that ended in the IVR: self-served, or refused by its checks."""
+    if caller.self_service:
+        identity.self_served += 1
+    else:
+        identity.refused_in_ivr += 1
+        conclude(identity, caller)
 
 
 def conclude(identity: IdentityCell, caller: Caller) -> None:
