@@ -125,6 +125,67 @@ def test_caller_kinds_and_intents_come_out_as_configured() -> None:
     assert all(c.customer is None and c.verified is None for c in callers if c.kind == PROSPECT)
 
 
+def _signals_one_by_one(model: IdentityModel, row: tuple[float, ...],
+                        scenario: Scenario) -> tuple[object, ...]:
+    """What a contact's row says, by 0.3.0's rules for one contact (the reference)."""
+    from bisect import bisect_right
+
+    def pick(shares: dict[str, float], u: float) -> str:
+        cumulative, total = [], 0.0
+        for share in shares.values():
+            total += share
+            cumulative.append(total)
+        return list(shares)[min(bisect_right(cumulative, u), len(shares) - 1)]
+
+    customers, identity = scenario.customers, scenario.identity
+    assert customers is not None and customers.fraud is not None
+    fraud, prospects = customers.fraud, customers.prospects
+    prospect_share = prospects.share if prospects is not None else 0.0
+    device = carrier = on_file = False
+    if row[0] < fraud.share:
+        kind, intent = FRAUD, pick(fraud.intents, row[7])
+        on_file = row[3] < fraud.spoof
+        carrier = on_file and row[6] < fraud.spoofed_carrier_match
+        device = on_file and row[5] < fraud.device_match
+    elif row[0] < fraud.share + prospect_share:
+        assert prospects is not None
+        kind, intent = PROSPECT, pick(prospects.intents, row[7])
+    else:
+        kind = GENUINE
+        intent = pick({n: i.share for n, i in identity.intents.items()}, row[7]) \
+            if identity is not None else ""
+        on_file = carrier = row[3] < customers.known_number
+        device = on_file and row[5] < customers.device_match
+    unique_number = on_file and row[4] >= customers.shared_number
+    if kind == PROSPECT:  # no number, no score: compare what the stream gives
+        return row, kind, intent
+    score = identity.score if identity is not None else None
+    confidence = 0.0 if score is None else (
+        score.ani * unique_number + score.device * device + score.carrier * carrier)
+    return row, kind, intent, on_file, unique_number, confidence
+
+
+@pytest.mark.parametrize("changes", [{}, {"identity": None, "routing__fraud_desk": None},
+                                     {"customers__prospects": None}],
+                         ids=["identity", "no identity block", "no prospects"])
+def test_the_signals_worked_out_a_block_at_a_time_are_those_of_each_row(
+        changes: dict[str, Any]) -> None:
+    scenario = _scenario(customers__fraud__share=0.2, **changes)
+    assert scenario.customers is not None
+    model = IdentityModel(scenario.customers, scenario.identity, None, RandomStreams(3, 0),
+                          ("calls",), np.ones(24))
+    stream = model.caller_rows(RandomStreams(3, 0), "calls")
+    kinds = set()
+    for _ in range(5000):
+        draw = stream.next_value()
+        expected = _signals_one_by_one(model, draw[0], scenario)
+        assert draw[:len(expected)] == expected
+        assert all(type(value) is type(other) for value, other in zip(draw, expected))
+        kinds.add(draw[1])
+    assert kinds == ({GENUINE, FRAUD} if "customers__prospects" in changes
+                     else {GENUINE, FRAUD, PROSPECT})
+
+
 @pytest.mark.parametrize("method, genuine_fail, fraud_pass, mean_time", [
     ("knowledge_questions", 0.2, 0.6, 60.0),
     ("otp", 0.05, 0.05, 40.0),

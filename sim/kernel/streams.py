@@ -42,14 +42,19 @@ class Stream:
     4,096 rows at once: each is an object the garbage collector counts).
     """
 
-    __slots__ = ("_rng", "_draw", "_buffer", "_rows")
+    __slots__ = ("_rng", "_draw", "_buffer", "_rows", "_make_rows")
 
-    def __init__(self, rng: np.random.Generator, draw: Callable[[np.random.Generator, int], np.ndarray]):
+    def __init__(self, rng: np.random.Generator, draw: Callable[[np.random.Generator, int], np.ndarray],
+                 rows: Callable[[np.ndarray], Iterator[tuple[Any, ...]]] | None = None):
+        """``rows``: for a sampler that draws rows, how a block becomes the stream's values
+        (default: each row as a tuple of floats, ``rows_of``); a stream whose values are
+        worked out from its rows can work them out a block at a time."""
         self._rng = rng
         self._draw = draw
         self._buffer: list[float] = []
-        self._rows: Iterator[tuple[float, ...]] | None = None
-        """The rest of the current block of a sampler that draws rows (``_rows``)."""
+        self._rows: Iterator[tuple[Any, ...]] | None = None
+        """The rest of the current block of a sampler that draws rows."""
+        self._make_rows = rows or rows_of
 
     def next_value(self) -> Any:
         """The next value of the stream (a tuple of floats from a sampler that draws rows)."""
@@ -65,7 +70,7 @@ class Stream:
             # Reversed so that pop() from the end yields values in drawn order.
             buffer.extend(reversed(values.tolist()))
             return buffer.pop()
-        self._rows = rows = _rows(values)
+        self._rows = rows = self._make_rows(values)
         return next(rows)
 
     def next_block(self) -> Iterable[Any]:
@@ -82,10 +87,10 @@ class Stream:
             if first is not None:
                 return chain((first,), rest)
         values = self._draw(self._rng, BLOCK)
-        return values.tolist() if values.ndim == 1 else _rows(values)
+        return values.tolist() if values.ndim == 1 else self._make_rows(values)
 
 
-def _rows(values: np.ndarray) -> Iterator[tuple[float, ...]]:
+def rows_of(values: np.ndarray) -> Iterator[tuple[float, ...]]:
     """The rows of a 2-D block as tuples, each made when it is taken, from one flat tuple
     of floats. Tuples, not lists: the garbage collector stops tracking a tuple of untracked
     objects (floats) at the first collection that sees it, while a list stays tracked and
@@ -109,9 +114,11 @@ class RandomStreams:
         """A fresh numpy generator for ``purpose`` (same purpose, same values)."""
         return generator(self.seed, self.replication, purpose)
 
-    def stream(self, purpose: str, draw: Callable[[np.random.Generator, int], np.ndarray]) -> Stream:
-        """A block-buffered stream of ``draw`` values for ``purpose``."""
-        return Stream(self.generator(purpose), draw)
+    def stream(self, purpose: str, draw: Callable[[np.random.Generator, int], np.ndarray],
+               rows: Callable[[np.ndarray], Iterator[tuple[Any, ...]]] | None = None) -> Stream:
+        """A block-buffered stream of ``draw`` values for ``purpose`` (``rows``: see
+        ``Stream``)."""
+        return Stream(self.generator(purpose), draw, rows)
 
 
 def unit_exponential(rng: np.random.Generator, size: int) -> np.ndarray:

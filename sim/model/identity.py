@@ -24,21 +24,21 @@ signals and method outcomes under every routing policy and every strategy
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections.abc import Container, Sequence
-from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, NamedTuple
+from collections.abc import Container, Iterable, Iterator, Sequence
+from itertools import repeat
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, NamedTuple
 
+import numpy as np
 from pydantic import BeforeValidator, Field, model_validator
 
-from sim.kernel.streams import ZippedStreams
-from sim.model.customers import FRAUD, GENUINE, PROSPECT, Customer, Customers, Population
+from sim.kernel.streams import ZippedStreams, rows_of
+from sim.model.customers import (FRAUD, GENUINE, PROSPECT, Customer, Customers, Population,
+                                 categories)
 from sim.model.distributions import Distribution
 from sim.errors import FieldError, show_value
 from sim.model.fields import Int, Number, Probability, StrictModel, _sum_to_one, check_names
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from sim.kernel.streams import RandomStreams, Stream
     from sim.model.scenario import Scenario
 
@@ -372,6 +372,7 @@ class Checks:
 
 
 _SIGNAL_COLUMNS = 9  # kind, habit, pick, number, shared, device, carrier, intent, self-service
+_ROW_WIDTH = _SIGNAL_COLUMNS + len(METHOD_NAMES)
 _FLAGS = tuple(tuple(flag for bit, flag in enumerate(("new_number", "unusual_hour",
                                                       "unusual_channel")) if raised >> bit & 1)
                for raised in range(8))
@@ -405,7 +406,7 @@ class IdentityModel:
         # and with an identity block the IVR time and each configured method's time.
         self._draws: dict[str, ZippedStreams] = {}
         for t in type_names:
-            per_contact = [caller_rows(streams, t)]
+            per_contact = [self.caller_rows(streams, t)]
             if identity is not None:
                 per_contact.append(streams.stream(f"ivr/{t}", identity.ivr_time.sample))
                 per_contact.extend(streams.stream(f"verify/{name}/{t}", m.sample_time)
@@ -413,8 +414,8 @@ class IdentityModel:
             self._draws[t] = ZippedStreams(tuple(per_contact))
         # The per-contact figures of the scenario's models as plain values (see MethodTerms).
         score = identity.score if identity is not None else None
-        self._score = None if score is None else (
-            score.ani, score.device, score.carrier, score.flag_penalty, score.passive_threshold)
+        self._weights = None if score is None else (score.ani, score.device, score.carrier)
+        self._score = None if score is None else (score.flag_penalty, score.passive_threshold)
         self._known_number = customers.known_number
         self._shared_number = customers.shared_number
         self._device_match = customers.device_match
@@ -430,18 +431,57 @@ class IdentityModel:
         self._fraud_intents = _Chooser(fraud.intents) if fraud is not None else None
         self._prospect_intents = _Chooser(prospects.intents) if prospects is not None else None
 
-    def need_of(self, row: Sequence[float], channel: str, now: float,
+    def need_of(self, draw: tuple[Any, ...], channel: str, now: float,
                 intents: Container[str]) -> tuple[int, str] | None:
-        """The customer and intent of the contact whose row of ``caller_rows`` is ``row``,
-        made on ``channel`` at ``now``, when its intent is one of ``intents``: what
-        ``resolve`` will find, without its side effects. None for a fraudster or a
+        """The customer and intent of the contact whose value of ``caller_rows`` is
+        ``draw``, made on ``channel`` at ``now``, when its intent is one of ``intents``:
+        what ``resolve`` will find, without its side effects. None for a fraudster or a
         prospect, whose contact meets no customer need, and for other intents."""
-        if row[0] < self._fraud_share + self._prospect_share:
+        u, kind, intent = draw[:3]
+        if kind != GENUINE or intent not in intents:
             return None
-        intent = self._intents.pick(row[7])
-        if intent not in intents:
-            return None
-        return self.population.pick(channel, now, row[1], row[2]), intent
+        return self.population.pick(channel, now, u[1], u[2]), intent
+
+    def caller_rows(self, streams: RandomStreams, contact_type: str) -> Stream:
+        """The stream of each contact's row of uniforms (who calls, signals, intent, method
+        outcomes) for ``contact_type``, with what the row says whenever the contact comes:
+        ``(row, kind, intent, number on file, number on file of one customer, confidence
+        before flags)``, worked out a block of rows at a time. A second stream of the same
+        type repeats the values."""
+        return streams.stream(f"identity/{contact_type}", _uniform_rows(_ROW_WIDTH),
+                              self._with_signals)
+
+    def _with_signals(self, rows: np.ndarray) -> Iterator[tuple[Any, ...]]:
+        """``caller_rows``' values of a block of rows: the rules ``resolve`` applied to each
+        contact's row, vectorised (the same comparisons of the same floats)."""
+        u = rows.T
+        fraud = u[0] < self._fraud_share
+        genuine = u[0] >= self._fraud_share + self._prospect_share
+        kind = np.full(len(rows), PROSPECT)
+        kind[genuine] = GENUINE
+        kind[fraud] = FRAUD
+        intent = (self._intents.pick(u[7]) if self.identity is not None
+                  else np.full(len(rows), "", dtype=object))
+        if self._prospect_intents is not None:
+            intent = np.where(genuine, intent, self._prospect_intents.pick(u[7]))
+        on_file = u[3] < self._known_number
+        carrier = on_file
+        device = on_file & (u[5] < self._device_match)
+        spec = self.customers.fraud
+        if spec is not None and self._fraud_intents is not None:
+            intent = np.where(fraud, self._fraud_intents.pick(u[7]), intent)
+            spoofed = u[3] < spec.spoof
+            carrier = np.where(fraud, spoofed & (u[6] < spec.spoofed_carrier_match), carrier)
+            device = np.where(fraud, spoofed & (u[5] < spec.device_match), device)
+            on_file = np.where(fraud, spoofed, on_file)
+        unique_number = on_file & (u[4] >= self._shared_number)
+        score: Iterable[float] = repeat(0.0)
+        if self._weights is not None:
+            ani, device_weight, carrier_weight = self._weights
+            score = (ani * unique_number + device_weight * device
+                     + carrier_weight * carrier).tolist()
+        return zip(rows_of(rows), kind.tolist(), intent.tolist(), on_file.tolist(),
+                   unique_number.tolist(), score)
 
     def skip(self, contact_type: str) -> None:
         """Take the draws of a contact of ``contact_type`` that does not happen, so that the
@@ -456,32 +496,21 @@ class IdentityModel:
         over (identity stitching): a genuine customer is then known for sure, before any
         check. Fraudsters and prospects gain nothing from it. ``menu_intent``: the intent
         the caller's path through an IVR menu chose, instead of one drawn by share."""
-        draws = self._draws[contact_type].next()  # (row of uniforms, IVR time, method times)
-        u = draws[0]
+        # (the row of uniforms and what it says alone, IVR time, method times)
+        draws = self._draws[contact_type].next()
+        u, kind, intent, on_file, unique_number, score = draws[0]
         caller = Caller()
+        caller.intent = intent
         population = self.population
-        if u[0] < self._fraud_share:
+        if kind == GENUINE:
+            index = population.pick(channel, now, u[1], u[2])
+        elif kind == FRAUD:
             caller.kind = FRAUD
             index = population.pick_victim(u[2])
-            fraud = self.customers.fraud
-            assert fraud is not None and self._fraud_intents is not None
-            on_file = u[3] < fraud.spoof
-            carrier = on_file and u[6] < fraud.spoofed_carrier_match
-            device = on_file and u[5] < fraud.device_match
-            caller.intent = self._fraud_intents.pick(u[7])
-        elif u[0] < self._fraud_share + self._prospect_share:
-            caller.kind = PROSPECT
-            assert self._prospect_intents is not None
-            caller.intent = self._prospect_intents.pick(u[7])
-            index = -1
         else:
-            index = population.pick(channel, now, u[1], u[2])
-            on_file = u[3] < self._known_number
-            carrier = on_file
-            device = on_file and u[5] < self._device_match
-            caller.intent = self._intents.pick(u[7]) if self.identity is not None else ""
+            caller.kind = PROSPECT
+            index = -1
         if index >= 0:
-            unique_number = on_file and u[4] >= self._shared_number
             caller.matched = unique_number or logged_in
             in_hours, own_channel = population.in_habit(index, channel, now)
             flags = _FLAGS[(not on_file) + 2 * (not in_hours) + 4 * (not own_channel)]
@@ -489,12 +518,10 @@ class IdentityModel:
             population.record_contact(index, now)
             caller.flags = flags
             if self._score is not None:
-                ani, device_weight, carrier_weight, flag_penalty, threshold = self._score
-                caller.confidence = min(1.0, max(0.0, (
-                    ani * unique_number + device_weight * device + carrier_weight * carrier
-                    - flag_penalty * len(flags))))
+                flag_penalty, threshold = self._score
+                caller.confidence = min(1.0, max(0.0, score - flag_penalty * len(flags)))
                 caller.identified = unique_number and caller.confidence >= threshold
-            if logged_in and caller.kind == GENUINE:
+            if logged_in and kind == GENUINE:
                 caller.flags = ()
                 caller.confidence = 1.0
                 caller.identified = True
@@ -590,30 +617,23 @@ class GroupChecks:
 
 
 class _Chooser:
-    """Picks a name by share from one uniform."""
+    """Picks names by share from uniforms."""
 
-    __slots__ = ("_names", "_cumulative", "_count")
+    __slots__ = ("_names", "_cumulative")
 
     def __init__(self, shares: dict[str, float]) -> None:
-        self._names = tuple(shares)
-        self._count = len(self._names)
+        self._names = np.array(tuple(shares), dtype=object)
         total = 0.0
-        self._cumulative = []
-        for share in shares.values():
+        cumulative = []
+        for share in shares.values():  # a running sum: the boundaries as 0.3.0 added them
             total += share
-            self._cumulative.append(total)
+            cumulative.append(total)
+        self._cumulative = np.array(cumulative)
 
-    def pick(self, u: float) -> str:
-        # The first name whose cumulative share exceeds u (the last one past the end).
-        index = bisect_right(self._cumulative, u)
-        return self._names[index] if index < self._count else self._names[-1]
-
-
-def caller_rows(streams: RandomStreams, contact_type: str) -> Stream:
-    """The stream of each contact's row of uniforms (who calls, signals, intent, method
-    outcomes) for ``contact_type``; a second stream of the same type repeats the values."""
-    return streams.stream(f"identity/{contact_type}",
-                          _uniform_rows(_SIGNAL_COLUMNS + len(METHOD_NAMES)))
+    def pick(self, u: np.ndarray) -> np.ndarray:
+        """For each uniform, the first name whose cumulative share exceeds it (the last one
+        past the end)."""
+        return self._names[categories(self._cumulative, u)]
 
 
 def _uniform_rows(width: int):  # type: ignore[no-untyped-def]

@@ -28,7 +28,6 @@ from collections import deque
 
 from sim.kernel.arrivals import TypeArrivals, day_factor_function
 from sim.kernel.streams import uniforms
-from sim.model.identity import caller_rows
 from sim.stages import Stage
 
 if TYPE_CHECKING:
@@ -137,7 +136,7 @@ class NeedsStage(Stage):
         day_factor = day_factor_function(scenario, streams)
         self._calls = {name: _Calls(ctype.channel,
                                     TypeArrivals(name, streams, scenario, day_factor),
-                                    caller_rows(streams, name))
+                                    identity.model.caller_rows(streams, name))
                        for name, ctype in scenario.contact_types.items()}
         campaigns = scenario.outbound.campaigns if scenario.outbound is not None else {}
         self._campaign_intents = {name: c.intents for name, c in campaigns.items() if c.intents}
