@@ -195,7 +195,7 @@ def test_columns_drawn_on_read_are_the_draws_of_their_own_streams(
     spec = _omnichannel().customers
     population = _population()
     drawn_on_read = population.columns.drawn_on_read
-    assert drawn_on_read.slots == []  # nothing drawn until read
+    assert drawn_on_read.attributes == []  # nothing drawn until read
     # A customer whose snapshot is taken before any column is drawn reads them on demand.
     early = Customer(population, 7)
     streams = RandomStreams(5, 0)
@@ -212,7 +212,7 @@ def test_columns_drawn_on_read_are_the_draws_of_their_own_streams(
     carriers = _choices(spec.carriers.values(),
                         streams.generator("population/carriers").random(counts.sum()))
     assert early.sentiment == expected["sentiment"][7]
-    assert [slot for slot, _ in drawn_on_read.slots] == ["_sentiment"]
+    assert [name for name, _ in drawn_on_read.attributes] == ["sentiment"]
     # A fork of the same build sees the column drawn through another fork.
     other = _population()
     assert other is not population and other.columns.drawn_on_read is drawn_on_read
@@ -248,7 +248,7 @@ def test_a_scenario_that_reads_no_profile_score_never_draws_one(
         progress=False)
     populations, _ = caches
     (build,) = populations._entries.values()
-    assert build.columns.drawn_on_read.slots == []
+    assert build.columns.drawn_on_read.attributes == []
     assert set(build.columns.drawn_on_read._draws) == {
         "value", "churn_risk", "sentiment", "contacts", "phone_offsets", "phone_carriers"}
 

@@ -24,7 +24,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from pydantic import Field, field_validator, model_validator
@@ -181,43 +181,23 @@ class Customers(StrictModel):
             self.fraud.intents if self.fraud else ())
 
 
-class _OnRead:
-    """A ``Customer`` attribute whose column is drawn for the whole base at its first read
-    (``_DrawnOnRead``), kept in the slot of the same name with a leading underscore: a
-    snapshot taken once the column is drawn has it there, as it keeps what a stage writes
-    (the churn stage lowers sentiment); one taken before reads the column when asked."""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self._name = name
-        self._slot = owner.__dict__["_" + name]  # the slot's member descriptor
-
-    def __get__(self, customer: Customer | None, owner: type | None = None) -> Any:
-        if customer is None:
-            return self
-        try:
-            return self._slot.__get__(customer, owner)
-        except AttributeError:  # taken before the column was drawn: read, keep nothing
-            return customer._population.columns.drawn_on_read.get(self._name)[customer.id]
-
-    def __set__(self, customer: Customer, value: float) -> None:
-        self._slot.__set__(customer, value)
-
-
 class Customer:
     """One customer's profile as routing policies see it (read-only by convention).
 
     A snapshot taken when the contact resolves: ``contacts``, ``last_contact`` and
     ``last_agent`` do not change when the customer makes another contact later."""
 
-    # No ``__getattr__`` here, nor on ``_Columns``: on a class with one, Python 3.11
-    # specialises none of its attribute reads (each takes the generic path).
-    __slots__ = ("id", "tier", "language", "dialect", "preferred_channel", "preferred_hours",
-                 "devices", "last_contact", "voice_enrolled", "owner", "last_agent",
-                 "_run_contacts", "_population", "_value", "_churn_risk", "_sentiment")
+    __slots__ = ("id", "tier", "language", "dialect", "value", "churn_risk", "sentiment",
+                 "preferred_channel", "preferred_hours", "devices", "last_contact",
+                 "voice_enrolled", "owner", "last_agent", "_run_contacts", "_population")
 
     tier: str
     language: str
     dialect: str | None
+    value: float
+    churn_risk: float
+    sentiment: float
+    """0 = very negative, 1 = very positive."""
     preferred_channel: str
     preferred_hours: tuple[float, float]
     """(start, end) time of day of the customer's usual contacts; may wrap midnight."""
@@ -234,8 +214,8 @@ class Customer:
             population.fixed.get(index) or population.fix(index))
         columns = population.columns
         self.id = index
-        for slot, column in columns.drawn_on_read.slots:
-            setattr(self, slot, column[index])
+        for name, column in columns.drawn_on_read.attributes:
+            setattr(self, name, column[index])
         self._run_contacts = columns.run_contacts.get(index, 0)
         self.last_contact: float = columns.last_contact.get(index, -math.inf)
         """Time of the previous contact in this run, or -inf."""
@@ -243,12 +223,14 @@ class Customer:
         """Id of the agent who last served the customer in this run, if any."""
         self._population = population
 
-    value = _OnRead()
-    """Money the customer holds with the center's company."""
-    churn_risk = _OnRead()
-    """Chance-like score of leaving soon (0-1)."""
-    sentiment = _OnRead()
-    """0 = very negative, 1 = very positive."""
+    def __getattr__(self, name: str) -> float:
+        # Only for value, churn_risk and sentiment before their column was first read in the
+        # build (``_DrawnOnRead``); once it is, ``__init__`` sets them on every snapshot.
+        if name not in _ATTRIBUTES_ON_READ:
+            raise AttributeError(f"'Customer' object has no attribute {name!r}")
+        value: float = self._population.columns.drawn_on_read.get(name)[self.id]
+        setattr(self, name, value)
+        return value
 
     @property
     def contacts(self) -> int:
@@ -304,6 +286,9 @@ class _Columns:
         """The same shared columns with empty per-run state."""
         return replace(self, run_contacts={}, last_contact={}, last_agent={})
 
+    # Properties, not ``__getattr__``: on a class with one, Python 3.11 specialises none of
+    # its attribute reads (``fix``, ``in_habit`` and ``record_contact`` read columns for
+    # every contact).
     value = property(lambda self: self.drawn_on_read.get("value"))
     churn_risk = property(lambda self: self.drawn_on_read.get("churn_risk"))
     sentiment = property(lambda self: self.drawn_on_read.get("sentiment"))
@@ -323,24 +308,28 @@ class _DrawnOnRead:
     draws from, so drawing it later gives the same values as drawing it at the build.
     """
 
-    __slots__ = ("_columns", "_draws", "slots")
+    __slots__ = ("_columns", "_draws", "attributes")
 
     def __init__(self, draws: dict[str, Callable[[], Column]]) -> None:
         self._draws = draws
         self._columns: dict[str, Column] = {}
-        self.slots: list[tuple[str, Column]] = []
-        """(slot, column) of the ``Customer`` attributes among the columns drawn so far
-        (``_OnRead``: the slot is the name with a leading underscore): a scenario that
-        reads one reads it for most contacts, so every later snapshot gets it at once."""
+        self.attributes: list[tuple[str, Column]] = []
+        """(name, column) of the ``Customer`` attributes among the columns drawn so far:
+        a scenario that reads one reads it for most contacts, so every later snapshot
+        gets it at once."""
 
     def get(self, name: str) -> Column:
         """The column ``name``, drawn now if this is its first read."""
         column = self._columns.get(name)
         if column is None:
             column = self._columns[name] = self._draws.pop(name)()
-            if isinstance(getattr(Customer, name, None), _OnRead):
-                self.slots.append(("_" + name, column))
+            if name in _ATTRIBUTES_ON_READ:
+                self.attributes.append((name, column))
         return column
+
+
+_ATTRIBUTES_ON_READ = frozenset(("value", "churn_risk", "sentiment"))
+"""The ``Customer`` attributes whose columns are drawn on read (``_DrawnOnRead``)."""
 
 
 _STREAMS = ("tier", "language", "dialect", "value", "churn_risk", "sentiment", "channel",
