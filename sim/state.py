@@ -219,6 +219,30 @@ class AgentView(Protocol):
         """Logged in (present) now."""
 
 
+_new_object = object.__new__
+
+
+def new_contact(cls: type[Contact], id: int, type: str, arrival: float, patience: float,
+                work: float, wrap_up: float, cell: object, counted: bool) -> Contact:
+    """A new contact of class ``cls``: what ``Contact(...)`` makes. The kernel's arrivals
+    call it directly: a Python function call, which 3.11 specialises, where a class call
+    goes through ``type.__call__`` and ``__new__`` (about 50 ns less per contact, a
+    sixtieth of the plain kernel's time per contact)."""
+    contact = _new_object(cls)
+    contact.id = id
+    contact.type = type
+    contact.arrival = arrival
+    contact.patience = patience
+    contact.work = work
+    contact.wrap_up = wrap_up
+    contact.status = NEW
+    contact.cell = cell
+    contact.counted = counted
+    contact.answered_at = -1.0
+    contact.agent = None
+    return contact
+
+
 class Contact:
     """One contact moving through the center (engine-owned, mutable).
 
@@ -265,21 +289,9 @@ class Contact:
     service_s = 0.0
     """Agent time on the contact, wrap-up included (recorded for the trace only)."""
 
-    def __init__(
-        self, id: int, type: str, arrival: float, patience: float,
-        work: float, wrap_up: float, cell: object, counted: bool,
-    ) -> None:
-        self.id = id
-        self.type = type
-        self.arrival = arrival
-        self.patience = patience
-        self.work = work
-        self.wrap_up = wrap_up
-        self.status = NEW
-        self.cell = cell
-        self.counted = counted
-        self.answered_at = -1.0
-        self.agent: Agent | None = None
+    agent: Agent | None
+
+    __new__ = staticmethod(new_contact)
 
     def __repr__(self) -> str:
         return f"Contact({self.id}, {self.type!r}, arrival={self.arrival:.1f})"

@@ -22,7 +22,7 @@ import math
 from heapq import heappush
 from typing import TYPE_CHECKING
 
-from sim.state import IN_SERVICE, WAITING, Agent, Contact
+from sim.state import IN_SERVICE, WAITING, Agent, Contact, new_contact
 
 if TYPE_CHECKING:
     from sim.kernel.arrivals import TypeArrivals
@@ -98,7 +98,8 @@ def fuse(kernel: Simulation) -> bool:
                             next(order), arrive, arrivals))
         counted = now >= warmup
         cell = arrivals.cells[kernel.slot]
-        contact = Contact(number, arrivals.name, now, patience, work, wrap_up, cell, counted)
+        contact = new_contact(Contact, number, arrivals.name, now, patience, work, wrap_up, cell,
+                              counted)
         if counted:
             cell.arrivals += 1
         agent = select_agent(contact, state)

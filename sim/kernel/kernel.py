@@ -40,7 +40,7 @@ from sim.kernel.streams import RandomStreams
 from sim.model.outcomes import QualityModel
 from sim.model.scenario import AgentGroup, Scenario
 from sim.stages import assemble
-from sim.state import ABANDONED, IN_SERVICE, WAITING, Agent, Contact, RoutingState
+from sim.state import ABANDONED, IN_SERVICE, WAITING, Agent, Contact, RoutingState, new_contact
 
 if TYPE_CHECKING:
     from policies import RoutingPolicy
@@ -214,8 +214,8 @@ class Simulation:
             heappush(self._heap, (now + (draws[0] / rate if rate is not None
                                          else arrivals.clock.next_after(now, draws[0]) - now),
                                   next(self._order), self._on_arrival, arrivals))
-        self.admit(Contact(self.arrivals, arrivals.name, now, patience, work, wrap_up,
-                           arrivals.cells[self.slot], now >= self.warmup), now)
+        self.admit(new_contact(Contact, self.arrivals, arrivals.name, now, patience, work,
+                               wrap_up, arrivals.cells[self.slot], now >= self.warmup), now)
 
     def _admit(self, contact: Contact, now: float) -> None:
         if contact.counted:
