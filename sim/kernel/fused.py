@@ -73,7 +73,7 @@ def fuse(kernel: Simulation) -> bool:
         waiting_count[contact.type] += 1
         kernel._queue_area += kernel.queue_length * (now - kernel._queue_changed)
         kernel._queue_changed = now
-        kernel.queue_length += 1
+        kernel.queue_length += 1.0
         patience = contact.arrival + contact.patience - now
         if patience < INFINITY:
             heappush(heap, (now + (patience if patience > 0.0 else 0.0), next(order), give_up,
@@ -169,7 +169,7 @@ def fuse(kernel: Simulation) -> bool:
         waiting_count[waiting.type] -= 1
         kernel._queue_area += kernel.queue_length * (now - kernel._queue_changed)
         kernel._queue_changed = now
-        kernel.queue_length -= 1
+        kernel.queue_length -= 1.0
         answered(waiting, now)
         begin(agent, waiting, now)
 

@@ -95,7 +95,8 @@ class Simulation:
         self._groups_serving = {name: [index for index, group in enumerate(
             scenario.agents.values()) if name in group.skills] for name in self.type_names}
         self.arrivals = 0
-        self.queue_length = 0
+        # A float, as the time it multiplies: Python 3.11 specialises float * float only.
+        self.queue_length = 0.0
         self._queue_area = 0.0
         self._queue_changed = 0.0
         # The current interval of the day, kept by a boundary event every interval so that
@@ -162,7 +163,7 @@ class Simulation:
         for stage in self.stages:
             stage.finish_run(end)
         self.cells.count_at_end(self, end)
-        self.queue_change(end, 0)
+        self.queue_change(end, 0.0)
         result = self.cells.result(self, end, self._queue_area)
         for stage in self.stages:
             stage.report(result)
@@ -256,14 +257,14 @@ class Simulation:
         self.state._waiting_count[contact.type] += 1
         self._queue_area += self.queue_length * (now - self._queue_changed)  # queue_change
         self._queue_changed = now
-        self.queue_length += 1
+        self.queue_length += 1.0
         # Patience runs from queue entry (after the IVR) and is not reset by a ring.
         patience = contact.arrival + contact.patience - now
         if patience < INFINITY:
             heappush(self._heap, (now + (patience if patience > 0.0 else 0.0),
                                   next(self._order), self._on_patience_end, contact))
 
-    def queue_change(self, now: float, change: int) -> None:
+    def queue_change(self, now: float, change: float) -> None:
         """The number of waiting contacts changes by ``change`` now (time-weighted mean)."""
         self._queue_area += self.queue_length * (now - self._queue_changed)
         self._queue_changed = now
@@ -274,7 +275,7 @@ class Simulation:
         self.state._waiting_count[contact.type] -= 1
         self._queue_area += self.queue_length * (now - self._queue_changed)  # queue_change
         self._queue_changed = now
-        self.queue_length -= 1
+        self.queue_length -= 1.0
 
     def _on_patience_end(self, contact: Contact) -> None:
         if contact.status != WAITING:
@@ -404,7 +405,7 @@ class Simulation:
         self.state._waiting_count[contact.type] -= 1
         self._queue_area += self.queue_length * (now - self._queue_changed)
         self._queue_changed = now
-        self.queue_length -= 1
+        self.queue_length -= 1.0
         self.start_service(agent, contact, now)
 
     def _pick_contact(self, agent: Agent) -> Contact | None:

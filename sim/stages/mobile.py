@@ -57,7 +57,7 @@ class MobileRings(Stage):
         self._ringing += 1
         # A ringing contact still waits (its wait runs until answered): it counts in the
         # queue length, so that Little's law holds with waits that include ringing.
-        kernel.queue_change(now, 1)
+        kernel.queue_change(now, 1.0)
         delay, answers = kernel.quality.ring_draw(agent.group)
         kernel.clock.schedule(delay, self._on_ring_end, (agent, contact, answers))
 
@@ -66,7 +66,7 @@ class MobileRings(Stage):
         kernel = self.kernel
         now = kernel.clock.now
         agent.ringing = False
-        kernel.queue_change(now, -1)
+        kernel.queue_change(now, -1.0)
         cell = kernel.cells.group[agent.group_index][kernel.slot] if now >= kernel.warmup \
             else kernel.cells.warmup_sink
         cell.ring_offers += 1
