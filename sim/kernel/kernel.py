@@ -325,7 +325,7 @@ class Simulation:
             if wait > 0.0:
                 cell.wait_answered_sum += wait
                 # wait_bin's linear part, inlined: most answered waits are short.
-                histogram[1 + int(wait * _PER_LINEAR_BIN) if wait < LINEAR_LIMIT
+                histogram[1 + math.floor(wait * _PER_LINEAR_BIN) if wait < LINEAR_LIMIT
                           else wait_bin(wait)] += 1
             else:
                 histogram[0] += 1
