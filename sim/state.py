@@ -293,6 +293,11 @@ class Contact:
 
     __new__ = staticmethod(new_contact)
 
+    def __getnewargs__(self) -> tuple[Any, ...]:
+        # What copy and pickle pass to ``__new__`` (the slots and ``__dict__`` follow).
+        return (self.id, self.type, self.arrival, self.patience, self.work, self.wrap_up,
+                self.cell, self.counted)
+
     def __repr__(self) -> str:
         return f"Contact({self.id}, {self.type!r}, arrival={self.arrival:.1f})"
 

@@ -301,3 +301,24 @@ def test_cells_added_at_once_give_the_numbers_of_adding_them_one_by_one() -> Non
         assert (at_once.identity is None) == (expected.identity is None)
         for name in IDENTITY_COUNTERS if expected.identity is not None else ():
             assert repr(getattr(at_once.identity, name)) == repr(getattr(expected.identity, name))
+
+
+def test_a_contact_is_made_alike_by_its_class_and_by_new_contact_and_copies_and_pickles(
+) -> None:
+    import copy
+    import pickle
+
+    from sim.state import NEW, Contact, new_contact
+
+    made = [Contact(7, "calls", 1.5, 60.0, 180.0, 10.0, None, True),
+            new_contact(Contact, 7, "calls", 1.5, 60.0, 180.0, 10.0, None, True)]
+    for contact in made:
+        assert type(contact) is Contact
+        assert (contact.id, contact.type, contact.arrival, contact.patience, contact.work,
+                contact.wrap_up, contact.cell, contact.counted, contact.status,
+                contact.answered_at, contact.agent) == (
+            7, "calls", 1.5, 60.0, 180.0, 10.0, None, True, NEW, -1.0, None)
+    original = made[0]
+    original.status, original.repeat = 3, True  # a slot the kernel changed, a stage's attribute
+    for twin in (copy.copy(original), pickle.loads(pickle.dumps(original))):
+        assert (twin.id, twin.status, twin.repeat, twin.patience) == (7, 3, True, 60.0)
