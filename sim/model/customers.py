@@ -507,7 +507,7 @@ class Population:
             code, hour = divmod(key, HOURS)
             starts = [code * HOURS + (hour - back) % HOURS for back in range(window_hours)]
             chosen = np.concatenate([order[bounds[start]:bounds[start + 1]] for start in starts])
-            pool = _Pool(codes(chosen), activity[chosen]) if len(chosen) else None
+            pool = _Pool(codes(chosen), activity[chosen])
             pools.setdefault(self.channel_names[code], []).append(pool or None)
         return pools
 
