@@ -207,12 +207,14 @@ class Customer:
     """(group, seat) of the customer's adviser or case owner, if any."""
 
     def __init__(self, population: Population, index: int) -> None:
-        # The fixed attributes come as one tuple, built at the customer's first contact
-        # (a customer makes several contacts in a run; each gets a fresh snapshot).
-        (self.tier, self.language, self.dialect, self.preferred_channel, self.devices,
-         self.voice_enrolled, self.preferred_hours, self.owner) = (
-            population.fixed.get(index) or population.fix(index))
+        # The fixed attributes but the owner come as one tuple, shared by every customer
+        # of the same categories and preferred hours (``Population.fix``).
         columns = population.columns
+        key = columns.categories[index] * HOURS + columns.habit_hour[index]
+        (self.tier, self.language, self.dialect, self.preferred_channel, self.devices,
+         self.voice_enrolled, self.preferred_hours) = (
+            population.fixed.get(key) or population.fix(key))
+        self.owner = columns.owner.get(index)
         self.id = index
         for name, column in columns.drawn_on_read.attributes:
             setattr(self, name, column[index])
@@ -263,7 +265,7 @@ class _Columns:
 
     categories: Column
     """Tier, language, dialect, preferred channel, devices and voice print as one code
-    (``Population.categories`` reads it)."""
+    (``Population.fix`` reads it)."""
     channel: Column
     """Preferred channel: codes into ``Population.channel_names``."""
     habit_hour: Column
@@ -344,14 +346,10 @@ _MAX_CATEGORIES = 2**62
 """Combinations of categorical attributes a population may have: ``_combined`` codes them
 in 64-bit integers."""
 
-_Categories = tuple[str, str, "str | None", str, int, bool]
-"""Tier, language, dialect, preferred channel, devices and whether the voice is enrolled."""
-_Fixed = tuple[str, str, "str | None", str, int, bool, tuple[float, float],
-               "tuple[str, int] | None"]
-"""A customer's attributes that do not change in a run, in ``Customer.__init__``'s order:
-the categories, the preferred hours and the owner."""
-_FIXED_KEPT = 200_000
-"""At most this many customers' fixed attributes are kept (``Population.fixed``)."""
+_Fixed = tuple[str, str, "str | None", str, int, bool, tuple[float, float]]
+"""The attributes of a customer that do not change in a run but the owner, in
+``Customer.__init__``'s order: tier, language, dialect, preferred channel, devices, whether
+the voice is enrolled, and the preferred hours."""
 
 
 class Population:
@@ -403,8 +401,6 @@ class Population:
         devices = codes(_choose(rng["devices"], spec.devices.values(), size))
         voice_enrolled = codes(rng["voice_enrolled"].random(size) < voice_enrolment)
         self._radices = _category_radices(spec)
-        self._categories: dict[int, _Categories] = {}
-        """``categories`` by code, made at the code's first read, shared by every fork."""
         self._preferred_hours = tuple((start * HOUR, (start * HOUR + self.habit_window) % DAY)
                                       for start in range(HOURS))
         self.columns = _Columns(
@@ -417,31 +413,24 @@ class Population:
         self._pools = self._habit_pools(as_numpy(channel), as_numpy(habit_hour), activity)
         self._everyone = _Pool(range(size), activity)
         self.fixed: dict[int, _Fixed] = {}
-        """The fixed attributes of customers who made a contact (``fix``), shared by every
-        fork: they are the same in every run of the build."""
+        """The fixed attributes (``fix``) by key: ``columns.categories`` x 24 + the first
+        preferred hour. Made at a key's first read and shared by every fork; one entry per
+        combination met (never more than the customers who made contact): a few thousand
+        in the shipped scenarios, so most contacts, even a customer's first, find theirs."""
 
-    def fix(self, index: int) -> _Fixed:
-        """The customer's fixed attributes as ``Customer`` takes them (kept in ``fixed``)."""
-        columns, fixed = self.columns, self.fixed
-        if len(fixed) >= _FIXED_KEPT:
-            fixed.clear()  # bounds the memory of long runs over a large base
-        code = columns.categories[index]
-        fixed[index] = attributes = (self._categories.get(code) or self.categories(code)) + (
-            self._preferred_hours[columns.habit_hour[index]], columns.owner.get(index))
-        return attributes
-
-    def categories(self, code: int) -> _Categories:
-        """The categorical attributes of the customers whose ``columns.categories`` is
-        ``code`` (kept for the next read)."""
-        digits, rest = [], code
+    def fix(self, key: int) -> _Fixed:
+        """The fixed attributes of the customers whose key is ``key`` (see ``fixed``)."""
+        code, hour = divmod(key, HOURS)
+        digits = []
         for radix in reversed(self._radices):
-            rest, digit = divmod(rest, radix)
+            code, digit = divmod(code, radix)
             digits.append(digit)
         voice, devices, channel, dialect, language, tier = digits
-        self._categories[code] = categories = (
+        self.fixed[key] = attributes = (
             self.tier_names[tier], self.language_names[language], self.dialect_names[dialect],
-            self.channel_names[channel], self.device_counts[devices], voice == 1)
-        return categories
+            self.channel_names[channel], self.device_counts[devices], voice == 1,
+            self._preferred_hours[hour])
+        return attributes
 
     @classmethod
     def shared(cls, spec: Customers, generator: Callable[[str], np.random.Generator],
