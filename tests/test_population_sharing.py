@@ -181,7 +181,7 @@ def test_a_habit_pool_holds_the_customers_whose_window_covers_its_hour() -> None
         for hour in range(24):
             expected = [index for back in range(3) for index in range(population.size)
                         if channels[index] == code and starts[index] == (hour - back) % 24]
-            pool = pools[name][hour]
+            pool = population.habit_pool(name, hour)
             assert (list(pool._members) if pool is not None else []) == expected
             if pool is not None:
                 weights_in_order = [population._everyone._cumulative[i]

@@ -474,13 +474,15 @@ class Population:
         return dialect
 
     def _habit_pools(self, channel: np.ndarray, habit_hour: np.ndarray,
-                     activity: np.ndarray) -> dict[str, list[_Pool | None]]:
+                     activity: np.ndarray) -> dict[str, list[_Pool | _PendingPool | None]]:
         """Customers by preferred channel and hour of day inside their preferred window
         (None: nobody, or nobody with a weight, prefers that channel at that hour).
 
         The pool of hour h holds, in this order, the customers whose window starts at h,
         then at h - 1, ... (each group in customer order): customers are sorted once by
-        (channel, first hour), and each pool joins the groups of its window's hours."""
+        (channel, first hour), and each pool joins the groups of its window's hours. A
+        pool is made at its first pick (``_PendingPool``): a scenario's contacts come on
+        few channels in some hours of the day (identity_bank: 12 of 72 pools)."""
         window_hours = round(self.habit_window / HOUR)
         groups = len(self.channel_names) * HOURS
         # Compact dtypes: with a million customers these temporaries dominate the build.
@@ -491,14 +493,34 @@ class Population:
             first = first.astype(np.uint16)
         order = np.argsort(first, kind="stable").astype(np.uint32)
         bounds = np.searchsorted(first[order], np.arange(groups + 1)).tolist()
-        pools: dict[str, list[_Pool | None]] = {}
+        pools: dict[str, list[_Pool | _PendingPool | None]] = {}
         for key in range(groups):
             code, hour = divmod(key, HOURS)
             starts = [code * HOURS + (hour - back) % HOURS for back in range(window_hours)]
-            chosen = np.concatenate([order[bounds[start]:bounds[start + 1]] for start in starts])
-            pool = _Pool(codes(chosen), activity[chosen])
-            pools.setdefault(self.channel_names[code], []).append(pool or None)
+            groups_in_window = [order[bounds[start]:bounds[start + 1]] for start in starts]
+            pending = _PendingPool(partial(self._make_pool, self.channel_names[code], hour,
+                                           groups_in_window, activity))
+            pools.setdefault(self.channel_names[code], []).append(
+                pending if any(len(group) for group in groups_in_window) else None)
         return pools
+
+    def _make_pool(self, channel: str, hour: int, groups_in_window: list[np.ndarray],
+                   activity: np.ndarray) -> _Pool:
+        """Make the pending pool of ``channel`` at ``hour`` (see ``_habit_pools``); in its
+        place, the pool or None, for every fork. The pool to pick from: it, else everyone."""
+        chosen = np.concatenate(groups_in_window)
+        pool = _Pool(codes(chosen), activity[chosen])
+        self._pools[channel][hour] = pool or None
+        return pool or self._everyone
+
+    def habit_pool(self, channel: str, hour: int) -> _Pool | None:
+        """The customers who prefer ``channel`` at ``hour`` of the day (None: nobody),
+        with their weights: what a contact picks from when it keeps to the habit."""
+        pool = self._pools[channel][hour]
+        if isinstance(pool, _PendingPool):
+            pool = pool.make()
+            return pool if pool is not self._everyone else None
+        return pool
 
     def pick(self, channel: str, time: float, habit_u: float, pick_u: float) -> int:
         """The customer who makes a contact on ``channel`` at ``time`` (two uniforms)."""
@@ -542,6 +564,19 @@ _DRAWS_ON_READ: dict[str, Callable[[Population, _Generators], Column]] = {
         rng["carriers"], p.spec.carriers.values(), p.columns.phone_offsets[-1])),
 }
 """How each column drawn on read is drawn, from the build and its generators (by name)."""
+
+
+class _PendingPool:
+    """A pool of ``Population._habit_pools`` not made yet: made at its first pick."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], _Pool]) -> None:
+        self.make = make
+        """Make the pool (it replaces this one) and return the pool to pick from."""
+
+    def pick(self, u: float) -> int:
+        return self.make().pick(u)
 
 
 class _Pool:
