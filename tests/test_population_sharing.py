@@ -15,7 +15,7 @@ import yaml
 from sim import run
 from sim.errors import ScenarioError
 from sim.kernel.streams import RandomStreams
-from sim.model.customers import Customer, Population, categories
+from sim.model.customers import Customer, Population, _Pool, categories
 from sim.model.profile import INBOUND, SERVED, Interaction, ProfileStore
 from sim.model.scenario import Scenario, scenario_from_dict
 from sim.model.sharing import BuildCache, generator_key
@@ -158,6 +158,26 @@ def test_categories_are_those_searchsorted_gives(count: int) -> None:
                         [0.0, 1 - 1e-16]])
     expected = np.minimum(np.searchsorted(cumulative, u, "right"), count - 1)
     assert categories(cumulative, u).tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 7, 100, 5_000, 17_001])
+def test_a_pool_picks_whom_a_bisection_of_all_its_weights_picks(count: int) -> None:
+    """A pool's guide table only narrows the bisection: the same member for every
+    uniform as bisecting all cumulative weights (which customer calls, and so every
+    golden figure, depends on it), with members of zero weight, on every bucket's bound
+    and just below it, at 0 and just below 1."""
+    rng = np.random.default_rng(count)
+    weights = rng.gamma(0.3, 1.0, count)
+    weights[rng.random(count) < 0.1] = 0.0
+    weights[0] = 1.0
+    members = list(range(100, 100 + count))
+    pool = _Pool(members, weights)
+    cumulative = np.cumsum(weights)
+    bounds = np.arange(pool._buckets + 1) / pool._buckets
+    u = np.concatenate([rng.random(20_000), bounds[:-1], np.nextafter(bounds[1:], 0.0),
+                        [0.0, 1 - 2**-53]])
+    expected = np.minimum(np.searchsorted(cumulative, u * cumulative[-1], "right"), count - 1)
+    assert [pool.pick(x) for x in u.tolist()] == [members[i] for i in expected.tolist()]
 
 
 def test_a_habit_pool_holds_the_customers_whose_window_covers_its_hour() -> None:
