@@ -30,9 +30,9 @@ if TYPE_CHECKING:
 
 INFINITY = math.inf
 
-STEPS = {"_on_arrival": "_on_arrival", "admit": "_admit", "route": "_route",
+STEPS = {"_on_arrival": "_arrival", "admit": "_admit", "route": "_route",
          "start_service": "_start_service", "assign": "_assign", "answered": "_answered",
-         "service_time": "_service_time", "_on_finish": "_on_finish", "release": "_release",
+         "service_time": "_service_time", "_on_finish": "_finish", "release": "_release",
          "completed": "_completed", "agent_done": "agent_done", "end_busy": "end_busy",
          "on_free": "_on_free", "pick_contact": "_pick_contact", "rest": "_rest"}
 """Kernel attribute -> the ``Simulation`` function it must still be for ``fuse`` to
@@ -173,7 +173,7 @@ def fuse(kernel: Simulation) -> bool:
         answered(waiting, now)
         begin(agent, waiting, now)
 
-    kernel._on_arrival = arrive  # type: ignore[method-assign]
+    kernel._on_arrival = arrive
     kernel.start_service = start  # type: ignore[method-assign]
-    kernel._on_finish = finish  # type: ignore[method-assign]
+    kernel._on_finish = finish
     return True

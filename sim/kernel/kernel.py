@@ -112,6 +112,12 @@ class Simulation:
         self.verification: str | None = None
         self.outbound: str | None = None
         self.trace = trace
+        # The events every contact schedules, bound once: reading a method off ``self``
+        # makes a new bound method each time, and Python 3.11 specialises the read of an
+        # instance attribute only when the class has no attribute of that name.
+        self._on_arrival = self._arrival
+        self._on_finish = self._finish
+        self._on_patience_end = self._patience_end
         # Steps that stages may wrap or replace (see the module docstring).
         self.admit = self._admit
         self.route = self._route
@@ -203,7 +209,7 @@ class Simulation:
             self.clock.schedule(0.0, stop)
 
     # ----------------------------------------------------------- arrivals
-    def _on_arrival(self, arrivals: TypeArrivals) -> None:
+    def _arrival(self, arrivals: TypeArrivals) -> None:
         if self.arrivals == self.max_arrivals:
             return  # another type's arrival reached the count first
         now = self.clock.now
@@ -277,7 +283,7 @@ class Simulation:
         self._queue_changed = now
         self.queue_length -= 1.0
 
-    def _on_patience_end(self, contact: Contact) -> None:
+    def _patience_end(self, contact: Contact) -> None:
         if contact.status != WAITING:
             return  # answered before the caller's patience ran out
         now = self.clock.now
@@ -333,7 +339,7 @@ class Simulation:
     def _service_time(self, agent: Agent, contact: Contact) -> float:
         return contact.work / agent.speed_for[contact.type] + contact.wrap_up
 
-    def _on_finish(self, contact: Contact) -> None:
+    def _finish(self, contact: Contact) -> None:
         agent = contact.agent
         now = self.clock.now
         agent.held -= 1

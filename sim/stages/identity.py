@@ -73,6 +73,7 @@ class IdentityStage(Stage):
         self._in_ivr: dict[Contact, None] = {}  # in arrival order, for the end-of-run trace
         self._ends_unobserved_before = -math.inf
         """A contact that ends in the IVR before this time is counted at arrival (``start``)."""
+        self._ivr_end_event = self._on_ivr_end  # bound once (see the kernel's events)
         self.experience: Callable[[Contact, Customer, bool], bool] | None = None
         """Set by the churn stage: given a contact, the record of the customer its caller
         claims to be and whether the caller is that customer (not a fraudster), False when
@@ -207,7 +208,7 @@ class IdentityStage(Stage):
         elif delay <= 0.0:
             kernel.route(contact, now)
             return
-        kernel.clock.schedule(delay, self._on_ivr_end, contact)
+        kernel.clock.schedule(delay, self._ivr_end_event, contact)
         self._in_ivr[contact] = None
 
     def happens(self, contact: Contact, customer: Customer, genuine: bool) -> bool:

@@ -178,7 +178,7 @@ class Transfers(Stage):
         kernel.answered, kernel.completed = answered_leg, completed_leg
         # The kernel schedules the end of every service as ``self._on_finish`` (an instance
         # lookup), so a leg's end can be the transfer point instead.
-        kernel._on_finish = finish_or_transfer  # type: ignore[method-assign]
+        kernel._on_finish = finish_or_transfer
         listen_abandoned(kernel, self._abandoned)
 
     def _fate(self, type_name: str) -> list[Leg]:
