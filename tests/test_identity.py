@@ -160,9 +160,14 @@ def _signals_one_by_one(model: IdentityModel, row: tuple[float, ...],
     if kind == PROSPECT:  # no number, no score: compare what the stream gives
         return row, kind, intent
     score = identity.score if identity is not None else None
-    confidence = 0.0 if score is None else (
-        score.ani * unique_number + score.device * device + score.carrier * carrier)
-    return row, kind, intent, on_file, unique_number, confidence
+    if score is None:
+        return row, kind, intent, on_file, unique_number, None
+    before_flags = score.ani * unique_number + score.device * device + score.carrier * carrier
+    passive = []
+    for flags in range(4):  # 0.3.0's confidence and identification after this many flags
+        confidence = min(1.0, max(0.0, before_flags - score.flag_penalty * flags))
+        passive.append((confidence, unique_number and confidence >= score.passive_threshold))
+    return row, kind, intent, on_file, unique_number, tuple(passive)
 
 
 @pytest.mark.parametrize("changes", [{}, {"identity": None, "routing__fraud_desk": None},

@@ -445,9 +445,10 @@ class IdentityModel:
     def caller_rows(self, streams: RandomStreams, contact_type: str) -> Stream:
         """The stream of each contact's row of uniforms (who calls, signals, intent, method
         outcomes) for ``contact_type``, with what the row says whenever the contact comes:
-        ``(row, kind, intent, number on file, number on file of one customer, confidence
-        before flags)``, worked out a block of rows at a time. A second stream of the same
-        type repeats the values."""
+        ``(row, kind, intent, number on file, number on file of one customer, passive)``,
+        worked out a block of rows at a time; ``passive`` is, by the number of flags the
+        contact raises (0-3), its confidence and whether passive resolution identifies it
+        (None without a score). A second stream of the same type repeats the values."""
         return streams.stream(f"identity/{contact_type}", _uniform_rows(_ROW_WIDTH),
                               self._with_signals)
 
@@ -475,13 +476,20 @@ class IdentityModel:
             device = np.where(fraud, spoofed & (u[5] < spec.device_match), device)
             on_file = np.where(fraud, spoofed, on_file)
         unique_number = on_file & (u[4] >= self._shared_number)
-        score: Iterable[float] = repeat(0.0)
-        if self._weights is not None:
+        passive: Iterable[tuple[tuple[float, bool], ...] | None] = repeat(None)
+        if self._weights is not None and self._score is not None:
             ani, device_weight, carrier_weight = self._weights
-            score = (ani * unique_number + device_weight * device
-                     + carrier_weight * carrier).tolist()
+            flag_penalty, threshold = self._score
+            score = ani * unique_number + device_weight * device + carrier_weight * carrier
+            by_flags = []
+            for flags in range(len(_FLAGS[-1]) + 1):
+                # min(1.0, max(0.0, x)) in numpy: the same float for every x.
+                confidence = np.minimum(1.0, np.maximum(0.0, score - flag_penalty * flags))
+                by_flags.append(zip(confidence.tolist(),
+                                    (unique_number & (confidence >= threshold)).tolist()))
+            passive = zip(*by_flags)
         return zip(rows_of(rows), kind.tolist(), intent.tolist(), on_file.tolist(),
-                   unique_number.tolist(), score)
+                   unique_number.tolist(), passive)
 
     def skip(self, contact_type: str) -> None:
         """Take the draws of a contact of ``contact_type`` that does not happen, so that the
@@ -498,7 +506,7 @@ class IdentityModel:
         the caller's path through an IVR menu chose, instead of one drawn by share."""
         # (the row of uniforms and what it says alone, IVR time, method times)
         draws = self._draws[contact_type].next()
-        u, kind, intent, on_file, unique_number, score = draws[0]
+        u, kind, intent, on_file, unique_number, passive = draws[0]
         caller = Caller()
         caller.intent = intent
         population = self.population
@@ -517,10 +525,8 @@ class IdentityModel:
             caller.customer = Customer(population, index)
             population.record_contact(index, now)
             caller.flags = flags
-            if self._score is not None:
-                flag_penalty, threshold = self._score
-                caller.confidence = min(1.0, max(0.0, score - flag_penalty * len(flags)))
-                caller.identified = unique_number and caller.confidence >= threshold
+            if passive is not None:
+                caller.confidence, caller.identified = passive[len(flags)]
             if logged_in and kind == GENUINE:
                 caller.flags = ()
                 caller.confidence = 1.0
