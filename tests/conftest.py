@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,18 @@ def _draw_no_constants_of_loaded_modules() -> None:
 
 
 _draw_no_constants_of_loaded_modules()
+
+
+def _take_ctrl_c_as_a_terminal_gives_it() -> None:
+    """A test run started in the background of a non-interactive shell (``make test &``)
+    inherits SIGINT ignored; Python then raises no KeyboardInterrupt, nor does a ccsim it
+    starts, and the tests of Ctrl-C would fail for the way the run was started. Python's
+    own handler, as at a terminal (a child process gets the default again at exec)."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+_take_ctrl_c_as_a_terminal_gives_it()
 
 
 def contract_scenario_data() -> dict[str, Any]:
