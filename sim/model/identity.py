@@ -414,8 +414,8 @@ class IdentityModel:
             self._draws[t] = ZippedStreams(tuple(per_contact))
         # The per-contact figures of the scenario's models as plain values (see MethodTerms).
         score = identity.score if identity is not None else None
-        self._weights = None if score is None else (score.ani, score.device, score.carrier)
-        self._score = None if score is None else (score.flag_penalty, score.passive_threshold)
+        self._score = None if score is None else (
+            score.ani, score.device, score.carrier, score.flag_penalty, score.passive_threshold)
         self._known_number = customers.known_number
         self._shared_number = customers.shared_number
         self._device_match = customers.device_match
@@ -477,9 +477,8 @@ class IdentityModel:
             on_file = np.where(fraud, spoofed, on_file)
         unique_number = on_file & (u[4] >= self._shared_number)
         passive: Iterable[tuple[tuple[float, bool], ...] | None] = repeat(None)
-        if self._weights is not None and self._score is not None:
-            ani, device_weight, carrier_weight = self._weights
-            flag_penalty, threshold = self._score
+        if self._score is not None:
+            ani, device_weight, carrier_weight, flag_penalty, threshold = self._score
             score = ani * unique_number + device_weight * device + carrier_weight * carrier
             by_flags = []
             for flags in range(len(_FLAGS[-1]) + 1):
