@@ -410,8 +410,8 @@ class Population:
             owner=self._owners(as_numpy(tier), owner_groups, rng["owner"]),
             drawn_on_read=_DrawnOnRead({name: partial(draw, self, rng)
                                         for name, draw in _DRAWS_ON_READ.items()}))
-        self._pools = self._habit_pools(as_numpy(channel), as_numpy(habit_hour), activity)
         self._everyone = _Pool(range(size), activity)
+        self._pools = self._habit_pools(as_numpy(channel), as_numpy(habit_hour), activity)
         self.fixed: dict[int, _Fixed] = {}
         """The fixed attributes (``fix``) by key: ``columns.categories`` x 24 + the first
         preferred hour. Made at a key's first read and shared by every fork; one entry per
@@ -501,28 +501,25 @@ class Population:
             starts = [code * HOURS + (hour - back) % HOURS for back in range(window_hours)]
             groups_in_window = [order[bounds[start]:bounds[start + 1]] for start in starts]
             pending = _PendingPool(partial(self._make_pool, self.channel_names[code], hour,
-                                           groups_in_window, activity))
+                                           groups_in_window, activity), self._everyone)
             pools.setdefault(self.channel_names[code], []).append(
                 pending if any(len(group) for group in groups_in_window) else None)
         return pools
 
     def _make_pool(self, channel: str, hour: int, groups_in_window: list[np.ndarray],
-                   activity: np.ndarray) -> _Pool:
-        """Make the pending pool of ``channel`` at ``hour`` (see ``_habit_pools``); in its
-        place, the pool or None, for every fork. The pool to pick from: it, else everyone."""
+                   activity: np.ndarray) -> _Pool | None:
+        """Make the pending pool of ``channel`` at ``hour`` (see ``_habit_pools``) and put
+        it in its place for every fork: the pool, or None when it has no weight."""
         chosen = np.concatenate(groups_in_window)
-        pool = _Pool(codes(chosen), activity[chosen])
-        self._pools[channel][hour] = pool or None
-        return pool or self._everyone
+        pool = _Pool(codes(chosen), activity[chosen]) or None
+        self._pools[channel][hour] = pool
+        return pool
 
     def habit_pool(self, channel: str, hour: int) -> _Pool | None:
         """The customers who prefer ``channel`` at ``hour`` of the day (None: nobody),
         with their weights: what a contact picks from when it keeps to the habit."""
         pool = self._pools[channel][hour]
-        if isinstance(pool, _PendingPool):
-            pool = pool.make()
-            return pool if pool is not self._everyone else None
-        return pool
+        return pool.make() if isinstance(pool, _PendingPool) else pool
 
     def pick(self, channel: str, time: float, habit_u: float, pick_u: float) -> int:
         """The customer who makes a contact on ``channel`` at ``time`` (two uniforms)."""
@@ -571,14 +568,16 @@ _DRAWS_ON_READ: dict[str, Callable[[Population, _Generators], Column]] = {
 class _PendingPool:
     """A pool of ``Population._habit_pools`` not made yet: made at its first pick."""
 
-    __slots__ = ("make",)
+    __slots__ = ("_everyone", "make")
 
-    def __init__(self, make: Callable[[], _Pool]) -> None:
+    def __init__(self, make: Callable[[], _Pool | None], everyone: _Pool) -> None:
         self.make = make
-        """Make the pool (it replaces this one) and return the pool to pick from."""
+        """Make the pool (it replaces this one) and return it (None: no weight)."""
+        self._everyone = everyone
 
     def pick(self, u: float) -> int:
-        return self.make().pick(u)
+        # As Population.pick: a pool without weight leaves the pick to everyone.
+        return (self.make() or self._everyone).pick(u)
 
 
 class _Pool:
