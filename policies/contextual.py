@@ -179,11 +179,13 @@ class ContextualPolicy:
                 if self._learned:
                     patience *= predictor.patience_multiplier(customer.id, state.now)
                 else:
-                    patience = min(patience, predictor.patience(
-                        customer.id, self._channels[contact.type], state.now))
+                    # min() and max() written out: 3.11's parse keywords on every call.
+                    known = predictor.patience(customer.id, self._channels[contact.type],
+                                               state.now)
+                    patience = known if known < patience else patience
             patience *= self._tier_patience.get(customer.tier, 1.0) * (1.0 - customer.churn_risk)
             sentiment = customer.sentiment
-        urgency = waited / (waited + max(patience, 1.0))
+        urgency = waited / (waited + (1.0 if 1.0 > patience else patience))
         return self._w_patience * urgency + self._w_sentiment * (1.0 - sentiment)
 
     @staticmethod

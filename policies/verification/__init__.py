@@ -77,7 +77,7 @@ class ChainStrategy:
         self.chain: tuple[str, ...] = params.chain()
 
     def verify(self, caller: Caller, checks: Checks) -> bool:
-        return first_pass(checks, self.chain)
+        return checks.first_pass(self.chain)
 
 
 class StrategyParams(PolicyParams):

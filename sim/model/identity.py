@@ -33,7 +33,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from sim.kernel.streams import ZippedStreams, rows_of
 from sim.model.customers import (FRAUD, GENUINE, PROSPECT, Customer, Customers, Population,
-                                 categories)
+                                 categories, snapshot)
 from sim.model.distributions import Distribution
 from sim.errors import FieldError, show_value
 from sim.model.fields import Int, Number, Probability, StrictModel, _sum_to_one, check_names
@@ -371,6 +371,9 @@ class Checks:
         return tuple(self._ran)
 
 
+_new_object = object.__new__
+_init_caller, _init_checks = Caller.__init__, Checks.__init__
+
 _SIGNAL_COLUMNS = 9  # kind, habit, pick, number, shared, device, carrier, intent, self-service
 _ROW_WIDTH = _SIGNAL_COLUMNS + len(METHOD_NAMES)
 _FLAGS = tuple(tuple(flag for bit, flag in enumerate(("new_number", "unusual_hour",
@@ -506,7 +509,9 @@ class IdentityModel:
         # (the row of uniforms and what it says alone, IVR time, method times)
         draws = self._draws[contact_type].next()
         u, kind, intent, on_file, unique_number, passive = draws[0]
-        caller = Caller()
+        # Neither Caller() nor Checks(...) nor Customer(...): see customers.snapshot.
+        caller = _new_object(Caller)
+        _init_caller(caller)
         caller.intent = intent
         population = self.population
         if kind == GENUINE:
@@ -521,7 +526,7 @@ class IdentityModel:
             caller.matched = unique_number or logged_in
             in_hours, own_channel = population.in_habit(index, channel, now)
             flags = _FLAGS[(not on_file) + 2 * (not in_hours) + 4 * (not own_channel)]
-            caller.customer = Customer(population, index)
+            caller.customer = snapshot(population, index)
             population.record_contact(index, now)
             caller.flags = flags
             if passive is not None:
@@ -539,10 +544,12 @@ class IdentityModel:
         caller.ivr_s = draws[1]
         caller.self_service = caller.kind != FRAUD and u[8] < self_service
         if caller.customer is not None and not caller.self_service:
-            checks = Checks(self._methods, caller, u, draws, self._columns)
+            checks = _new_object(Checks)
+            _init_checks(checks, self._methods, caller, u, draws, self._columns)
             caller.verified = bool(self._strategy.verify(caller, checks))  # type: ignore[attr-defined]
-            caller.refused_in_ivr = not caller.verified and not checks.with_agent
-            caller.methods = checks.ran
+            # The fields, not the properties (a property's getter runs from C, as __init__).
+            caller.refused_in_ivr = not caller.verified and not checks._with_agent
+            caller.methods = tuple(checks._ran)
             if caller.kind == FRAUD:
                 caller.loss = fraud_loss
         return caller

@@ -57,7 +57,9 @@ class Proficiency(StrictModel):
 
     def fraction(self, level: float) -> float:
         """Where ``level`` lies on the scale, 0 at the lowest and 1 at the highest."""
-        return min(max((level - self.lowest) / (self.highest - self.lowest), 0.0), 1.0)
+        share = (level - self.lowest) / (self.highest - self.lowest)
+        share = 0.0 if 0.0 > share else share  # max() and min() written out: per contact
+        return 1.0 if 1.0 < share else share
 
     def speed_factor(self, level: float) -> float:
         """Multiplier on an agent's speed at ``level``."""
@@ -81,7 +83,8 @@ class Outcomes(StrictModel):
         """Chance of resolution at a level ``fraction`` of the scale."""
         base = self.resolution_at_lowest + (
             self.resolution_at_highest - self.resolution_at_lowest) * fraction
-        return min(base + (self.match_bonus if matched else 0.0), 1.0)
+        chance = base + (self.match_bonus if matched else 0.0)
+        return 1.0 if 1.0 < chance else chance
 
 
 class Matching(StrictModel):

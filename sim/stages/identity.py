@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from sim.kernel.metrics import IdentityCell
-from sim.model.customers import FRAUD, GENUINE, PROSPECT, Customer
+from sim.model.customers import FRAUD, GENUINE, PROSPECT, Customer, snapshot
 from sim.model.identity import Caller, GroupChecks, IdentityModel
 from sim.model.profile import SELF_SERVED, Interaction
 from sim.model.traits import CustomerTraits
@@ -265,7 +265,7 @@ class IdentityStage(Stage):
             return None
         if self.seen is not None and counted:
             self.seen[customer.id] = 1
-        return Customer(self.population, customer.id)
+        return snapshot(self.population, customer.id)
 
     def finish_run(self, end: float) -> None:
         kernel = self.kernel
