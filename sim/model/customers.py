@@ -546,6 +546,20 @@ class Population:
         index = int(pick_u * self.size)
         return index if index < self.size else self.size - 1
 
+    def contact(self, index: int, channel: str, time: float) -> tuple[Customer, bool, bool]:
+        """A contact of customer ``index`` on ``channel`` at ``time``: the customer's record
+        as the contact finds it (``snapshot``), whether ``time`` lies in their preferred
+        hours and ``channel`` is theirs (``in_habit``); the contact is then added to their
+        history (``record_contact``). One call for the three, on the per-contact path: the
+        record already holds what the other two would read again."""
+        customer = snapshot(self, index)
+        columns = self.columns
+        columns.run_contacts[index] = customer._run_contacts + 1
+        columns.last_contact[index] = time
+        # preferred_hours[0] is the float in_habit computes: the first hour times HOUR.
+        return (customer, (time % DAY - customer.preferred_hours[0]) % DAY < self.habit_window,
+                customer.preferred_channel == channel)
+
     def in_habit(self, index: int, channel: str, time: float) -> tuple[bool, bool]:
         """Whether ``time`` lies in the customer's preferred hours, and ``channel`` is theirs."""
         columns = self.columns

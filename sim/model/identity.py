@@ -33,7 +33,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from sim.kernel.streams import ZippedStreams, rows_of
 from sim.model.customers import (FRAUD, GENUINE, PROSPECT, Customer, Customers, Population,
-                                 categories, snapshot)
+                                 categories)
 from sim.model.distributions import Distribution
 from sim.errors import FieldError, show_value
 from sim.model.fields import Int, Number, Probability, StrictModel, _sum_to_one, check_names
@@ -529,7 +529,7 @@ class IdentityModel:
         # (the row of uniforms and what it says alone, IVR time, method times)
         draws = self._draws[contact_type].next()
         u, kind, intent, on_file, unique_number, passive = draws[0]
-        # Neither Caller() nor Checks(...) nor Customer(...): see customers.snapshot.
+        # Neither Caller() nor Checks(...): see customers.snapshot.
         caller = _new_object(Caller)
         _init_caller(caller)
         caller.intent = intent
@@ -544,11 +544,9 @@ class IdentityModel:
             index = -1
         if index >= 0:
             caller.matched = unique_number or logged_in
-            in_hours, own_channel = population.in_habit(index, channel, now)
-            flags = _FLAGS[(not on_file) + 2 * (not in_hours) + 4 * (not own_channel)]
-            caller.customer = snapshot(population, index)
-            population.record_contact(index, now)
-            caller.flags = flags
+            caller.customer, in_hours, own_channel = population.contact(index, channel, now)
+            caller.flags = flags = _FLAGS[(not on_file) + 2 * (not in_hours)
+                                          + 4 * (not own_channel)]
             if passive is not None:
                 caller.confidence, caller.identified = passive[len(flags)]
             if logged_in and kind == GENUINE:
