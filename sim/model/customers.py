@@ -630,7 +630,8 @@ class _Pool:
         self._last = len(members) - 1
         # A power of two: b / buckets is exact, so for b = floor(u * buckets) the bounds
         # (b / buckets) * total <= u * total <= ((b + 1) / buckets) * total hold in floats.
-        self._buckets = buckets = 1 << (len(members) // 32).bit_length()
+        buckets = 1 << (len(members) // 32).bit_length()
+        self._buckets = float(buckets)  # a float: 3.11 specialises float * float only
         bounds = np.arange(buckets + 1) / buckets * self._total
         self._guide = codes(np.searchsorted(cumulative, bounds, side="right"))
 

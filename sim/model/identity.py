@@ -303,10 +303,11 @@ class Checks:
     __slots__ = ("_methods", "_caller", "_uniforms", "_times", "_columns", "_with_agent",
                  "_ran")
 
-    def __init__(self, methods: dict[str, MethodTerms], caller: Caller,
+    def __init__(self, methods: dict[str, tuple[Any, ...]], caller: Caller,
                  uniforms: Sequence[float], times: Sequence[float],
                  columns: dict[str, tuple[int, int]]) -> None:
-        """``methods``: the configured methods' terms by name; ``columns[method]``: where
+        """``methods``: the configured methods' terms by name (``MethodTerms`` as a plain
+        tuple); ``columns[method]``: where
         the method's outcome uniform is in ``uniforms`` and its time in ``times`` (the
         contact's rows of draws, read in place: no copy per contact)."""
         self._methods = methods
@@ -426,7 +427,8 @@ class IdentityModel:
         self.population = Population.shared(customers, streams.generator, hour_weights,
                                             voice.enrolled if voice is not None else 0.0,
                                             owner_groups)
-        self._methods = {name: MethodTerms.of(method) for name, method in methods.items()}
+        # Plain tuples, not MethodTerms: 3.11 specialises unpacking an exact tuple only.
+        self._methods = {name: tuple(MethodTerms.of(method)) for name, method in methods.items()}
         # Per configured method: its outcome uniform's column in a row of caller_rows (the
         # fixed order of METHOD_NAMES), and its time's in a contact's draws (after the row
         # and the IVR time).
@@ -545,8 +547,9 @@ class IdentityModel:
         if index >= 0:
             caller.matched = unique_number or logged_in
             caller.customer, in_hours, own_channel = population.contact(index, channel, now)
-            caller.flags = flags = _FLAGS[(not on_file) + 2 * (not in_hours)
-                                          + 4 * (not own_channel)]
+            # Ints, not bools: 3.11 specialises int + int, not bool + int.
+            caller.flags = flags = _FLAGS[(0 if on_file else 1) + (0 if in_hours else 2)
+                                          + (0 if own_channel else 4)]
             if passive is not None:
                 caller.confidence, caller.identified = passive[len(flags)]
             if logged_in and kind == GENUINE:
