@@ -37,6 +37,8 @@ from sim.model.traits import Traits
 HOURS = 24
 HOUR = 3600.0
 DAY = 86400.0
+_NEVER = -math.inf
+"""``Customer.last_contact`` of a customer with no contact in the run yet."""
 GENUINE, PROSPECT, FRAUD = range(3)
 """Kinds of caller (ground truth, hidden from routing policies)."""
 
@@ -209,19 +211,28 @@ class Customer:
     def __init__(self, population: Population, index: int) -> None:
         # The fixed attributes but the owner come as one tuple, shared by every customer
         # of the same categories and preferred hours (``Population.fix``).
-        columns = population.columns
+        # Membership tests and subscripts, not dict.get: a call to C each, and the owner
+        # and the run's dicts are sparse (most customers have no entry).
+        columns, fixed = population.columns, population.fixed
         key = columns.categories[index] * HOURS + columns.habit_hour[index]
         (self.tier, self.language, self.dialect, self.preferred_channel, self.devices,
          self.voice_enrolled, self.preferred_hours) = (
-            population.fixed.get(key) or population.fix(key))
-        self.owner = columns.owner.get(index)
+            fixed[key] if key in fixed else population.fix(key))
+        owner = columns.owner
+        self.owner = owner[index] if index in owner else None
         self.id = index
         for name, column in columns.drawn_on_read.attributes:
             setattr(self, name, column[index])
-        self._run_contacts = columns.run_contacts.get(index, 0)
-        self.last_contact: float = columns.last_contact.get(index, -math.inf)
-        """Time of the previous contact in this run, or -inf."""
-        self.last_agent: int | None = columns.last_agent.get(index)
+        run_contacts = columns.run_contacts
+        if index in run_contacts:  # written together with last_contact (record_contact)
+            self._run_contacts = run_contacts[index]
+            self.last_contact: float = columns.last_contact[index]
+            """Time of the previous contact in this run, or -inf."""
+        else:
+            self._run_contacts = 0
+            self.last_contact = _NEVER
+        last_agent = columns.last_agent
+        self.last_agent: int | None = last_agent[index] if index in last_agent else None
         """Id of the agent who last served the customer in this run, if any."""
         self._population = population
 
@@ -537,9 +548,12 @@ class Population:
 
     def pick(self, channel: str, time: float, habit_u: float, pick_u: float) -> int:
         """The customer who makes a contact on ``channel`` at ``time`` (two uniforms)."""
-        hourly = self._pools.get(channel) if habit_u < self._habit_strength else None
-        pool = hourly[int(time // 3600) % HOURS] if hourly is not None else None
-        return (self._everyone if pool is None else pool).pick(pick_u)
+        pools = self._pools
+        if habit_u < self._habit_strength and channel in pools:
+            pool = pools[channel][int(time // 3600) % HOURS]
+            if pool is not None:
+                return pool.pick(pick_u)
+        return self._everyone.pick(pick_u)
 
     def pick_victim(self, pick_u: float) -> int:
         """A fraudster's target: any customer, uniformly."""
@@ -552,7 +566,8 @@ class Population:
         hours and ``channel`` is theirs (``in_habit``); the contact is then added to their
         history (``record_contact``). One call for the three, on the per-contact path: the
         record already holds what the other two would read again."""
-        customer = snapshot(self, index)
+        customer = _new_object(Customer)  # snapshot(self, index), one call less
+        _init_customer(customer, self, index)
         columns = self.columns
         columns.run_contacts[index] = customer._run_contacts + 1
         columns.last_contact[index] = time

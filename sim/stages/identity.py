@@ -59,7 +59,9 @@ class IdentityStage(Stage):
         self._tier_cells = kernel.cells.tier
         customers = scenario.customers
         assert customers is not None
-        self.patience_factor = customers.patience_factor
+        self.patience_factor = {tier: customers.patience_factor.get(tier, 1.0)
+                                for tier in customers.tiers}
+        """Each tier's patience factor (1 where the scenario sets none)."""
         self.traits = None if customers.traits is None else CustomerTraits(
             customers.traits, kernel.streams, self.population.size)
         """The customers' hidden patience and handle-time multipliers, with traits."""
@@ -159,7 +161,7 @@ class IdentityStage(Stage):
             tier = customer.tier
             contact.cell = self._tier_cells[contact.type, tier][kernel.slot]
             # Same draw, scaled: a tier's patience factor keeps common random numbers.
-            contact.patience *= self.patience_factor.get(tier, 1.0)
+            contact.patience *= self.patience_factor[tier]
             if self.experience is not None and not self.experience(contact, customer,
                                                                    caller.kind == GENUINE):
                 return  # the customer left (churn): this contact does not happen
