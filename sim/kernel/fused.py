@@ -55,6 +55,7 @@ def fuse(kernel: Simulation) -> bool:
     once, just before the run's first event."""
     if not plain(kernel):
         return False
+    lane = kernel._lane
     clock, heap, order, state, cells = (kernel.clock, kernel._heap, kernel._order,
                                         kernel.state, kernel.cells)
     select_agent, select_contact = kernel.select_agent, kernel.select_contact
@@ -93,7 +94,7 @@ def fuse(kernel: Simulation) -> bool:
         if number != max_arrivals:
             arrivals.pending = draws = next(arrivals.draws, None) or arrivals.refill()
             rate = arrivals.rate
-            heappush(heap, (now + (draws[0] / rate if rate is not None
+            heappush(lane, (now + (draws[0] / rate if rate is not None
                                    else arrivals.clock.next_after(now, draws[0]) - now),
                             next(order), arrive, arrivals))
         counted = now >= warmup

@@ -71,6 +71,7 @@ class Simulation:
         self.select_contact = self.policy.select_contact
         self.clock = Clock()
         self._heap, self._order = self.clock.heap, self.clock.order
+        self._lane = self.clock.lane
         run = scenario.run
         self.streams = RandomStreams(run.seed, replication)
         self.warmup = run.warmup
@@ -156,7 +157,7 @@ class Simulation:
             else:
                 clock.daily(days, partial(self.set_staff, index))
         for arrivals in self.types:
-            clock.schedule(arrivals.first_arrival(), self._on_arrival, arrivals)
+            clock.schedule_arrival(arrivals.first_arrival(), self._on_arrival, arrivals)
         clock.schedule(self.cells.interval, self._on_interval_boundary)
         if self.warmup > 0:
             clock.schedule(self.warmup, self._on_warmup_end)
@@ -218,7 +219,7 @@ class Simulation:
         if self.arrivals != self.max_arrivals:
             arrivals.pending = draws = next(arrivals.draws, None) or arrivals.refill()
             rate = arrivals.rate
-            heappush(self._heap, (now + (draws[0] / rate if rate is not None
+            heappush(self._lane, (now + (draws[0] / rate if rate is not None
                                          else arrivals.clock.next_after(now, draws[0]) - now),
                                   next(self._order), self._on_arrival, arrivals))
         self.admit(new_contact(Contact, self.arrivals, arrivals.name, now, patience, work,
