@@ -19,12 +19,13 @@ the same customer calls again).
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from bisect import bisect_right
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 from pydantic import Field, field_validator, model_validator
@@ -208,6 +209,11 @@ class Customer:
     owner: tuple[str, int] | None
     """(group, seat) of the customer's adviser or case owner, if any."""
 
+    def __new__(cls, population: Population, index: int) -> Self:
+        # Of the class for the columns drawn so far (``_with_draws_on_read``).
+        variant = population.columns.drawn_on_read.customer_class
+        return _new_object(variant)  # type: ignore[return-value]
+
     def __init__(self, population: Population, index: int) -> None:
         # The fixed attributes but the owner come as one tuple, shared by every customer
         # of the same categories and preferred hours (``Population.fix``).
@@ -236,15 +242,6 @@ class Customer:
         """Id of the agent who last served the customer in this run, if any."""
         self._population = population
 
-    def __getattr__(self, name: str) -> float:
-        # Only for value, churn_risk and sentiment before their column was first read in the
-        # build (``_DrawnOnRead``); once it is, ``__init__`` sets them on every snapshot.
-        if name not in _ATTRIBUTES_ON_READ:
-            raise AttributeError(f"'Customer' object has no attribute {name!r}")
-        value: float = self._population.columns.drawn_on_read.get(name)[self.id]
-        setattr(self, name, value)
-        return value
-
     @property
     def contacts(self) -> int:
         """Contacts so far (history before the run plus this run's)."""
@@ -266,12 +263,52 @@ _new_object = object.__new__
 _init_customer = Customer.__init__
 
 
+class _OnRead:
+    """A ``Customer`` attribute whose column is drawn at its first read (``value``,
+    ``churn_risk``, ``sentiment``; ``_DrawnOnRead``): the customer's entry of the column,
+    kept in the attribute's slot.
+
+    Only on the classes of ``_with_draws_on_read``, for the columns not drawn yet: a
+    descriptor written in Python costs a call per read, and once a column is drawn its
+    attribute is a plain slot again. Not ``Customer.__getattr__``: Python 3.11 specialises
+    no attribute read of a class with one, and routing reads a customer's tier, hours and
+    channel for every contact."""
+
+    __slots__ = ("_name", "_slot")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._slot = Customer.__dict__[name]  # the slot's member descriptor
+
+    def __get__(self, customer: Customer | None, owner: type | None = None) -> Any:
+        if customer is None:
+            return self
+        try:
+            return self._slot.__get__(customer, owner)
+        except AttributeError:  # this snapshot's first read
+            value = customer._population.columns.drawn_on_read.get(self._name)[customer.id]
+            self._slot.__set__(customer, value)
+            return value
+
+    def __set__(self, customer: Customer, value: float) -> None:
+        self._slot.__set__(customer, value)
+
+
+@functools.cache
+def _with_draws_on_read(names: frozenset[str]) -> type[Customer]:
+    """``Customer`` with the attributes ``names`` drawn on read: the class of the snapshots
+    taken while those columns are not drawn yet (at most 8 classes, all ``Customer``)."""
+    return type("Customer", (Customer,), {"__slots__": (), "__module__": __name__,
+                                          "__qualname__": "Customer",
+                                          **{name: _OnRead(name) for name in sorted(names)}})
+
+
 def snapshot(population: Population, index: int) -> Customer:
     """``Customer(population, index)`` for the per-contact path. Calling a class runs its
     Python ``__init__`` from C, in an interpreter loop of its own; a plain function call
     runs it in the caller's loop (per contact: fewer instructions and, above all, less of
     the interpreter's code through the instruction cache)."""
-    customer = _new_object(Customer)
+    customer = _new_object(population.columns.drawn_on_read.customer_class)
     _init_customer(customer, population, index)
     return customer
 
@@ -335,7 +372,7 @@ class _DrawnOnRead:
     draws from, so drawing it later gives the same values as drawing it at the build.
     """
 
-    __slots__ = ("_columns", "_draws", "attributes")
+    __slots__ = ("_columns", "_draws", "attributes", "customer_class")
 
     def __init__(self, draws: dict[str, Callable[[], Column]]) -> None:
         self._draws = draws
@@ -344,6 +381,8 @@ class _DrawnOnRead:
         """(name, column) of the ``Customer`` attributes among the columns drawn so far:
         a scenario that reads one reads it for most contacts, so every later snapshot
         gets it at once."""
+        self.customer_class = _with_draws_on_read(_ATTRIBUTES_ON_READ)
+        """The class of a snapshot taken now: the attributes not drawn yet drawn on read."""
 
     def get(self, name: str) -> Column:
         """The column ``name``, drawn now if this is its first read."""
@@ -352,6 +391,8 @@ class _DrawnOnRead:
             column = self._columns[name] = self._draws.pop(name)()
             if name in _ATTRIBUTES_ON_READ:
                 self.attributes.append((name, column))
+                self.customer_class = _with_draws_on_read(
+                    _ATTRIBUTES_ON_READ - {drawn for drawn, _ in self.attributes})
         return column
 
 
@@ -566,9 +607,10 @@ class Population:
         hours and ``channel`` is theirs (``in_habit``); the contact is then added to their
         history (``record_contact``). One call for the three, on the per-contact path: the
         record already holds what the other two would read again."""
-        customer = _new_object(Customer)  # snapshot(self, index), one call less
-        _init_customer(customer, self, index)
         columns = self.columns
+        # snapshot(self, index), one call less
+        customer = _new_object(columns.drawn_on_read.customer_class)
+        _init_customer(customer, self, index)
         columns.run_contacts[index] = customer._run_contacts + 1
         columns.last_contact[index] = time
         # preferred_hours[0] is the float in_habit computes: the first hour times HOUR.
