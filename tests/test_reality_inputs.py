@@ -4,6 +4,7 @@ decomposition by assumption; on the three-day excerpt of the bank's October log.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -16,7 +17,12 @@ from scipy import stats
 
 from sim.analysis.calibrate import AWAY_AFTER
 from sim.analysis.calllog import read_log
-from sim.analysis.reality import noise_floor, reality_check
+from sim.analysis.reality import (
+    chance_of_at_least,
+    count_distribution,
+    noise_floor,
+    reality_check,
+)
 from sim.analysis.reality_decompose import decompose, summarise, variants
 from sim.analysis.reality_inputs import (
     ALL_TYPES,
@@ -105,6 +111,19 @@ def test_noise_floor_is_the_chance_of_one_realisation_within_tolerance() -> None
     assert noise_floor(0.2, [0.2, 0.2]).within_10 == 1.0  # type: ignore[union-attr]
 
 
+def test_chance_of_at_least_is_the_poisson_binomial_tail() -> None:
+    assert chance_of_at_least([0.7] * 17, 14) == pytest.approx(stats.binom.sf(13, 17, 0.7))
+    chances = [0.9, 0.5, 0.2, 0.65]
+    by_enumeration = [0.0] * 5
+    for outcome in itertools.product((0, 1), repeat=len(chances)):
+        by_enumeration[sum(outcome)] += math.prod(p if hit else 1 - p
+                                                  for p, hit in zip(chances, outcome))
+    assert count_distribution(chances) == pytest.approx(by_enumeration)
+    assert chance_of_at_least(chances, 3) == pytest.approx(sum(by_enumeration[3:]))
+    assert chance_of_at_least(chances, 0) == pytest.approx(1.0)
+    assert chance_of_at_least(chances, 5) == 0.0
+
+
 def test_inputs_set_log_scenario_and_simulation_side_by_side() -> None:
     check = reality_check(EXCERPT, replications=2)
     assert check.inputs is not None
@@ -173,7 +192,15 @@ def test_reality_command_prints_inputs_and_writes_them(tmp_path: Path,
     document = json.loads(out.read_text())
     assert {"model_right_within_10", "inside_prediction_interval"} <= set(
         document["scorecard"]["abandon_rate"])
-    assert document["scorecard"]["abandon_rate"]["model_right_within_10"] <= 17
+    card = document["scorecard"]["abandon_rate"]
+    assert card["model_right_within_10"] <= 17
+    hours = card["model_right_hours"]
+    assert len(hours) == document["scorecard"]["busy_hours"]
+    assert sum(h["within_10"] for h in hours) == pytest.approx(card["model_right_within_10"],
+                                                                abs=0.01)
+    low, high = card["model_right_within_15_range"]
+    assert low <= card["model_right_within_15"] <= high <= len(hours)
+    assert "90% of months" in printed
     first = document["inputs"][0]
     assert set(first) == {"hour", "type", "log", "scenario", "simulated"}
     page = (tmp_path / "index.html").read_text(encoding="utf-8")

@@ -20,6 +20,7 @@ they are counted exactly as the log's are.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import math
 import statistics
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from scipy import stats
 
 from sim.analysis.calibrate import (
@@ -226,18 +228,16 @@ class RealityCheck:
         for metric in SCORED:
             sim = [abs(_relative(s[metric].mean, a[metric])) for _, a, s, _ in busy]
             erl = [abs(_relative(e[metric], a[metric])) for _, a, _, e in busy]
-            floors = [noise_floor(a[metric], [f[metric] for f in per_replication[label]])
-                      for label, a, _, _ in busy]
+            found = [noise_floor(a[metric], [f[metric] for f in per_replication[label]])
+                     for label, a, _, _ in busy]
+            floors = [f for f in found if f is not None]
             card[metric] = {
                 "simulated_within_10": sum(e <= 0.10 for e in sim),
                 "simulated_within_15": sum(e <= 0.15 for e in sim),
                 "erlang_a_within_10": sum(e <= 0.10 for e in erl),
                 "erlang_a_within_15": sum(e <= 0.15 for e in erl),
                 "simulated_closer": sum(s < e for s, e in zip(sim, erl)),
-                **({} if any(f is None for f in floors) else {
-                    "model_right_within_10": round(sum(f.within_10 for f in floors), 2),
-                    "model_right_within_15": round(sum(f.within_15 for f in floors), 2),
-                    "inside_prediction_interval": sum(f.inside for f in floors)}),
+                **(_floor_card(busy, floors) if len(floors) == len(found) else {}),
             }
         return card
 
@@ -252,11 +252,11 @@ class RealityCheck:
                          f"{c['simulated_within_15']}, Erlang A {c['erlang_a_within_15']}; "
                          f"sim closer in {c['simulated_closer']}")
             if "model_right_within_10" in c:
+                ranges = [f"{c[f'model_right_within_{t}']:.1f} within {t}% (90% of months: "
+                          "{}-{})".format(*c[f"model_right_within_{t}_range"]) for t in (10, 15)]
                 lines.append(f"  {'':>11}  noise floor: a model exactly right would bring "
-                             f"{c['model_right_within_10']:.1f} within 10% and "
-                             f"{c['model_right_within_15']:.1f} within 15% (expected); the log "
-                             f"is inside the 95% prediction interval in "
-                             f"{c['inside_prediction_interval']}")
+                             f"{ranges[0]} and {ranges[1]}; the log is inside the 95% "
+                             f"prediction interval in {c['inside_prediction_interval']}")
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
@@ -516,6 +516,49 @@ def noise_floor(actual: float, per_replication: Sequence[float]) -> NoiseFloor |
 
     spread = float(stats.t.ppf(0.975, len(values) - 1)) * sd * math.sqrt(1 + 1 / len(values))
     return NoiseFloor(chance(0.10), chance(0.15), abs(actual - mean) <= spread)
+
+
+def count_distribution(chances: Sequence[float]) -> list[float]:
+    """P(exactly n of independent events happen), n = 0 .. len(chances), for events with
+    these chances: the Poisson-binomial distribution, by convolution."""
+    distribution = np.ones(1)
+    for chance in chances:
+        distribution = np.convolve(distribution, [1 - chance, chance])
+    return [float(p) for p in distribution]
+
+
+def chance_of_at_least(chances: Sequence[float], count: int) -> float:
+    """The chance that ``count`` or more of independent events with these chances happen:
+    with the per-hour chances of the noise floor, how often a model exactly right would
+    bring at least ``count`` busy hours within the tolerance."""
+    return min(1.0, sum(count_distribution(chances)[max(count, 0):]))
+
+
+def _count_range(chances: Sequence[float], low: float = 0.05,
+                 high: float = 0.95) -> tuple[int, int]:
+    """The counts between the ``low`` and ``high`` quantiles of the Poisson-binomial."""
+    cumulative = list(itertools.accumulate(count_distribution(chances)))
+    return (next(n for n, c in enumerate(cumulative) if c >= low),
+            next(n for n, c in enumerate(cumulative) if c >= high - 1e-12))
+
+
+def _floor_card(busy: Sequence[tuple[str, Any, Any, Any]],
+                floors: Sequence[NoiseFloor]) -> dict[str, Any]:
+    """The noise floor of one metric in the scorecard: expected busy hours within 10% and
+    15% for a model exactly right, the range of 90% of months (hours taken as
+    independent), the hours inside the prediction interval, and each busy hour's chances
+    (for ``chance_of_at_least``)."""
+    card: dict[str, Any] = {}
+    for tolerance in (10, 15):
+        chances = [getattr(f, f"within_{tolerance}") for f in floors]
+        card[f"model_right_within_{tolerance}"] = round(sum(chances), 2)
+        card[f"model_right_within_{tolerance}_range"] = list(_count_range(chances))
+    card["inside_prediction_interval"] = sum(f.inside for f in floors)
+    card["model_right_hours"] = [
+        {"hour": int(label), "within_10": round(f.within_10, 4),
+         "within_15": round(f.within_15, 4), "inside": f.inside}
+        for (label, _, _, _), f in zip(busy, floors)]
+    return card
 
 
 def _relative(simulated: float, actual: float) -> float:
