@@ -368,7 +368,7 @@ def test_report_directory_must_not_be_a_file(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------ in Chromium
 @pytest.mark.parametrize(("which", "tables", "figures"), [("report", 6, len(REPORT_FIGURES)),
                                                           ("identity_report", 7, 7),
-                                                          ("reality_page", 3, 1),  # comparison, inputs, fits
+                                                          ("reality_page", 4, 1),  # comparison, inputs, waits, fits
                                                           ("staff_page", 1, 2)])
 def test_report_renders_in_headless_chromium(browser: DevTools, which: str, tables: int,
                                              figures: int, request: pytest.FixtureRequest

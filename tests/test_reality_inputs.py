@@ -26,6 +26,7 @@ from sim.analysis.reality import (
 from sim.analysis.reality_decompose import decompose, summarise, variants
 from sim.analysis.reality_inputs import (
     ALL_TYPES,
+    WAIT_TAIL_AT,
     RealisedTally,
     assumed_hours,
     kaplan_meier,
@@ -152,6 +153,18 @@ def test_inputs_set_log_scenario_and_simulation_side_by_side() -> None:
     per_type = [r for r in rows if r["hour"] == hour and r["type"] != ALL_TYPES]
     total = next(r for r in everyone if r["hour"] == hour)
     assert sum(r["log"]["calls"] for r in per_type) == total["log"]["calls"]
+    waits = check.inputs.waits()
+    assert waits[0]["type"] == ALL_TYPES and {w["type"] for w in waits[1:]} == types
+    for t in WAIT_TAIL_AT:  # the log's side, counted from the calls directly
+        assert waits[0]["log"][f"waited_{t}s"] == pytest.approx(
+            sum(c.wait >= t for c in offered) / len(offered))
+    for row in waits:
+        for side in ("log", "simulated"):
+            tail = [row[side][f"waited_{t}s"] for t in WAIT_TAIL_AT]
+            assert tail == sorted(tail, reverse=True) and 0 <= tail[-1] <= tail[0] <= 1
+    simulated_waits = [tally.wait_tail(ALL_TYPES) for tally in check.inputs.simulated]
+    assert waits[0]["simulated"]["waited_60s"] == pytest.approx(
+        sum(w["waited_60s"] for w in simulated_waits) / 2)
 
 
 def test_decomposition_reruns_one_assumption_at_a_time(tmp_path: Path) -> None:
@@ -201,10 +214,14 @@ def test_reality_command_prints_inputs_and_writes_them(tmp_path: Path,
     low, high = card["model_right_within_15_range"]
     assert low <= card["model_right_within_15"] <= high <= len(hours)
     assert "90% of months" in printed
+    assert "share of the answered and abandoned calls that waited at least t" in printed
+    assert document["waits"][0]["type"] == "all"
+    assert set(document["waits"][0]["log"]) == {f"waited_{t}s" for t in WAIT_TAIL_AT}
     first = document["inputs"][0]
     assert set(first) == {"hour", "type", "log", "scenario", "simulated"}
     page = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert "What the log shows, the scenario assumes, the simulation realises" in page
+    assert "How long callers waited" in page and "Waited 120 s+ log" in page
 
 
 def test_staffing_interval_changes_the_steps_not_the_inferred_presence() -> None:

@@ -50,6 +50,7 @@ from sim.analysis.calllog import ABANDONED, DAY, SERVED, CallLog, read_log, writ
 from sim.analysis.reality_erlang import ErlangTally
 from sim.analysis.reality_inputs import (
     SURVIVAL_AT,
+    WAIT_TAIL_AT,
     AssumedHour,
     AssumedTally,
     InputComparison,
@@ -287,7 +288,8 @@ class RealityCheck:
                 "calibration_days": len(self.calibration_days), "by_band": self.by_band,
                 "replications": self.replications, "staffing_interval_s": self.staffing_interval,
                 **({} if self.band_fits is None else {"fit_tests": self.band_fits.tests_json()}),
-                **({} if self.inputs is None else {"inputs": self.inputs.to_json()}),
+                **({} if self.inputs is None else {"inputs": self.inputs.to_json(),
+                                                   "waits": self.inputs.waits_json()}),
                 **({} if self.decomposition is None else
                    {"decomposition": self.decomposition.to_json()}),
                 "forecast": self.forecast.as_json() if self.forecast else None}
@@ -397,6 +399,11 @@ on a guess the log cannot settle.</p>
                   *(f"S({t} s) {side}" for t in SURVIVAL_AT
                     for side in ("log (Kaplan-Meier)", "scenario", "sim (Kaplan-Meier)")),
                   "Busy log", "Busy sim", "On duty log (inferred)", "On duty scenario"]
+        waits_header = ["Type", *(f"Waited {t} s+ {side}" for t in WAIT_TAIL_AT
+                                  for side in ("log", "sim"))]
+        waits_body = [[(row["type"], ""), *(show(row[side][f"waited_{t}s"], 3)
+                                            for t in WAIT_TAIL_AT for side in ("log", "simulated"))]
+                      for row in self.inputs.waits()]
         return f"""<h2>What the log shows, the scenario assumes, the simulation realises</h2>
 <p class="meta">Per hour of arrival (agents: per hour of the clock), the scored days pooled.
 Top priority = share of the log's calls with its top priority, beside the share the scenario
@@ -406,7 +413,12 @@ simulation; S(t) = share of callers still willing to wait after t (Kaplan-Meier 
 calls censored; the scenario: its patience distribution); busy = agents
 talking on average; on duty in the log is inferred from agent activity (the log has no
 logins). An input that differs between log and simulation points at the assumption to fix.</p>
-{table(header, body)}"""
+{table(header, body)}
+<h3>How long callers waited</h3>
+<p class="meta">All hours: the share of the answered and abandoned calls that waited at least
+t, in the log and in the simulation (mean of replications). The same service level can come
+with different tails: a simulation with too many long waits abandons too much.</p>
+{table(waits_header, waits_body)}"""
 
     def _fits_html(self, table: Callable[[list[str], list[list[tuple[str, str]]]], str]) -> str:
         """The fits per hour band with their quality, for the page."""
@@ -837,7 +849,8 @@ def configure(parser: Any) -> None:
     parser.add_argument("--inputs", action="store_true",
                         help="also print, per busy hour, what the log shows, the scenario "
                              "assumes and the simulation realises (calls, talk time, "
-                             "patience, agents busy and on duty; always in --json and --report)")
+                             "patience, agents busy and on duty) and how long callers "
+                             "waited, log against simulation (always in --json and --report)")
     parser.add_argument("--decompose", action="store_true",
                         help="rerun the check once per assumption the log can replace or "
                              "question (talk times, arrivals, staffing, hour bands, "
@@ -879,6 +892,7 @@ def _cmd_reality(args: Any) -> int:
     print(check.format_text())
     if args.inputs and check.inputs is not None:
         print(check.inputs.format_text(BUSY_PER_DAY * len(check.days)))
+        print(check.inputs.waits_text())
     for path in written:
         print(f"wrote {path}")
     return 0

@@ -46,6 +46,9 @@ INPUTS = ("calls", "top_priority_share", "handle_s", "patience_s", "survival_60s
           "survival_300s", "agents_busy", "agents_on_duty")
 """The compared inputs, in the order tables show them."""
 ALL_TYPES = "all"
+WAIT_TAIL_AT = (1, 20, 60, 120, 300)
+"""Seconds t at which the wait distributions are compared: the share of the answered and
+abandoned calls that waited t or longer (1 s: waited at all, at the log's resolution)."""
 
 
 def base_type(kind: str) -> str:
@@ -173,6 +176,18 @@ class RealisedTally:
             self.busy_s[(kind, int((begin % DAY) // 3600))] += slot_end - begin
             begin = slot_end
 
+    def wait_tail(self, kind: str) -> dict[str, float]:
+        """Over all hours, the share of the answered and abandoned calls of ``kind``
+        (``ALL_TYPES``: all) that waited t or longer, for t in ``WAIT_TAIL_AT``."""
+        seconds: Counter[int] = Counter()
+        for counts in (self.answered_at, self.abandoned_at):
+            for (k, _), waits in counts.items():
+                if kind in (ALL_TYPES, k):
+                    seconds.update(waits)
+        calls = sum(seconds.values())
+        return {f"waited_{t}s": (sum(n for second, n in seconds.items() if second >= t) / calls
+                                 if calls else math.nan) for t in WAIT_TAIL_AT}
+
     def figures(self, kind: str, hour: int, days: int) -> dict[str, float]:
         """Calls, mean talk, censored patience mean and agents busy of ``kind``
         (``ALL_TYPES`` for every type) in ``hour``, per ``days`` scored days."""
@@ -299,6 +314,40 @@ class InputComparison:
                              "scenario": scenario, "simulated": simulated})
         return rows
 
+    def waits(self) -> list[dict[str, Any]]:
+        """Per type (``all`` first), over all hours, the share of the log's and the
+        simulation's calls (mean of replications) that waited t or longer:
+        ``{type, log, simulated}``, each side ``{waited_Ts: share}`` for ``WAIT_TAIL_AT``.
+        The same inputs can give the same SL and different tails: a simulation with too
+        many long waits abandons too much."""
+        types = sorted({kind for kind, _ in self.log.calls})
+        rows = []
+        for kind in [ALL_TYPES, *types] if len(types) > 1 else [ALL_TYPES]:
+            per_rep = [tally.wait_tail(kind) for tally in self.simulated]
+            log = self.log.wait_tail(kind)
+            rows.append({"type": kind, "log": log,
+                         "simulated": {name: _mean([r[name] for r in per_rep]) for name in log}})
+        return rows
+
+    def waits_json(self) -> list[dict[str, Any]]:
+        """``waits`` with JSON ``null`` for NaN."""
+        return [{"type": row["type"],
+                 **{side: {name: (None if math.isnan(value) else round(value, 4))
+                           for name, value in row[side].items()}
+                    for side in ("log", "simulated")}} for row in self.waits()]
+
+    def waits_text(self) -> str:
+        """``waits`` as lines of text."""
+        head = f"{'type':>6} | " + " | ".join(f"{f'>= {t}s log':>11} {'sim':>6}"
+                                              for t in WAIT_TAIL_AT)
+        lines = [("share of the answered and abandoned calls that waited at least t "
+                  "(all hours; log, mean of replications):"), head, "-" * len(head)]
+        for row in self.waits():
+            lines.append(f"{row['type']:>6} | " + " | ".join(
+                f"{_share(row['log'][f'waited_{t}s'], 3):>11} "
+                f"{_share(row['simulated'][f'waited_{t}s'], 3):>6}" for t in WAIT_TAIL_AT))
+        return "\n".join(lines)
+
     def to_json(self) -> list[dict[str, Any]]:
         """``rows`` with JSON ``null`` for NaN and sides without a figure left out."""
         return [{"hour": row["hour"], "type": row["type"],
@@ -340,5 +389,5 @@ def _num(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.0f}"
 
 
-def _share(value: float) -> str:
-    return "-" if math.isnan(value) else f"{value:.2f}"
+def _share(value: float, digits: int = 2) -> str:
+    return "-" if math.isnan(value) else f"{value:.{digits}f}"
