@@ -7,9 +7,8 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from pathlib import Path
-
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -123,6 +122,19 @@ def test_chance_of_at_least_is_the_poisson_binomial_tail() -> None:
     assert chance_of_at_least(chances, 3) == pytest.approx(sum(by_enumeration[3:]))
     assert chance_of_at_least(chances, 0) == pytest.approx(1.0)
     assert chance_of_at_least(chances, 5) == 0.0
+
+
+def test_leave_one_out_counts_score_each_replication_against_the_others() -> None:
+    check = reality_check(EXCERPT, replications=3)
+    busy = check.scorecard()["busy_hours"]
+    tight, loose = (check.leave_one_out_counts("abandon_rate", t) for t in (0.10, 0.5))
+    assert len(tight) == 3 and all(0 <= a <= b <= busy for a, b in zip(tight, loose))
+    least = 16 * len(check.days)
+    hours = [int(label) for label, actual, _, _ in check.rows()[:-1]
+             if actual["offered"] >= least]
+    first, *others = ([t.figures([h])["service_level"] for h in hours] for t in check.simulated)
+    expected = sum(abs(((a + b) / 2) / x - 1) <= 0.10 for x, a, b in zip(first, *others))
+    assert check.leave_one_out_counts("service_level", 0.10)[0] == expected
 
 
 def test_inputs_set_log_scenario_and_simulation_side_by_side() -> None:

@@ -242,6 +242,27 @@ class RealityCheck:
             }
         return card
 
+    def leave_one_out_counts(self, metric: str, tolerance: float) -> list[int]:
+        """The noise floor checked without its normal and independence assumptions: each
+        replication in turn taken as the log of a model exactly right, the mean of the
+        others scored against it; per replication, the busy hours whose ``metric`` is
+        within ``tolerance`` relative (the scorecard's rule). Needs 3+ replications for a
+        meaningful mean of the others; the counts' mean should be near the expected
+        ``model_right_within_*``, and their share at a goal near ``chance_of_at_least``."""
+        least = BUSY_PER_DAY * len(self.days)
+        hours = [int(label) for label, actual, _, _ in self.rows()[:-1]
+                 if actual["offered"] >= least]
+        values = [[tally.figures([hour])[metric] for hour in hours] for tally in self.simulated]
+        counts = []
+        for index, pseudo_log in enumerate(values):
+            others = [row for other, row in enumerate(values) if other != index]
+            count = 0
+            for column, observed in enumerate(pseudo_log):
+                mean = statistics.fmean(row[column] for row in others)
+                count += abs(_relative(mean, observed)) <= tolerance
+            counts.append(count)
+        return counts
+
     def scorecard_text(self) -> str:
         """The scorecard as lines of text."""
         card = self.scorecard()
