@@ -48,6 +48,7 @@ from sim.analysis.calibrate import (
 )
 from sim.analysis.calllog import ABANDONED, DAY, SERVED, CallLog, read_log, write_arrival_trace
 from sim.analysis.reality_erlang import ErlangTally
+from sim.analysis.reality_forecast import CHOICES, LevelForecast
 from sim.analysis.reality_inputs import (
     SURVIVAL_AT,
     WAIT_TAIL_AT,
@@ -58,7 +59,6 @@ from sim.analysis.reality_inputs import (
     assumed_hours,
     base_type,
 )
-from sim.analysis.reality_forecast import CHOICES, LevelForecast
 from sim.analysis.reality_model import (
     BAND_PARTS,
     BandFits,
@@ -70,11 +70,11 @@ from sim.analysis.reality_model import (
     forecast,
     split_by_band,
 )
-from sim.runner import estimate
 from sim.cli.options import add_limit_options, at_least, parse_flag
 from sim.files import atomic_path, check_output_file, check_output_folder, write_atomic
 from sim.limits import limits_for
 from sim.model.units import parse_duration
+from sim.runner import estimate
 
 if TYPE_CHECKING:
     from sim.analysis.reality_decompose import Decomposition
@@ -221,9 +221,9 @@ class RealityCheck:
         closer one; then the **noise floor**: how many busy hours a model that is exactly
         right would be expected to bring within 10% and 15%, and in how many the log lies
         inside the simulation's 95% prediction interval (``noise_floor``)."""
-        least = BUSY_PER_DAY * len(self.days)
-        busy = [r for r in self.rows()[:-1] if r[1]["offered"] >= least]
-        card: dict[str, Any] = {"busy_hours": len(busy), "min_calls": least}
+        busy = self._busy_rows()
+        card: dict[str, Any] = {"busy_hours": len(busy),
+                                "min_calls": BUSY_PER_DAY * len(self.days)}
         per_replication = {label: [t.figures([int(label)]) for t in self.simulated]
                            for label, _, _, _ in busy}
         for metric in SCORED:
@@ -242,6 +242,11 @@ class RealityCheck:
             }
         return card
 
+    def _busy_rows(self) -> list[tuple[str, dict[str, float], dict[str, Any], dict[str, float]]]:
+        """The ``rows`` of the busy hours: ``BUSY_PER_DAY`` calls a day or more."""
+        least = BUSY_PER_DAY * len(self.days)
+        return [row for row in self.rows()[:-1] if row[1]["offered"] >= least]
+
     def leave_one_out_counts(self, metric: str, tolerance: float) -> list[int]:
         """The noise floor checked without its normal and independence assumptions: each
         replication in turn taken as the log of a model exactly right, the mean of the
@@ -249,9 +254,7 @@ class RealityCheck:
         within ``tolerance`` relative (the scorecard's rule). Needs 3+ replications for a
         meaningful mean of the others; the counts' mean should be near the expected
         ``model_right_within_*``, and their share at a goal near ``chance_of_at_least``."""
-        least = BUSY_PER_DAY * len(self.days)
-        hours = [int(label) for label, actual, _, _ in self.rows()[:-1]
-                 if actual["offered"] >= least]
+        hours = [int(label) for label, _, _, _ in self._busy_rows()]
         values = [[tally.figures([hour])[metric] for hour in hours] for tally in self.simulated]
         counts = []
         for index, pseudo_log in enumerate(values):
@@ -571,6 +574,7 @@ def _count_range(chances: Sequence[float], low: float = 0.05,
                  high: float = 0.95) -> tuple[int, int]:
     """The counts between the ``low`` and ``high`` quantiles of the Poisson-binomial."""
     cumulative = list(itertools.accumulate(count_distribution(chances)))
+    # The running sum may end a rounding error below 1, so the top quantile allows for it.
     return (next(n for n, c in enumerate(cumulative) if c >= low),
             next(n for n, c in enumerate(cumulative) if c >= high - 1e-12))
 
@@ -650,8 +654,8 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
     ``staffing_interval``: seconds between staffing changes of a simulated day (whole
     minutes dividing an hour; finer follows the agents more closely, at more CPU).
     """
-    from sim.runner import run
     from sim.model.scenario import scenario_from_dict
+    from sim.runner import run
 
     arrivals = arrivals or ("replay" if holdout_from is None else "forecast")
     staffing = staffing or ("actual" if holdout_from is None else "planned")
