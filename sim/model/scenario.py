@@ -263,6 +263,11 @@ class ContactType(StrictModel):
     wrap_up: Distribution | None = Field(
         default=None, description="After-contact work that keeps the agent busy; absent: none."
     )
+    patience_per_waiting: Number | None = Field(
+        default=None, ge=0, le=5,
+        description="Callers who find others waiting give up sooner: a contact's patience "
+        "times exp(-value x contacts already waiting when it joins the queue), e.g. 0.19 (each "
+        "waiting caller shortens patience by 17%); absent: patience ignores the queue.")
     channel: str = Field(
         default="voice", min_length=1,
         description="Channel of these contacts (voice, app, web, ...): customers are picked by "
@@ -281,6 +286,10 @@ class ContactType(StrictModel):
                 raise FieldError((name, "weight"), (
                     "weight is only allowed on the components of a mixture; allowed here: "
                     + _keys_text(type(dist), weight=False)))
+        if self.patience_per_waiting is not None and self.patience is None:
+            raise FieldError(("patience_per_waiting",), (
+                "is given but the type has no patience (its callers never abandon); allowed: "
+                "a patience distribution beside it, or no patience_per_waiting"))
         return self
 
 

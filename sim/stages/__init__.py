@@ -81,6 +81,7 @@ def assemble(kernel: Simulation, verification: str | None, outbound: str | None,
     from sim.stages.outbound import Outbound
     from sim.stages.outcomes import Outcomes
     from sim.stages.profiles import Profiles
+    from sim.stages.queue_patience import QueuePatience
     from sim.stages.service import ServiceShape
     from sim.stages.shrinkage import Shrinkage
     from sim.stages.trace import Tracing
@@ -111,7 +112,7 @@ def assemble(kernel: Simulation, verification: str | None, outbound: str | None,
         if stage is not None:
             stages.append(stage)
     kernel.hold = kernel.enqueue  # holding a contact queues it, wrapped as stages add above
-    for stage_type in (Callbacks, WaitingRoom):
+    for stage_type in (QueuePatience, Callbacks, WaitingRoom):
         stage = stage_type.build(kernel, identity)
         if stage is not None:
             stages.append(stage)
