@@ -47,6 +47,7 @@ from sim.analysis.calibrate import (
     staffing_table,
 )
 from sim.analysis.calllog import ABANDONED, DAY, SERVED, CallLog, read_log, write_arrival_trace
+from sim.analysis.queue_patience import QueuePatienceFit, fit_by_type
 from sim.analysis.reality_erlang import ErlangTally
 from sim.analysis.reality_forecast import CHOICES, LevelForecast
 from sim.analysis.reality_inputs import (
@@ -159,6 +160,9 @@ class RealityCheck:
     """The day level forecast (method, backtest errors); None when not used."""
     staffing_interval: float = STAFFING_INTERVAL
     """Seconds between changes of a simulated day's staffing."""
+    queue_patience: dict[str, QueuePatienceFit] | None = None
+    """With ``--patience-queue``: per scenario type, patience by the queue met (used where
+    ``shown``)."""
 
     def rows(self) -> list[tuple[str, dict[str, float], dict[str, Any], dict[str, float]]]:
         """(label, actual figures, simulated estimates, Erlang A figures) per hour with
@@ -182,7 +186,15 @@ class RealityCheck:
         return (f"{scope}; arrivals {self.arrivals}, staffing {self.staffing} per "
                 f"{self.staffing_interval / 60:g} min; fitted per "
                 f"hour band: {', '.join(self.by_band) or 'nothing'}"
+                + (f"; patience by the queue met for {', '.join(self._queue_types())}"
+                   if self.queue_patience is not None else "")
                 + (f"; {self.forecast.describe()}" if self.forecast else ""))
+
+    def _queue_types(self) -> list[str]:
+        """The types simulated with patience by the queue met, with each one's factor."""
+        shown = [f"{kind} (x exp(-{fit.per_waiting:.3f} per waiting))"
+                 for kind, fit in (self.queue_patience or {}).items() if fit.shown]
+        return shown or ["no type (not shown by the data)"]
 
     def summary(self) -> dict[str, dict[str, float]]:
         """Overall ``{metric: {actual, simulated, relative_error}}``."""
@@ -311,6 +323,8 @@ class RealityCheck:
                 "staffing": self.staffing, "holdout_from": self.holdout_from,
                 "calibration_days": len(self.calibration_days), "by_band": self.by_band,
                 "replications": self.replications, "staffing_interval_s": self.staffing_interval,
+                **({} if self.queue_patience is None else {"patience_queue": {
+                    kind: fit.as_json() for kind, fit in self.queue_patience.items()}}),
                 **({} if self.band_fits is None else {"fit_tests": self.band_fits.tests_json()}),
                 **({} if self.inputs is None else {"inputs": self.inputs.to_json(),
                                                    "waits": self.inputs.waits_json()}),
@@ -633,7 +647,8 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
                   holdout_from: int | None = None, staffing: str | None = None,
                   by_band: Sequence[str] = BAND_PARTS,
                   forecast_method: str = "auto",
-                  staffing_interval: float = STAFFING_INTERVAL) -> RealityCheck:
+                  staffing_interval: float = STAFFING_INTERVAL,
+                  patience_queue: bool = False) -> RealityCheck:
     """Calibrate from ``log`` and simulate each of its days (see the module docstring).
 
     ``arrivals``: ``replay`` (the exact arrival times; the default in sample),
@@ -653,6 +668,9 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
     ``no_limits`` lifts the bound on the size of the log file (``sim.limits``).
     ``staffing_interval``: seconds between staffing changes of a simulated day (whole
     minutes dividing an hour; finer follows the agents more closely, at more CPU).
+    ``patience_queue``: per type where the calibration days show it, patience that
+    shrinks with the queue a caller finds (``sim.analysis.queue_patience``), in place of
+    the type's patience fits.
     """
     from sim.model.scenario import scenario_from_dict
     from sim.runner import run
@@ -684,7 +702,9 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
     actual_staffing = planned if holdout_from is None else staffing_table(
         *_scoring_activity(log, fitted, away_after), scored, staffing_interval)
     plan = forecast(fitted, log, planned, forecast_method)
-    bands = fit_bands(fitted, (c for c in fitted.log.calls if c.day in set(fitted.days)))
+    calibration_calls = [c for c in fitted.log.calls if c.day in set(fitted.days)]
+    bands = fit_bands(fitted, calibration_calls)
+    queue_fits = fit_by_type(calibration_calls, fitted.type_of) if patience_queue else None
     simulated = [Tally() for _ in range(replications)]
     realised = [RealisedTally() for _ in range(replications)]
     baseline = ErlangTally()
@@ -698,7 +718,7 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
                             else actual_staffing[day])
             scenario, hours = _day_scenario(fitted, log, day, day_staffing, arrivals,
                                             recorded_service, Path(folder), plan, bands, by_band,
-                                            vip)
+                                            vip, queue_fits)
             baseline.add_day(hours)
             assumed.add_day(hours)
             trace = Path(folder) / "trace.csv"
@@ -712,7 +732,8 @@ def reality_check(log: CallLog | str | Path, *, days: str = "all", replications:
                         actual_tally(log, scored), simulated, baseline, staffing,
                         holdout_from, fitted.days, list(by_band), bands, inputs,
                         forecast=(plan.volume if arrivals == "forecast" or staffing == "scaled"
-                                  else None), staffing_interval=staffing_interval)
+                                  else None), staffing_interval=staffing_interval,
+                        queue_patience=queue_fits)
 
 
 def _log_inputs(log: CallLog, fitted: Calibration, days: Iterable[int]) -> RealisedTally:
@@ -774,11 +795,14 @@ def _scoring_activity(log: CallLog, fitted: Calibration,
 
 def _day_scenario(fitted: Calibration, log: CallLog, day: int, staffing: dict[str, list[float]],
                   arrivals: str, recorded_service: bool, folder: Path, plan: Forecast,
-                  bands: BandFits, by_band: Sequence[str],
-                  vip: set[str]) -> tuple[dict[str, Any], list[AssumedHour]]:
+                  bands: BandFits, by_band: Sequence[str], vip: set[str],
+                  queue_fits: dict[str, QueuePatienceFit] | None = None,
+                  ) -> tuple[dict[str, Any], list[AssumedHour]]:
     """One day as a 24-hour scenario: its hourly counts (or the forecast) and staffing, the
     fitted rest split by hour band; with what it assumes per hour (``assumed_hours``, read
-    before replayed arrivals replace the rates; ``vip``: the VIP classes)."""
+    before replayed arrivals replace the rates; ``vip``: the VIP classes). ``queue_fits``:
+    patience by the queue met, per scenario type where shown; the hours (and so Erlang A)
+    keep the queue-blind patience fits, the formula having no queue to read."""
     calls = [c for c in log.calls if c.offered and c.day == day]
     if arrivals == "forecast":
         rates = plan.rates(log.weekday(day) or 0, day)
@@ -796,6 +820,10 @@ def _day_scenario(fitted: Calibration, log: CallLog, day: int, staffing: dict[st
         scenario.pop("busyness", None)  # the day's own volume is used, not a random factor
     scenario = split_by_band(scenario, bands, by_band)
     hours = assumed_hours(scenario, vip)
+    for kind, spec in scenario["contact_types"].items():
+        fit = (queue_fits or {}).get(kind.split("@", 1)[0])
+        if fit is not None and fit.shown and "patience" in spec:
+            spec.update(fit.patience_dict())
     if arrivals == "replay":
         trace = folder / f"arrivals-day{day}.csv"
         type_of = banded_type_of(fitted, by_band)
@@ -858,6 +886,10 @@ def configure(parser: Any) -> None:
                              "handle time per hour of day")
     parser.add_argument("--recorded-service", action="store_true",
                         help="with --arrivals replay: answered calls keep their recorded talk time")
+    parser.add_argument("--patience-queue", action="store_true",
+                        help="patience that shrinks with the queue a caller finds, fitted per "
+                             "type where the calibration days show it (in place of the type's "
+                             "patience fits)")
     parser.add_argument("--replications", type=int, default=5,
                         help="replications per day (default 5)")
     parser.add_argument("--seed", type=int, default=1, help="root seed (day d uses seed + d)")
@@ -900,6 +932,7 @@ def _cmd_reality(args: Any) -> int:
         "arrivals": args.arrivals, "staffing": args.staffing,
         "holdout_from": args.holdout_from, "by_band": by_band,
         "forecast_method": args.forecast, "recorded_service": args.recorded_service,
+        "patience_queue": args.patience_queue,
         "away_after": parse_flag("--away-after", parse_duration, args.away_after),
         "staffing_interval": parse_flag("--staffing-interval", parse_duration,
                                         args.staffing_interval)}
