@@ -12,6 +12,7 @@ from sim.analysis.calibrate import calibrate
 from sim.analysis.calllog import ABANDONED, SERVED, Call, read_log
 from sim.analysis.queue_patience import fit_by_type, fit_queue_patience, queue_met
 from sim.analysis.reality import reality_check
+from sim.model.scenario import load_scenario
 
 EXCERPT = Path(__file__).parent / "data" / "anonymous_bank_excerpt.txt"
 
@@ -64,3 +65,19 @@ def test_the_reality_check_uses_the_fits_where_the_data_show_them() -> None:
     assert shown == ["PS"]  # the three days show it for PS only
     assert "patience by the queue met for PS (x exp(-" in check.mode()
     assert "patience_queue" not in reality_check(EXCERPT, replications=1).to_json()
+
+
+def test_calibrate_writes_patience_by_the_queue_where_the_log_shows_it(tmp_path: Path) -> None:
+    log = read_log(EXCERPT)
+    fitted = calibrate(log, "all", patience_queue=True)
+    fit = fitted.queue_patience["PS"]
+    assert fit.shown and fitted.queue_patience == fit_by_type(log.calls, fitted.type_of)
+    types = fitted.scenario_dict()["contact_types"]
+    assert types["PS"]["patience_per_waiting"] == round(fit.per_waiting, 4)
+    assert [k for k, spec in types.items() if "patience_per_waiting" in spec] == ["PS"]
+    written = fitted.write(tmp_path / "bank.yaml")[0]
+    scenario = load_scenario(written)
+    assert scenario.contact_types["PS"].patience_per_waiting == round(fit.per_waiting, 4)
+    assert "likelihood ratio p =" in written.read_text(encoding="utf-8")
+    plain = calibrate(log, "all").scenario_dict()["contact_types"]
+    assert not any("patience_per_waiting" in spec for spec in plain.values())

@@ -47,7 +47,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import stats
@@ -57,6 +57,9 @@ from sim.cli.options import add_limit_options, parse_flag
 from sim.files import check_output_file, safe_file_name, write_atomic
 from sim.limits import limits_for
 from sim.model.units import parse_duration
+
+if TYPE_CHECKING:
+    from sim.analysis.queue_patience import QueuePatienceFit
 
 HOURS = 24
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -514,6 +517,8 @@ class Calibration:
     handle_time: str = "lognormal"
     away_after: float = AWAY_AFTER
     activity: AgentActivity | None = None
+    queue_patience: dict[str, QueuePatienceFit] = field(default_factory=dict)
+    """With ``patience_queue``: per type, patience by the queue met (written where shown)."""
 
     def type_of(self, call: Call) -> str:
         """The scenario contact type of a call (its log type, or ``TYPE_vip``)."""
@@ -563,6 +568,9 @@ class Calibration:
                     {"dist": "weibull", "mean": _seconds(patience.mean),
                      "shape": round(patience.shape, 3)} if patience.dist == "weibull"
                     else {"dist": "exponential", "mean": _seconds(patience.mean)})
+            queue = self.queue_patience.get(kind)
+            if queue is not None and queue.shown and patience is not None:
+                spec.update(queue.patience_dict())
             if self.wrap_up is not None:
                 spec["wrap_up"] = {"dist": "lognormal", "mean": _seconds(self.wrap_up.mean),
                                    "cv": round(self.wrap_up.cv, 3)}
@@ -642,12 +650,14 @@ def _seconds(value: float) -> str:
 def calibrate(log: CallLog | str | Path, days: str = "weekdays",
               mapping: CsvMapping | str | Path | None = None,
               handle_time: str = "lognormal", away_after: float = AWAY_AFTER, *,
-              no_limits: bool = False) -> Calibration:
+              no_limits: bool = False, patience_queue: bool = False) -> Calibration:
     """Fit every scenario parameter from a call log (a ``CallLog`` or a file to read).
 
     ``away_after``: how long callers may wait while an agent is between talks
     before the agent counts as away (staffing and wrap-up; ``agent_activity``).
     ``no_limits`` lifts the bound on the size of the log file (``sim.limits``).
+    ``patience_queue``: also fit patience by the queue met per type
+    (``sim.analysis.queue_patience``), written where the log shows it.
     """
     if handle_time not in ("lognormal", "empirical"):
         raise ValueError(f"--handle-time {handle_time}: allowed: lognormal, empirical")
@@ -700,10 +710,15 @@ def calibrate(log: CallLog | str | Path, days: str = "weekdays",
     for kind in by_volume:
         ps = Counter(c.priority for c in offered if c.type == kind)
         shares[kind] = {p: n / by_volume[kind] for p, n in sorted(ps.items())}
+    queue_patience = {}
+    if patience_queue:
+        from sim.analysis.queue_patience import fit_by_type
+
+        queue_patience = fit_by_type(calls, type_of)
     return Calibration(log, chosen, days_text, list(base_type), base_type, rates, busyness,
                        handle, patience, groups, staffing, head_start, fit_wrap_up(activity),
                        ivr / len(calls) if calls else 0.0, shares, dict(per_day), handle_time,
-                       away_after, activity)
+                       away_after, activity, queue_patience)
 
 
 def _patience_fit(calls: list[Call], pooled: bool) -> PatienceFit:
@@ -870,10 +885,21 @@ class _Writer:
         if p is None:
             self.comment(f"No patience: fewer than {MIN_FIT} abandons in the log, so callers "
                          "never hang up here.", 4)
+        elif "patience_per_waiting" in spec:
+            self.queue_patience(c.queue_patience[kind], spec)
         else:
             self.patience(p, spec["patience"])
         if "wrap_up" in spec:
             self.lines.append(f"    wrap_up: {_flow(spec['wrap_up'])}")
+
+    def queue_patience(self, q: QueuePatienceFit, spec: dict[str, Any]) -> None:
+        self.comment(f"Patience by the queue met (--patience-queue): {q.abandons} abandons of "
+                     f"{q.calls} callers who queued,", 4)
+        self.comment("answered calls censored; a Weibull whose scale shrinks by "
+                     f"exp(-{q.per_waiting:.3f}) per caller waiting", 4)
+        self.comment(f"on arrival (against none: likelihood ratio p = {q.p_value:.1g}).", 4)
+        self.lines.append(f"    patience: {_flow(spec['patience'])}")
+        self.lines.append(f"    patience_per_waiting: {spec['patience_per_waiting']}")
 
     def patience(self, p: PatienceFit, spec: dict[str, Any]) -> None:
         source = "all types pooled, too few abandons of this type" if p.pooled else "this type"
@@ -930,6 +956,9 @@ def configure(parser: Any) -> None:
                         help="weekdays (default), weekend, all, or day names e.g. fri or sun,mon")
     parser.add_argument("--handle-time", choices=["lognormal", "empirical"], default="lognormal",
                         help="handle-time distribution to write (default lognormal)")
+    parser.add_argument("--patience-queue", action="store_true",
+                        help="fit patience that shrinks with the queue a caller finds and "
+                             "write it (patience_per_waiting) where the log shows it")
     add_away_after_option(parser)
     add_limit_options(parser)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -947,7 +976,7 @@ def _cmd_calibrate(args: Any) -> int:
     check_output_file(args.out, "--out")
     result = calibrate(args.log, args.days, args.mapping, args.handle_time,
                        parse_flag("--away-after", parse_duration, args.away_after),
-                       no_limits=args.no_limits)
+                       no_limits=args.no_limits, patience_queue=args.patience_queue)
     print(result.log.report.format_text())
     written = result.write(args.out)
     print(f"calibrated on {result.days_text}: {len(result.types)} contact types, "
