@@ -346,7 +346,7 @@ def infer_groups(calls: Iterable[Call]) -> AgentGroups:
                                  for g, s in sorted(skills.items())})
 
 
-class _QueueTimeline:
+class QueueTimeline:
     """How many callers of some contact types were waiting, as a step function of time."""
 
     def __init__(self, calls: Iterable[Call], types: Iterable[str]) -> None:
@@ -357,8 +357,8 @@ class _QueueTimeline:
                 points += [(call.arrival, 1), (call.service_start, -1)]
         points.sort()
         self._times = np.array([t for t, _ in points])
-        level = np.cumsum([step for _, step in points])
-        self._waiting = level > 0
+        self._level = np.cumsum([step for _, step in points])
+        self._waiting = self._level > 0
         # Queue-nonempty time from the first event up to each event.
         spans = np.diff(self._times, append=self._times[-1] if points else 0.0)
         self._cumulative = np.concatenate([[0.0], np.cumsum(spans * self._waiting)])
@@ -372,6 +372,12 @@ class _QueueTimeline:
 
     def _index(self, time: float) -> int:
         return int(np.searchsorted(self._times, time, side="right")) - 1
+
+    def waiting_before(self, times: Sequence[float]) -> list[int]:
+        """How many callers were waiting just before each of ``times`` (whoever arrives or
+        leaves at that very moment not counted yet)."""
+        index = np.searchsorted(self._times, times, side="left") - 1
+        return [int(self._level[i]) if i >= 0 else 0 for i in index]
 
     def empty_after(self, time: float) -> float:
         """The first moment from ``time`` on when nobody waits (``time`` if nobody does)."""
@@ -419,7 +425,7 @@ def agent_activity(calls: Sequence[Call], groups: AgentGroups,
     not ready: wrap-up, a short pause, ringing. What happens when nobody
     waits is not seen, so this is the wrap-up of a busy center.
     """
-    timelines = {group: _QueueTimeline(calls, skills) for group, skills in groups.skills.items()}
+    timelines = {group: QueueTimeline(calls, skills) for group, skills in groups.skills.items()}
     talks: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for call in calls:
         if call.outcome == SERVED and call.agent in groups.members:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize, stats
 
-from sim.analysis.calibrate import MIN_FIT
+from sim.analysis.calibrate import MIN_FIT, QueueTimeline
 from sim.analysis.calllog import ABANDONED, Call
 
 SIGNIFICANCE = 0.05
@@ -68,15 +68,8 @@ class QueuePatienceFit:
 
 def queue_met(calls: Sequence[Call]) -> list[int]:
     """For each call, how many callers (of any type) were waiting when it arrived."""
-    events: list[tuple[float, int]] = []
-    for call in calls:
-        if call.offered and call.wait > 0:
-            events += [(call.arrival, 1), (call.arrival + call.wait, -1)]
-    events.sort()  # at one instant a departure (-1) comes before an arrival (+1)
-    times = np.array([time for time, _ in events])
-    waiting = np.cumsum([step for _, step in events])
-    index = np.searchsorted(times, [call.arrival for call in calls], side="left") - 1
-    return [int(waiting[i]) if i >= 0 else 0 for i in index]
+    timeline = QueueTimeline(calls, {call.type for call in calls})
+    return timeline.waiting_before([call.arrival for call in calls])
 
 
 def fit_queue_patience(waits: Sequence[float], abandoned: Sequence[bool],
@@ -112,7 +105,7 @@ def fit_by_type(calls: Sequence[Call],
                 type_of: Callable[[Call], str]) -> dict[str, QueuePatienceFit]:
     """``fit_queue_patience`` per scenario type over ``calls`` (those of the calibration
     days), for the types with ``MIN_FIT`` abandons or more."""
-    offered = sorted((c for c in calls if c.offered), key=lambda c: c.arrival)
+    offered = [c for c in calls if c.offered]
     grouped: dict[str, list[tuple[float, bool, int]]] = defaultdict(list)
     for call, met in zip(offered, queue_met(offered)):
         if call.wait > 0:

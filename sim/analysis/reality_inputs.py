@@ -331,10 +331,9 @@ class InputComparison:
 
     def waits_json(self) -> list[dict[str, Any]]:
         """``waits`` with JSON ``null`` for NaN."""
-        return [{"type": row["type"],
-                 **{side: {name: (None if math.isnan(value) else round(value, 4))
-                           for name, value in row[side].items()}
-                    for side in ("log", "simulated")}} for row in self.waits()]
+        return [{"type": row["type"], **{side: _json_figures(row[side])
+                                         for side in ("log", "simulated")}}
+                for row in self.waits()]
 
     def waits_text(self) -> str:
         """``waits`` as lines of text."""
@@ -351,9 +350,8 @@ class InputComparison:
     def to_json(self) -> list[dict[str, Any]]:
         """``rows`` with JSON ``null`` for NaN and sides without a figure left out."""
         return [{"hour": row["hour"], "type": row["type"],
-                 **{side: {name: (None if math.isnan(value) else round(value, 4))
-                           for name, value in row[side].items()}
-                    for side in ("log", "scenario", "simulated")}} for row in self.rows()]
+                 **{side: _json_figures(row[side]) for side in ("log", "scenario", "simulated")}}
+                for row in self.rows()]
 
     def format_text(self, min_calls: float = 0) -> str:
         """All types per hour with at least ``min_calls`` calls: log / scenario / simulated."""
@@ -383,6 +381,12 @@ class InputComparison:
 def _mean(values: list[float]) -> float:
     finite = [v for v in values if not math.isnan(v)]
     return sum(finite) / len(finite) if finite else math.nan
+
+
+def _json_figures(figures: dict[str, float]) -> dict[str, float | None]:
+    """Figures rounded for the JSON, ``null`` for NaN."""
+    return {name: None if math.isnan(value) else round(value, 4)
+            for name, value in figures.items()}
 
 
 def _num(value: float) -> str:

@@ -8,9 +8,10 @@ figure and, for the hourly goals, the noise floor: how many busy hours a
 model exactly right would be expected to bring within the tolerance, given
 the spread of one month's realisation (``sim.analysis.reality.noise_floor``),
 and how often a model exactly right would meet the goal (the hours taken as
-independent: ``chance_of_at_least``; from 10 replications also counted by taking
-each replication in turn as the log: ``RealityCheck.leave_one_out_counts``). A goal above its noise floor cannot be
-met on this data by any model except by luck. Exits 1 when a goal is missed, unless ``--no-fail``.
+independent: ``chance_of_at_least``; from 10 replications also counted by
+taking each replication in turn as the log: ``RealityCheck.leave_one_out_counts``).
+A goal above its noise floor cannot be met on this data by any model except
+by luck. Exits 1 when a goal is missed, unless ``--no-fail``.
 
 Run:  python tests/benchmarks/bench_reality.py [--replications N] [--no-fail]
 """
